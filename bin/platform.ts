@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+/**
+ * The CDK app: one Stage per environment of the spec, nothing else.
+ * Offline by construction: accounts, regions and AZs come from lib/spec.
+ */
+import { App } from 'aws-cdk-lib';
+import { ENVIRONMENT_NAMES, loadPlatformSpec, PlatformSpecError } from '../lib/spec';
+import { PlatformStage } from '../lib/stacks/platform-stage';
+
+const app = new App();
+let spec;
+try {
+  spec = loadPlatformSpec({ context: (key) => app.node.tryGetContext(key), env: process.env });
+} catch (error) {
+  if (!(error instanceof PlatformSpecError)) throw error;
+  // One clear message naming the field, not a stack trace.
+  console.error(error.message);
+  process.exit(1);
+}
+for (const name of ENVIRONMENT_NAMES) {
+  new PlatformStage(app, name, { spec, environment: spec.environments[name] });
+}
+app.synth();

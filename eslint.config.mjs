@@ -1,0 +1,22 @@
+// Lint is type-aware only where it pays: correctness rules, not formatting.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'cdk.out/', 'cdk.out.*/', 'dist/', 'build/', 'charts/imports/', 'scratch/', '**/*.js', '**/*.mjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      // Constructs are created for their side effects on the tree.
+      'no-new': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-syntax': ['error', {
+        selector: "CallExpression[callee.property.name='fromLookup']",
+        message: 'Synthesis runs offline: no fromLookup (DESIGN.md §3). Put the value in lib/spec.',
+      }],
+    },
+  },
+);

@@ -1,0 +1,97 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { EnvironmentSpec, PlatformSpec, ZoneName } from '../spec';
+
+export interface ZonedVpcProps {
+  readonly spec: PlatformSpec;
+  readonly environment: EnvironmentSpec;
+}
+
+/** How each security zone of the spec maps onto a subnet type. */
+const ZONE_SUBNET_TYPES: Record<ZoneName, ec2.SubnetType> = {
+  public: ec2.SubnetType.PUBLIC,
+  dmz: ec2.SubnetType.PRIVATE_WITH_EGRESS,
+  private: ec2.SubnetType.PRIVATE_WITH_EGRESS,
+  // The restricted zone holds data stores: no route to the internet at all.
+  restricted: ec2.SubnetType.PRIVATE_ISOLATED,
+};
+
+/**
+ * Interface endpoints the cluster and the bastion need so that their AWS API calls stay off
+ * the NAT: image pulls (ECR), pod credentials (STS, EKS Auth), logs, SSM sessions, and the
+ * controllers' EC2/ELB/EKS calls.
+ */
+const INTERFACE_ENDPOINTS: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
+  EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
+  EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+  Sts: ec2.InterfaceVpcEndpointAwsService.STS,
+  Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+  Ssm: ec2.InterfaceVpcEndpointAwsService.SSM,
+  SsmMessages: ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,
+  Ec2Messages: ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES,
+  Ec2: ec2.InterfaceVpcEndpointAwsService.EC2,
+  ElasticLoadBalancing: ec2.InterfaceVpcEndpointAwsService.ELASTIC_LOAD_BALANCING,
+  Eks: ec2.InterfaceVpcEndpointAwsService.EKS,
+  EksAuth: ec2.InterfaceVpcEndpointAwsService.EKS_AUTH,
+};
+
+/** Zones in allocation order: largest blocks first so every subnet lands on its own boundary. */
+function allocationOrder(spec: PlatformSpec): ZoneName[] {
+  return (Object.keys(ZONE_SUBNET_TYPES) as ZoneName[])
+    .sort((a, b) => spec.securityZones[a].subnetCidrMask - spec.securityZones[b].subnetCidrMask);
+}
+
+/**
+ * The VPC of one environment: one subnet per security zone per AZ, flow logs, and the
+ * endpoints that keep cluster traffic to AWS APIs inside the VPC.
+ */
+export class ZonedVpc extends Construct {
+  readonly vpc: ec2.Vpc;
+  readonly flowLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ZonedVpcProps) {
+    super(scope, id);
+    const { spec, environment } = props;
+    const network = environment.network;
+
+    this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
+      retention: network.flowLogRetentionDays as logs.RetentionDays,
+      // Flow logs are audit evidence: keep them when the stack goes.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(network.vpcCidr),
+      availabilityZones: [...environment.availabilityZones],
+      natGateways: network.natGateways,
+      natGatewaySubnets: { subnetGroupName: 'public' },
+      subnetConfiguration: allocationOrder(spec).map((zone) => ({
+        name: zone,
+        subnetType: ZONE_SUBNET_TYPES[zone],
+        cidrMask: spec.securityZones[zone].subnetCidrMask,
+        // Nothing gets a public address by default, not even in the public zone (NAT/ALB bring their own).
+        ...(zone === 'public' ? { mapPublicIpOnLaunch: false } : {}),
+      })),
+      restrictDefaultSecurityGroup: true,
+      flowLogs: {
+        all: {
+          destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
+          trafficType: ec2.FlowLogTrafficType.ALL,
+        },
+      },
+      gatewayEndpoints: {
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+      },
+    });
+
+    for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
+      this.vpc.addInterfaceEndpoint(name, {
+        service,
+        subnets: { subnetGroupName: 'private' },
+        privateDnsEnabled: true,
+      });
+    }
+  }
+}

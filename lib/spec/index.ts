@@ -1,0 +1,78 @@
+/**
+ * Loads and validates the platform spec. Every stack, chart, doc and test reads the spec
+ * through here, so a bad value fails synth before any construct is built.
+ */
+import { platformSpecData } from './platform';
+import { platformSpecSchema } from './schema';
+import type { EnvironmentName, PlatformSpec } from './schema';
+
+export * from './schema';
+
+export class PlatformSpecError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid platform spec:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'PlatformSpecError';
+  }
+}
+
+/** Reads a CDK context value (`-c key=value`); the app passes `node.tryGetContext`. */
+export type ContextReader = (key: string) => unknown;
+
+export interface LoadOptions {
+  /** The raw spec; defaults to the repository's spec. Tests pass broken copies. */
+  readonly data?: unknown;
+  readonly context?: ContextReader;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Account ids are the one thing a deployer overrides: env PLATFORM_<ENV>_ACCOUNT or -c <env>:account=... */
+export function accountOverrideSources(env: EnvironmentName) {
+  return { envVar: `PLATFORM_${env.toUpperCase()}_ACCOUNT`, contextKey: `${env}:account` } as const;
+}
+
+export function loadPlatformSpec(options: LoadOptions = {}): PlatformSpec {
+  const data = structuredClone(options.data ?? platformSpecData) as Record<string, unknown>;
+  applyAccountOverrides(data, options);
+  const result = platformSpecSchema.safeParse(data, { reportInput: true });
+  if (!result.success) {
+    throw new PlatformSpecError(result.error.issues.map((issue) => {
+      const field = issue.path.map(String).join('.') || '(root)';
+      const value = 'input' in issue && issue.input !== undefined ? ` = ${JSON.stringify(issue.input)}` : '';
+      return `${field}${value}: ${issue.message}`;
+    }));
+  }
+  return deepFreeze(result.data);
+}
+
+function applyAccountOverrides(data: Record<string, unknown>, options: LoadOptions) {
+  const environments = data.environments as Record<string, Record<string, unknown>> | undefined;
+  if (!environments) return;
+  for (const name of ['production', 'staging'] as const) {
+    const target = environments[name];
+    if (!target) continue;
+    const { envVar, contextKey } = accountOverrideSources(name);
+    const fromContext = options.context?.(contextKey);
+    const fromEnv = options.env?.[envVar];
+    const override = fromContext ?? fromEnv;
+    // Context wins over env: `-c` on the command line is the more deliberate of the two.
+    if (override !== undefined && override !== '') target.account = String(override);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Seconds in an ISO-8601 duration of the spec's form (PT1H, PT30M, PT0S). */
+export function durationSeconds(iso: string): number {
+  const match = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$/.exec(iso);
+  if (!match) throw new Error(`not a PT duration: ${iso}`);
+  const [, h = '0', m = '0', s = '0'] = match;
+  return Number(h) * 3600 + Number(m) * 60 + Number(s);
+}
+
+export const ENVIRONMENT_NAMES: readonly EnvironmentName[] = ['production', 'staging'];

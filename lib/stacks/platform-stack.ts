@@ -1,0 +1,43 @@
+import { Stack, Tags, Validations } from 'aws-cdk-lib';
+import type { StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { EnvironmentSpec, PlatformSpec } from '../spec';
+
+export interface PlatformStackProps extends Omit<StackProps, 'env'> {
+  readonly spec: PlatformSpec;
+  readonly environment: EnvironmentSpec;
+}
+
+/**
+ * Base of every stack: account, region and AZs come from the spec, never from a lookup.
+ */
+export abstract class PlatformStack extends Stack {
+  readonly spec: PlatformSpec;
+  /** This stack's environment in the spec (`Stack.environment` is CDK's aws://account/region). */
+  readonly envSpec: EnvironmentSpec;
+
+  protected constructor(scope: Construct, id: string, props: PlatformStackProps) {
+    super(scope, id, {
+      ...props,
+      stackName: props.stackName ?? `${props.spec.project}-${props.environment.name}-${id.toLowerCase()}`,
+      env: { account: props.environment.account, region: props.environment.region },
+      terminationProtection: props.terminationProtection ?? props.environment.terminationProtection,
+    });
+    this.spec = props.spec;
+    this.envSpec = props.environment;
+    Tags.of(this).add('project', props.spec.project);
+    Tags.of(this).add('environment', props.environment.name);
+    Validations.of(this).acknowledge({
+      id: 'CloudFormation-Validate::W3010',
+      reason: 'AZ names are pinned in lib/spec on purpose: synth must be offline and deterministic (DESIGN.md §3), so they cannot come from Fn::GetAZs or a lookup.',
+    });
+  }
+
+  /**
+   * An environment-bound stack would otherwise look its AZs up (a context query that
+   * needs credentials and writes `dummy1a` placeholders offline).
+   */
+  override get availabilityZones(): string[] {
+    return [...this.envSpec.availabilityZones];
+  }
+}

@@ -1,0 +1,164 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { durationSeconds, loadPlatformSpec, PlatformSpecError } from '../../lib/spec';
+import { platformSpecData } from '../../lib/spec/platform';
+import type { PlatformSpec } from '../../lib/spec';
+
+type Mutable<T> = { -readonly [K in keyof T]: Mutable<T[K]> };
+const spec = loadPlatformSpec();
+
+/** Loads a copy of the spec changed by `edit`, returning the error message (or fails). */
+function problemsAfter(edit: (draft: Mutable<PlatformSpec>) => void): string {
+  const draft = structuredClone(platformSpecData) as Mutable<PlatformSpec>;
+  edit(draft);
+  try {
+    loadPlatformSpec({ data: draft });
+  } catch (error) {
+    expect(error).toBeInstanceOf(PlatformSpecError);
+    return (error as Error).message;
+  }
+  throw new Error('the spec loaded although it should have been rejected');
+}
+
+describe('the spec says what the architecture document says', () => {
+  it('runs production on 10 x m5.xlarge and staging on 3 x m5.large, both in us-east-1', () => {
+    expect(spec.environments.production).toMatchObject({
+      region: 'us-east-1', cluster: { nodeGroup: { nodes: 10, instanceType: 'm5.xlarge' } },
+    });
+    expect(spec.environments.staging).toMatchObject({
+      region: 'us-east-1', cluster: { nodeGroup: { nodes: 3, instanceType: 'm5.large' } },
+    });
+  });
+
+  it('lists the five services on ports 8000-8004', () => {
+    expect(spec.services.map((s) => [s.name, s.port])).toEqual([
+      ['api-gateway', 8000], ['auth-service', 8001], ['user-service', 8002], ['payment-service', 8003], ['order-service', 8004],
+    ]);
+  });
+
+  it('scales the three services of the autoscaling table as written', () => {
+    const row = (name: string) => spec.services.find((s) => s.name === name)!.autoscaling;
+    expect(row('api-gateway')).toEqual({ minReplicas: 3, maxReplicas: 20, trigger: { type: 'cpu', targetUtilizationPercent: 70 } });
+    expect(row('user-service')).toEqual({ minReplicas: 2, maxReplicas: 10, trigger: { type: 'cpu', targetUtilizationPercent: 70 } });
+    expect(row('payment-service')).toMatchObject({ minReplicas: 3, maxReplicas: 15, trigger: { type: 'latency', thresholdMs: 200 } });
+  });
+
+  it('keeps the data tier and DR numbers', () => {
+    expect(spec.environments.production.database.readReplicas).toBe(2);
+    expect(spec.dataTier.pgbouncer.maxClientConnections).toBe(1000);
+    expect(spec.dataTier.sharding).toEqual({ implemented: false, plannedYear: 2026 });
+    const dr = spec.disasterRecovery;
+    expect([durationSeconds(dr.database.rpo), durationSeconds(dr.database.rto)]).toEqual([3600, 4 * 3600]);
+    expect([durationSeconds(dr.secrets.rpo), durationSeconds(dr.secrets.rto)]).toEqual([0, 3600]);
+    expect([durationSeconds(dr.configuration.rpo), durationSeconds(dr.configuration.rto)]).toEqual([0, 30 * 60]);
+  });
+
+  it('has the four security zones with the access the spec gives them', () => {
+    expect(Object.fromEntries(Object.entries(spec.securityZones).map(([zone, z]) => [zone, z.access]))).toEqual({
+      public: 'internet', dmz: 'vpn-only', private: 'service-mesh', restricted: 'bastion-only',
+    });
+    expect(spec.services.find((s) => s.name === 'api-gateway')!.zone).toBe('dmz');
+  });
+
+  it('is frozen: nothing downstream can change a number by accident', () => {
+    expect(() => { (spec.services[0].autoscaling as { minReplicas: number }).minReplicas = 1; }).toThrow(TypeError);
+  });
+});
+
+describe('validation names the field and the value', () => {
+  it.each<[string, (d: Mutable<PlatformSpec>) => void, string]>([
+    ['node count of 0', (d) => { d.environments.production.cluster.nodeGroup.nodes = 0; },
+      'environments.production.cluster.nodeGroup.nodes = 0: must be >= 1'],
+    ['unknown instance type', (d) => { d.environments.staging.cluster.nodeGroup.instanceType = 'm5.huge'; },
+      'environments.staging.cluster.nodeGroup.instanceType = "m5.huge": unknown EC2 instance type'],
+    ['instance type typo in the family', (d) => { d.environments.production.network.bastionInstanceType = 'm55.large'; },
+      'environments.production.network.bastionInstanceType = "m55.large": unknown EC2 instance type'],
+    ['port clash', (d) => { d.services[3].port = 8001; },
+      'services.3.port = 8001: port clash: also used by services[1].port (auth-service)'],
+    ['health port clashing with a service port', (d) => { d.services[0].healthPort = 8004; },
+      'services.4.port = 8004: port clash: also used by services[0].healthPort (api-gateway)'],
+    ['min > max', (d) => { d.services[2].autoscaling.minReplicas = 11; },
+      'services.2.autoscaling.minReplicas = 11: must be <= maxReplicas (10) of service user-service'],
+    ['CPU target over 100%', (d) => { d.services[0].autoscaling.trigger = { type: 'cpu', targetUtilizationPercent: 170 }; },
+      'services.0.autoscaling.trigger.targetUtilizationPercent = 170: must be <= 100'],
+    ['unknown trigger', (d) => { (d.services[0].autoscaling.trigger as { type: string }).type = 'memory'; },
+      'services.0.autoscaling.trigger.type'],
+    ['privileged port', (d) => { d.services[1].port = 80; },
+      'services.1.port = 80: must be >= 1024'],
+    ['duplicate service name', (d) => { d.services[4].name = 'user-service'; },
+      'services.4.name = "user-service": duplicate service name'],
+    ['malformed account id', (d) => { d.environments.staging.account = '12345'; },
+      'environments.staging.account = "12345": must be a 12-digit AWS account id'],
+    ['AZ outside the region', (d) => { d.environments.production.availabilityZones[2] = 'us-west-2c'; },
+      'environments.production.availabilityZones.2 = "us-west-2c": is not in region us-east-1'],
+    ['two AZs only', (d) => { d.environments.production.availabilityZones.pop(); },
+      'environments.production.availabilityZones = ["us-east-1a","us-east-1b"]: must list exactly three availability zones'],
+    ['more NATs than AZs', (d) => { d.environments.production.network.natGateways = 4; },
+      'environments.production.network.natGateways = 4: must be <= the number of availability zones (3)'],
+    ['VPN client CIDR inside the VPC', (d) => { d.environments.staging.network.vpn.clientCidr = '10.20.4.0/22'; },
+      'environments.staging.network.vpn.clientCidr = "10.20.4.0/22": overlaps the VPC CIDR 10.20.0.0/16'],
+    ['CIDR with host bits', (d) => { d.environments.production.network.vpcCidr = '10.10.0.1/16'; },
+      'environments.production.network.vpcCidr = "10.10.0.1/16": must be an IPv4 CIDR block'],
+    ['log retention CloudWatch does not offer', (d) => { d.environments.production.network.flowLogRetentionDays = 100; },
+      'environments.production.network.flowLogRetentionDays = 100: must be a CloudWatch Logs retention period'],
+    ['certificate from another region', (d) => {
+      d.environments.production.network.vpn.serverCertificateArn = 'arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-4000-8000-000000000001';
+    }, 'environments.production.network.vpn.serverCertificateArn = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-4000-8000-000000000001": must be in region us-east-1'],
+    ['environment key and name disagree', (d) => { d.environments.staging.name = 'stage'; },
+      'environments.staging.name = "stage": must equal its key "staging"'],
+    ['chart version range instead of a pin', (d) => { d.clusterAddons.keda.version = '^2.20'; },
+      'clusterAddons.keda.version = "^2.20": must be an exact chart version'],
+    ['DR target that is no duration', (d) => { d.disasterRecovery.database.rpo = '1 hour'; },
+      'disasterRecovery.database.rpo = "1 hour": must be an ISO-8601 duration'],
+    ['Kubernetes version typo', (d) => { d.environments.production.cluster.kubernetesVersion = '135'; },
+      'environments.production.cluster.kubernetesVersion = "135": must be a Kubernetes minor version'],
+    ['unknown field', (d) => { (d.environments.production.cluster as Record<string, unknown>).nodes = 10; },
+      'environments.production.cluster'],
+  ])('rejects a %s', (_, edit, expected) => {
+    expect(problemsAfter(edit)).toContain(expected);
+  });
+
+  it('reports every problem at once, not only the first', () => {
+    const message = problemsAfter((d) => {
+      d.environments.production.cluster.nodeGroup.nodes = 0;
+      d.services[0].autoscaling.minReplicas = 99;
+    });
+    expect(message.split('\n').filter((line) => line.startsWith('  - '))).toHaveLength(2);
+  });
+});
+
+describe('account ids are overridable without editing the spec', () => {
+  it('takes PLATFORM_<ENV>_ACCOUNT from the environment', () => {
+    const loaded = loadPlatformSpec({ env: { PLATFORM_STAGING_ACCOUNT: '333333333333' } });
+    expect(loaded.environments.staging.account).toBe('333333333333');
+    expect(loaded.environments.production.account).toBe(spec.environments.production.account);
+  });
+
+  it('prefers -c <env>:account over the environment variable', () => {
+    const loaded = loadPlatformSpec({
+      env: { PLATFORM_PRODUCTION_ACCOUNT: '333333333333' },
+      context: (key) => (key === 'production:account' ? '444444444444' : undefined),
+    });
+    expect(loaded.environments.production.account).toBe('444444444444');
+  });
+
+  it('validates an override like any other value', () => {
+    expect(() => loadPlatformSpec({ env: { PLATFORM_PRODUCTION_ACCOUNT: 'prod' } }))
+      .toThrow('environments.production.account = "prod": must be a 12-digit AWS account id');
+  });
+});
+
+describe('the CDK app', () => {
+  it('fails with one clear message naming the field when a context override is bad', () => {
+    const root = path.join(__dirname, '..', '..');
+    const result = spawnSync(process.execPath, [path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bin/platform.ts'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ 'staging:account': 'not-an-account' }), CDK_OUTDIR: '/dev/null/never' },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      'Invalid platform spec:\n  - environments.staging.account = "not-an-account": must be a 12-digit AWS account id',
+    );
+  });
+});
