@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 interface Manifest {
-  artifacts?: Record<string, { type: string; properties?: Record<string, unknown>; displayName?: string }>;
+  artifacts?: Record<string, { type: string; properties?: Record<string, unknown> }>;
   missing?: unknown[];
 }
 
@@ -21,7 +21,7 @@ export function summariseAssembly(outdir: string): { stacks: StackSummary[]; mis
     missing += manifest.missing?.length ?? 0;
     for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
       if (artifact.type === 'cdk:cloud-assembly') {
-        visit(path.join(dir, String(artifact.properties?.directoryName)), String(artifact.displayName ?? id));
+        visit(path.join(dir, String(artifact.properties?.directoryName)), String(artifact.properties?.displayName ?? id));
       } else if (artifact.type === 'aws:cloudformation:stack') {
         const file = path.join(dir, String(artifact.properties?.templateFile));
         const template = JSON.parse(fs.readFileSync(file, 'utf8')) as { Resources?: object };

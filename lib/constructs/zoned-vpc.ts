@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -85,6 +85,11 @@ export class ZonedVpc extends Construct {
         S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
       },
     });
+
+    // The tags the EKS cluster would add itself (load balancer subnet discovery): set here so
+    // the network template is the same with or without a cluster on top.
+    for (const subnet of this.vpc.publicSubnets) Tags.of(subnet).add('kubernetes.io/role/elb', '1');
+    for (const subnet of this.vpc.privateSubnets) Tags.of(subnet).add('kubernetes.io/role/internal-elb', '1');
 
     for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
       this.vpc.addInterfaceEndpoint(name, {

@@ -1,7 +1,9 @@
 import { Stage } from 'aws-cdk-lib';
+import { App as Cdk8sApp } from 'cdk8s';
 import type { StageProps } from 'aws-cdk-lib';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
+import { addPlatformCharts } from '../../charts/main';
 import type { EnvironmentSpec, PlatformSpec } from '../spec';
 import { ClusterStack } from './cluster-stack';
 import { NetworkStack } from './network-stack';
@@ -25,5 +27,10 @@ export class PlatformStage extends Stage {
     this.cluster = new ClusterStack(this, 'Cluster', {
       spec, environment, network: this.network, kubectlLayer: props.kubectlLayer,
     });
+    // The workloads' one definition: the chart objects rendered to dist/<env>/ are the ones
+    // applied to the cluster (a cdk8s chart must be scoped to a cdk8s App, DESIGN.md §8).
+    for (const chart of addPlatformCharts(new Cdk8sApp(), spec, environment)) {
+      this.cluster.cluster.addCdk8sChart(`Chart-${chart.node.id}`, chart);
+    }
   }
 }

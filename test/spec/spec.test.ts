@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { durationSeconds, loadPlatformSpec, PlatformSpecError } from '../../lib/spec';
 import { platformSpecData } from '../../lib/spec/platform';
@@ -154,7 +156,7 @@ describe('the CDK app', () => {
     const result = spawnSync(process.execPath, [path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bin/platform.ts'], {
       cwd: root,
       encoding: 'utf8',
-      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ 'staging:account': 'not-an-account' }), CDK_OUTDIR: '/dev/null/never' },
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ 'staging:account': 'not-an-account' }), CDK_OUTDIR: fs.mkdtempSync(path.join(os.tmpdir(), 'platform-bad-spec-')) },
     });
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe(

@@ -1,0 +1,156 @@
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { EnvironmentSpec } from '../spec';
+
+export interface EksClusterProps {
+  /** Physical name; fixed so the control-plane log group can exist before the cluster. */
+  readonly clusterName: string;
+  readonly spec: EnvironmentSpec['cluster'];
+  readonly vpc: ec2.IVpc;
+  /** The subnets of the control-plane ENIs, the kubectl handler and the nodes. */
+  readonly subnets: ec2.SubnetSelection;
+  /** The zone security group every node (and so every pod without its own) carries. */
+  readonly nodeSecurityGroup: ec2.ISecurityGroup;
+  /** Who may reach the private API endpoint on 443 (the VPN endpoint, the bastion). */
+  readonly apiClients: readonly ec2.ISecurityGroup[];
+  readonly kubectlLayer: lambda.ILayerVersion;
+}
+
+/**
+ * The EKS control plane and its one managed node group, sized from the spec.
+ *
+ * Private endpoint only, secrets envelope-encrypted with a customer-managed key, all
+ * control-plane logs kept for the spec's retention, access entries (no aws-auth ConfigMap).
+ */
+export class EksCluster extends Construct {
+  readonly cluster: eks.Cluster;
+  readonly nodegroup: eks.Nodegroup;
+  readonly secretsKey: kms.Key;
+  readonly controlPlaneLogGroup: logs.LogGroup;
+  readonly controlPlaneSecurityGroup: ec2.SecurityGroup;
+  readonly launchTemplate: ec2.LaunchTemplate;
+
+  constructor(scope: Construct, id: string, props: EksClusterProps) {
+    super(scope, id);
+    const { spec, vpc } = props;
+
+    this.secretsKey = new kms.Key(this, 'SecretsKey', {
+      description: `Envelope encryption of Kubernetes secrets in EKS cluster ${props.clusterName}`,
+      enableKeyRotation: true,
+      // Deleting the key would make every secret in etcd (and its backups) unreadable.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // EKS writes to this group by name; creating it first lets us own retention and keep it
+    // (RETAIN) after the cluster is gone, for audit.
+    this.controlPlaneLogGroup = new logs.LogGroup(this, 'ControlPlaneLogs', {
+      logGroupName: `/aws/eks/${props.clusterName}/cluster`,
+      retention: spec.controlPlaneLogRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const role = new iam.Role(this, 'ClusterRole', {
+      assumedBy: new iam.ServicePrincipal('eks.amazonaws.com'),
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonEKSClusterPolicy'),
+        // Security groups for pods (vpc-cni ENABLE_POD_ENI): the control plane manages trunk/branch ENIs.
+        iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonEKSVPCResourceController'),
+      ],
+    });
+
+    // Our own control-plane security group, so API access is granted to the VPN and the
+    // bastion only, not to everything that carries the EKS-managed cluster security group.
+    this.controlPlaneSecurityGroup = new ec2.SecurityGroup(this, 'ControlPlaneSecurityGroup', {
+      vpc,
+      description: `EKS ${props.clusterName} control plane: API (443) from the VPN and the bastion`,
+      allowAllOutbound: false,
+    });
+    for (const client of props.apiClients) {
+      this.controlPlaneSecurityGroup.addIngressRule(client, ec2.Port.HTTPS, 'Kubernetes API from an admin entry point');
+    }
+
+    const privateSubnets = vpc.selectSubnets(props.subnets).subnets;
+    this.cluster = new eks.Cluster(this, 'Cluster', {
+      clusterName: props.clusterName,
+      version: eks.KubernetesVersion.of(spec.kubernetesVersion),
+      vpc,
+      vpcSubnets: [props.subnets],
+      role,
+      securityGroup: this.controlPlaneSecurityGroup,
+      endpointAccess: eks.EndpointAccess.PRIVATE,
+      // The spec's fixed-size node group, not EKS Auto Mode (the aws-eks-v2 default).
+      defaultCapacityType: eks.DefaultCapacityType.NODEGROUP,
+      defaultCapacity: 0,
+      // vpc-cni, kube-proxy and coredns come as EKS managed add-ons (ClusterAddons) instead of
+      // the unmanaged copies EKS would bootstrap, so their versions and settings live here.
+      bootstrapSelfManagedAddons: false,
+      // Admins come from the spec's role; the deploying CloudFormation role needs no standing access.
+      bootstrapClusterCreatorAdminPermissions: false,
+      secretsEncryptionKey: this.secretsKey,
+      clusterLogging: [
+        eks.ClusterLoggingTypes.API,
+        eks.ClusterLoggingTypes.AUDIT,
+        eks.ClusterLoggingTypes.AUTHENTICATOR,
+        eks.ClusterLoggingTypes.CONTROLLER_MANAGER,
+        eks.ClusterLoggingTypes.SCHEDULER,
+      ],
+      kubectlProviderOptions: {
+        kubectlLayer: props.kubectlLayer,
+        // The endpoint is private: the kubectl/helm handler runs inside the VPC.
+        privateSubnets,
+      },
+      // We write our own outputs (the built-in one needs a masters role).
+      outputConfigCommand: false,
+    });
+    // Only the control plane waits for the log group (not every resource under the cluster).
+    const cfnCluster = this.cluster.node.defaultChild as eks.CfnCluster;
+    cfnCluster.node.addDependency(this.controlPlaneLogGroup);
+    Validations.of(cfnCluster).acknowledge({
+      id: 'CloudFormation-Validate::W9009',
+      reason: 'aws-eks-v2 renders EncryptionConfig.Resources = ["secrets"]; the schema marks the property deprecated, '
+        + 'but the EKS API documents "secrets" as its one value and dropping it is not proven to keep envelope encryption.',
+    });
+
+    // Access entries (authentication mode API): the spec's admin role is cluster admin.
+    this.cluster.grantClusterAdmin('AdminRoleAccess', spec.adminRoleArn);
+
+    this.launchTemplate = new ec2.LaunchTemplate(this, 'NodeLaunchTemplate', {
+      // The workloads zone group plus the EKS cluster security group: a launch template's
+      // groups replace the ones EKS would attach, and nodes need the cluster group to talk to
+      // the control plane.
+      securityGroup: props.nodeSecurityGroup,
+      requireImdsv2: true,
+      // 2 hops so pods that still read IMDS (through the node's network namespace) get an answer.
+      httpPutResponseHopLimit: 2,
+      blockDevices: [{
+        deviceName: '/dev/xvda', // AL2023 EKS AMI root device
+        volume: ec2.BlockDeviceVolume.ebs(spec.nodeGroup.diskSizeGiB, {
+          volumeType: ec2.EbsDeviceVolumeType.GP3,
+          encrypted: true,
+          deleteOnTermination: true,
+        }),
+      }],
+    });
+    this.launchTemplate.addSecurityGroup(this.cluster.clusterSecurityGroup);
+
+    this.nodegroup = this.cluster.addNodegroupCapacity('Nodes', {
+      instanceTypes: [new ec2.InstanceType(spec.nodeGroup.instanceType)],
+      amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
+      // The spec gives a fixed node count: no autoscaling range.
+      minSize: spec.nodeGroup.nodes,
+      desiredSize: spec.nodeGroup.nodes,
+      maxSize: spec.nodeGroup.nodes,
+      subnets: props.subnets,
+      launchTemplateSpec: {
+        id: this.launchTemplate.launchTemplateId!,
+        version: this.launchTemplate.latestVersionNumber,
+      },
+    });
+  }
+}
