@@ -119,6 +119,10 @@ export const platformSpecData: PlatformSpec = {
     sharding: { implemented: false, plannedYear: 2026 }, // spec §6
   },
 
+  // choice: the DR region for standbys and backup copies (spec §7 names none); the nearest
+  // large US region with three AZs, far enough from us-east-1 for a regional outage.
+  drRegion: { name: 'us-west-2', availabilityZones: ['us-west-2a', 'us-west-2b', 'us-west-2c'] },
+
   // spec §7 "Disaster Recovery".
   disasterRecovery: {
     database: { rpo: 'PT1H', rto: 'PT4H', strategy: 'Automated snapshots' },

@@ -155,6 +155,12 @@ export const platformSpecSchema = z.strictObject({
     /** The spec: "Sharding: Not implemented (planned for 2026)". */
     sharding: z.strictObject({ implemented: z.boolean(), plannedYear: z.number().int() }),
   }),
+  /** Where standbys and backup copies live; never an environment's own region. */
+  drRegion: z.strictObject({
+    name: awsRegion,
+    availabilityZones: z.array(z.string().regex(/^[a-z]{2}-[a-z]+-\d[a-z]$/, 'must be an AZ name such as us-west-2a'))
+      .length(3, 'must list exactly three availability zones'),
+  }),
   disasterRecovery: z.record(
     z.enum(['database', 'secrets', 'configuration']),
     z.strictObject({ rpo: duration, rto: duration, strategy: z.string().min(1) }),
@@ -187,7 +193,18 @@ export const platformSpecSchema = z.strictObject({
   });
   for (const [key, env] of Object.entries(spec.environments)) {
     checkEnvironment(key, env, ctx);
+    if (env.region === spec.drRegion.name) {
+      ctx.addIssue({
+        code: 'custom', path: ['drRegion', 'name'], input: spec.drRegion.name,
+        message: `must differ from the region of environment ${key}: a DR copy in the same region survives nothing`,
+      });
+    }
   }
+  spec.drRegion.availabilityZones.forEach((az, i) => {
+    if (!az.startsWith(spec.drRegion.name)) {
+      ctx.addIssue({ code: 'custom', path: ['drRegion', 'availabilityZones', i], input: az, message: `is not in region ${spec.drRegion.name}` });
+    }
+  });
 });
 
 export type PlatformSpec = z.infer<typeof platformSpecSchema>;

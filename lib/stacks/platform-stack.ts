@@ -6,6 +6,11 @@ import type { EnvironmentSpec, PlatformSpec } from '../spec';
 export interface PlatformStackProps extends Omit<StackProps, 'env'> {
   readonly spec: PlatformSpec;
   readonly environment: EnvironmentSpec;
+  /**
+   * Deploy this stack in the spec's disaster-recovery region (`spec.drRegion`) instead of the
+   * environment's region: standby and backup-copy targets.
+   */
+  readonly inDrRegion?: boolean;
 }
 
 /**
@@ -15,16 +20,22 @@ export abstract class PlatformStack extends Stack {
   readonly spec: PlatformSpec;
   /** This stack's environment in the spec (`Stack.environment` is CDK's aws://account/region). */
   readonly envSpec: EnvironmentSpec;
+  /** The AZs this stack uses: the environment's, or the DR region's. */
+  readonly availabilityZoneNames: readonly string[];
 
   protected constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, {
       ...props,
       stackName: props.stackName ?? `${props.spec.project}-${props.environment.name}-${id.toLowerCase()}`,
-      env: { account: props.environment.account, region: props.environment.region },
+      env: {
+        account: props.environment.account,
+        region: props.inDrRegion ? props.spec.drRegion.name : props.environment.region,
+      },
       terminationProtection: props.terminationProtection ?? props.environment.terminationProtection,
     });
     this.spec = props.spec;
     this.envSpec = props.environment;
+    this.availabilityZoneNames = props.inDrRegion ? props.spec.drRegion.availabilityZones : props.environment.availabilityZones;
     Tags.of(this).add('project', props.spec.project);
     Tags.of(this).add('environment', props.environment.name);
     Validations.of(this).acknowledge({
@@ -38,6 +49,6 @@ export abstract class PlatformStack extends Stack {
    * needs credentials and writes `dummy1a` placeholders offline).
    */
   override get availabilityZones(): string[] {
-    return [...this.envSpec.availabilityZones];
+    return [...this.availabilityZoneNames];
   }
 }

@@ -114,6 +114,10 @@ describe('validation names the field and the value', () => {
       'disasterRecovery.database.rpo = "1 hour": must be an ISO-8601 duration'],
     ['Kubernetes version typo', (d) => { d.environments.production.cluster.kubernetesVersion = '135'; },
       'environments.production.cluster.kubernetesVersion = "135": must be a Kubernetes minor version'],
+    ['DR region equal to an environment region', (d) => { d.drRegion.name = 'us-east-1'; },
+      'drRegion.name = "us-east-1": must differ from the region of environment production'],
+    ['DR AZ outside the DR region', (d) => { d.drRegion.availabilityZones[0] = 'us-east-1a'; },
+      'drRegion.availabilityZones.0 = "us-east-1a": is not in region us-west-2'],
     ['unknown field', (d) => { (d.environments.production.cluster as Record<string, unknown>).nodes = 10; },
       'environments.production.cluster'],
   ])('rejects a %s', (_, edit, expected) => {

@@ -47,10 +47,15 @@ describe('npx cdk synth', () => {
   it('synthesizes every layer of every environment with no context lookup', () => {
     const { stacks, missing } = summariseAssembly(first);
     expect(missing).toBe(0);
-    const names = stacks.map((s) => `${s.environment}/${s.stack}`).sort();
-    expect(names).toEqual(ENVIRONMENT_NAMES.flatMap((env) => [
-      `${env}/platform-${env}-cluster`, `${env}/platform-${env}-network`,
-    ]).sort());
+    // Every environment has the same layers, each named platform-<env>-<layer>.
+    const layersOf = (env: string) => stacks.filter((s) => s.environment === env)
+      .map((s) => s.stack.replace(`platform-${env}-`, '')).sort();
+    expect([...new Set(stacks.map((s) => s.environment))].sort()).toEqual([...ENVIRONMENT_NAMES].sort());
+    for (const env of ENVIRONMENT_NAMES) {
+      expect(layersOf(env)).toEqual(layersOf(ENVIRONMENT_NAMES[0]));
+      expect(layersOf(env)).toEqual(expect.arrayContaining(['network', 'cluster']));
+      for (const stack of stacks.filter((s) => s.environment === env)) expect(stack.stack).toMatch(`platform-${env}-`);
+    }
     for (const stack of stacks) expect(stack.resources).toBeGreaterThan(0);
   });
 

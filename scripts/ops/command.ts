@@ -1,0 +1,63 @@
+/**
+ * The ops CLI's contract: a command parses its own arguments, talks to AWS through the SDK
+ * (region from the spec; AWS_ENDPOINT_URL points the SDK at an emulator in tests), returns a
+ * plain result object, and renders it for humans. `--json` prints the result instead.
+ */
+import type { EnvironmentName, EnvironmentSpec, PlatformSpec } from '../../lib/spec';
+
+export interface OpsContext {
+  readonly spec: PlatformSpec;
+  /** Where human-readable progress goes (stderr), so stdout stays the result. */
+  readonly log: (line: string) => void;
+}
+
+export interface OpsCommand<Result = unknown> {
+  readonly name: string;
+  /** One line for `ops help`. */
+  readonly summary: string;
+  /** Usage line, e.g. `endpoints <env>`. */
+  readonly usage: string;
+  /** Options the command accepts besides --json (node:util parseArgs format). */
+  readonly options?: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+  run(args: OpsArgs, context: OpsContext): Promise<Result>;
+  /** Text for a human; defaults to YAML-ish key: value lines of the result. */
+  render?(result: Result): string;
+}
+
+export interface OpsArgs {
+  readonly positionals: readonly string[];
+  readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
+}
+
+/** An expected failure: printed as one line (no stack trace), exit code 2. */
+export class OpsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OpsError';
+  }
+}
+
+/** Mutating commands plan by default and act only with this flag. */
+export const EXECUTE_FLAG = 'execute';
+
+export function environmentArg(spec: PlatformSpec, args: OpsArgs, position = 0): EnvironmentSpec {
+  const name = args.positionals[position];
+  const known = Object.keys(spec.environments);
+  if (!name) throw new OpsError(`missing environment argument (one of ${known.join(', ')})`);
+  if (!known.includes(name)) throw new OpsError(`unknown environment "${name}" (one of ${known.join(', ')})`);
+  return spec.environments[name as EnvironmentName];
+}
+
+/** Turns SDK and network failures into one readable line; anything else is a bug and rethrown. */
+export function describeAwsError(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const fault = (error as { $fault?: string }).$fault;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (fault || status) return `AWS ${error.name}${status ? ` (HTTP ${status})` : ''}: ${error.message}`;
+  if (error.name === 'CredentialsProviderError') return `no AWS credentials: ${error.message}`;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code && ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN'].includes(code)) {
+    return `cannot reach the AWS endpoint (${code}): ${error.message}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,69 @@
+/**
+ * `npm run ops -- <command> [args] [--json]`: operational commands on a deployed environment
+ * (endpoints, DR status, recovery), on the AWS SDK. Environments and regions come from the spec.
+ */
+import { parseArgs } from 'node:util';
+import { loadPlatformSpec, PlatformSpecError } from '../../lib/spec';
+import { describeAwsError, OpsError } from './command';
+import type { OpsArgs, OpsCommand } from './command';
+import { COMMANDS } from './commands';
+
+function renderDefault(result: unknown, indent = ''): string {
+  if (result === null || typeof result !== 'object') return `${indent}${String(result)}`;
+  return Object.entries(result).map(([key, value]) => (value !== null && typeof value === 'object'
+    ? `${indent}${key}:\n${renderDefault(value, `${indent}  `)}`
+    : `${indent}${key}: ${String(value)}`)).join('\n');
+}
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length), 10);
+  return ['usage: npm run ops -- <command> [args] [--json]', '', 'commands:',
+    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`)].join('\n');
+}
+
+/** Runs one command line; returns the exit code. Exported for tests. */
+export async function runOps(
+  argv: readonly string[],
+  io: { stdout: (text: string) => void; stderr: (text: string) => void } = {
+    stdout: (text) => process.stdout.write(`${text}\n`),
+    stderr: (text) => process.stderr.write(`${text}\n`),
+  },
+): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help') {
+    io.stdout(help());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS.find((c) => c.name === name) as OpsCommand | undefined;
+  if (!command) {
+    io.stderr(`ops: unknown command "${name}"\n${help()}`);
+    return 2;
+  }
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: [...rest], allowPositionals: true, strict: true,
+        options: { json: { type: 'boolean' }, ...command.options },
+      });
+    } catch (error) {
+      throw new OpsError(`${(error as Error).message}\nusage: npm run ops -- ${command.usage} [--json]`);
+    }
+    const args: OpsArgs = { positionals: parsed.positionals, values: parsed.values as OpsArgs['values'] };
+    const spec = loadPlatformSpec({ env: process.env });
+    const result = await command.run(args, { spec, log: io.stderr });
+    io.stdout(parsed.values.json ? JSON.stringify(result, null, 2) : (command.render?.(result) ?? renderDefault(result)));
+    return 0;
+  } catch (error) {
+    const expected = error instanceof OpsError || error instanceof PlatformSpecError
+      ? (error as Error).message
+      : describeAwsError(error);
+    if (expected === undefined) throw error;
+    io.stderr(`ops ${name}: ${expected}`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  runOps(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}
