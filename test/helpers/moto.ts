@@ -62,7 +62,7 @@ export async function startMoto(): Promise<Moto> {
     await waitUntilUp(endpoint, child);
   } catch (error) {
     child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}\n${stderr}`);
+    throw new Error(`${(error as Error).message}\n${stderr}`, { cause: error });
   }
   return {
     endpoint,
