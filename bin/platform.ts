@@ -4,6 +4,7 @@
  * Offline by construction: accounts, regions and AZs come from lib/spec.
  */
 import { App } from 'aws-cdk-lib';
+import { applyCompliancePacks } from '../lib/compliance';
 import { ENVIRONMENT_NAMES, loadPlatformSpec, PlatformSpecError } from '../lib/spec';
 import { PlatformStage } from '../lib/stacks/platform-stage';
 
@@ -20,4 +21,6 @@ try {
 for (const name of ENVIRONMENT_NAMES) {
   new PlatformStage(app, name, { spec, environment: spec.environments[name] });
 }
+// cdk-nag packs as validation plugins: a finding fails synth unless acknowledged (docs/compliance.md).
+applyCompliancePacks(app);
 app.synth();

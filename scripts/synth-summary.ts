@@ -37,6 +37,19 @@ export function summariseAssembly(outdir: string): { stacks: StackSummary[]; mis
   return { stacks, missing };
 }
 
+interface ValidationReport {
+  pluginReports?: { pluginName: string; conclusion: string; violations: { ruleName: string; violatingConstructs?: { constructPath: string }[] }[] }[];
+}
+
+/** Unacknowledged findings in cdk.out/validation-report.json, as `plugin rule @ path` lines. */
+export function failedValidations(outdir: string): string[] {
+  const file = path.join(outdir, 'validation-report.json');
+  if (!fs.existsSync(file)) return [];
+  const report = JSON.parse(fs.readFileSync(file, 'utf8')) as ValidationReport;
+  return (report.pluginReports ?? []).filter((p) => p.conclusion !== 'success').flatMap((p) => p.violations.flatMap((v) =>
+    (v.violatingConstructs ?? [{ constructPath: '?' }]).map((c) => `${p.pluginName}: ${v.ruleName} @ ${c.constructPath}`)));
+}
+
 function listManifests(distdir: string): string[] {
   if (!fs.existsSync(distdir)) return [];
   return fs.readdirSync(distdir, { recursive: true, encoding: 'utf8' })
@@ -51,6 +64,13 @@ if (require.main === module) {
   for (const s of stacks) console.log(`${s.environment.padEnd(12)} ${s.stack.padEnd(width)} ${String(s.resources).padStart(9)}`);
   const manifests = listManifests(distdir);
   console.log(`${stacks.length} stacks in ${outdir}/, ${manifests.length} manifests in ${distdir}/: ${manifests.join(', ')}`);
+  // The app records every validator's verdict (CDK's CloudFormation rules, the cdk-nag packs);
+  // this CLI version does not act on it, so the summary does.
+  const failed = failedValidations(outdir);
+  if (failed.length > 0) {
+    console.error(`error: validation failed (see ${outdir}/validation-report.json):\n${failed.map((f) => `  - ${f}`).join('\n')}`);
+    process.exit(1);
+  }
   if (missing > 0) {
     console.error(`error: the assembly recorded ${missing} context lookup(s); synth must run offline (no fromLookup)`);
     process.exit(1);

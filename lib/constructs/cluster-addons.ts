@@ -1,6 +1,7 @@
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { acknowledge } from '../compliance';
 import { PodIdentityRole } from './pod-identity-role';
 
 export interface ClusterAddonsProps {
@@ -62,6 +63,8 @@ export class ClusterAddons extends Construct {
       // AWS's policy for the driver, scoped by the ebs.csi.aws.com tags the driver sets.
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonEBSCSIDriverPolicy')],
     });
+    acknowledge(this.ebsCsiDriverRole.role, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy]',
+      'The policy AWS documents and maintains for the EBS CSI driver; its writes are conditioned on the driver\'s own ebs.csi.aws.com tags.');
     this.ebsCsiDriver = this.addon('EbsCsiDriver', cluster, 'aws-ebs-csi-driver');
     // The controller's first credentials request must find the association in place.
     this.ebsCsiDriver.node.addDependency(nodegroup, this.ebsCsiDriverRole, this.podIdentityAgent);

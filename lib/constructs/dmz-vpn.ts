@@ -1,5 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EnvironmentSpec } from '../spec';
@@ -8,6 +9,8 @@ export interface DmzVpnProps {
   readonly vpc: ec2.IVpc;
   readonly environment: EnvironmentSpec;
   readonly securityGroup: ec2.ISecurityGroup;
+  /** Encrypts the connection log group. */
+  readonly logsKey: kms.IKey;
 }
 
 /**
@@ -24,6 +27,7 @@ export class DmzVpn extends Construct {
 
     const logGroup = new logs.LogGroup(this, 'ConnectionLogs', {
       retention: environment.network.flowLogRetentionDays as logs.RetentionDays,
+      encryptionKey: props.logsKey,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 

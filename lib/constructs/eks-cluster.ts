@@ -2,10 +2,12 @@ import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledge } from '../compliance';
 import type { EnvironmentSpec } from '../spec';
 
 export interface EksClusterProps {
@@ -20,6 +22,8 @@ export interface EksClusterProps {
   /** Who may reach the private API endpoint on 443 (the VPN endpoint, the bastion). */
   readonly apiClients: readonly ec2.ISecurityGroup[];
   readonly kubectlLayer: lambda.ILayerVersion;
+  /** Encrypts the control-plane log group. */
+  readonly logsKey: IKey;
 }
 
 /**
@@ -52,6 +56,7 @@ export class EksCluster extends Construct {
     this.controlPlaneLogGroup = new logs.LogGroup(this, 'ControlPlaneLogs', {
       logGroupName: `/aws/eks/${props.clusterName}/cluster`,
       retention: spec.controlPlaneLogRetentionDays as logs.RetentionDays,
+      encryptionKey: props.logsKey,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -152,5 +157,61 @@ export class EksCluster extends Construct {
         version: this.launchTemplate.latestVersionNumber,
       },
     });
+
+    this.acknowledgeManagedPolicies(role);
+    this.acknowledgeKubectlProvider();
+  }
+
+  /** EKS itself requires these AWS-managed policies on its roles; AWS keeps them current. */
+  private acknowledgeManagedPolicies(clusterRole: iam.Role) {
+    const managed = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`;
+    for (const name of ['AmazonEKSClusterPolicy', 'AmazonEKSVPCResourceController']) {
+      acknowledge(clusterRole, managed(name),
+        `${name} is the policy AWS documents for the EKS cluster service role; EKS needs exactly it and AWS updates it with the service.`);
+    }
+    const nodeRole = this.nodegroup.role;
+    for (const name of ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly']) {
+      acknowledge(nodeRole, managed(name),
+        `${name} is one of the three policies AWS documents for EKS managed node roles (kubelet, VPC CNI, image pulls); a copy would drift from the service.`);
+    }
+  }
+
+  /**
+   * The kubectl/helm handler is aws-cdk-lib's CloudFormation custom-resource provider: its
+   * runtime, roles and invocation model are the library's, and it runs only during deploys.
+   */
+  private acknowledgeKubectlProvider() {
+    const provider = this.cluster.node.findChild('KubectlProvider');
+    const findings: Record<string, string> = {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
+        'The provider functions write their own logs; AWSLambdaBasicExecutionRole is the standard minimal policy for that.',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]':
+        'The handler runs in the private subnets to reach the private API endpoint; this is the AWS policy for a VPC-attached function\'s ENIs.',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly]':
+        'aws-cdk-lib lets the handler pull Helm charts from ECR (OCI); the read-only AWS policy is what it attaches.',
+      'AwsSolutions-IAM4[Policy::{"Fn::If":["EksClusterKubectlProviderHandlerHasEcrPublicC426D1A5",{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":iam::aws:policy/AmazonElasticContainerRegistryPublicReadOnly"]]},{"Ref":"AWS::NoValue"}]}]':
+        'Read-only pulls of public ECR Helm charts, attached by aws-cdk-lib only in partitions that have ECR Public.',
+      'AwsSolutions-IAM5[Resource::<EksClusterKubectlProviderHandlerDA75FB7A.Arn>:*]':
+        'The provider framework invokes any version of its own handler function; the wildcard is the version suffix of that one ARN.',
+      'AwsSolutions-L1':
+        'aws-cdk-lib pins the runtime of its kubectl handler (it must match the kubectl layer); upgrading aws-cdk-lib moves it.',
+      'PCI.DSS.321-IAMNoInlinePolicy':
+        'aws-cdk-lib writes the provider functions\' grants as inline policies of their own roles, each used by that one function only.',
+      'NIST.800.53.R5-IAMNoInlinePolicy':
+        'aws-cdk-lib writes the provider functions\' grants as inline policies of their own roles, each used by that one function only.',
+      'NIST.800.53.R5-LambdaConcurrency':
+        'Invoked only by CloudFormation during a deploy of this stack, a handful of calls at a time; a reservation would only idle capacity.',
+      'NIST.800.53.R5-LambdaDLQ':
+        'Invoked synchronously by the custom-resource framework, which reports failures to CloudFormation and rolls back; there is no async event to dead-letter.',
+      'checkov:CKV_AWS_115':
+        'Invoked only by CloudFormation during a deploy of this stack, a handful of calls at a time; a reservation would only idle capacity.',
+      'checkov:CKV_AWS_116':
+        'Invoked synchronously by the custom-resource framework, which reports failures to CloudFormation and rolls back; there is no async event to dead-letter.',
+      'checkov:CKV_AWS_173':
+        'The provider\'s environment holds only the cluster name, role ARN and flags, no secret; Lambda encrypts it at rest with its service key.',
+      'cfn-lint:W3005':
+        'aws-cdk-lib renders an explicit DependsOn on the provider role beside the GetAtt; redundant but harmless, and not ours to edit.',
+    };
+    for (const [id, reason] of Object.entries(findings)) acknowledge(provider, id, reason);
   }
 }

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { IDependable } from 'constructs';
 import type { HelmChartSpec, PlatformSpec } from '../spec';
+import { acknowledge } from '../compliance';
 import { PodIdentityRole } from './pod-identity-role';
 // The controller's official IAM policy, vendored verbatim from aws-cdk-lib 2.276.0
 // (node_modules/aws-cdk-lib/aws-eks-v2/lib/addons/alb-iam_policy-v3.2.2.json, which AWS ships
@@ -49,8 +50,25 @@ export class HelmAddons extends Construct {
       namespace: alb.namespace,
       serviceAccount: ALB_CONTROLLER_SERVICE_ACCOUNT,
       description: 'AWS Load Balancer Controller: manage ALBs/NLBs and target groups of the cluster',
-      inlinePolicy: iam.PolicyDocument.fromJson(withPartition(albControllerPolicy)),
+      policyDocument: iam.PolicyDocument.fromJson(withPartition(albControllerPolicy)),
     });
+    // The controller creates and tags load balancers whose names it cannot know in advance; the
+    // official policy scopes the writes by the elbv2.k8s.aws/cluster tag conditions instead.
+    for (const resource of [
+      '*', 'arn:<AWS::Partition>:ec2:*:*:security-group/*',
+      'arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/app/*/*',
+      'arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/net/*/*',
+      'arn:<AWS::Partition>:elasticloadbalancing:*:*:targetgroup/*/*',
+      'arn:<AWS::Partition>:elasticloadbalancing:*:*:listener-rule/app/*/*/*',
+      'arn:<AWS::Partition>:elasticloadbalancing:*:*:listener-rule/net/*/*/*',
+      'arn:<AWS::Partition>:elasticloadbalancing:*:*:listener/app/*/*/*',
+      'arn:<AWS::Partition>:elasticloadbalancing:*:*:listener/net/*/*/*',
+    ]) {
+      acknowledge(this.awsLoadBalancerControllerRole.policy!, `AwsSolutions-IAM5[Resource::${resource}]`,
+        'The AWS Load Balancer Controller\'s official IAM policy: it manages load balancers it creates at run time, scoped by the elbv2.k8s.aws/cluster tag conditions.');
+    }
+    acknowledge(this.awsLoadBalancerControllerRole.policy!, 'checkov:CKV_AWS_111',
+      'The AWS Load Balancer Controller\'s official IAM policy: it manages load balancers it creates at run time, scoped by the elbv2.k8s.aws/cluster tag conditions.');
     this.awsLoadBalancerController = this.chart('AwsLoadBalancerController', cluster, alb, {
       clusterName: cluster.clusterName,
       // Given explicitly so the controller never needs IMDS to find them.

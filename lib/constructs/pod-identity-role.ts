@@ -9,7 +9,8 @@ export interface PodIdentityRoleProps {
   /** Name of the service account; it need not exist yet (Helm charts and add-ons create theirs). */
   readonly serviceAccount: string;
   readonly description?: string;
-  readonly inlinePolicy?: iam.PolicyDocument;
+  /** The role's permissions, attached as a customer-managed policy of this role alone. */
+  readonly policyDocument?: iam.PolicyDocument;
   readonly managedPolicies?: iam.IManagedPolicy[];
 }
 
@@ -23,6 +24,7 @@ export interface PodIdentityRoleProps {
  */
 export class PodIdentityRole extends Construct {
   readonly role: iam.Role;
+  readonly policy?: iam.ManagedPolicy;
   readonly association: eks.CfnPodIdentityAssociation;
 
   constructor(scope: Construct, id: string, props: PodIdentityRoleProps) {
@@ -33,9 +35,17 @@ export class PodIdentityRole extends Construct {
       // with the cluster, namespace and service account (usable in ABAC conditions).
       assumedBy: new iam.SessionTagsPrincipal(new iam.ServicePrincipal('pods.eks.amazonaws.com')),
       description: props.description ?? `Pod Identity role of ${props.namespace}/${props.serviceAccount}`,
-      inlinePolicies: props.inlinePolicy ? { Permissions: props.inlinePolicy } : undefined,
       managedPolicies: props.managedPolicies,
     });
+    if (props.policyDocument) {
+      // Managed rather than inline: PCI DSS / NIST 800-53 checks want policies as their own
+      // versioned objects.
+      this.policy = new iam.ManagedPolicy(this, 'Policy', {
+        description: `Permissions of ${props.namespace}/${props.serviceAccount}`,
+        document: props.policyDocument,
+        roles: [this.role],
+      });
+    }
 
     this.association = new eks.CfnPodIdentityAssociation(this, 'Association', {
       clusterName: props.cluster.clusterName,

@@ -58,6 +58,8 @@ export class SecurityZones extends Construct implements SecurityZoneGroups {
     for (const svc of dmzServices) {
       const port = ec2.Port.tcp(svc.port);
       this.dmz.connections.allowFrom(this.loadBalancer, port, `load balancer to ${svc.name}`);
+      // The ALB health-checks targets on the plaintext health port (readinessPath).
+      this.dmz.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(svc.healthPort), `load balancer health checks to ${svc.name}`);
       this.dmz.connections.allowFrom(this.vpn, port, `VPN clients to ${svc.name}`);
     }
     for (const svc of privateServices) {

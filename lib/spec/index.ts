@@ -7,6 +7,7 @@ import { platformSpecSchema } from './schema';
 import type { EnvironmentName, PlatformSpec } from './schema';
 
 export * from './schema';
+export * from './names';
 
 export class PlatformSpecError extends Error {
   constructor(readonly problems: readonly string[]) {

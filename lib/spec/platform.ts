@@ -46,7 +46,36 @@ export const platformSpecData: PlatformSpec = {
         adminRoleArn: `arn:aws:iam::${PRODUCTION_ACCOUNT}:role/platform-admin`, // choice
         controlPlaneLogRetentionDays: 365, // choice
       },
-      database: { readReplicas: 2 }, // spec §6 "2 replicas in production"
+      database: {
+        readReplicas: 2, // spec §6 "2 replicas in production"
+        instanceClass: 'db.r7g.large', // choice: 2 vCPU/16 GiB behind PgBouncer's pool of server connections
+        allocatedStorageGiB: 200, // choice
+        maxAllocatedStorageGiB: 1000, // choice: storage autoscaling ceiling
+        backupRetentionDays: 35, // choice: RDS maximum point-in-time window
+        logRetentionDays: 365, // choice
+      },
+      cache: {
+        nodeType: 'cache.r7g.large', // choice
+        snapshotRetentionDays: 7, // choice
+        logRetentionDays: 365, // choice
+      },
+      messaging: {
+        brokerInstanceType: 'kafka.m7g.large', // choice
+        brokerStorageGiB: 1000, // choice: per broker
+        logRetentionDays: 365, // choice
+      },
+      edge: {
+        // choice: placeholder names until the real DNS zone is delegated; origin.* is an alias of the ALB.
+        domainName: 'api.platform.example.com',
+        originDomainName: 'origin.api.platform.example.com',
+        // choice: CloudFront reads viewer certificates from us-east-1 only, whatever the region.
+        cloudFrontCertificateArn: `arn:aws:acm:us-east-1:${PRODUCTION_ACCOUNT}:certificate/00000000-0000-4000-8000-000000000011`,
+        loadBalancerCertificateArn: `arn:aws:acm:us-east-1:${PRODUCTION_ACCOUNT}:certificate/00000000-0000-4000-8000-000000000012`, // choice: in the environment's region
+        wafRateLimitPer5Minutes: 2000, // choice: per client IP; the gateway's own Redis limiter is finer-grained
+        wafLogRetentionDays: 365, // choice
+        accessLogExpirationDays: 365, // choice: as long as the WAF logs
+        originVerifySecretVersionIds: [], // choice: the secret's current version until the first rotation (docs/edge.md)
+      },
     },
     staging: {
       name: 'staging',
@@ -71,30 +100,59 @@ export const platformSpecData: PlatformSpec = {
         adminRoleArn: `arn:aws:iam::${STAGING_ACCOUNT}:role/platform-admin`, // choice
         controlPlaneLogRetentionDays: 90, // choice
       },
-      database: { readReplicas: 2 }, // choice: staging mirrors production's topology (spec §6)
+      database: {
+        readReplicas: 2, // choice: staging mirrors production's topology (spec §6)
+        instanceClass: 'db.t4g.large', // choice: burstable is enough for staging
+        allocatedStorageGiB: 50, // choice
+        maxAllocatedStorageGiB: 200, // choice
+        backupRetentionDays: 7, // choice
+        logRetentionDays: 90, // choice
+      },
+      cache: {
+        nodeType: 'cache.t4g.medium', // choice
+        snapshotRetentionDays: 1, // choice
+        logRetentionDays: 90, // choice
+      },
+      messaging: {
+        brokerInstanceType: 'kafka.m7g.large', // choice: KRaft brokers need m5/m7g, not t3
+        brokerStorageGiB: 100, // choice: per broker
+        logRetentionDays: 90, // choice
+      },
+      edge: {
+        // choice: placeholder names until the real DNS zone is delegated; origin.* is an alias of the ALB.
+        domainName: 'api.staging.platform.example.com',
+        originDomainName: 'origin.api.staging.platform.example.com',
+        // choice: CloudFront reads viewer certificates from us-east-1 only, whatever the region.
+        cloudFrontCertificateArn: `arn:aws:acm:us-east-1:${STAGING_ACCOUNT}:certificate/00000000-0000-4000-8000-000000000013`,
+        loadBalancerCertificateArn: `arn:aws:acm:us-east-1:${STAGING_ACCOUNT}:certificate/00000000-0000-4000-8000-000000000014`, // choice: in the environment's region
+        wafRateLimitPer5Minutes: 2000, // choice: per client IP; the gateway's own Redis limiter is finer-grained
+        wafLogRetentionDays: 90, // choice
+        accessLogExpirationDays: 90, // choice: as long as the WAF logs
+        originVerifySecretVersionIds: [], // choice: the secret's current version until the first rotation (docs/edge.md)
+      },
     },
   },
 
   // spec §2 "Core Services" (name, port, purpose) and §6 "Auto-scaling Configuration".
   services: [
     {
-      name: 'api-gateway', port: 8000, healthPort: 9000, zone: 'dmz',
+      name: 'api-gateway', port: 8000, healthPort: 9000, readinessPath: '/readyz', zone: 'dmz',
       purpose: 'Request routing, rate limiting',
       autoscaling: { minReplicas: 3, maxReplicas: 20, trigger: { type: 'cpu', targetUtilizationPercent: 70 } },
     },
     {
-      name: 'auth-service', port: 8001, healthPort: 9001, zone: 'private',
+      name: 'auth-service', port: 8001, healthPort: 9001, readinessPath: '/readyz', zone: 'private',
       purpose: 'Authentication, authorization',
       // choice: the spec gives no row; every request passes auth, so it scales like the gateway's callees.
       autoscaling: { minReplicas: 3, maxReplicas: 12, trigger: { type: 'cpu', targetUtilizationPercent: 70 } },
     },
     {
-      name: 'user-service', port: 8002, healthPort: 9002, zone: 'private',
+      name: 'user-service', port: 8002, healthPort: 9002, readinessPath: '/readyz', zone: 'private',
       purpose: 'User management, profiles',
       autoscaling: { minReplicas: 2, maxReplicas: 10, trigger: { type: 'cpu', targetUtilizationPercent: 70 } },
     },
     {
-      name: 'payment-service', port: 8003, healthPort: 9003, zone: 'private',
+      name: 'payment-service', port: 8003, healthPort: 9003, readinessPath: '/readyz', zone: 'private',
       purpose: 'Payment processing',
       autoscaling: {
         minReplicas: 3,
@@ -104,7 +162,7 @@ export const platformSpecData: PlatformSpec = {
       },
     },
     {
-      name: 'order-service', port: 8004, healthPort: 9004, zone: 'private',
+      name: 'order-service', port: 8004, healthPort: 9004, readinessPath: '/readyz', zone: 'private',
       purpose: 'Order management',
       // choice: the spec gives no row; orders follow user-service's shape.
       autoscaling: { minReplicas: 2, maxReplicas: 10, trigger: { type: 'cpu', targetUtilizationPercent: 70 } },
@@ -112,10 +170,40 @@ export const platformSpecData: PlatformSpec = {
   ],
 
   dataTier: {
-    postgres: { port: 5432, engineMajorVersion: '17' }, // choice: engine version
+    postgres: {
+      port: 5432,
+      engineMajorVersion: '17', // choice: engine version
+      // choice: a recent minor, pinned; auto minor upgrades are off so the template never drifts
+      // from the running engine. Upgrade by changing this line.
+      engineVersion: '17.9',
+      masterUsername: 'postgres', // choice: RDS manages its password (docs/data-tier.md)
+      logExports: ['postgresql', 'upgrade', 'iam-db-auth-error'], // choice: every log RDS for PostgreSQL exports
+      monitoringIntervalSeconds: 60, // choice: enhanced monitoring granularity
+      performanceInsightsRetentionDays: 7, // choice: the free tier
+    },
     pgbouncer: { maxClientConnections: 1000, port: 6432 }, // spec §6 "max 1000 connections"
-    redis: { port: 6379 },
-    kafka: { saslScramPort: 9096, iamPort: 9098 }, // MSK's fixed listener ports
+    // choice: Valkey, not Redis OSS: the BSD-licensed continuation of Redis OSS 7.2, the same protocol
+    // and commands for our clients, and cheaper per node on ElastiCache (docs/data-tier.md).
+    redis: { port: 6379, engine: 'valkey', engineVersion: '8.0' },
+    kafka: {
+      saslScramPort: 9096, iamPort: 9098, // MSK's fixed listener ports
+      version: '3.9.x.kraft', // choice: KRaft metadata (no ZooKeeper); the last 3.x line, 4.x drops old client protocols
+      brokersPerAz: 1, // choice: three brokers, one per AZ
+      defaultReplicationFactor: 3, // choice: every partition in every AZ
+      minInsyncReplicas: 2, // choice: acks=all survives one broker (or AZ) down
+      scramUsername: 'platform-services', // choice
+      topics: [
+        // choice: 12 partitions = headroom over order-service's max replicas (10); a week of replay.
+        { name: 'order-events', partitions: 12, retentionHours: 168, purpose: 'order-service outbox: order created/updated' },
+        { name: 'payment-events', partitions: 12, retentionHours: 168, purpose: 'payment-service outbox: payment authorised/captured/refunded' },
+      ],
+    },
+    backup: {
+      recoveryPointRetentionDays: 7, // choice: a week of hourly recovery points in-region
+      drCopyRetentionDays: 7, // choice: the same week in the DR region
+      // choice: recovery points cannot be deleted early, by anyone, once the grace period has passed.
+      vaultLock: { minRetentionDays: 1, maxRetentionDays: 35, changeableForDays: 3 },
+    },
     sharding: { implemented: false, plannedYear: 2026 }, // spec §6
   },
 
@@ -128,6 +216,43 @@ export const platformSpecData: PlatformSpec = {
     database: { rpo: 'PT1H', rto: 'PT4H', strategy: 'Automated snapshots' },
     secrets: { rpo: 'PT0S', rto: 'PT1H', strategy: 'Multi-region Vault' },
     configuration: { rpo: 'PT0S', rto: 'PT30M', strategy: 'GitOps' },
+  },
+
+  // spec "System Overview" / "Network Topology": Client -> CloudFront -> (WAF) ALB -> api-gateway.
+  edge: {
+    // choice: only static assets are cached; the API (the default behaviour) never is.
+    staticPaths: { pathPatterns: ['/static/*'], defaultTtlSeconds: 86_400, maxTtlSeconds: 31_536_000 },
+    originVerifyHeaderName: 'x-origin-verify', // choice
+    // spec: com.amazonaws.global.cloudfront.origin-facing in us-east-1 (the id differs per region).
+    cloudFrontOriginFacingPrefixLists: { 'us-east-1': 'pl-3b927c52' },
+  },
+
+  // DESIGN.md §7 "Multi-region Vault" (spec §7: secrets RPO 0, RTO 1 h); see docs/vault.md.
+  vault: {
+    version: '1.20.4', // choice: pinned OSS release from rpm.releases.hashicorp.com; bump here
+    nodes: 3, // spec (DESIGN.md §7): 3 nodes over the 3 AZs
+    instanceType: 'm6i.large', // choice: fixed-performance (no CPU credits to run out during an incident)
+    diskSizeGiB: 20, // choice: OS, binary and the local audit file only; storage is DynamoDB
+    apiPort: 8200, // choice: Vault's default API port
+    clusterPort: 8201, // choice: Vault's default cluster (request forwarding) port
+    auditLogRetentionDays: 365, // choice: PCI DSS 10.7 keeps audit trails one year
+    enterpriseReplication: false, // choice: open-source Vault; true once Enterprise is licensed (DESIGN.md §7)
+    standbyVpc: {
+      // choice: DR-region VPCs outside every environment network, so they can be peered later.
+      cidrs: { production: '10.110.0.0/20', staging: '10.120.0.0/20' },
+      natGateways: 1, // choice: the standby is cold; one NAT serves its package installs at failover
+      subnetCidrMask: 24, // choice: 3 public (NAT only) + 3 private subnets fill half of the /20
+    },
+    kubernetesTokenTtl: 'PT1H', // choice: pods re-authenticate hourly
+    // spec §1 "System Overview": Users/Payments/Orders -> PostgreSQL, Orders -> Kafka, Users/Auth -> Redis;
+    // the gateway's rate-limit counters are in Redis (DESIGN.md §5).
+    serviceSecrets: {
+      'api-gateway': ['cache'],
+      'auth-service': ['cache'],
+      'user-service': ['database', 'cache'],
+      'payment-service': ['database'],
+      'order-service': ['database', 'broker'],
+    },
   },
 
   // choice: chart versions pinned so a deploy is reproducible; bump them here.

@@ -86,6 +86,8 @@ const service = z.strictObject({
   port,
   /** Plaintext health/readiness/metrics port (DESIGN.md §5); our choice, port + 1000. */
   healthPort: port,
+  /** Readiness endpoint on healthPort; the ALB health-checks the api-gateway here. */
+  readinessPath: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, 'must be an absolute URL path such as /readyz'),
   zone: z.enum(ZONE_NAMES),
   purpose: z.string().min(1),
   autoscaling,
@@ -102,6 +104,84 @@ const helmChart = z.strictObject({
   repository: z.string().url(),
   version: z.string().regex(/^v?\d+\.\d+\.\d+$/, 'must be an exact chart version such as 1.2.3'),
   namespace: kebabName,
+});
+
+const dnsName = z.string().regex(
+  /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+  'must be a lower-case DNS name such as api.example.com',
+);
+
+/** The edge of one environment (DESIGN.md §4): CloudFront (WAF) -> ALB (WAF) -> api-gateway. */
+const environmentEdge = z.strictObject({
+  /** The name clients use: CloudFront's alternate domain name. */
+  domainName: dnsName,
+  /** The ALB's own name: CloudFront connects to it over TLS, so the ALB certificate must cover it. */
+  originDomainName: dnsName,
+  /** CloudFront's viewer certificate; CloudFront reads ACM in us-east-1 only. */
+  cloudFrontCertificateArn: acmCertificateArn,
+  /** The ALB's HTTPS listener certificate, in the environment's region. */
+  loadBalancerCertificateArn: acmCertificateArn,
+  /** WAF rate-based rule: requests per client IP per 5-minute window (WAF allows 10..2e9). */
+  wafRateLimitPer5Minutes: z.number().int().min(10, 'must be >= 10 (WAF minimum)').max(2_000_000_000, 'must be <= 2000000000 (WAF maximum)'),
+  wafLogRetentionDays: logRetentionDays,
+  /** Days ALB and CloudFront access logs stay in S3 before the lifecycle rule expires them. */
+  accessLogExpirationDays: positiveInt,
+  /**
+   * Origin-verify secret versions in use (docs/edge.md, rotation): CloudFront sends the first,
+   * the ALB accepts all. Empty: the secret's current version. A new id changes the template,
+   * which is what makes CloudFormation resolve the secret again.
+   */
+  originVerifySecretVersionIds: z.array(z.string().regex(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a Secrets Manager version id (a lower-case UUID)',
+  )).max(2, 'must list at most 2 versions (the new one and the one being retired)'),
+});
+
+const cachePathPattern = z.string()
+  .regex(/^\/[A-Za-z0-9_\-.*$/~"'@:+&?]*$/, 'must be a CloudFront path pattern starting with / such as /static/*')
+  .refine((p) => p !== '/*', { message: 'must not be /* (that is the default behaviour: the API, never cached)' });
+
+/** Edge settings shared by every environment. */
+const edge = z.strictObject({
+  /** Paths CloudFront caches (static assets); everything else is the API and is never cached. */
+  staticPaths: z.strictObject({
+    pathPatterns: z.array(cachePathPattern).min(1).max(20, 'must be <= 20 (CloudFront allows 25 cache behaviours)'),
+    defaultTtlSeconds: z.number().int().min(0),
+    maxTtlSeconds: z.number().int().min(1),
+  }),
+  /** The header CloudFront adds and the ALB requires, carrying the origin secret. */
+  originVerifyHeaderName: z.string().regex(/^x-[a-z0-9-]+$/, 'must be a lower-case custom header name such as x-origin-verify'),
+  /**
+   * com.amazonaws.global.cloudfront.origin-facing managed prefix list id per region (the id
+   * differs by region and a lookup would break offline synth).
+   */
+  cloudFrontOriginFacingPrefixLists: z.record(awsRegion, z.string().regex(/^pl-[0-9a-f]{8,17}$/, 'must be a managed prefix list id such as pl-3b927c52')),
+});
+
+/**
+ * AWS node classes of the data tier: `<service prefix>.<family>.<size>`, with the families each
+ * service offers that we accept (Graviton and current Intel); anything else is a typo.
+ */
+function nodeClass(prefix: string, families: readonly string[]) {
+  return z.string().refine(
+    (value) => {
+      const [head, family, size, ...rest] = value.split('.');
+      return head === prefix && rest.length === 0 && families.includes(family ?? '')
+        && (INSTANCE_SIZES as readonly string[]).includes(size ?? '');
+    },
+    { message: `unknown ${prefix} node class (expected ${prefix}.<family>.<size>, family one of ${families.join(', ')})` },
+  );
+}
+const dbInstanceClass = nodeClass('db', ['t4g', 'm6g', 'm7g', 'm6i', 'm7i', 'r6g', 'r7g', 'r6i', 'r7i']);
+const cacheNodeType = nodeClass('cache', ['t4g', 'm6g', 'm7g', 'r6g', 'r7g']);
+const kafkaBrokerType = nodeClass('kafka', ['t3', 'm5', 'm7g']);
+const engineVersion = z.string().regex(/^\d+\.\d+$/, 'must be an exact <major>.<minor> version such as 17.6');
+
+/** A Kafka topic the services publish to; created from this spec (docs/data-tier.md). */
+const kafkaTopic = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9.-]{0,248}$/, 'must be a lowercase Kafka topic name (a-z, 0-9, ".", "-")'),
+  partitions: positiveInt,
+  retentionHours: positiveInt,
+  purpose: z.string().min(1),
 });
 
 const environment = z.strictObject({
@@ -131,7 +211,52 @@ const environment = z.strictObject({
   }),
   database: z.strictObject({
     readReplicas: z.number().int().min(0).max(5),
+    instanceClass: dbInstanceClass,
+    allocatedStorageGiB: z.number().int().min(20, 'must be >= 20 (gp3 minimum)').max(65536),
+    /** Storage autoscaling ceiling. */
+    maxAllocatedStorageGiB: z.number().int().min(20).max(65536),
+    /** RDS automated backups (point-in-time restore window). */
+    backupRetentionDays: z.number().int().min(1, 'must be >= 1: 0 turns automated backups off').max(35, 'must be <= 35 (RDS limit)'),
+    logRetentionDays,
   }),
+  cache: z.strictObject({
+    nodeType: cacheNodeType,
+    snapshotRetentionDays: z.number().int().min(1, 'must be >= 1: 0 turns snapshots off').max(35),
+    logRetentionDays,
+  }),
+  messaging: z.strictObject({
+    brokerInstanceType: kafkaBrokerType,
+    brokerStorageGiB: z.number().int().min(1).max(16384),
+    logRetentionDays,
+  }),
+  edge: environmentEdge,
+});
+
+/** Vault (DESIGN.md §7): the secrets store of every environment, primary + DR-region standby. */
+export const VAULT_SECRET_KINDS = ['database', 'cache', 'broker'] as const;
+const vaultSpec = z.strictObject({
+  /** Open-source Vault version installed from HashiCorp's RPM repository (exact, e.g. 1.20.4). */
+  version: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be an exact Vault version such as 1.20.4'),
+  /** Nodes of the primary cluster (and of the standby once failed over), spread over the three AZs. */
+  nodes: positiveInt,
+  instanceType,
+  diskSizeGiB: z.number().int().min(8).max(16384),
+  apiPort: port,
+  clusterPort: port,
+  auditLogRetentionDays: logRetentionDays,
+  /** true: Vault Enterprise DR replication to a running standby instead of the shared global table. */
+  enterpriseReplication: z.boolean(),
+  /** The DR-region VPC of each environment's standby; must not overlap the environment's networks. */
+  standbyVpc: z.strictObject({
+    cidrs: z.strictObject({ production: cidr, staging: cidr }),
+    natGateways: positiveInt,
+    /** Prefix length of each of its subnets (a public and a private one per AZ). */
+    subnetCidrMask: z.number().int().min(16).max(28),
+  }),
+  /** Lifetime of the Vault token a pod gets from its Kubernetes service account. */
+  kubernetesTokenTtl: duration,
+  /** What each service may read from Vault: its database, cache and broker credentials. */
+  serviceSecrets: z.record(kebabName, z.array(z.enum(VAULT_SECRET_KINDS)).min(1)),
 });
 
 export const platformSpecSchema = z.strictObject({
@@ -147,11 +272,44 @@ export const platformSpecSchema = z.strictObject({
     staging: environment,
   }),
   services: z.array(service).min(1),
+  vault: vaultSpec,
   dataTier: z.strictObject({
-    postgres: z.strictObject({ port, engineMajorVersion: z.string().regex(/^\d+$/) }),
+    postgres: z.strictObject({
+      port,
+      engineMajorVersion: z.string().regex(/^\d+$/),
+      /** The pinned minor; must belong to engineMajorVersion. */
+      engineVersion,
+      masterUsername: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a PostgreSQL identifier'),
+      logExports: z.array(z.enum(['postgresql', 'upgrade', 'iam-db-auth-error'])).min(1),
+      monitoringIntervalSeconds: z.union([1, 5, 10, 15, 30, 60].map((n) => z.literal(n)) as [z.ZodLiteral<number>, z.ZodLiteral<number>]),
+      performanceInsightsRetentionDays: z.number().int().refine((d) => d === 7 || (d % 31 === 0 && d <= 713) || d === 731, {
+        message: 'must be 7, a multiple of 31 up to 713, or 731 (Performance Insights retention periods)',
+      }),
+    }),
     pgbouncer: z.strictObject({ maxClientConnections: positiveInt, port }),
-    redis: z.strictObject({ port }),
-    kafka: z.strictObject({ saslScramPort: port, iamPort: port }),
+    redis: z.strictObject({ port, engine: z.enum(['valkey', 'redis']), engineVersion }),
+    kafka: z.strictObject({
+      saslScramPort: port,
+      iamPort: port,
+      version: z.string().regex(/^\d+\.\d+\.(\d+|x)(\.kraft)?$/, 'must be an MSK Kafka version such as 3.9.x.kraft'),
+      brokersPerAz: positiveInt,
+      defaultReplicationFactor: positiveInt,
+      minInsyncReplicas: positiveInt,
+      /** The SCRAM user the services authenticate as; its secret is AmazonMSK_<...>. */
+      scramUsername: kebabName,
+      topics: z.array(kafkaTopic).min(1),
+    }),
+    /** AWS Backup of the database: the hourly rule derives from disasterRecovery.database.rpo. */
+    backup: z.strictObject({
+      recoveryPointRetentionDays: positiveInt,
+      drCopyRetentionDays: positiveInt,
+      vaultLock: z.strictObject({
+        minRetentionDays: positiveInt,
+        maxRetentionDays: positiveInt,
+        /** Grace period before the lock becomes immutable (compliance mode); AWS minimum 3. */
+        changeableForDays: z.number().int().min(3, 'must be >= 3 (AWS Backup Vault Lock minimum)'),
+      }),
+    }),
     /** The spec: "Sharding: Not implemented (planned for 2026)". */
     sharding: z.strictObject({ implemented: z.boolean(), plannedYear: z.number().int() }),
   }),
@@ -165,6 +323,7 @@ export const platformSpecSchema = z.strictObject({
     z.enum(['database', 'secrets', 'configuration']),
     z.strictObject({ rpo: duration, rto: duration, strategy: z.string().min(1) }),
   ),
+  edge,
   clusterAddons: z.strictObject({
     awsLoadBalancerController: helmChart,
     metricsServer: helmChart,
@@ -174,6 +333,9 @@ export const platformSpecSchema = z.strictObject({
   }),
 }).superRefine((spec, ctx) => {
   checkPorts(spec.services, spec.dataTier, ctx);
+  checkVault(spec, ctx);
+  checkDataTier(spec, ctx);
+  checkStaticPaths(spec.edge.staticPaths, ctx);
   spec.services.forEach((svc, i) => {
     if (svc.autoscaling.minReplicas > svc.autoscaling.maxReplicas) {
       ctx.addIssue({
@@ -193,6 +355,7 @@ export const platformSpecSchema = z.strictObject({
   });
   for (const [key, env] of Object.entries(spec.environments)) {
     checkEnvironment(key, env, ctx);
+    checkEnvironmentEdge(key, env, spec.edge, ctx);
     if (env.region === spec.drRegion.name) {
       ctx.addIssue({
         code: 'custom', path: ['drRegion', 'name'], input: spec.drRegion.name,
@@ -211,7 +374,10 @@ export type PlatformSpec = z.infer<typeof platformSpecSchema>;
 export type EnvironmentSpec = PlatformSpec['environments']['production'];
 export type EnvironmentName = keyof PlatformSpec['environments'];
 export type ServiceSpec = PlatformSpec['services'][number];
+export type VaultSpec = PlatformSpec['vault'];
+export type VaultSecretKind = (typeof VAULT_SECRET_KINDS)[number];
 export type HelmChartSpec = z.infer<typeof helmChart>;
+export type KafkaTopicSpec = z.infer<typeof kafkaTopic>;
 
 type Ctx = z.RefinementCtx;
 
@@ -230,6 +396,53 @@ function checkPorts(services: ServiceSpec[], dataTier: PlatformSpec['dataTier'],
     claim(svc.healthPort, `services[${i}].healthPort (${svc.name})`, ['services', i, 'healthPort']);
   });
   claim(dataTier.pgbouncer.port, 'dataTier.pgbouncer.port', ['dataTier', 'pgbouncer', 'port']);
+}
+
+/** Cross-field rules of the data tier (issue 3): engine pins, Kafka durability, backup vs. RPO. */
+function checkDataTier(spec: PlatformSpec, ctx: Ctx) {
+  const issue = (path: (string | number)[], input: unknown, message: string) =>
+    ctx.addIssue({ code: 'custom', path, input, message });
+  const { postgres, kafka, backup } = spec.dataTier;
+  if (!postgres.engineVersion.startsWith(`${postgres.engineMajorVersion}.`)) {
+    issue(['dataTier', 'postgres', 'engineVersion'], postgres.engineVersion, `must be a minor of engineMajorVersion ${postgres.engineMajorVersion}`);
+  }
+  for (const [key, env] of Object.entries(spec.environments)) {
+    const brokers = kafka.brokersPerAz * env.availabilityZones.length;
+    if (kafka.defaultReplicationFactor > brokers) {
+      issue(['dataTier', 'kafka', 'defaultReplicationFactor'], kafka.defaultReplicationFactor,
+        `must be <= the broker count of environment ${key} (${brokers})`);
+    }
+    if (env.database.maxAllocatedStorageGiB < env.database.allocatedStorageGiB) {
+      issue(['environments', key, 'database', 'maxAllocatedStorageGiB'], env.database.maxAllocatedStorageGiB,
+        `must be >= allocatedStorageGiB (${env.database.allocatedStorageGiB})`);
+    }
+  }
+  if (kafka.minInsyncReplicas >= kafka.defaultReplicationFactor) {
+    issue(['dataTier', 'kafka', 'minInsyncReplicas'], kafka.minInsyncReplicas,
+      `must be < defaultReplicationFactor (${kafka.defaultReplicationFactor}), or one broker down stops every producer`);
+  }
+  const topicNames = new Set<string>();
+  kafka.topics.forEach((topic, i) => {
+    if (topicNames.has(topic.name)) issue(['dataTier', 'kafka', 'topics', i, 'name'], topic.name, 'duplicate topic name');
+    topicNames.add(topic.name);
+  });
+  // AWS Backup runs at most hourly, so the RPO must be a whole number of hours between 1 and 24.
+  const rpo = spec.disasterRecovery.database?.rpo;
+  const rpoMatch = rpo === undefined ? null : /^PT(\d+)H$/.exec(rpo);
+  if (rpo !== undefined && (!rpoMatch || Number(rpoMatch[1]) < 1 || Number(rpoMatch[1]) > 24)) {
+    issue(['disasterRecovery', 'database', 'rpo'], rpo, 'must be whole hours from PT1H to PT24H (AWS Backup runs at most hourly)');
+  }
+  const lock = backup.vaultLock;
+  if (lock.minRetentionDays > lock.maxRetentionDays) {
+    issue(['dataTier', 'backup', 'vaultLock', 'minRetentionDays'], lock.minRetentionDays, `must be <= maxRetentionDays (${lock.maxRetentionDays})`);
+  }
+  for (const field of ['recoveryPointRetentionDays', 'drCopyRetentionDays'] as const) {
+    const days = backup[field];
+    if (days < lock.minRetentionDays || days > lock.maxRetentionDays) {
+      issue(['dataTier', 'backup', field], days,
+        `must lie within the vault lock (${lock.minRetentionDays}-${lock.maxRetentionDays} days), or AWS Backup rejects the rule`);
+    }
+  }
 }
 
 function checkEnvironment(key: string, env: EnvironmentSpec, ctx: Ctx) {
@@ -273,6 +486,53 @@ function checkEnvironment(key: string, env: EnvironmentSpec, ctx: Ctx) {
   }
 }
 
+/** CloudFront takes viewer certificates and CLOUDFRONT-scope web ACLs from us-east-1 only. */
+export const CLOUDFRONT_REGION = 'us-east-1';
+
+function checkEnvironmentEdge(key: string, env: EnvironmentSpec, edgeSpec: PlatformSpec['edge'], ctx: Ctx) {
+  const at = (...rest: (string | number)[]) => ['environments', key, 'edge', ...rest];
+  const { cloudFrontCertificateArn, loadBalancerCertificateArn, domainName, originDomainName } = env.edge;
+  if (!cloudFrontCertificateArn.startsWith(`arn:aws:acm:${CLOUDFRONT_REGION}:`)) {
+    ctx.addIssue({
+      code: 'custom', path: at('cloudFrontCertificateArn'), input: cloudFrontCertificateArn,
+      message: `must be in region ${CLOUDFRONT_REGION} (CloudFront reads certificates from there only)`,
+    });
+  }
+  if (!loadBalancerCertificateArn.startsWith(`arn:aws:acm:${env.region}:`)) {
+    ctx.addIssue({ code: 'custom', path: at('loadBalancerCertificateArn'), input: loadBalancerCertificateArn, message: `must be in region ${env.region}` });
+  }
+  const versions = env.edge.originVerifySecretVersionIds;
+  if (new Set(versions).size !== versions.length) {
+    ctx.addIssue({ code: 'custom', path: at('originVerifySecretVersionIds'), input: versions, message: 'must not repeat a version' });
+  }
+  if (originDomainName === domainName) {
+    ctx.addIssue({
+      code: 'custom', path: at('originDomainName'), input: originDomainName,
+      message: 'must differ from domainName: that name points at CloudFront, the origin name at the ALB',
+    });
+  }
+  if (edgeSpec.cloudFrontOriginFacingPrefixLists[env.region] === undefined) {
+    ctx.addIssue({
+      code: 'custom', path: ['edge', 'cloudFrontOriginFacingPrefixLists'], input: edgeSpec.cloudFrontOriginFacingPrefixLists,
+      message: `has no entry for region ${env.region} of environment ${key}`,
+    });
+  }
+}
+
+function checkStaticPaths({ pathPatterns, defaultTtlSeconds, maxTtlSeconds }: PlatformSpec['edge']['staticPaths'], ctx: Ctx) {
+  if (defaultTtlSeconds > maxTtlSeconds) {
+    ctx.addIssue({
+      code: 'custom', path: ['edge', 'staticPaths', 'defaultTtlSeconds'], input: defaultTtlSeconds,
+      message: `must be <= maxTtlSeconds (${maxTtlSeconds})`,
+    });
+  }
+  pathPatterns.forEach((pattern, i) => {
+    if (pathPatterns.indexOf(pattern) !== i) {
+      ctx.addIssue({ code: 'custom', path: ['edge', 'staticPaths', 'pathPatterns', i], input: pattern, message: 'duplicate path pattern' });
+    }
+  });
+}
+
 interface ParsedCidr { readonly base: number; readonly prefix: number }
 
 export function parseCidr(value: string): ParsedCidr | undefined {
@@ -291,4 +551,51 @@ function overlaps(a: ParsedCidr, b: ParsedCidr): boolean {
   const aEnd = a.base + 2 ** (32 - a.prefix);
   const bEnd = b.base + 2 ** (32 - b.prefix);
   return a.base < bEnd && b.base < aEnd;
+}
+
+/** Vault's cross-field rules (DESIGN.md §7). */
+function checkVault(spec: PlatformSpec, ctx: Ctx) {
+  const { vault } = spec;
+  const at = (...rest: (string | number)[]) => ['vault', ...rest];
+  const azs = spec.drRegion.availabilityZones.length;
+  if (vault.nodes % azs !== 0) {
+    ctx.addIssue({ code: 'custom', path: at('nodes'), input: vault.nodes, message: `must be a multiple of the ${azs} availability zones (even spread)` });
+  }
+  if (vault.apiPort === vault.clusterPort) {
+    ctx.addIssue({ code: 'custom', path: at('clusterPort'), input: vault.clusterPort, message: 'must differ from vault.apiPort' });
+  }
+  const known = new Set(spec.services.map((s) => s.name));
+  for (const name of Object.keys(vault.serviceSecrets)) {
+    if (!known.has(name)) {
+      ctx.addIssue({ code: 'custom', path: at('serviceSecrets', name), input: name, message: 'is not a service of the spec' });
+    }
+  }
+  for (const svc of spec.services) {
+    if (!(svc.name in vault.serviceSecrets)) {
+      ctx.addIssue({ code: 'custom', path: at('serviceSecrets'), input: svc.name, message: `has no entry for service ${svc.name}` });
+    }
+  }
+  if (vault.standbyVpc.natGateways > spec.drRegion.availabilityZones.length) {
+    ctx.addIssue({
+      code: 'custom', path: at('standbyVpc', 'natGateways'), input: vault.standbyVpc.natGateways,
+      message: `must be <= the number of availability zones (${spec.drRegion.availabilityZones.length})`,
+    });
+  }
+  for (const [key, env] of Object.entries(spec.environments)) {
+    const standby = vault.standbyVpc.cidrs[key as keyof typeof vault.standbyVpc.cidrs];
+    const parsed = parseCidr(standby);
+    const needed = 2 * spec.drRegion.availabilityZones.length * 2 ** (32 - vault.standbyVpc.subnetCidrMask);
+    if (parsed && needed > 2 ** (32 - parsed.prefix)) {
+      ctx.addIssue({
+        code: 'custom', path: at('standbyVpc', 'cidrs', key), input: standby,
+        message: `is too small for ${2 * spec.drRegion.availabilityZones.length} subnets of /${vault.standbyVpc.subnetCidrMask}`,
+      });
+    }
+    for (const other of [env.network.vpcCidr, env.network.vpn.clientCidr]) {
+      const o = parseCidr(other);
+      if (parsed && o && overlaps(parsed, o)) {
+        ctx.addIssue({ code: 'custom', path: at('standbyVpc', 'cidrs', key), input: standby, message: `overlaps ${other} of environment ${key}` });
+      }
+    }
+  }
 }

@@ -61,6 +61,7 @@ export class ClusterStack extends PlatformStack {
       nodeSecurityGroup: network.zones.workloads,
       apiClients: [network.zones.vpn, network.zones.bastion],
       kubectlLayer: kubectlLayer ?? defaultKubectlLayer(this, environment),
+      logsKey: this.logsKey,
     });
     this.cluster = eksCluster.cluster;
     this.nodegroup = eksCluster.nodegroup;

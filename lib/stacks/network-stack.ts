@@ -19,19 +19,19 @@ export class NetworkStack extends PlatformStack {
   readonly vpc: ec2.Vpc;
   readonly zones: SecurityZoneGroups;
   readonly vpn: ec2.ClientVpnEndpoint;
-  readonly bastion: ec2.BastionHostLinux;
+  readonly bastion: ec2.Instance;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, { description: `${props.spec.project} ${props.environment.name}: VPC, security zones, VPN, bastion`, ...props });
 
-    this.vpc = new ZonedVpc(this, 'Network', props).vpc;
+    this.vpc = new ZonedVpc(this, 'Network', { ...props, logsKey: this.logsKey }).vpc;
     this.zones = new SecurityZones(this, 'Zones', { vpc: this.vpc, spec: props.spec });
     this.vpn = new DmzVpn(this, 'Vpn', {
-      vpc: this.vpc, environment: props.environment, securityGroup: this.zones.vpn,
+      vpc: this.vpc, environment: props.environment, securityGroup: this.zones.vpn, logsKey: this.logsKey,
     }).endpoint;
     this.bastion = new Bastion(this, 'Bastion', {
       vpc: this.vpc, environment: props.environment, securityGroup: this.zones.bastion,
-    }).host;
+    }).instance;
 
     new CfnOutput(this, 'VpcId', { value: this.vpc.vpcId });
     new CfnOutput(this, 'ClientVpnEndpointId', { value: this.vpn.endpointId });

@@ -1,6 +1,9 @@
-import { Stack, Tags, Validations } from 'aws-cdk-lib';
-import type { StackProps } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
+import { Aspects, Stack, Tags, Validations } from 'aws-cdk-lib';
+import type { IAspect, StackProps } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { CfnLogGroup } from 'aws-cdk-lib/aws-logs';
+import type { Construct, IConstruct } from 'constructs';
+import { DataKey } from '../constructs/data-key';
 import type { EnvironmentSpec, PlatformSpec } from '../spec';
 
 export interface PlatformStackProps extends Omit<StackProps, 'env'> {
@@ -22,6 +25,7 @@ export abstract class PlatformStack extends Stack {
   readonly envSpec: EnvironmentSpec;
   /** The AZs this stack uses: the environment's, or the DR region's. */
   readonly availabilityZoneNames: readonly string[];
+  private logEncryptionKey?: kms.Key;
 
   protected constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, {
@@ -45,10 +49,35 @@ export abstract class PlatformStack extends Stack {
   }
 
   /**
+   * The key this stack's log groups are encrypted with, created on first use. Every log group
+   * of a stack that has asked for it is encrypted with it, library-made ones included (an aspect
+   * fills in the key where a construct did not set one).
+   */
+  get logsKey(): kms.IKey {
+    if (!this.logEncryptionKey) {
+      this.logEncryptionKey = new DataKey(this, 'LogEncryption', {
+        alias: `${this.stackName}-logs`,
+        description: `${this.stackName}: CloudWatch Logs encryption of this stack's log groups`,
+        forLogs: true,
+      }).key;
+      Aspects.of(this).add(new EncryptLogGroups(this.logEncryptionKey));
+    }
+    return this.logEncryptionKey;
+  }
+
+  /**
    * An environment-bound stack would otherwise look its AZs up (a context query that
    * needs credentials and writes `dummy1a` placeholders offline).
    */
   override get availabilityZones(): string[] {
     return [...this.availabilityZoneNames];
+  }
+}
+
+class EncryptLogGroups implements IAspect {
+  constructor(private readonly key: kms.IKey) {}
+
+  visit(node: IConstruct): void {
+    if (node instanceof CfnLogGroup && node.kmsKeyId === undefined) node.kmsKeyId = this.key.keyArn;
   }
 }

@@ -5,8 +5,16 @@ import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { addPlatformCharts } from '../../charts/main';
 import type { EnvironmentSpec, PlatformSpec } from '../spec';
+import { CacheStack } from './cache-stack';
 import { ClusterStack } from './cluster-stack';
+import { DatabaseStack } from './database-stack';
+import { DataRecoveryStack } from './data-recovery-stack';
+import { EdgeStack } from './edge-stack';
+import { MessagingStack } from './messaging-stack';
 import { NetworkStack } from './network-stack';
+import { VaultKeysStack } from './vault-keys-stack';
+import { VaultStack } from './vault-stack';
+import { VaultStandbyStack } from './vault-standby-stack';
 
 export interface PlatformStageProps extends Omit<StageProps, 'env'> {
   readonly spec: PlatformSpec;
@@ -19,11 +27,29 @@ export interface PlatformStageProps extends Omit<StageProps, 'env'> {
 export class PlatformStage extends Stage {
   readonly network: NetworkStack;
   readonly cluster: ClusterStack;
+  /** Vault (DESIGN.md §7): keys, then the DR-region standby (replica keys), then the primary. */
+  readonly vaultKeys: VaultKeysStack;
+  readonly vaultStandby: VaultStandbyStack;
+  readonly vault: VaultStack;
+  readonly edge: EdgeStack;
+  /** Data tier (issue 3): the DR-region backup vault, then the database that copies into it. */
+  readonly dataRecovery: DataRecoveryStack;
+  readonly database: DatabaseStack;
+  readonly cache: CacheStack;
+  readonly messaging: MessagingStack;
 
   constructor(scope: Construct, id: string, props: PlatformStageProps) {
     super(scope, id, { env: { account: props.environment.account, region: props.environment.region } });
     const { spec, environment } = props;
     this.network = new NetworkStack(this, 'Network', { spec, environment });
+    this.vaultKeys = new VaultKeysStack(this, 'VaultKeys', { spec, environment });
+    this.vaultStandby = new VaultStandbyStack(this, 'VaultStandby', { spec, environment, inDrRegion: true, keys: this.vaultKeys });
+    this.vault = new VaultStack(this, 'Vault', { spec, environment, network: this.network, keys: this.vaultKeys, standby: this.vaultStandby });
+    this.edge = new EdgeStack(this, 'Edge', { spec, environment, network: this.network });
+    this.dataRecovery = new DataRecoveryStack(this, 'DataRecovery', { spec, environment });
+    this.database = new DatabaseStack(this, 'Database', { spec, environment, network: this.network, dataRecovery: this.dataRecovery });
+    this.cache = new CacheStack(this, 'Cache', { spec, environment, network: this.network });
+    this.messaging = new MessagingStack(this, 'Messaging', { spec, environment, network: this.network });
     this.cluster = new ClusterStack(this, 'Cluster', {
       spec, environment, network: this.network, kubectlLayer: props.kubectlLayer,
     });

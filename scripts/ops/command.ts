@@ -22,6 +22,11 @@ export interface OpsCommand<Result = unknown> {
   run(args: OpsArgs, context: OpsContext): Promise<Result>;
   /** Text for a human; defaults to YAML-ish key: value lines of the result. */
   render?(result: Result): string;
+  /**
+   * Exit code for a result that was printed (default 0), e.g. 1 when a health check finds a
+   * breach: the output is still the full result, in text or --json.
+   */
+  exitCode?(result: Result): number;
 }
 
 export interface OpsArgs {
@@ -55,9 +60,16 @@ export function describeAwsError(error: unknown): string | undefined {
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   if (fault || status) return `AWS ${error.name}${status ? ` (HTTP ${status})` : ''}: ${error.message}`;
   if (error.name === 'CredentialsProviderError') return `no AWS credentials: ${error.message}`;
+  const network = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN'];
   const code = (error as NodeJS.ErrnoException).code;
-  if (code && ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN'].includes(code)) {
+  if (code && network.includes(code)) {
     return `cannot reach the AWS endpoint (${code}): ${error.message}`;
   }
+  // The SDK's retry layer re-wraps an error it does not recognise as an Error (e.g. one from
+  // another JS realm, as under jest) into "AWS SDK error wrapper for Error: connect ...",
+  // dropping `code`; the code survives only in the message.
+  const wrapped = /^AWS SDK error wrapper for (?:Error: )?(.*)$/s.exec(error.message);
+  const wrappedCode = wrapped && network.find((c) => new RegExp(`\\b${c}\\b`).test(wrapped[1]));
+  if (wrapped && wrappedCode) return `cannot reach the AWS endpoint (${wrappedCode}): ${wrapped[1]}`;
   return undefined;
 }

@@ -53,7 +53,7 @@ export async function runOps(
     const spec = loadPlatformSpec({ env: process.env });
     const result = await command.run(args, { spec, log: io.stderr });
     io.stdout(parsed.values.json ? JSON.stringify(result, null, 2) : (command.render?.(result) ?? renderDefault(result)));
-    return 0;
+    return command.exitCode?.(result) ?? 0;
   } catch (error) {
     const expected = error instanceof OpsError || error instanceof PlatformSpecError
       ? (error as Error).message

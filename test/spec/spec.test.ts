@@ -2,25 +2,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { durationSeconds, loadPlatformSpec, PlatformSpecError } from '../../lib/spec';
-import { platformSpecData } from '../../lib/spec/platform';
+import { durationSeconds, loadPlatformSpec } from '../../lib/spec';
 import type { PlatformSpec } from '../../lib/spec';
+import { problemsAfter } from '../helpers/spec';
+import type { Mutable } from '../helpers/spec';
 
-type Mutable<T> = { -readonly [K in keyof T]: Mutable<T[K]> };
 const spec = loadPlatformSpec();
-
-/** Loads a copy of the spec changed by `edit`, returning the error message (or fails). */
-function problemsAfter(edit: (draft: Mutable<PlatformSpec>) => void): string {
-  const draft = structuredClone(platformSpecData) as Mutable<PlatformSpec>;
-  edit(draft);
-  try {
-    loadPlatformSpec({ data: draft });
-  } catch (error) {
-    expect(error).toBeInstanceOf(PlatformSpecError);
-    return (error as Error).message;
-  }
-  throw new Error('the spec loaded although it should have been rejected');
-}
 
 describe('the spec says what the architecture document says', () => {
   it('runs production on 10 x m5.xlarge and staging on 3 x m5.large, both in us-east-1', () => {

@@ -157,12 +157,19 @@ describe.each(ENVIRONMENT_NAMES)('%s cluster', (name) => {
   });
 
   it('envelope-encrypts secrets with a rotated, retained customer-managed key', () => {
-    const [keyId, key] = onlyResource(name, 'AWS::KMS::Key');
+    const [keyId, key] = onlyResource(name, 'AWS::KMS::Key', (r) => String(r.Properties.Description).includes('Kubernetes secrets'));
     expect(key.Properties.EnableKeyRotation).toBe(true);
     expect(key.DeletionPolicy).toBe('Retain');
     template().hasResourceProperties('AWS::EKS::Cluster', {
       EncryptionConfig: [{ Provider: { KeyArn: { 'Fn::GetAtt': [keyId, 'Arn'] } }, Resources: ['secrets'] }],
     });
+  });
+
+  it('encrypts every log group, the library\'s too, with the stack\'s logs key', () => {
+    const [logsKeyId] = onlyResource(name, 'AWS::KMS::Key', (r) => String(r.Properties.Description).includes('CloudWatch Logs'));
+    const groups = resourcesOfType(name, 'AWS::Logs::LogGroup');
+    expect(groups.length).toBeGreaterThanOrEqual(3);
+    for (const [, group] of groups) expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [logsKeyId, 'Arn'] });
   });
 
   it('grants the spec admin role cluster admin through an access entry (no aws-auth)', () => {
@@ -272,7 +279,12 @@ describe.each(ENVIRONMENT_NAMES)('%s cluster', (name) => {
     };
     const ebs = roleOf(EBS_CSI_CONTROLLER_SERVICE_ACCOUNT.name);
     expect(JSON.stringify(ebs.Properties.ManagedPolicyArns)).toContain(':iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy');
-    const alb = JSON.stringify(roleOf(ALB_CONTROLLER_SERVICE_ACCOUNT).Properties.Policies);
+    // Customer-managed, attached to this role alone (PCI DSS / NIST want no inline policies).
+    const [, albPolicy] = onlyResource(name, 'AWS::IAM::ManagedPolicy',
+      (r) => String(r.Properties.Description).includes(ALB_CONTROLLER_SERVICE_ACCOUNT));
+    expect(roleOf(ALB_CONTROLLER_SERVICE_ACCOUNT).Properties.Policies).toBeUndefined();
+    expect(albPolicy.Properties.Roles).toHaveLength(1);
+    const alb = JSON.stringify(albPolicy.Properties.PolicyDocument);
     expect(alb).toContain('elasticloadbalancing:CreateLoadBalancer');
     expect(alb).toContain('aws:RequestTag/elbv2.k8s.aws/cluster');
     expect(alb).not.toContain('"arn:aws:'); // partition-neutral

@@ -154,10 +154,11 @@ describe.each(ENVIRONMENT_NAMES)('%s network', (name) => {
       for (const [, rule] of ofType(name, 'AWS::EC2::SecurityGroupIngress')) expect(rule.Properties!.CidrIp).not.toBe('0.0.0.0/0');
     });
 
-    it('DMZ: admits only the load balancer and the VPN, on the gateway port', () => {
+    it('DMZ: admits only the load balancer (gateway and health ports) and the VPN (gateway port)', () => {
       const rules = ingressRules(name, id('dmz'));
       expect(rules.map((r) => [r.SourceSecurityGroupId['Fn::GetAtt'][0], r.FromPort, r.ToPort]).sort()).toEqual([
         [id('loadBalancer'), gateway.port, gateway.port],
+        [id('loadBalancer'), gateway.healthPort, gateway.healthPort],
         [id('vpn'), gateway.port, gateway.port],
       ].sort());
       expect(gateway.port).toBe(8000);
@@ -226,9 +227,17 @@ describe.each(ENVIRONMENT_NAMES)('%s network', (name) => {
     template().hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: { MetadataOptions: { HttpTokens: 'required' } },
     });
-    template().hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['ssmmessages:*']) })]) },
+    // Session Manager's actions only, no wildcard actions, no AWS-managed policy.
+    const [[, policy]] = ofType(name, 'AWS::IAM::ManagedPolicy');
+    const actions = policy.Properties!.PolicyDocument.Statement.flatMap((st: any) => st.Action);
+    expect(actions.every((a: string) => /^(ssm:UpdateInstanceInformation|ssmmessages:[A-Z]\w+|ec2messages:[A-Z]\w+)$/.test(a))).toBe(true);
+    expect(actions).toContain('ssmmessages:OpenDataChannel');
+    template().hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] }),
+      ManagedPolicyArns: [{ Ref: Match.stringLikeRegexp('BastionSessionManagerPolicy') }],
     });
+    expect(props.DisableApiTermination).toBe(true);
+    expect(props.Monitoring).toBe(true);
   });
 
   it('matches the snapshot', () => {

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { renderCharts } from '../../charts/main';
 import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
-import { summariseAssembly } from '../../scripts/synth-summary';
+import { failedValidations, summariseAssembly } from '../../scripts/synth-summary';
 
 const root = path.join(__dirname, '..', '..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-synth-test-'));
@@ -35,6 +35,7 @@ function digest(dir: string): Record<string, string> {
   return Object.fromEntries(files.map((file) => [file, createHash('sha256').update(fs.readFileSync(path.join(dir, file))).digest('hex')]));
 }
 
+const VENV_BIN = path.join(root, '.cache', 'venv', 'bin');
 const first = path.join(work, 'cdk.out.1');
 const second = path.join(work, 'cdk.out.2');
 
@@ -59,6 +60,13 @@ describe('npx cdk synth', () => {
     for (const stack of stacks) expect(stack.resources).toBeGreaterThan(0);
   });
 
+  it('passes every validator the app registers (CloudFormation rules, cdk-nag packs)', () => {
+    const report = JSON.parse(fs.readFileSync(path.join(first, 'validation-report.json'), 'utf8'));
+    // Plugins with no finding leave no entry; CDK's own rules always report.
+    expect(report.pluginReports.map((p: { pluginName: string }) => p.pluginName)).toContain('CloudFormation Validate');
+    expect(failedValidations(first)).toEqual([]);
+  });
+
   it('writes no placeholder values from a lookup into any template', () => {
     for (const [file] of Object.entries(digest(first)).filter(([f]) => f.endsWith('.template.json'))) {
       expect(fs.readFileSync(path.join(first, file), 'utf8')).not.toMatch(/dummy1a|dummy-value/);
@@ -70,6 +78,47 @@ describe('npx cdk synth', () => {
     const b = digest(second);
     expect(Object.keys(a).length).toBeGreaterThan(10);
     expect(b).toEqual(a);
+  });
+});
+
+/** Runs a validator that prints JSON; exit code 1 means "findings", which the JSON lists. */
+function runJsonTool(tool: string, args: string[]): unknown {
+  try {
+    return JSON.parse(execFileSync(path.join(VENV_BIN, tool), args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }));
+  } catch (error) {
+    const { status, stdout, stderr } = error as { status?: number; stdout?: string; stderr?: string };
+    // cfn-lint exits with a bit mask of finding levels (2, 4, 8), checkov with 1: the JSON lists them.
+    if (status !== undefined && status > 0 && status < 16 && stdout) return JSON.parse(stdout);
+    throw new Error(`${tool} failed (exit ${status}): ${stderr}`, { cause: error });
+  }
+}
+
+interface CheckovReport { check_type?: string; results?: { failed_checks: { check_id: string; check_name: string; resource: string; file_path: string }[] } }
+
+function checkovFailures(dir: string, framework: string): string[] {
+  const output = runJsonTool('checkov', ['-d', dir, '--framework', framework, '--skip-download', '--quiet', '--compact', '-o', 'json']);
+  const reports = (Array.isArray(output) ? output : [output]) as CheckovReport[];
+  return reports.flatMap((r) => r.results?.failed_checks ?? [])
+    .map((f) => `${f.check_id} ${f.resource} (${f.file_path}): ${f.check_name}`);
+}
+
+describe('validators over the synthesized output', () => {
+  it('cfn-lint finds nothing in any template', () => {
+    const templates = Object.keys(digest(first)).filter((f) => f.endsWith('.template.json')).map((f) => path.join(first, f));
+    expect(templates.length).toBeGreaterThan(0);
+    const findings = runJsonTool('cfn-lint', ['--format', 'json', '--', ...templates]) as
+      { Rule: { Id: string }; Filename: string; Location: { Path: (string | number)[] }; Message: string }[];
+    expect(findings.map((f) => `${f.Rule.Id} ${path.basename(f.Filename)} ${f.Location.Path.join('/')}: ${f.Message}`)).toEqual([]);
+  });
+
+  it('checkov finds nothing unacknowledged in the CloudFormation templates', () => {
+    expect(checkovFailures(first, 'cloudformation')).toEqual([]);
+  });
+
+  it('checkov finds nothing unacknowledged in the Kubernetes manifests', () => {
+    const dist = path.join(work, 'dist.checkov');
+    renderCharts(loadPlatformSpec(), dist);
+    expect(checkovFailures(dist, 'kubernetes')).toEqual([]);
   });
 });
 

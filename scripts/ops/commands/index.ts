@@ -3,6 +3,16 @@
  * here.
  */
 import type { OpsCommand } from '../command';
+import { drStatusCommand } from './dr-status';
+import { endpointsCommand } from './endpoints';
+import { promoteReplicaCommand } from './promote-replica';
+import { restoreCommand } from './restore';
+import { vaultFailoverCommand } from './vault-failover';
 
-export const COMMANDS: readonly OpsCommand<never>[] = [
+export const COMMANDS: readonly OpsCommand<unknown>[] = [
+  endpointsCommand,
+  drStatusCommand,
+  promoteReplicaCommand,
+  restoreCommand,
+  vaultFailoverCommand,
 ];

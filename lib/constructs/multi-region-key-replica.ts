@@ -1,0 +1,31 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { keyPolicyDocument } from './multi-region-key';
+
+export interface MultiRegionKeyReplicaProps {
+  readonly primaryKeyArn: string;
+  readonly description: string;
+  readonly logGroupNames?: readonly string[];
+}
+
+/** The DR-region replica of a multi-region key (rotation follows the primary), kept on delete. */
+export class MultiRegionKeyReplica extends Construct {
+  readonly key: kms.CfnReplicaKey;
+  readonly keyId: string;
+  readonly keyArn: string;
+
+  constructor(scope: Construct, id: string, props: MultiRegionKeyReplicaProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.key = new kms.CfnReplicaKey(this, 'Key', {
+      primaryKeyArn: props.primaryKeyArn,
+      description: props.description,
+      pendingWindowInDays: 30,
+      keyPolicy: keyPolicyDocument({ account: stack.account, region: stack.region, logGroupNames: props.logGroupNames }),
+    });
+    this.key.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.keyId = this.key.attrKeyId;
+    this.keyArn = this.key.attrArn;
+  }
+}

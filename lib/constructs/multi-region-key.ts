@@ -1,0 +1,79 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+
+export interface KeyPolicyOptions {
+  readonly account: string;
+  readonly region: string;
+  /** Log groups (names) CloudWatch Logs may encrypt with this key, in `region`. */
+  readonly logGroupNames?: readonly string[];
+}
+
+/**
+ * The key policy of a key and of its replica: the account administers it through IAM (so node
+ * roles get exactly the grants their IAM policies give), and CloudWatch Logs may use it for the
+ * named log groups only.
+ */
+export function keyPolicyDocument(options: KeyPolicyOptions): Record<string, unknown> {
+  const { account, region, logGroupNames = [] } = options;
+  const statements: Record<string, unknown>[] = [{
+    Sid: 'AccountAdministersThroughIam',
+    Effect: 'Allow',
+    Principal: { AWS: `arn:aws:iam::${account}:root` },
+    Action: 'kms:*',
+    Resource: '*',
+  }];
+  if (logGroupNames.length > 0) {
+    statements.push({
+      Sid: 'CloudWatchLogsForNamedGroups',
+      Effect: 'Allow',
+      Principal: { Service: `logs.${region}.amazonaws.com` },
+      Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      Resource: '*',
+      Condition: {
+        ArnEquals: {
+          'kms:EncryptionContext:aws:logs:arn': logGroupNames.map((name) => `arn:aws:logs:${region}:${account}:log-group:${name}`),
+        },
+      },
+    });
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+export interface MultiRegionKeyProps {
+  readonly description: string;
+  readonly logGroupNames?: readonly string[];
+}
+
+/**
+ * A symmetric multi-region KMS key (primary), rotated yearly and kept when the stack goes: its
+ * replica in the DR region shares the key material and id, so what one region encrypts the other
+ * decrypts (Vault's auto-unseal, the replicated table and secrets).
+ */
+export class MultiRegionKey extends Construct {
+  readonly key: kms.CfnKey;
+  /** The key id (`mrk-...`), the same in every region. */
+  readonly keyId: string;
+  readonly keyArn: string;
+
+  constructor(scope: Construct, id: string, props: MultiRegionKeyProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.key = new kms.CfnKey(this, 'Key', {
+      description: props.description,
+      multiRegion: true,
+      enableKeyRotation: true,
+      pendingWindowInDays: 30,
+      keyPolicy: keyPolicyDocument({ account: stack.account, region: stack.region, logGroupNames: props.logGroupNames }),
+    });
+    // Losing the key loses every secret sealed with it.
+    this.key.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.keyId = this.key.ref;
+    this.keyArn = this.key.attrArn;
+  }
+}
+
+/** The ARN a multi-region key's replica has in `region` (same key id). */
+export function replicaKeyArn(account: string, region: string, keyId: string): string {
+  return `arn:aws:kms:${region}:${account}:key/${keyId}`;
+}

@@ -1,0 +1,52 @@
+import { CfnOutput } from 'aws-cdk-lib';
+import type * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { CacheReplicationGroup } from '../constructs/cache-replication-group';
+import { DataKey } from '../constructs/data-key';
+import { DATA_SUBNET_GROUP } from './database-stack';
+import type { NetworkStack } from './network-stack';
+import { PlatformStack } from './platform-stack';
+import type { PlatformStackProps } from './platform-stack';
+
+export interface CacheStackProps extends PlatformStackProps {
+  /** The environment's network: the cache lives in its restricted zone. */
+  readonly network: Pick<NetworkStack, 'vpc' | 'zones'>;
+}
+
+/** The environment's cache (spec "Cache: Redis"; Valkey, see lib/spec): read-path hits, gateway rate limits. */
+export class CacheStack extends PlatformStack {
+  readonly encryptionKey: kms.Key;
+  readonly replicationGroup: elasticache.CfnReplicationGroup;
+  /** The AUTH token clients present (a plain secret string). */
+  readonly authSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: CacheStackProps) {
+    const { network, ...stackProps } = props;
+    super(scope, id, {
+      description: `${props.spec.project} ${props.environment.name}: ElastiCache ${props.spec.dataTier.redis.engine} replication group`,
+      ...stackProps,
+    });
+    const { spec, environment } = props;
+    const prefix = `${spec.project}-${environment.name}`;
+    this.encryptionKey = new DataKey(this, 'CacheKey', {
+      alias: `${prefix}-cache`,
+      description: `${prefix}: cache at rest, AUTH token, logs`,
+      forLogs: true,
+    }).key;
+    const cache = new CacheReplicationGroup(this, 'Cache', {
+      spec,
+      environment,
+      subnets: network.vpc.selectSubnets({ subnetGroupName: DATA_SUBNET_GROUP }),
+      securityGroup: network.zones.restricted,
+      encryptionKey: this.encryptionKey,
+    });
+    this.replicationGroup = cache.replicationGroup;
+    this.authSecret = cache.authSecret;
+
+    new CfnOutput(this, 'PrimaryEndpoint', { value: this.replicationGroup.attrPrimaryEndPointAddress });
+    new CfnOutput(this, 'ReaderEndpoint', { value: this.replicationGroup.attrReaderEndPointAddress });
+    new CfnOutput(this, 'AuthSecretArn', { value: this.authSecret.secretArn });
+  }
+}

@@ -1,0 +1,120 @@
+import { CfnOutput, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type { Construct } from 'constructs';
+import { RetainedLogGroup } from '../constructs/retained-log-group';
+import { replicaKeyArn } from '../constructs/multi-region-key';
+import { VaultCluster } from '../constructs/vault-cluster';
+import { VaultNodeRole } from '../constructs/vault-node-role';
+import { VaultStorageTable } from '../constructs/vault-storage-table';
+import { vaultUserData } from '../constructs/vault-user-data';
+import { vaultNames } from '../spec/vault-names';
+import type { NetworkStack } from './network-stack';
+import { PlatformStack } from './platform-stack';
+import type { PlatformStackProps } from './platform-stack';
+import type { VaultKeysStack } from './vault-keys-stack';
+import type { VaultStandbyStack } from './vault-standby-stack';
+
+export interface VaultStackProps extends PlatformStackProps {
+  readonly network: NetworkStack;
+  readonly keys: VaultKeysStack;
+  /** Deployed first: the replicated table and secrets need its replica keys in the DR region. */
+  readonly standby: VaultStandbyStack;
+}
+
+/**
+ * Vault's primary cluster (DESIGN.md §7) in the environment's region: 3 nodes over the 3 AZs in
+ * the private zone behind an internal NLB, on the DynamoDB storage table (a global table with a
+ * replica in the DR region, open source) with KMS auto-unseal, audit logs in CloudWatch, and the
+ * TLS secret (replicated to the DR region) the nodes boot from.
+ */
+export class VaultStack extends PlatformStack {
+  readonly table: VaultStorageTable;
+  readonly tlsSecret: secretsmanager.Secret;
+  readonly cluster: VaultCluster;
+
+  constructor(scope: Construct, id: string, props: VaultStackProps) {
+    super(scope, id, { description: `${props.spec.project} ${props.environment.name}: Vault primary cluster`, ...props });
+    const { spec, environment, network, keys } = props;
+    const vault = spec.vault;
+    const names = vaultNames(spec, environment.name);
+    const enterprise = vault.enterpriseReplication;
+    const dr = spec.drRegion.name;
+    this.addStackDependency(props.standby, 'the DR-region replica keys encrypt the table and secret replicas');
+    const drDataKeyArn = replicaKeyArn(this.account, dr, keys.dataKey.keyId);
+
+    this.table = new VaultStorageTable(this, 'Storage', {
+      tableName: names.table,
+      encryptionKeyArn: keys.dataKey.keyArn,
+      // Open source: the storage itself replicates to the standby. Enterprise: DR replication does.
+      replicas: enterprise ? [] : [{ region: dr, encryptionKeyArn: drDataKeyArn }],
+    });
+
+    const secret = (id: string, secretName: string, description: string) => {
+      const s = new secretsmanager.Secret(this, id, {
+        secretName,
+        description,
+        encryptionKey: kms.Key.fromKeyArn(this, `${id}Key`, keys.dataKey.keyArn),
+        replicaRegions: [{ region: dr, encryptionKey: kms.Key.fromKeyArn(this, `${id}ReplicaKey`, drDataKeyArn) }],
+        // A placeholder: the real value is put out of band (docs/vault.md); nodes wait for it.
+        generateSecretString: { secretStringTemplate: JSON.stringify({ status: 'put the value: docs/vault.md' }), generateStringKey: 'placeholder' },
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      for (const rule of ['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled', 'PCI.DSS.321-SecretsManagerRotationEnabled']) {
+        Validations.of(s).acknowledge({
+          id: rule,
+          reason: 'Issued out of band (TLS: by our CA; license: by HashiCorp) and renewed by the runbook in docs/vault.md; no Lambda can rotate it.',
+        });
+      }
+      return s;
+    };
+    this.tlsSecret = secret('TlsSecret', names.tlsSecret, 'Vault listener TLS: {"ca","certificate","privateKey"} PEMs');
+    const license = enterprise ? secret('LicenseSecret', names.licenseSecret, 'Vault Enterprise license') : undefined;
+
+    const audit = new RetainedLogGroup(this, 'AuditLogs', {
+      logGroupName: names.auditLogGroup,
+      retentionDays: vault.auditLogRetentionDays,
+      encryptionKey: kms.Key.fromKeyArn(this, 'AuditLogsKey', keys.dataKey.keyArn),
+    });
+    const role = new VaultNodeRole(this, 'NodeRole', {
+      unsealKeyArn: keys.unsealKey.keyArn,
+      secretsKeyArn: keys.dataKey.keyArn,
+      tableArn: this.table.table.tableArn,
+      auditLogGroup: audit.logGroup,
+      secretArns: [this.tlsSecret.secretArn, ...(license ? [license.secretArn] : [])],
+    });
+
+    this.cluster = new VaultCluster(this, 'Cluster', {
+      vpc: network.vpc,
+      subnets: { subnetGroupName: 'private' },
+      vault,
+      role: role.role,
+      userData: vaultUserData({
+        vault,
+        region: this.region,
+        tableName: names.table,
+        unsealKeyId: keys.unsealKey.keyId,
+        tlsSecretName: names.tlsSecret,
+        auditLogGroupName: names.auditLogGroup,
+        licenseSecretName: license ? names.licenseSecret : undefined,
+      }),
+      autoScalingGroupName: names.primaryAutoScalingGroup,
+      loadBalancerName: names.primaryLoadBalancer,
+      minCapacity: vault.nodes,
+      maxCapacity: vault.nodes,
+      clients: [
+        { name: 'private workloads', group: network.zones.workloads },
+        { name: 'bastion', group: network.zones.bastion },
+      ],
+      replicationPeers: enterprise ? [vault.standbyVpc.cidrs[environment.name as keyof typeof vault.standbyVpc.cidrs]] : [],
+    });
+
+    new ssm.StringParameter(this, 'Address', {
+      parameterName: names.addressParameter,
+      description: 'Vault address clients use (ops vault-failover points it at the standby)',
+      stringValue: `https://${this.cluster.loadBalancer.loadBalancerDnsName}:${vault.apiPort}`,
+    });
+    new CfnOutput(this, 'AutoScalingGroup', { value: names.primaryAutoScalingGroup });
+  }
+}

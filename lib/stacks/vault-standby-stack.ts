@@ -1,0 +1,120 @@
+import { CfnOutput } from 'aws-cdk-lib';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type { Construct } from 'constructs';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { RetainedLogGroup } from '../constructs/retained-log-group';
+import { MultiRegionKeyReplica } from '../constructs/multi-region-key-replica';
+import { StandbyVpc } from '../constructs/standby-vpc';
+import { VaultCluster } from '../constructs/vault-cluster';
+import { VaultNodeRole } from '../constructs/vault-node-role';
+import { VaultStorageTable } from '../constructs/vault-storage-table';
+import { vaultUserData } from '../constructs/vault-user-data';
+import type { EnvironmentName } from '../spec';
+import { vaultNames } from '../spec/vault-names';
+import { PlatformStack } from './platform-stack';
+import type { PlatformStackProps } from './platform-stack';
+import type { VaultKeysStack } from './vault-keys-stack';
+
+export interface VaultStandbyStackProps extends PlatformStackProps {
+  readonly keys: VaultKeysStack;
+}
+
+/**
+ * Vault's standby in the DR region (DESIGN.md §7): replicas of the multi-region keys, a minimal
+ * VPC, and a cluster of the primary's shape. Open source: kept at zero nodes on the global
+ * table's replica, scaled up only by `ops vault-failover` once the primary is down (both on one
+ * table must never be active at once). Enterprise: a running DR-replication secondary on its own table.
+ */
+export class VaultStandbyStack extends PlatformStack {
+  readonly unsealKey: MultiRegionKeyReplica;
+  readonly dataKey: MultiRegionKeyReplica;
+  readonly vpc: StandbyVpc;
+  readonly cluster: VaultCluster;
+  /** Enterprise only: the standby's own storage table (DR replication fills it). */
+  readonly table?: VaultStorageTable;
+
+  constructor(scope: Construct, id: string, props: VaultStandbyStackProps) {
+    super(scope, id, {
+      description: `${props.spec.project} ${props.environment.name}: Vault standby in the DR region`,
+      // Reads the primary key ARNs from VaultKeys (another region): CDK's SSM-backed export/import,
+      // the one way to pass a value only known after the keys stack deploys, without a manual step.
+      crossRegionReferences: true,
+      ...props,
+      inDrRegion: true,
+    });
+    const { spec, environment } = props;
+    const vault = spec.vault;
+    const names = vaultNames(spec, environment.name);
+    const enterprise = vault.enterpriseReplication;
+
+    this.unsealKey = new MultiRegionKeyReplica(this, 'UnsealKey', {
+      primaryKeyArn: props.keys.unsealKey.keyArn,
+      description: `Vault auto-unseal (${environment.name}), replica`,
+    });
+    this.dataKey = new MultiRegionKeyReplica(this, 'DataKey', {
+      primaryKeyArn: props.keys.dataKey.keyArn,
+      description: `Vault storage table, secrets and audit logs (${environment.name}), replica`,
+      logGroupNames: [names.auditLogGroup, names.standbyFlowLogGroup],
+    });
+
+    this.vpc = new StandbyVpc(this, 'Network', {
+      cidr: vault.standbyVpc.cidrs[environment.name as EnvironmentName],
+      natGateways: vault.standbyVpc.natGateways,
+      subnetCidrMask: vault.standbyVpc.subnetCidrMask,
+      availabilityZones: spec.drRegion.availabilityZones,
+      flowLogRetentionDays: environment.network.flowLogRetentionDays,
+      flowLogGroupName: names.standbyFlowLogGroup,
+      flowLogKeyArn: this.dataKey.keyArn,
+    });
+    const audit = new RetainedLogGroup(this, 'AuditLogs', {
+      logGroupName: names.auditLogGroup,
+      retentionDays: vault.auditLogRetentionDays,
+      encryptionKey: kms.Key.fromKeyArn(this, 'AuditLogsKey', this.dataKey.keyArn),
+    });
+
+    if (enterprise) {
+      this.table = new VaultStorageTable(this, 'Storage', { tableName: names.standbyTable, encryptionKeyArn: this.dataKey.keyArn });
+    }
+    const tableName = enterprise ? names.standbyTable : names.table;
+    // The secrets are replicas of the primary region's (created by VaultStack, same name, random suffix).
+    const secretArn = (name: string) => `arn:aws:secretsmanager:${this.region}:${this.account}:secret:${name}-??????`;
+    const role = new VaultNodeRole(this, 'NodeRole', {
+      unsealKeyArn: this.unsealKey.keyArn,
+      secretsKeyArn: this.dataKey.keyArn,
+      tableArn: this.table?.table.tableArn ?? `arn:aws:dynamodb:${this.region}:${this.account}:table/${tableName}`,
+      auditLogGroup: audit.logGroup,
+      secretArns: [secretArn(names.tlsSecret), ...(enterprise ? [secretArn(names.licenseSecret)] : [])],
+    });
+
+    this.cluster = new VaultCluster(this, 'Cluster', {
+      vpc: this.vpc.vpc,
+      subnets: { subnetGroupName: 'private' },
+      vault,
+      role: role.role,
+      userData: vaultUserData({
+        vault,
+        region: this.region,
+        tableName,
+        unsealKeyId: this.unsealKey.keyId,
+        tlsSecretName: names.tlsSecret,
+        auditLogGroupName: names.auditLogGroup,
+        licenseSecretName: enterprise ? names.licenseSecret : undefined,
+      }),
+      autoScalingGroupName: names.standbyAutoScalingGroup,
+      loadBalancerName: names.standbyLoadBalancer,
+      // Open source: zero until failover. Enterprise: a DR secondary must run to receive replication.
+      minCapacity: enterprise ? vault.nodes : 0,
+      maxCapacity: vault.nodes,
+      // No clients in the DR region yet: the failover publishes this address; the VPC is peered when workloads move.
+      clients: [],
+      replicationPeers: enterprise ? [environment.network.vpcCidr] : [],
+    });
+
+    new ssm.StringParameter(this, 'StandbyAddress', {
+      parameterName: names.standbyAddressParameter,
+      description: 'Vault standby cluster address (published to the address parameter by ops vault-failover)',
+      stringValue: `https://${this.cluster.loadBalancer.loadBalancerDnsName}:${vault.apiPort}`,
+    });
+    new CfnOutput(this, 'StandbyAutoScalingGroup', { value: names.standbyAutoScalingGroup });
+  }
+}

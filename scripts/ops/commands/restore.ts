@@ -1,0 +1,137 @@
+/**
+ * `ops restore <env> --to <ISO time | latest> [--execute]`: point-in-time restore of the
+ * environment's writer to a NEW instance (named by restoredDbInstanceName of lib/spec/names.ts)
+ * in the writer's restricted-zone subnet group, with the writer's parameter group, security
+ * groups and instance class. The KMS key cannot be chosen for a same-region point-in-time
+ * restore: RDS encrypts the new instance with the source's key, which --execute verifies.
+ * The writer is left untouched; switching the services over is a separate, deliberate step.
+ * Dry run by default: prints the exact API calls; acts only with --execute.
+ */
+import { RestoreDBInstanceToPointInTimeCommand } from '@aws-sdk/client-rds';
+import type { RestoreDBInstanceToPointInTimeCommandInput } from '@aws-sdk/client-rds';
+import { restoredDbInstanceName } from '../../../lib/spec';
+import { EXECUTE_FLAG, environmentArg, OpsError } from '../command';
+import type { OpsCommand } from '../command';
+import { dataTier, findDbInstance, renderPlan, requireWriter, restoreWindow } from '../data-tier';
+import type { PlanStep } from '../data-tier';
+
+export interface RestoreResult {
+  readonly environment: string;
+  readonly mode: 'plan' | 'executed';
+  readonly source: string;
+  readonly target: string;
+  readonly restoreTime: string;
+  readonly window: { readonly earliest: string; readonly latest: string };
+  readonly kmsKeyId: string | null;
+  readonly plan: readonly PlanStep[];
+  readonly after: {
+    readonly status: string;
+    readonly endpoint: string | null;
+    readonly subnetGroup: string | null;
+    readonly kmsKeyId: string | null;
+  } | null;
+  readonly nextSteps: readonly string[];
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export const restoreCommand: OpsCommand<RestoreResult> = {
+  name: 'restore',
+  summary: 'point-in-time restore of the writer to a new instance (dry run unless --execute)',
+  usage: 'restore <env> --to <ISO time with zone | latest> [--execute]',
+  options: { to: { type: 'string' }, [EXECUTE_FLAG]: { type: 'boolean' } },
+  async run(args, { spec, log }) {
+    const environment = environmentArg(spec, args);
+    if (args.positionals.length > 1) throw new OpsError(`unexpected argument "${args.positionals[1]}"`);
+    const to = args.values.to;
+    if (typeof to !== 'string' || to === '') {
+      throw new OpsError('missing --to <time>: an ISO-8601 time with a zone (e.g. 2026-11-01T12:30:00Z) or "latest"');
+    }
+    const latestRequested = to === 'latest';
+    if (!latestRequested && (!ISO_TIME.test(to) || Number.isNaN(Date.parse(to)))) {
+      throw new OpsError(`--to "${to}" is not an ISO-8601 time with a zone (e.g. 2026-11-01T12:30:00Z) or "latest"`);
+    }
+    const tier = dataTier(spec, environment);
+    const { names } = tier;
+    const writer = await requireWriter(tier);
+    const window = await restoreWindow(tier, writer);
+    if (!window.earliest || !window.latest) {
+      throw new OpsError(`${names.dbInstance} has no point-in-time restore window (automated backups off or none taken yet)`);
+    }
+    const windowText = `${window.earliest.toISOString()} .. ${window.latest.toISOString()}`;
+    const restoreTime = latestRequested ? window.latest : new Date(to);
+    if (restoreTime < window.earliest || restoreTime > window.latest) {
+      throw new OpsError(`--to ${restoreTime.toISOString()} is outside the restore window of ${names.dbInstance} (${windowText})`);
+    }
+
+    const target = restoredDbInstanceName(names, restoreTime);
+    if (await findDbInstance(tier, target)) {
+      throw new OpsError(`${target} already exists: a restore to this minute was already made; delete it or pick another time`);
+    }
+    const subnetGroup = writer.DBSubnetGroup?.DBSubnetGroupName;
+    const parameterGroup = writer.DBParameterGroups?.[0]?.DBParameterGroupName;
+    const securityGroups = (writer.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId).filter((id): id is string => !!id);
+    if (!subnetGroup) throw new OpsError(`${names.dbInstance} reports no DB subnet group; cannot place the restore in the restricted subnets`);
+
+    const input: RestoreDBInstanceToPointInTimeCommandInput = {
+      SourceDBInstanceIdentifier: names.dbInstance,
+      TargetDBInstanceIdentifier: target,
+      ...(latestRequested ? { UseLatestRestorableTime: true } : { RestoreTime: restoreTime }),
+      DBSubnetGroupName: subnetGroup,
+      ...(parameterGroup ? { DBParameterGroupName: parameterGroup } : {}),
+      VpcSecurityGroupIds: securityGroups,
+      DBInstanceClass: writer.DBInstanceClass,
+      MultiAZ: writer.MultiAZ,
+      PubliclyAccessible: false,
+      DeletionProtection: true,
+      CopyTagsToSnapshot: true,
+      Tags: [
+        { Key: 'platform:restored-from', Value: names.dbInstance },
+        { Key: 'platform:restore-time', Value: restoreTime.toISOString() },
+      ],
+    };
+    const plan: PlanStep[] = [{
+      service: 'rds', action: 'RestoreDBInstanceToPointInTime',
+      parameters: { ...input, ...(input.RestoreTime ? { RestoreTime: restoreTime.toISOString() } : {}) },
+    }];
+    const base = {
+      environment: environment.name, source: names.dbInstance, target, restoreTime: restoreTime.toISOString(),
+      window: { earliest: window.earliest.toISOString(), latest: window.latest.toISOString() },
+      kmsKeyId: writer.KmsKeyId ?? null, plan,
+      nextSteps: [
+        `wait for ${target} to be available (\`npm run ops -- endpoints ${environment.name}\` lists the writer only; describe ${target})`,
+        `verify the data, then point the services (PgBouncer) at ${target}; ${names.dbInstance} is left untouched`,
+      ],
+    };
+    if (args.values[EXECUTE_FLAG] !== true) return { ...base, mode: 'plan', after: null };
+
+    log(`restoring ${names.dbInstance} to ${restoreTime.toISOString()} as ${target} ...`);
+    await tier.rds.send(new RestoreDBInstanceToPointInTimeCommand(input));
+    const after = await findDbInstance(tier, target);
+    if (writer.KmsKeyId && after?.KmsKeyId && after.KmsKeyId !== writer.KmsKeyId) {
+      throw new OpsError(`${target} was created but encrypted with ${after.KmsKeyId}, not the writer's key ${writer.KmsKeyId}; investigate before use`);
+    }
+    return {
+      ...base,
+      mode: 'executed',
+      after: {
+        status: after?.DBInstanceStatus ?? 'unknown',
+        endpoint: after?.Endpoint?.Address ? `${after.Endpoint.Address}:${after.Endpoint.Port ?? ''}` : null,
+        subnetGroup: after?.DBSubnetGroup?.DBSubnetGroupName ?? null,
+        kmsKeyId: after?.KmsKeyId ?? null,
+      },
+    };
+  },
+  render(r) {
+    const head = r.mode === 'plan'
+      ? `PLAN (dry run, nothing changed; re-run with --${EXECUTE_FLAG} to act): restore ${r.source} to ${r.restoreTime} as ${r.target}`
+      : `EXECUTED: restoring ${r.source} to ${r.restoreTime} as ${r.target}; now ${r.after?.status}${r.after?.endpoint ? `, endpoint ${r.after.endpoint}` : ''}`;
+    return [
+      head,
+      `restore window ${r.window.earliest} .. ${r.window.latest}`,
+      `kms key ${r.kmsKeyId ?? '(unencrypted source)'} (inherited from the source)`,
+      ...renderPlan(r.plan),
+      'next:', ...r.nextSteps.map((s) => `  - ${s}`),
+    ].join('\n');
+  },
+};

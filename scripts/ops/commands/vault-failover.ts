@@ -1,0 +1,279 @@
+/**
+ * `npm run ops -- vault-failover <env> [--execute] [--primary-unreachable]`: fails Vault over to
+ * the DR-region standby (DESIGN.md §7, docs/vault.md). Plans by default: checks what it can
+ * read and prints the ordered API calls; acts only with --execute.
+ *
+ * Open source (one global table): the primary must be stopped before the standby starts, since
+ * both clusters would otherwise hold the HA lock of one last-writer-wins table. Order:
+ *   1. primary ASG: suspend Launch, scale to 0, wait for no instances
+ *   2. DR table replica: ACTIVE, replicating from the primary region
+ *   3. standby ASG: scale to the spec's node count, wait InService
+ *   4. publish the standby's address in the address SSM parameter (DR region, then primary)
+ * Enterprise (DR replication): the same, with the standby already running and a manual promote.
+ */
+import {
+  AutoScalingClient, DescribeAutoScalingGroupsCommand, SuspendProcessesCommand, UpdateAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
+import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { durationSeconds } from '../../../lib/spec';
+import { vaultNames } from '../../../lib/spec/vault-names';
+import { describeAwsError, environmentArg, EXECUTE_FLAG, OpsError } from '../command';
+import type { OpsCommand } from '../command';
+
+export interface VaultFailoverClients {
+  autoScaling(region: string): AutoScalingClient;
+  dynamoDb(region: string): DynamoDBClient;
+  ssm(region: string): SSMClient;
+}
+
+export interface VaultFailoverDeps {
+  readonly clients?: VaultFailoverClients;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Seconds between polls while waiting (the wait itself is bounded by the spec's secrets RTO). */
+  readonly pollSeconds?: number;
+}
+
+export type StepStatus = 'planned' | 'done' | 'checked' | 'manual' | 'failed-ignored';
+
+export interface FailoverStep {
+  readonly order: number;
+  readonly region: string;
+  /** service:Action, as in IAM and CloudTrail. */
+  readonly call: string;
+  readonly target: string;
+  readonly params?: Record<string, unknown>;
+  readonly purpose: string;
+  status: StepStatus;
+  note?: string;
+}
+
+export interface FailoverResult {
+  readonly environment: string;
+  readonly mode: 'plan' | 'execute';
+  readonly enterpriseReplication: boolean;
+  readonly rtoSeconds: number;
+  readonly primary: { readonly region: string; readonly autoScalingGroup: string; readonly instances: number | 'unreachable' };
+  readonly standby: { readonly region: string; readonly autoScalingGroup: string; readonly table: string; readonly address: string };
+  readonly steps: FailoverStep[];
+}
+
+const defaultClients: VaultFailoverClients = {
+  autoScaling: (region) => new AutoScalingClient({ region }),
+  dynamoDb: (region) => new DynamoDBClient({ region }),
+  ssm: (region) => new SSMClient({ region }),
+};
+
+async function describeGroup(client: AutoScalingClient, name: string): Promise<AutoScalingGroup | undefined> {
+  const out = await client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+  return out.AutoScalingGroups?.[0];
+}
+
+export function createVaultFailover(deps: VaultFailoverDeps = {}): OpsCommand<FailoverResult> {
+  const clients = deps.clients ?? defaultClients;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const pollMs = (deps.pollSeconds ?? 10) * 1000;
+
+  return {
+    name: 'vault-failover',
+    summary: 'Fail Vault over to the DR-region standby (plans; --execute acts)',
+    usage: 'vault-failover <env> [--execute] [--primary-unreachable]',
+    options: { [EXECUTE_FLAG]: { type: 'boolean' }, 'primary-unreachable': { type: 'boolean' } },
+
+    async run(args, { spec, log }) {
+      const environment = environmentArg(spec, args);
+      const execute = args.values[EXECUTE_FLAG] === true;
+      const primaryUnreachable = args.values['primary-unreachable'] === true;
+      const names = vaultNames(spec, environment.name);
+      const enterprise = spec.vault.enterpriseReplication;
+      const nodes = spec.vault.nodes;
+      const rtoSeconds = durationSeconds(spec.disasterRecovery.secrets.rto);
+      const deadline = Date.now() + rtoSeconds * 1000;
+      const primaryAs = clients.autoScaling(names.primaryRegion);
+      const standbyAs = clients.autoScaling(names.standbyRegion);
+      const standbyTable = enterprise ? names.standbyTable : names.table;
+
+      const steps: FailoverStep[] = [];
+      const step = (s: Omit<FailoverStep, 'order' | 'status'>, status: StepStatus = 'planned') => {
+        const full: FailoverStep = { order: steps.length + 1, status, ...s };
+        steps.push(full);
+        return full;
+      };
+      /** Runs a call against the primary region; when the operator says it is down, failures are noted, not fatal. */
+      const onPrimary = async <T>(s: FailoverStep, call: () => Promise<T>): Promise<T | undefined> => {
+        try {
+          return await call();
+        } catch (error) {
+          const described = describeAwsError(error);
+          if (!primaryUnreachable || described === undefined) throw error;
+          s.status = 'failed-ignored';
+          s.note = `--primary-unreachable: ${described}`;
+          return undefined;
+        }
+      };
+      const waitFor = async (what: string, done: () => Promise<boolean>) => {
+        for (;;) {
+          if (await done()) return;
+          if (Date.now() + pollMs > deadline) throw new OpsError(`gave up waiting for ${what}: the secrets RTO budget (${rtoSeconds} s) is spent`);
+          log(`waiting for ${what}...`);
+          await sleep(pollMs);
+        }
+      };
+
+      // --- Read-only checks (plan and execute) -------------------------------------------------
+      const describePrimary = step({
+        region: names.primaryRegion, call: 'autoscaling:DescribeAutoScalingGroups', target: names.primaryAutoScalingGroup,
+        purpose: 'is the primary cluster still running?',
+      });
+      let primaryInstances: number | 'unreachable' = 'unreachable';
+      const primaryGroup = await onPrimary(describePrimary, async () => {
+        const group = await describeGroup(primaryAs, names.primaryAutoScalingGroup);
+        if (!group) throw new OpsError(`primary Auto Scaling group ${names.primaryAutoScalingGroup} not found in ${names.primaryRegion}`);
+        return group;
+      });
+      if (primaryGroup) {
+        primaryInstances = primaryGroup.Instances?.length ?? 0;
+        describePrimary.status = 'checked';
+        describePrimary.note = `${primaryInstances} instance(s), desired ${primaryGroup.DesiredCapacity}`;
+      }
+
+      const describeTable = step({
+        region: names.standbyRegion, call: 'dynamodb:DescribeTable', target: standbyTable,
+        purpose: enterprise ? 'the DR secondary\'s own storage is ACTIVE' : 'the global table\'s DR replica is ACTIVE and replicating from the primary region',
+      });
+      let table;
+      try {
+        table = (await clients.dynamoDb(names.standbyRegion).send(new DescribeTableCommand({ TableName: standbyTable }))).Table;
+      } catch (error) {
+        if ((error as Error).name === 'ResourceNotFoundException') {
+          throw new OpsError(`standby table ${standbyTable} not found in ${names.standbyRegion}: nothing to fail over to`);
+        }
+        throw error;
+      }
+      if (table?.TableStatus !== 'ACTIVE') throw new OpsError(`standby table ${standbyTable} is ${table?.TableStatus}, not ACTIVE`);
+      if (!enterprise) {
+        const fromPrimary = table.Replicas?.find((r) => r.RegionName === names.primaryRegion);
+        if (!fromPrimary) {
+          throw new OpsError(`standby table ${standbyTable} in ${names.standbyRegion} is not a replica of ${names.primaryRegion}: not a global table, its data may be stale`);
+        }
+        if (fromPrimary.ReplicaStatus !== 'ACTIVE' && !primaryUnreachable) {
+          throw new OpsError(`replication from ${names.primaryRegion} is ${fromPrimary.ReplicaStatus}; pass --primary-unreachable if that region is down`);
+        }
+        describeTable.note = `ACTIVE; ${names.primaryRegion} replica ${fromPrimary.ReplicaStatus}`;
+      } else {
+        describeTable.note = 'ACTIVE';
+      }
+      describeTable.status = 'checked';
+
+      const describeStandby = step({
+        region: names.standbyRegion, call: 'autoscaling:DescribeAutoScalingGroups', target: names.standbyAutoScalingGroup,
+        purpose: 'the standby group exists',
+      }, 'checked');
+      const standbyGroup = await describeGroup(standbyAs, names.standbyAutoScalingGroup);
+      if (!standbyGroup) throw new OpsError(`standby Auto Scaling group ${names.standbyAutoScalingGroup} not found in ${names.standbyRegion}`);
+      describeStandby.note = `${standbyGroup.Instances?.length ?? 0} instance(s), desired ${standbyGroup.DesiredCapacity}`;
+
+      const getAddress = step({
+        region: names.standbyRegion, call: 'ssm:GetParameter', target: names.standbyAddressParameter, purpose: 'the standby\'s address',
+      }, 'checked');
+      const standbySsm = clients.ssm(names.standbyRegion);
+      let address: string;
+      try {
+        address = (await standbySsm.send(new GetParameterCommand({ Name: names.standbyAddressParameter }))).Parameter?.Value ?? '';
+      } catch (error) {
+        if ((error as Error).name === 'ParameterNotFound') throw new OpsError(`parameter ${names.standbyAddressParameter} not found in ${names.standbyRegion}`);
+        throw error;
+      }
+      getAddress.note = address;
+
+      // --- The failover (planned; executed with --execute) -------------------------------------
+      const suspend = step({
+        region: names.primaryRegion, call: 'autoscaling:SuspendProcesses', target: names.primaryAutoScalingGroup,
+        params: { ScalingProcesses: ['Launch'] }, purpose: 'no relaunch of primary nodes, even by a stack deploy resetting MinSize',
+      });
+      const scaleDown = step({
+        region: names.primaryRegion, call: 'autoscaling:UpdateAutoScalingGroup', target: names.primaryAutoScalingGroup,
+        params: { MinSize: 0, DesiredCapacity: 0 }, purpose: 'stop the primary cluster (releases the HA lock)',
+      });
+      const waitDown = step({
+        region: names.primaryRegion, call: 'autoscaling:DescribeAutoScalingGroups', target: names.primaryAutoScalingGroup,
+        params: { until: 'no instances' }, purpose: 'never two active clusters on one storage',
+      });
+      const promote = enterprise ? step({
+        region: names.standbyRegion, call: 'vault:sys/replication/dr/secondary/promote', target: names.standbyLoadBalancer,
+        params: { dr_operation_token: '<generated from the recovery keys: docs/vault.md>' }, purpose: 'promote the DR secondary to primary',
+      }, 'manual') : undefined;
+      const scaleUp = enterprise ? undefined : step({
+        region: names.standbyRegion, call: 'autoscaling:UpdateAutoScalingGroup', target: names.standbyAutoScalingGroup,
+        params: { MinSize: nodes, MaxSize: nodes, DesiredCapacity: nodes }, purpose: 'start the standby cluster on the replica',
+      });
+      const waitUp = step({
+        region: names.standbyRegion, call: 'autoscaling:DescribeAutoScalingGroups', target: names.standbyAutoScalingGroup,
+        params: { until: `${nodes} InService` }, purpose: 'the standby nodes are up (they auto-unseal with the replica key)',
+      });
+      const publishDr = step({
+        region: names.standbyRegion, call: 'ssm:PutParameter', target: names.addressParameter,
+        params: { Value: address, Overwrite: true, Type: 'String' }, purpose: 'clients in the DR region find the new active cluster',
+      });
+      const publishPrimary = step({
+        region: names.primaryRegion, call: 'ssm:PutParameter', target: names.addressParameter,
+        params: { Value: address, Overwrite: true, Type: 'String' }, purpose: 'clients still in the primary region follow (best effort when it is down)',
+      });
+
+      if (execute) {
+        log(`failing Vault of ${environment.name} over to ${names.standbyRegion}`);
+        await onPrimary(suspend, () => primaryAs.send(new SuspendProcessesCommand({
+          AutoScalingGroupName: names.primaryAutoScalingGroup, ScalingProcesses: ['Launch'],
+        })));
+        if (suspend.status === 'planned') suspend.status = 'done';
+        await onPrimary(scaleDown, () => primaryAs.send(new UpdateAutoScalingGroupCommand({
+          AutoScalingGroupName: names.primaryAutoScalingGroup, MinSize: 0, DesiredCapacity: 0,
+        })));
+        if (scaleDown.status === 'planned') scaleDown.status = 'done';
+        await onPrimary(waitDown, () => waitFor('the primary nodes to terminate', async () =>
+          ((await describeGroup(primaryAs, names.primaryAutoScalingGroup))?.Instances ?? []).length === 0));
+        if (waitDown.status === 'planned') waitDown.status = 'done';
+        if (promote) log(`MANUAL: promote the DR secondary now (step ${promote.order}); then re-run to publish the address`);
+        if (scaleUp) {
+          await standbyAs.send(new UpdateAutoScalingGroupCommand({
+            AutoScalingGroupName: names.standbyAutoScalingGroup, MinSize: nodes, MaxSize: nodes, DesiredCapacity: nodes,
+          }));
+          scaleUp.status = 'done';
+        }
+        await waitFor(`${nodes} standby nodes InService`, async () =>
+          ((await describeGroup(standbyAs, names.standbyAutoScalingGroup))?.Instances ?? [])
+            .filter((i) => i.LifecycleState === 'InService').length >= nodes);
+        waitUp.status = 'done';
+        await standbySsm.send(new PutParameterCommand({ Name: names.addressParameter, Value: address, Overwrite: true, Type: 'String' }));
+        publishDr.status = 'done';
+        await onPrimary(publishPrimary, () => clients.ssm(names.primaryRegion).send(new PutParameterCommand({
+          Name: names.addressParameter, Value: address, Overwrite: true, Type: 'String',
+        })));
+        if (publishPrimary.status === 'planned') publishPrimary.status = 'done';
+      }
+
+      return {
+        environment: environment.name,
+        mode: execute ? 'execute' : 'plan',
+        enterpriseReplication: enterprise,
+        rtoSeconds,
+        primary: { region: names.primaryRegion, autoScalingGroup: names.primaryAutoScalingGroup, instances: primaryInstances },
+        standby: { region: names.standbyRegion, autoScalingGroup: names.standbyAutoScalingGroup, table: standbyTable, address },
+        steps,
+      };
+    },
+
+    render(result) {
+      const head = result.mode === 'plan'
+        ? `Vault failover plan for ${result.environment} (nothing changed; re-run with --execute):`
+        : `Vault failover of ${result.environment} executed:`;
+      return [head, ...result.steps.map((s) => {
+        const params = s.params ? ` ${JSON.stringify(s.params)}` : '';
+        return `  ${String(s.order).padStart(2)}. [${s.status}] ${s.region} ${s.call} ${s.target}${params} - ${s.purpose}${s.note ? ` (${s.note})` : ''}`;
+      }), `  RTO budget: ${result.rtoSeconds} s (spec disasterRecovery.secrets.rto)`].join('\n');
+    },
+  };
+}
+
+export const vaultFailoverCommand = createVaultFailover();

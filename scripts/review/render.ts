@@ -1,0 +1,234 @@
+/**
+ * Renders a TreeComparison for people: plain text for the terminal, Markdown for a pull-request
+ * comment, and the guard's verdict. Pure functions of their input (deterministic output).
+ */
+import { Writable } from 'node:stream';
+import { formatDifferences, formatTable } from '@aws-cdk/cloudformation-diff';
+import type { PropertyChange, ResourceChange, StackComparison, TreeComparison } from './compare';
+import { stripAnsi } from './compare';
+import type { GuardResult, StatefulRisk } from './guard';
+import { isStatefulType } from './stateful-types';
+
+export interface Labels {
+  /** e.g. `HEAD~1 (9f1e207)`. */
+  readonly base: string;
+  /** e.g. `working tree`. */
+  readonly head: string;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** A value shown inline: compact JSON, cut at 80 characters. */
+export function shortValue(value: unknown): string {
+  const text = value === undefined ? '(none)' : JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+const forcedBy = (props: readonly PropertyChange[]) =>
+  props.map((p) => `${p.name} (${shortValue(p.oldValue)} -> ${shortValue(p.newValue)})`).join(', ');
+
+function counts(stack: StackComparison): string {
+  return `${stack.added.length} added, ${stack.removed.length} removed, ${stack.replaced.length} replaced, ${stack.modified.length} modified`;
+}
+
+function resourceLine(change: ResourceChange): string {
+  const stateful = isStatefulType(change.type) ? ' [STATEFUL]' : '';
+  const where = change.path ? ` (${change.path})` : '';
+  switch (change.kind) {
+    case 'added': return `[+] ${change.type} ${change.logicalId}${where}`;
+    case 'removed': return `[-] ${change.type} ${change.logicalId}${where}${stateful}${change.deletionPolicy === 'Retain' ? ' (DeletionPolicy Retain: orphaned, not deleted)' : ''}`;
+    case 'replaced': return `[!] ${change.type} ${change.logicalId}${where}${stateful} REPLACED, forced by ${forcedBy(change.replacedBy)}`;
+    case 'may-replace': return `[?] ${change.type} ${change.logicalId}${where}${stateful} MAY BE REPLACED, by ${forcedBy(change.replacedBy)}`;
+    case 'modified': return `[~] ${change.type} ${change.logicalId}${where}: ${change.changed.join(', ')}`;
+  }
+}
+
+/** cloudformation-diff's own `cdk diff`-style rendering of one stack, without colours. */
+export function fullTemplateDiff(stack: StackComparison): string {
+  const chunks: string[] = [];
+  const sink = new Writable({ write(chunk, _encoding, done) { chunks.push(String(chunk)); done(); } });
+  formatDifferences(sink, stack.diff);
+  return stripAnsi(chunks.join('')).trimEnd();
+}
+
+const environmentsOf = (comparison: TreeComparison) =>
+  [...new Set([...comparison.stacks.map((s) => s.environment), ...comparison.manifests.map((m) => m.environment)])].sort();
+
+const indent = (text: string, prefix: string) => text.split('\n').map((line) => (line ? prefix + line : line)).join('\n');
+
+function totals(comparison: TreeComparison): string {
+  const changed = comparison.stacks.filter((s) => s.status !== 'unchanged');
+  const sum = (pick: (s: StackComparison) => readonly unknown[]) => comparison.stacks.reduce((n, s) => n + pick(s).length, 0);
+  return `${plural(changed.length, 'stack')} changed of ${comparison.stacks.length}: ${sum((s) => s.added)} added, ${sum((s) => s.removed)} removed, `
+    + `${sum((s) => s.replaced)} replaced, ${sum((s) => s.modified)} modified resources; ${plural(comparison.manifests.length, 'manifest')} changed`;
+}
+
+export function renderText(comparison: TreeComparison, labels: Labels, options: { full?: boolean; columns?: number } = {}): string {
+  const out: string[] = [`Platform diff: ${labels.base} -> ${labels.head}`, totals(comparison)];
+  for (const environment of environmentsOf(comparison)) {
+    out.push('', `== ${environment} ==`);
+    const stacks = comparison.stacks.filter((s) => s.environment === environment);
+    for (const stack of stacks.filter((s) => s.status !== 'unchanged')) {
+      const status = stack.status === 'changed' ? '' : ` [stack ${stack.status.toUpperCase()}]`;
+      out.push(`  ${stack.stackName} (${stack.displayName})${status}: ${counts(stack)}`);
+      for (const change of [...stack.replaced, ...stack.removed, ...stack.added, ...stack.modified]) out.push(`    ${resourceLine(change)}`);
+      if (stack.otherChanges.length) out.push(`    other template changes: ${stack.otherChanges.join(', ')}`);
+      const table = (title: string, rows: readonly string[][]) => {
+        if (!rows.length) return;
+        out.push(`    ${title}:`, indent(stripAnsi(formatTable(rows.map((r) => [...r]), options.columns)).trimEnd(), '      '));
+      };
+      table(`IAM statement changes${stack.permissionsBroadened ? ' (permissions broadened)' : ''}`, stack.iamStatements);
+      table('IAM managed policy changes', stack.iamManagedPolicies);
+      table('Security group changes', stack.securityGroups);
+      if (options.full) out.push(indent(fullTemplateDiff(stack), '    | '));
+    }
+    const unchanged = stacks.filter((s) => s.status === 'unchanged');
+    if (unchanged.length) out.push(`  unchanged: ${unchanged.map((s) => s.stackName).join(', ')}`);
+    for (const manifest of comparison.manifests.filter((m) => m.environment === environment)) {
+      out.push(`  manifest ${manifest.file} (${manifest.status}):`, indent(manifest.unified.trimEnd(), '    '));
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+const cell = (text: string) => stripAnsi(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>') || ' ';
+const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
+
+function markdownTable(rows: readonly (readonly string[])[]): string {
+  const [header, ...body] = rows;
+  return [
+    `| ${header.map(cell).join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...body.map((row) => `| ${row.map(cell).join(' | ')} |`),
+  ].join('\n');
+}
+
+function fence(text: string, language = ''): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const ticks = '`'.repeat(longest + 1);
+  return `${ticks}${language}\n${text.trimEnd()}\n${ticks}`;
+}
+
+function markdownStack(stack: StackComparison, full: boolean): string {
+  const out: string[] = [];
+  const flags = [
+    stack.status !== 'changed' ? `stack ${stack.status}` : '',
+    stack.replaced.length ? `${stack.replaced.length} replaced` : '',
+    stack.removed.length ? `${stack.removed.length} removed` : '',
+    stack.added.length ? `${stack.added.length} added` : '',
+    stack.modified.length ? `${stack.modified.length} modified` : '',
+    stack.iamStatements.length || stack.iamManagedPolicies.length ? (stack.permissionsBroadened ? 'IAM broadened' : 'IAM') : '',
+    stack.securityGroups.length ? 'security groups' : '',
+  ].filter(Boolean).join(', ');
+  const warn = stack.replaced.length || stack.removed.some((r) => isStatefulType(r.type)) ? ':warning: ' : '';
+  out.push(`<details><summary>${warn}<b>${stack.stackName}</b> (${stack.displayName}): ${flags}</summary>`, '');
+  const list = (title: string, changes: readonly ResourceChange[], detail: (c: ResourceChange) => string) => {
+    if (!changes.length) return;
+    out.push(`**${title}** (${changes.length})`, '', markdownTable([
+      ['Logical id', 'Type', 'Construct path', 'Detail'],
+      ...changes.map((c) => [code(c.logicalId), code(c.type) + (isStatefulType(c.type) ? ' **stateful**' : ''), c.path ? code(c.path) : '', detail(c)]),
+    ]), '');
+  };
+  list('Replaced', stack.replaced, (c) => `${c.kind === 'may-replace' ? 'may be replaced' : 'replaced'}, forced by ${c.replacedBy.map((p) => `${code(p.name)}: ${code(shortValue(p.oldValue))} → ${code(shortValue(p.newValue))}`).join(', ')}`);
+  list('Removed', stack.removed, (c) => (c.deletionPolicy === 'Retain' ? 'DeletionPolicy Retain: orphaned' : 'deleted'));
+  list('Added', stack.added, () => '');
+  list('Modified', stack.modified, (c) => c.changed.map(code).join(', '));
+  if (stack.otherChanges.length) out.push(`**Other template changes:** ${stack.otherChanges.map(code).join(', ')}`, '');
+  if (stack.iamStatements.length) out.push(`**IAM statement changes**${stack.permissionsBroadened ? ' (permissions broadened)' : ''}`, '', markdownTable(stack.iamStatements), '');
+  if (stack.iamManagedPolicies.length) out.push('**IAM managed policy changes**', '', markdownTable(stack.iamManagedPolicies), '');
+  if (stack.securityGroups.length) out.push('**Security group changes**', '', markdownTable(stack.securityGroups), '');
+  if (full) out.push('<details><summary>Full template diff</summary>', '', fence(fullTemplateDiff(stack)), '', '</details>', '');
+  out.push('</details>', '');
+  return out.join('\n');
+}
+
+/** GitHub rejects comments over 65536 characters; leave room for what CI adds around it. */
+export const MARKDOWN_BUDGET = 60000;
+
+/**
+ * The Markdown for a pull-request comment. Over `budget` characters, the full template diffs go
+ * first; if still over, whole sections are left out from the end, and a note names them.
+ */
+export function renderMarkdown(comparison: TreeComparison, labels: Labels, budget = MARKDOWN_BUDGET): string {
+  const changed = comparison.stacks.filter((s) => s.status !== 'unchanged');
+  const head: string[] = [`## Platform diff: ${labels.base} → ${labels.head}`, '', totals(comparison), ''];
+  if (changed.length) {
+    head.push(markdownTable([
+      ['Environment', 'Stack', 'Added', 'Removed', 'Replaced', 'Modified', 'IAM', 'Security groups'],
+      ...changed.map((s) => [s.environment, code(s.stackName) + (s.status !== 'changed' ? ` (${s.status})` : ''),
+        String(s.added.length), String(s.removed.length), s.replaced.length ? `**${s.replaced.length}**` : '0', String(s.modified.length),
+        s.iamStatements.length || s.iamManagedPolicies.length ? (s.permissionsBroadened ? 'broadened' : 'changed') : '',
+        s.securityGroups.length ? 'changed' : '']),
+    ]), '');
+  }
+  /** Self-contained chunks (balanced <details>), each named for the omission note. */
+  const sections = (full: boolean) => {
+    const out: { name: string; text: string; heading?: boolean }[] = [];
+    for (const environment of environmentsOf(comparison)) {
+      const stacks = comparison.stacks.filter((s) => s.environment === environment);
+      const unchanged = stacks.filter((s) => s.status === 'unchanged');
+      out.push({ name: environment, heading: true, text: [`### ${environment}`, '', ...(unchanged.length ? [`Unchanged: ${unchanged.map((s) => code(s.stackName)).join(', ')}`, ''] : [])].join('\n') });
+      for (const stack of stacks.filter((s) => s.status !== 'unchanged')) out.push({ name: stack.stackName, text: markdownStack(stack, full) });
+      for (const manifest of comparison.manifests.filter((m) => m.environment === environment)) {
+        out.push({
+          name: manifest.file,
+          text: [`<details open><summary>Manifest <code>${manifest.file}</code> (${manifest.status})</summary>`, '', fence(manifest.unified, 'diff'), '', '</details>', ''].join('\n'),
+        });
+      }
+    }
+    return out;
+  };
+  const join = (parts: string[]) => `${parts.join('\n').trimEnd()}\n`;
+  const withFull = join([...head, ...sections(true).map((s) => s.text)]);
+  if (withFull.length <= budget) return withFull;
+  const note = ['', '_Full template diffs left out to fit a comment; run `npm run diff -- --base <ref> --full` for them._'];
+  const parts = [...head];
+  const rest = sections(false);
+  const total = (extra: string[]) => join([...parts, ...extra, ...note]).length;
+  let i = 0;
+  // Reserve room for the omission note itself.
+  while (i < rest.length && total([rest[i].text]) + 2000 <= budget) parts.push(rest[i++].text);
+  if (i > 0 && i < rest.length && rest[i - 1].heading) { parts.pop(); i--; }
+  if (i < rest.length) {
+    const omitted = rest.slice(i).filter((s) => !s.heading).map((s) => code(s.name));
+    const list = omitted.length > 30 ? `${omitted.slice(0, 30).join(', ')} and ${omitted.length - 30} more` : omitted.join(', ');
+    note.push('', `_Left out to fit a comment: ${list}. Run \`npm run diff\` locally (or see the CI artifact) for everything._`);
+  }
+  return join([...parts, ...note]);
+}
+
+/** What CloudFormation does with the old resource on replacement, by UpdateReplacePolicy. */
+const REPLACE_POLICY: Record<string, string> = {
+  Delete: ' (UpdateReplacePolicy Delete: the old one and its data are deleted)',
+  Snapshot: ' (UpdateReplacePolicy Snapshot: the old one is snapshotted and deleted; the new one starts empty)',
+  Retain: ' (UpdateReplacePolicy Retain: the old one is kept outside the stack; the new one starts empty)',
+};
+
+function riskLine(risk: StatefulRisk): string {
+  const what = risk.action === 'delete'
+    ? `would be DELETED${risk.stackRemoved ? ' (its stack is removed)' : ''}${risk.deletionPolicy === 'Retain' ? ' from the stack (DeletionPolicy Retain: orphaned, a redeploy creates a new, empty one)' : ''}`
+      + (risk.addedSameType.length ? `; same-type resource added: ${risk.addedSameType.join(', ')} (logical id changed? that replaces it)` : '')
+    : `would ${risk.action === 'replace' ? 'be REPLACED' : 'possibly be REPLACED (conditional)'}; replacement forced by ${forcedBy(risk.replacedBy)}`
+      + (REPLACE_POLICY[risk.updateReplacePolicy ?? 'Delete'] ?? '');
+  return `${risk.stackName} (${risk.displayName}) ${risk.logicalId} [${risk.type}]${risk.path ? ` at ${risk.path}` : ''}: ${what}`;
+}
+
+export function renderGuard(result: GuardResult, labels: Labels, allowListFile: string): string {
+  const out: string[] = [`Stateful-replacement guard: ${labels.base} -> ${labels.head}`];
+  for (const { risk, expired } of result.blocked) {
+    out.push(`FAIL    ${riskLine(risk)}${expired ? ` (allow-list entry expired on ${expired.expires})` : ''}`);
+  }
+  for (const { risk, entry, index } of result.allowed) {
+    out.push(`ALLOWED ${riskLine(risk)}`, `        by ${allowListFile} entry ${index} (stack ${entry.stack}, logicalId ${entry.logicalId}${entry.expires ? `, expires ${entry.expires}` : ''}): ${entry.reason}`);
+  }
+  for (const { entry, index } of result.unused) {
+    out.push(`note: ${allowListFile} entry ${index} (stack ${entry.stack}, logicalId ${entry.logicalId}) matched nothing; remove it once its change has shipped`);
+  }
+  if (result.blocked.length) {
+    out.push(`${plural(result.blocked.length, 'stateful resource')} would be replaced or deleted. If that is intended and reviewed, add `
+      + `{ "stack", "logicalId", "reason", "expires" } for each to ${allowListFile} (docs/review.md).`);
+  } else {
+    out.push(`OK: no stateful resource would be replaced or deleted${result.allowed.length ? ` beyond the ${plural(result.allowed.length, 'allowed change')}` : ''}.`);
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,182 @@
+/**
+ * `npm run diff` and `npm run check:replacements` end to end on a fixture repository (see
+ * fixture-repo.ts) whose commits (a) add resources, (b) change an autoscaling bound in a
+ * rendered manifest, (c) replace a database. Each commit is synthesized once, through the
+ * tools' own worktree + synth machinery, and reused; one test runs the real CLI entry.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { SynthOutput } from '../../scripts/review/assembly';
+import { compareTrees } from '../../scripts/review/compare';
+import type { TreeComparison } from '../../scripts/review/compare';
+import { applyAllowList, findStatefulRisks } from '../../scripts/review/guard';
+import { renderGuard, renderMarkdown, renderText } from '../../scripts/review/render';
+import { addWorktree, provideNodeModules, synthTree } from '../../scripts/review/synth-trees';
+import { FixtureRepo, MAIN_ROOT } from './fixture-repo';
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'review-fixture-test-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+const BASE = { dbIdentifier: 'orders-db', queue: false, maxReplicas: 10 };
+let repo: FixtureRepo;
+const outputs: SynthOutput[] = [];
+const installs: string[] = [];
+let addResource: TreeComparison;
+let changeBound: TreeComparison;
+let replaceDb: TreeComparison;
+
+beforeAll(async () => {
+  repo = new FixtureRepo(work);
+  const commits = [
+    repo.commit(BASE, 'base'),
+    repo.commit({ ...BASE, queue: true }, '(a) add a queue, a role and a security group'),
+    repo.commit({ ...BASE, queue: true, maxReplicas: 20 }, '(b) raise the payment-service maxReplicas'),
+    repo.commit({ ...BASE, queue: true, maxReplicas: 20, dbIdentifier: 'orders-db-v2' }, '(c) rename the database instance'),
+  ];
+  const checkouts = commits.map((commit, i) => addWorktree(repo.root, commit, path.join(work, `tree-${i}`)));
+  try {
+    for (const checkout of checkouts) provideNodeModules(checkout.root, repo.root, (dir) => installs.push(dir));
+    outputs.push(...await Promise.all(checkouts.map((checkout, i) => synthTree(checkout.root, path.join(work, `out-${i}`)))));
+  } finally {
+    for (const checkout of checkouts) checkout.remove();
+  }
+  addResource = compareTrees(outputs[0], outputs[1]);
+  changeBound = compareTrees(outputs[1], outputs[2]);
+  replaceDb = compareTrees(outputs[2], outputs[3]);
+});
+
+const labels = { base: 'HEAD~1 (abc1234)', head: 'working tree' };
+const guard = (comparison: TreeComparison, entries = [] as Parameters<typeof applyAllowList>[1]) =>
+  applyAllowList(findStatefulRisks(comparison), entries, '2026-06-01');
+
+describe('the synth machinery', () => {
+  it('checked each commit out as a worktree with linked node_modules (same lock file), then removed it', () => {
+    expect(installs).toEqual([]);
+    expect(repo.git('worktree', 'list').split('\n')).toHaveLength(1);
+    for (const output of outputs) {
+      expect(fs.readdirSync(path.join(output.dist!, 'production'))).toEqual(['payment-service.k8s.yaml']);
+      expect(fs.existsSync(path.join(output.cdkOut, 'manifest.json'))).toBe(true);
+    }
+  });
+});
+
+describe('(a) a commit adding resources', () => {
+  it('lists the added resources per environment and stack, with the IAM and security-group changes', () => {
+    expect(addResource.stacks.map((s) => [s.environment, s.stackName, s.added.map((r) => `${r.type} ${r.logicalId}`)])).toEqual([
+      ['production', 'fixture-production-data', ['AWS::EC2::SecurityGroup DatabaseAccess', 'AWS::SQS::Queue Events', 'AWS::IAM::Role Publisher']],
+      ['staging', 'fixture-staging-data', ['AWS::EC2::SecurityGroup DatabaseAccess', 'AWS::SQS::Queue Events', 'AWS::IAM::Role Publisher']],
+    ]);
+    const text = renderText(addResource, labels);
+    expect(text).toContain('fixture-production-data (production/Data): 3 added, 0 removed, 0 replaced, 0 modified');
+    expect(text).toContain('[+] AWS::SQS::Queue Events (production/Data/Events)');
+    expect(text).toContain('IAM statement changes (permissions broadened):');
+    expect(text).toMatch(/│ \+ │ \$\{Events\.Arn\}\s+│ Allow\s+│ sqs:SendMessage/);
+    expect(text).toMatch(/│ \+ │ \$\{DatabaseAccess\.GroupId\} │ In\s+│ TCP 5432 │ 10\.0\.0\.0\/16 │/);
+    const markdown = renderMarkdown(addResource, labels);
+    expect(markdown).toContain('| production | `fixture-production-data` | 3 | 0 | 0 | 0 | broadened | changed |');
+    expect(markdown).toContain('<details><summary><b>fixture-production-data</b> (production/Data): 3 added, IAM broadened, security groups</summary>');
+    expect(markdown).toContain('| `Events` | `AWS::SQS::Queue` | `production/Data/Events` |');
+    expect(markdown).toContain('| + | ${Events.Arn} | Allow | sqs:SendMessage | AWS:${Publisher} |');
+    expect(addResource.manifests).toEqual([]);
+  });
+
+  it('passes the guard', () => {
+    expect(guard(addResource)).toEqual({ blocked: [], allowed: [], unused: [] });
+  });
+});
+
+describe('(b) a commit changing an autoscaling bound in a rendered manifest', () => {
+  it('shows the unified diff of each changed manifest and no template change', () => {
+    expect(changeBound.stacks.map((s) => s.status)).toEqual(['unchanged', 'unchanged']);
+    expect(changeBound.manifests.map((m) => [m.file, m.status])).toEqual([
+      ['production/payment-service.k8s.yaml', 'changed'], ['staging/payment-service.k8s.yaml', 'changed'],
+    ]);
+    const [production] = changeBound.manifests;
+    expect(production.unified).toMatch(/^--- a\/production\/payment-service\.k8s\.yaml\n\+\+\+ b\/production\/payment-service\.k8s\.yaml\n@@ -\d+,7 \+\d+,7 @@\n/);
+    expect(production.unified).toContain('\n-  maxReplicas: 10\n+  maxReplicas: 20\n');
+    expect(renderText(changeBound, labels)).toContain('manifest production/payment-service.k8s.yaml (changed):');
+    expect(renderMarkdown(changeBound, labels)).toContain('```diff\n--- a/staging/payment-service.k8s.yaml');
+  });
+
+  it('passes the guard', () => {
+    const result = guard(changeBound);
+    expect(result.blocked).toEqual([]);
+    expect(renderGuard(result, labels, 'review/replacements-allowed.json')).toContain('OK: no stateful resource would be replaced or deleted.');
+  });
+});
+
+describe('(c) a commit replacing a database', () => {
+  it('fails the guard naming stack, logical id, type and the property forcing replacement', () => {
+    const result = guard(replaceDb);
+    expect(result.blocked.map(({ risk }) => [risk.stackName, risk.logicalId, risk.type, risk.action, risk.replacedBy.map((p) => p.name)])).toEqual([
+      ['fixture-production-data', 'Database', 'AWS::RDS::DBInstance', 'replace', ['DBInstanceIdentifier']],
+      ['fixture-staging-data', 'Database', 'AWS::RDS::DBInstance', 'replace', ['DBInstanceIdentifier']],
+    ]);
+    expect(renderGuard(result, labels, 'review/replacements-allowed.json')).toContain(
+      'FAIL    fixture-production-data (production/Data) Database [AWS::RDS::DBInstance] at production/Data/Database: would be REPLACED; '
+      + 'replacement forced by DBInstanceIdentifier ("orders-db-production" -> "orders-db-v2-production")',
+    );
+  });
+
+  it('lists the replacement in the diff', () => {
+    expect(renderText(replaceDb, labels)).toContain(
+      '[!] AWS::RDS::DBInstance Database (staging/Data/Database) [STATEFUL] REPLACED, forced by DBInstanceIdentifier ("orders-db-staging" -> "orders-db-v2-staging")',
+    );
+    expect(renderMarkdown(replaceDb, labels)).toContain('| `Database` | `AWS::RDS::DBInstance` **stateful** | `production/Data/Database` | replaced, forced by `DBInstanceIdentifier`');
+  });
+
+  it('lets the replacement through only with a reviewed allow-list entry per resource, printing its reason', () => {
+    const production = { stack: 'fixture-production-data', logicalId: 'Database', reason: 'CHG-42: rename approved, data restored from snapshot' };
+    const partial = guard(replaceDb, [production]);
+    expect(partial.blocked.map(({ risk }) => risk.stackName)).toEqual(['fixture-staging-data']);
+    const result = guard(replaceDb, [production, { stack: 'staging/Data', logicalId: 'Database', reason: 'staging follows production', expires: '2026-06-30' }]);
+    expect(result.blocked).toEqual([]);
+    const report = renderGuard(result, labels, 'review/replacements-allowed.json');
+    expect(report).toContain('by review/replacements-allowed.json entry 0 (stack fixture-production-data, logicalId Database): CHG-42: rename approved, data restored from snapshot');
+    expect(report).toContain('by review/replacements-allowed.json entry 1 (stack staging/Data, logicalId Database, expires 2026-06-30): staging follows production');
+  });
+});
+
+describe('the command-line entries', () => {
+  const cli = (script: string, args: string[]) => spawnSync(process.execPath, [path.join(MAIN_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(MAIN_ROOT, 'scripts', 'review', script), ...args], {
+    cwd: repo.root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' },
+  });
+
+  it('check-replacements --base HEAD~1 fails (exit 1) on the database replacement, passes (exit 0) with an allow-list entry, and leaves no worktree', () => {
+    const failed = cli('check-replacements.ts', ['--base', 'HEAD~1']);
+    expect(failed.stderr).toContain('node_modules linked from');
+    expect(failed.stdout).toContain('Stateful-replacement guard: HEAD~1 (');
+    expect(failed.stdout).toContain('FAIL    fixture-production-data (production/Data) Database [AWS::RDS::DBInstance] at production/Data/Database: would be REPLACED; replacement forced by DBInstanceIdentifier');
+    expect(failed.stdout).toContain('2 stateful resources would be replaced or deleted');
+    expect(failed.status).toBe(1);
+
+    // The allow-list of the working tree (the pull request's own, reviewed with it).
+    fs.mkdirSync(path.join(repo.root, 'review'));
+    fs.writeFileSync(path.join(repo.root, 'review', 'replacements-allowed.json'), JSON.stringify([
+      { stack: 'fixture-production-data', logicalId: 'Database', reason: 'CHG-42: rename approved' },
+      { stack: 'fixture-staging-data', logicalId: 'Database', reason: 'CHG-42: staging too', expires: '2999-12-31' },
+    ]));
+    const allowed = cli('check-replacements.ts', ['--base', 'HEAD~1']);
+    expect(allowed.stdout).toContain('by review/replacements-allowed.json entry 0 (stack fixture-production-data, logicalId Database): CHG-42: rename approved');
+    expect(allowed.stdout).toContain('OK: no stateful resource would be replaced or deleted beyond the 2 allowed changes.');
+    expect(allowed.status).toBe(0);
+    expect(repo.git('worktree', 'list').split('\n')).toHaveLength(1);
+  });
+
+  it('exits 2 with a clear message on a bad ref, a bad allow-list or missing arguments', () => {
+    const badRef = cli('diff.ts', ['--base', 'no-such-ref']);
+    expect(badRef.stderr).toContain("error: unknown git ref 'no-such-ref'");
+    expect(badRef.status).toBe(2);
+    const badList = path.join(work, 'bad-allow-list.json');
+    fs.writeFileSync(badList, JSON.stringify([{ stack: 'fixture-production-data', logicalId: 'Database', reason: '' }]));
+    const invalid = cli('check-replacements.ts', ['--base', 'HEAD~1', '--allow-list', badList]);
+    expect(invalid.stderr).toContain('invalid allow-list');
+    expect(invalid.stderr).toContain('entry 0.reason: must give the reviewed reason');
+    expect(invalid.status).toBe(2);
+    const noBase = cli('check-replacements.ts', []);
+    expect(noBase.stderr).toContain('--base <git-ref> is required');
+    expect(noBase.status).toBe(2);
+  });
+});
