@@ -1,25 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { durationSeconds, loadPlatformSpec, PlatformSpecError } from '../../lib/spec';
-import { platformSpecData } from '../../lib/spec/platform';
+import { durationSeconds, loadPlatformSpec } from '../../lib/spec';
 import { vaultNames } from '../../lib/spec/vault-names';
 import type { PlatformSpec } from '../../lib/spec';
 import { renderKubernetesRoles, servicePolicyPaths, vaultConfigFiles } from '../../lib/vault/config-as-code';
+import { problemsAfter } from '../helpers/spec';
+import type { Mutable } from '../helpers/spec';
 
-type Mutable<T> = { -readonly [K in keyof T]: Mutable<T[K]> };
 const spec = loadPlatformSpec();
-
-function problemsAfter(edit: (draft: Mutable<PlatformSpec>) => void): string {
-  const draft = structuredClone(platformSpecData) as Mutable<PlatformSpec>;
-  edit(draft);
-  try {
-    loadPlatformSpec({ data: draft });
-  } catch (error) {
-    expect(error).toBeInstanceOf(PlatformSpecError);
-    return (error as Error).message;
-  }
-  throw new Error('the spec loaded although it should have been rejected');
-}
 
 describe('the Vault spec (DESIGN.md §7)', () => {
   it('runs 3 nodes on Vault ports 8200/8201, open source, with the secrets RPO/RTO of the spec', () => {
