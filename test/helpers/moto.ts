@@ -97,3 +97,24 @@ export function useMotoEnv(moto: Moto): () => void {
     }
   };
 }
+
+/**
+ * One moto server for the whole test file, its environment set on this process: registers the
+ * beforeAll/afterAll hooks and returns an accessor for the running server.
+ */
+export function motoForThisFile(): () => Moto {
+  let moto: Moto | undefined;
+  let restoreEnv: () => void = () => undefined;
+  beforeAll(async () => {
+    moto = await startMoto();
+    restoreEnv = useMotoEnv(moto);
+  });
+  afterAll(async () => {
+    restoreEnv();
+    await moto?.stop();
+  });
+  return () => {
+    if (!moto) throw new Error('moto is not running (use it inside a test)');
+    return moto;
+  };
+}

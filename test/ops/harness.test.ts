@@ -1,18 +1,8 @@
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { runOps } from '../../scripts/ops/main';
-import { startMoto, useMotoEnv } from '../helpers/moto';
-import type { Moto } from '../helpers/moto';
+import { motoForThisFile } from '../helpers/moto';
 
-let moto: Moto;
-let restoreEnv: () => void;
-beforeAll(async () => {
-  moto = await startMoto();
-  restoreEnv = useMotoEnv(moto);
-});
-afterAll(async () => {
-  restoreEnv();
-  await moto.stop();
-});
+const moto = motoForThisFile();
 
 function capture() {
   const out: string[] = [];
@@ -25,7 +15,7 @@ describe('the AWS API emulator', () => {
     const rds = new RDSClient({ region: 'us-east-1' });
     const result = await rds.send(new DescribeDBInstancesCommand({}));
     expect(result.DBInstances).toEqual([]);
-    expect(moto.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(moto().endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 });
 

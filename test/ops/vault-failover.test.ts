@@ -21,24 +21,14 @@ import { vaultNames } from '../../lib/spec/vault-names';
 import { runOps } from '../../scripts/ops/main';
 import { createVaultFailover } from '../../scripts/ops/commands/vault-failover';
 import type { FailoverResult, VaultFailoverClients } from '../../scripts/ops/commands/vault-failover';
-import { startMoto, useMotoEnv } from '../helpers/moto';
-import type { Moto } from '../helpers/moto';
+import { motoForThisFile } from '../helpers/moto';
 
 const spec = loadPlatformSpec();
 const names = vaultNames(spec, 'staging');
 const { primaryRegion, standbyRegion } = names;
 const STANDBY_ADDRESS = 'https://platform-staging-vault-dr-0123.elb.us-west-2.amazonaws.com:8200';
 
-let moto: Moto;
-let restoreEnv: () => void;
-beforeAll(async () => {
-  moto = await startMoto();
-  restoreEnv = useMotoEnv(moto);
-});
-afterAll(async () => {
-  restoreEnv();
-  await moto.stop();
-});
+const moto = motoForThisFile();
 
 /** Clients whose DynamoDB answers DescribeTable as a global table's replica would (moto gap). */
 const globalTableClients: VaultFailoverClients = {
@@ -74,7 +64,7 @@ async function group(region: string, name: string) {
 }
 
 async function deployed(options: { table?: boolean } = {}) {
-  await moto.reset();
+  await moto().reset();
   await createGroup(primaryRegion, names.primaryAutoScalingGroup, spec.vault.nodes);
   await createGroup(standbyRegion, names.standbyAutoScalingGroup, 0);
   if (options.table !== false) {
