@@ -245,10 +245,11 @@ export const platformSpecData: PlatformSpec = {
     },
     kubernetesTokenTtl: 'PT1H', // choice: pods re-authenticate hourly
     // spec §1 "System Overview": Users/Payments/Orders -> PostgreSQL, Orders -> Kafka, Users/Auth -> Redis;
-    // the gateway's rate-limit counters are in Redis (DESIGN.md §5).
+    // the gateway's rate-limit counters are in Redis (DESIGN.md §5). choice: auth-service also has a
+    // database: Redis is a cache, not the system of record for credentials (services/README.md).
     serviceSecrets: {
       'api-gateway': ['cache'],
-      'auth-service': ['cache'],
+      'auth-service': ['database', 'cache'],
       'user-service': ['database', 'cache'],
       'payment-service': ['database'],
       'order-service': ['database', 'broker'],
