@@ -1,33 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the tests need beyond `npm ci`, idempotently: a Python venv with the pinned
-# tools of scripts/requirements-tools.txt under .cache/. Takes well under a second when all is
-# present (a stamp of the requirements file is compared); run by `npm test` before jest.
+# Installs what the tests need beyond `npm ci`, idempotently (DESIGN.md §6): each script in
+# scripts/setup/ installs one kind of tool and takes well under a second when all is present.
+# Run by `npm test` before jest; `npm run setup` runs it alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-venv=.cache/venv
-requirements=scripts/requirements-tools.txt
-stamp="$venv/.requirements.sha256"
-want=$(sha256sum "$requirements" | cut -d' ' -f1)
-
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/python" ]; then
-  exit 0
-fi
-
-if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing python3 and python3-venv with apt-get"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
-  else
-    echo "setup: python3 with venv is missing; run: sudo apt-get install -y python3 python3-venv" >&2
-    exit 1
-  fi
-fi
-
-echo "setup: installing Python tools into $venv ($(python3 --version))"
-rm -rf "$venv"
-python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-echo "$want" > "$stamp"
-"$venv/bin/cfn-lint" --version
+for step in scripts/setup/*.sh; do
+  bash "$step"
+done

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# A Python venv with the pinned tools of scripts/requirements-tools.txt (cfn-lint, checkov, moto)
+# under .cache/venv. Takes well under a second when all is present (a stamp of the requirements
+# file is compared).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+venv=.cache/venv
+requirements=scripts/requirements-tools.txt
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum "$requirements" | cut -d' ' -f1)
+
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/python" ]; then
+  exit 0
+fi
+
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing python3 and python3-venv with apt-get"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
+  else
+    echo "setup: python3 with venv is missing; run: sudo apt-get install -y python3 python3-venv" >&2
+    exit 1
+  fi
+fi
+
+echo "setup: installing Python tools into $venv ($(python3 --version))"
+rm -rf "$venv"
+python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+echo "$want" > "$stamp"
+"$venv/bin/cfn-lint" --version
