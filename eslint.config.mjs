@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'cdk.out.*/', 'dist/', 'build/', 'charts/imports/', 'services/proto/gen/', 'scratch/', '**/*.js', '**/*.mjs'] },
+  { ignores: ['node_modules/', '.cache/', 'cdk.out/', 'cdk.out.*/', 'dist/', 'build/', 'charts/imports/', 'services/proto/gen/', 'scratch/', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

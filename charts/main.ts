@@ -1,19 +1,51 @@
 /**
- * Renders every chart of every environment to dist/<env>/*.k8s.yaml for review.
- * The same chart classes are applied by `cdk deploy` through the cluster.
+ * Renders every chart of every environment to dist/<env>/<chart>.k8s.yaml for review.
+ * The same chart classes are applied by `cdk deploy` through the cluster (lib/stacks/platform-stage.ts).
  */
 import * as path from 'node:path';
 import { App, YamlOutputType } from 'cdk8s';
+import type { Chart } from 'cdk8s';
 import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../lib/spec';
 import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
+import { BindingsChart } from './bindings-chart';
+import type { PlatformBindings } from './bindings-chart';
 import { NamespacesChart } from './namespaces-chart';
+import { PgBouncerChart } from './pgbouncer-chart';
+import { PkiChart } from './pki-chart';
+import { ServiceChart } from './service-chart';
 
-/** Adds every chart of one environment to a cdk8s app (used by dist/ rendering and by CDK). */
-export function addPlatformCharts(app: App, spec: PlatformSpec, environment: EnvironmentSpec) {
-  return [new NamespacesChart(app, 'namespaces', { spec, environment })];
+export interface PlatformChartsOptions {
+  /** Tag of the services' images; defaults to the spec's workloads.defaultImageTag. */
+  readonly imageTag?: string;
 }
 
-export function renderCharts(spec: PlatformSpec, outdir: string): string[] {
+/** CDK context key (`-c services:imageTag=<git sha>`) and environment variable of the image tag. */
+export const IMAGE_TAG_CONTEXT = 'services:imageTag';
+export const IMAGE_TAG_ENV = 'SERVICES_IMAGE_TAG';
+
+/**
+ * Adds every reviewable chart of one environment to a cdk8s app, in apply order: namespaces,
+ * the certificate issuer, PgBouncer, then one chart per service of the spec.
+ */
+export function addPlatformCharts(app: App, spec: PlatformSpec, environment: EnvironmentSpec, options: PlatformChartsOptions = {}): Chart[] {
+  const imageTag = options.imageTag ?? spec.workloads.defaultImageTag;
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(imageTag)) {
+    throw new Error(`${IMAGE_TAG_CONTEXT} = ${JSON.stringify(imageTag)}: must be a Docker image tag (letters, digits, _ . -, at most 128)`);
+  }
+  return [
+    new NamespacesChart(app, 'namespaces', { spec, environment }),
+    new PkiChart(app, 'pki', { spec, environment }),
+    new PgBouncerChart(app, 'pgbouncer', { spec, environment }),
+    ...spec.services.map((service) => new ServiceChart(app, service.name, { spec, environment, service: service.name, imageTag })),
+  ];
+}
+
+/** The deploy-time chart (endpoints, target group, Vault's address): applied by CDK, never rendered to dist/. */
+export function addBindingsChart(app: App, spec: PlatformSpec, environment: EnvironmentSpec, bindings: PlatformBindings): Chart {
+  return new BindingsChart(app, 'bindings', { spec, environment, bindings });
+}
+
+export function renderCharts(spec: PlatformSpec, outdir: string, options: PlatformChartsOptions = {}): string[] {
   const written: string[] = [];
   for (const name of ENVIRONMENT_NAMES) {
     const app = new App({
@@ -21,7 +53,7 @@ export function renderCharts(spec: PlatformSpec, outdir: string): string[] {
       outputFileExtension: '.k8s.yaml',
       yamlOutputType: YamlOutputType.FILE_PER_CHART,
     });
-    addPlatformCharts(app, spec, spec.environments[name]);
+    addPlatformCharts(app, spec, spec.environments[name], options);
     app.synth();
     written.push(...app.charts.map((chart) => path.join(outdir, name, `${chart.node.id}.k8s.yaml`)));
   }
@@ -30,6 +62,7 @@ export function renderCharts(spec: PlatformSpec, outdir: string): string[] {
 
 if (require.main === module) {
   const outdir = process.argv[2] ?? 'dist';
-  const files = renderCharts(loadPlatformSpec({ env: process.env }), outdir);
+  const imageTag = process.env[IMAGE_TAG_ENV] || undefined;
+  const files = renderCharts(loadPlatformSpec({ env: process.env }), outdir, { imageTag });
   console.log(`charts: ${files.length} manifests written to ${outdir}/`);
 }

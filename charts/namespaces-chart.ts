@@ -1,17 +1,28 @@
 import { Chart } from 'cdk8s';
 import type { ChartProps } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
-import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
+import type { EnvironmentSpec, PlatformSpec, ZoneName } from '../lib/spec';
+import { PGBOUNCER_NAMESPACE } from './lib/topology';
 
 export interface NamespacesChartProps extends ChartProps {
   readonly spec: PlatformSpec;
   readonly environment: EnvironmentSpec;
 }
 
+/** The namespaces the charts deploy into, with their security zone: one per service, and PgBouncer's. */
+export function workloadNamespaces(spec: PlatformSpec): Array<{ name: string; zone: ZoneName }> {
+  return [
+    ...spec.services.map((s) => ({ name: s.name, zone: s.zone })),
+    // The pooler is a private-zone workload between the services and the restricted zone.
+    { name: PGBOUNCER_NAMESPACE, zone: 'private' as const },
+  ];
+}
+
 /**
- * One namespace per service of the spec, labelled with its security zone, each closed by a
- * default-deny ingress NetworkPolicy: the service charts open exactly what they need.
+ * One namespace per workload, labelled with its security zone, each closed by a default-deny
+ * policy in both directions plus DNS: the service charts open exactly what they need
+ * (spec "Security Boundaries", DESIGN.md §4).
  */
 export class NamespacesChart extends Chart {
   constructor(scope: Construct, id: string, props: NamespacesChartProps) {
@@ -19,21 +30,37 @@ export class NamespacesChart extends Chart {
       ...props,
       labels: { 'app.kubernetes.io/part-of': props.spec.project, 'platform/environment': props.environment.name },
     });
-    for (const service of props.spec.services) {
-      const namespace = new kplus.Namespace(this, `${service.name}-namespace`, {
+    for (const { name, zone } of workloadNamespaces(props.spec)) {
+      new k8s.KubeNamespace(this, `${name}-namespace`, {
         metadata: {
-          name: service.name,
+          name,
           labels: {
-            'platform/zone': service.zone,
-            // Pod Security Admission: the services run non-root with no privileges (DESIGN.md §4).
+            'platform/zone': zone,
+            // Pod Security Admission: the workloads run non-root with no privileges (DESIGN.md §4).
             'pod-security.kubernetes.io/enforce': 'restricted',
           },
         },
       });
-      new kplus.NetworkPolicy(this, `${service.name}-default-deny`, {
-        metadata: { name: 'default-deny-ingress', namespace: namespace.name },
-        selector: kplus.Pods.all(this, `${service.name}-all-pods`, { namespaces: kplus.Namespaces.select(this, `${service.name}-self`, { names: [namespace.name] }) }),
-        ingress: { default: kplus.NetworkPolicyTrafficDefault.DENY },
+      new k8s.KubeNetworkPolicy(this, `${name}-default-deny`, {
+        metadata: { name: 'default-deny', namespace: name },
+        spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+      });
+      new k8s.KubeNetworkPolicy(this, `${name}-allow-dns`, {
+        metadata: { name: 'allow-dns', namespace: name },
+        spec: {
+          podSelector: {},
+          policyTypes: ['Egress'],
+          egress: [{
+            to: [{
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+              podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+            }],
+            ports: [
+              { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
+              { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
+            ],
+          }],
+        },
       });
     }
   }

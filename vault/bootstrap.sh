@@ -1,29 +1,123 @@
 #!/usr/bin/env bash
 # Applies Vault's configuration as code (docs/vault.md "Bootstrap"): audit device, secret
-# engines, Kubernetes auth, one policy and one role per service. Idempotent: run after
-# `vault operator init` and again after every change to vault/ (and after a failover if the
-# standby runs with its own storage, Enterprise mode: replication carries it otherwise).
+# engines, Kubernetes auth, one policy and one role per Vault client, the generated keys, the
+# database (roles, databases, PgBouncer's auth_query function, Vault's connection and static
+# roles), the PKI mount and role, and the `vault-ca` Secret in the namespaces that talk to Vault.
+# Idempotent: run after `vault operator init` and again after every change to vault/ (and after a
+# failover if the standby runs with its own storage, Enterprise mode: replication carries it
+# otherwise). Every name and number comes from the files beside it, rendered from lib/spec.
 #
-# Needs: VAULT_ADDR, VAULT_CACERT, VAULT_TOKEN (a root/admin token), jq, and for the Kubernetes
-# auth method K8S_HOST (the EKS API endpoint) and K8S_CA_FILE (its CA bundle).
+# Needs: vault, jq, openssl, psql, kubectl (context: the environment's EKS cluster), and
+#   VAULT_ADDR, VAULT_CACERT (the Vault CA, ca.pem), VAULT_TOKEN (a root/admin token)
+#   K8S_HOST (the EKS API endpoint), K8S_CA_FILE (its CA bundle)
+#   DATABASE_HOST (RDS writer endpoint), PGUSER and PGPASSWORD (the RDS master user, from its
+#   RDS-managed secret), RDS_CA_FILE (the region's RDS CA bundle)
 set -euo pipefail
 cd "$(dirname "$0")"
+
+: "${VAULT_ADDR:?VAULT_ADDR: the Vault address (SSM parameter /<project>/<env>/vault/address)}"
+: "${VAULT_CACERT:?VAULT_CACERT: the Vault CA certificate (ca.pem, docs/vault.md TLS secret setup)}"
+: "${VAULT_TOKEN:?VAULT_TOKEN: a root or admin token}"
+: "${K8S_HOST:?K8S_HOST: the EKS API endpoint}"
+: "${K8S_CA_FILE:?K8S_CA_FILE: the EKS cluster CA bundle}"
+: "${DATABASE_HOST:?DATABASE_HOST: the RDS writer endpoint}"
+: "${PGUSER:?PGUSER: the RDS master user name}"
+: "${PGPASSWORD:?PGPASSWORD: the RDS master password (its RDS-managed secret)}"
+: "${RDS_CA_FILE:?RDS_CA_FILE: the RDS CA bundle of the region}"
+for tool in vault jq openssl psql kubectl; do
+  command -v "${tool}" >/dev/null || { echo "bootstrap: ${tool} is not installed" >&2; exit 1; }
+done
+
+param() { jq -r "$1" bootstrap.json; }
+# Writes every `path: body` of a generated JSON file to Vault (the body on stdin, never argv).
+write_all() {
+  jq -r 'keys_unsorted[]' "$1" | while read -r path; do
+    jq -c --arg p "${path}" '.[$p]' "$1" | vault write "${path}" - >/dev/null
+    echo "wrote ${path}"
+  done
+}
+kv_mount=$(param .kvMount)
 
 # File audit device: the CloudWatch agent on each node ships this file (user data).
 vault audit list -format=json | jq -e 'has("file/")' >/dev/null \
   || vault audit enable file file_path=/var/log/vault/audit.log
 
-# Engines the service policies read from.
-vault secrets list -format=json | jq -e 'has("kv/")' >/dev/null || vault secrets enable -path=kv kv-v2
-vault secrets list -format=json | jq -e 'has("database/")' >/dev/null || vault secrets enable database
+# Engines the policies read from.
+mounts=$(vault secrets list -format=json)
+jq -e --arg m "${kv_mount}/" 'has($m)' <<<"${mounts}" >/dev/null || vault secrets enable -path="${kv_mount}" kv-v2
+jq -e 'has("database/")' <<<"${mounts}" >/dev/null || vault secrets enable database
+pki_mount=$(param .pki.mount)
+pki_ttl="$(param .pki.maxLeaseTtlSeconds)s"
+jq -e --arg m "${pki_mount}/" 'has($m)' <<<"${mounts}" >/dev/null || vault secrets enable -path="${pki_mount}" -max-lease-ttl="${pki_ttl}" pki
+vault secrets tune -max-lease-ttl="${pki_ttl}" "${pki_mount}/" >/dev/null
 
 # Kubernetes auth: pods present projected service-account tokens with audience "vault".
 vault auth list -format=json | jq -e 'has("kubernetes/")' >/dev/null || vault auth enable kubernetes
-vault write auth/kubernetes/config kubernetes_host="${K8S_HOST}" kubernetes_ca_cert=@"${K8S_CA_FILE}"
+vault write auth/kubernetes/config kubernetes_host="${K8S_HOST}" kubernetes_ca_cert=@"${K8S_CA_FILE}" >/dev/null
 
 for policy in policies/*.hcl; do
-  vault policy write "$(basename "${policy}" .hcl)" "${policy}"
+  vault policy write "$(basename "${policy}" .hcl)" "${policy}" >/dev/null
 done
-jq -r 'keys[]' auth/kubernetes-roles.json | while read -r path; do
-  jq -c --arg p "${path}" '.[$p]' auth/kubernetes-roles.json | vault write "${path}" -
+write_all auth/kubernetes-roles.json
+
+# Keys no store issues (auth-service's key-encryption key): generated once, never overwritten.
+# A key that exists in any form, even soft-deleted, is kept: data encrypted with it depends on it.
+jq -c '.generatedKeys[]' bootstrap.json | while read -r key; do
+  path=$(jq -r .path <<<"${key}")
+  if vault kv metadata get -mount="${kv_mount}" "${path}" >/dev/null 2>&1; then
+    echo "kept ${kv_mount}/${path}"
+  else
+    # -cas=0: written only if still absent (another bootstrap may race us); the key goes via stdin.
+    openssl rand -base64 "$(jq -r .bytes <<<"${key}")" | tr -d '\n' \
+      | vault kv put -mount="${kv_mount}" -cas=0 "${path}" "$(jq -r .field <<<"${key}")=-" >/dev/null
+    echo "generated ${kv_mount}/${path}"
+  fi
+done
+
+# The RDS CA bundle (public) PgBouncer verifies RDS with: refreshed when AWS publishes a new one.
+rds_ca_path=$(param .rdsCa.path)
+rds_ca_field=$(param .rdsCa.field)
+if [[ "$(vault kv get -mount="${kv_mount}" -field="${rds_ca_field}" "${rds_ca_path}" 2>/dev/null || true)" != "$(cat "${RDS_CA_FILE}")" ]]; then
+  vault kv put -mount="${kv_mount}" "${rds_ca_path}" "${rds_ca_field}=@${RDS_CA_FILE}" >/dev/null
+  echo "wrote ${kv_mount}/${rds_ca_path}"
+fi
+
+# Database: roles, databases and PgBouncer's auth_query function, as the RDS master user.
+export PGHOST="${DATABASE_HOST}" PGDATABASE=postgres PGSSLMODE=verify-full PGSSLROOTCERT="${RDS_CA_FILE}"
+psql -X -q -v ON_ERROR_STOP=1 -f database/bootstrap.sql
+# Vault's connection user gets a fresh password on every run, which Vault replaces at once
+# (rotate-root): no person ever knows the one in use, and a re-run always converges.
+db_admin=$(param .database.adminUser)
+db_connection=$(param .database.connection)
+DB_ADMIN_PASSWORD=$(openssl rand -base64 48 | tr -dc 'A-Za-z0-9' | head -c 40)
+export DB_ADMIN_PASSWORD
+printf 'ALTER ROLE "%s" PASSWORD '"'"'%s'"'"';\n' "${db_admin}" "${DB_ADMIN_PASSWORD}" | psql -X -q -v ON_ERROR_STOP=1
+jq -c --arg p "database/config/${db_connection}" --arg placeholder "$(param .database.hostPlaceholder)" --arg host "${DATABASE_HOST}" \
+  '.[$p] | .connection_url |= (split($placeholder) | join($host)) | .password = env.DB_ADMIN_PASSWORD' database/connection.json \
+  | vault write "database/config/${db_connection}" - >/dev/null
+unset DB_ADMIN_PASSWORD
+vault write -f "database/rotate-root/${db_connection}" >/dev/null
+echo "configured database/config/${db_connection} (root rotated)"
+# Static roles: Vault sets each user's password on creation and rotates it every rotation_period.
+write_all database/static-roles.json
+
+# PKI: a root CA generated inside Vault once (its key never leaves Vault), then the services role.
+if ! vault list -format=json "${pki_mount}/issuers" >/dev/null 2>&1; then
+  vault write "${pki_mount}/root/generate/internal" common_name="$(param .pki.commonName)" \
+    key_type=ec key_bits=256 ttl="${pki_ttl}" issuer_name=services-root >/dev/null
+  echo "generated the ${pki_mount} root CA"
+fi
+vault write "${pki_mount}/config/urls" issuing_certificates="$(param .pki.issuingCertificates)" \
+  crl_distribution_points="$(param .pki.crlDistributionPoints)" >/dev/null
+write_all pki/roles.json
+
+# The Vault CA (public) as Secret vault-ca in every namespace whose pods talk to Vault: the
+# injector's agents and cert-manager's Vault issuer verify Vault with it. The namespaces come
+# from the cluster stack's charts, so this runs after the cluster is deployed.
+ca_secret=$(param .vaultCa.name)
+ca_key=$(param .vaultCa.key)
+for namespace in $(param '.vaultCa.namespaces[]'); do
+  kubectl create secret generic "${ca_secret}" --namespace "${namespace}" --from-file="${ca_key}=${VAULT_CACERT}" \
+    --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  echo "applied secret ${namespace}/${ca_secret}"
 done

@@ -33,6 +33,8 @@ export class ClusterAddons extends Construct {
     const { cluster, nodegroup } = props;
 
     this.vpcCni = this.addon('VpcCni', cluster, 'vpc-cni', {
+      // The charts' NetworkPolicies (default deny, zones) are only enforced with this on.
+      enableNetworkPolicy: 'true',
       env: {
         // Security groups for pods: the api-gateway's pods get the DMZ group through a
         // SecurityGroupPolicy (the cluster role carries AmazonEKSVPCResourceController).

@@ -251,8 +251,56 @@ export const platformSpecData: PlatformSpec = {
       'api-gateway': ['cache'],
       'auth-service': ['database', 'cache'],
       'user-service': ['database', 'cache'],
-      'payment-service': ['database'],
+      'payment-service': ['database', 'broker'], // the payment-events outbox relay (services part 2)
       'order-service': ['database', 'broker'],
+    },
+    // choice: daily for the services (a leaked password lives a day at most; the Vault Agent
+    // re-renders right after each rotation and the services re-read the file per connection).
+    // PgBouncer's auth_user monthly: PgBouncer re-reads its auth_file only on its hourly reload.
+    staticCredentialRotation: { services: 'PT24H', pgbouncer: 'PT720H' },
+    pkiCaTtl: 'PT87600H', // choice: ten years, like the staging self-signed root; re-issued, not expired
+  },
+
+  // The charts (issue 7, docs/workloads.md). All choice: the spec gives no workload sizes.
+  workloads: {
+    // choice: the tag the registry stack's repositories are read at when synth gets no
+    // `-c services:imageTag=<git sha>`; CI passes the commit it built.
+    defaultImageTag: 'unreleased',
+    // services/README.md: the gateway calls the four services, auth-service calls user-service.
+    calls: {
+      'api-gateway': ['auth-service', 'user-service', 'order-service', 'payment-service'],
+      'auth-service': ['user-service'],
+    },
+    // choice: one database per service, named after what it holds (docs/data-tier.md).
+    databaseNames: { 'auth-service': 'auth', 'user-service': 'users', 'order-service': 'orders', 'payment-service': 'payments' },
+    // choice: Node.js processes with one event loop each; scale out, not up (limits 2x-4x requests
+    // so a GC burst is not throttled, memory limit = request so the scheduler never overcommits).
+    resources: {
+      'api-gateway': { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+      'auth-service': { requests: { cpu: '250m', memory: '384Mi' }, limits: { cpu: '1', memory: '384Mi' } },
+      'user-service': { requests: { cpu: '250m', memory: '384Mi' }, limits: { cpu: '1', memory: '384Mi' } },
+      'payment-service': { requests: { cpu: '250m', memory: '384Mi' }, limits: { cpu: '1', memory: '384Mi' } },
+      'order-service': { requests: { cpu: '250m', memory: '384Mi' }, limits: { cpu: '1', memory: '384Mi' } },
+    },
+    terminationGracePeriodSeconds: 30, // choice: the services drain for 20 s (services/README.md) plus headroom
+    pgbouncer: {
+      replicas: 2, // choice: two poolers in two zones; max_client_conn applies to each
+      image: 'docker.io/edoburu/pgbouncer:v1.24.1-p1', // choice: maintained, small, runs as non-root
+      exporterImage: 'quay.io/prometheuscommunity/pgbouncer-exporter:v0.10.2', // choice: the Prometheus community exporter
+      exporterPort: 9127, // choice: the exporter's default port
+      defaultPoolSize: 20, // choice: per (database, user) and replica
+      // choice: per database and replica; 2 x 4 databases x 50 = 400 < max_connections of db.r7g.large (~1700)
+      maxDbConnections: 50,
+      resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '1', memory: '128Mi' } },
+      exporterResources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
+    },
+    certificates: {
+      // choice: production certificates from Vault's PKI engine (one CA, audited); staging can
+      // run before Vault PKI is bootstrapped with a cluster-local self-signed CA.
+      issuer: { production: 'vault-pki', staging: 'self-signed' },
+      vaultPkiPath: 'pki/sign/services', // choice: the mount and role vault/bootstrap.sh creates
+      duration: 'PT720H', // choice: 30 days; rotation is routine, the services reload from disk
+      renewBefore: 'PT240H', // choice: 10 days of slack for a Vault outage
     },
   },
 
@@ -277,6 +325,10 @@ export const platformSpecData: PlatformSpec = {
     prometheus: {
       chart: 'prometheus', repository: 'https://prometheus-community.github.io/helm-charts',
       version: '27.45.0', namespace: 'monitoring',
+    },
+    vaultInjector: {
+      chart: 'vault', repository: 'https://helm.releases.hashicorp.com',
+      version: '0.31.0', namespace: 'vault', // choice: the injector only, pointed at the EC2 Vault cluster
     },
   },
 };

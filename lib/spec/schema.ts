@@ -257,6 +257,59 @@ const vaultSpec = z.strictObject({
   kubernetesTokenTtl: duration,
   /** What each service may read from Vault: its database, cache and broker credentials. */
   serviceSecrets: z.record(kebabName, z.array(z.enum(VAULT_SECRET_KINDS)).min(1)),
+  /** How often Vault rotates the static database passwords (database/static-creds): the services' and PgBouncer's auth_user. */
+  staticCredentialRotation: z.strictObject({ services: duration, pgbouncer: duration }),
+  /** Lifetime of the services' CA that the PKI mount generates (and the mount's max lease TTL). */
+  pkiCaTtl: duration,
+});
+
+/** Kubernetes quantities we accept: CPU in millicores or cores, memory in Mi/Gi. */
+const cpuQuantity = z.string().regex(/^(\d+m|\d+(\.\d+)?)$/, 'must be a CPU quantity such as 250m or 1');
+const memoryQuantity = z.string().regex(/^\d+(Mi|Gi)$/, 'must be a memory quantity such as 256Mi or 1Gi');
+const containerResources = z.strictObject({
+  requests: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
+  limits: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
+});
+/** A third-party image, pinned: `<registry>/<repository>:<tag>`, optionally `@sha256:<digest>`. */
+const pinnedImage = z.string().regex(
+  /^[a-z0-9.-]+\.[a-z]{2,}\/[a-z0-9._/-]+:[A-Za-z0-9._-]+(@sha256:[0-9a-f]{64})?$/,
+  'must be a pinned image <registry>/<repository>:<tag>[@sha256:<digest>] (no "latest" guessing)',
+);
+
+/** The charts (issue 7): what the spec does not give about the workloads, all our choice. */
+const workloads = z.strictObject({
+  /** Image tag of the services when no `-c services:imageTag=<tag>` is given. */
+  defaultImageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, 'must be a Docker image tag'),
+  /** Who calls whom over gRPC (services/README.md): the callee admits the caller's identity and NetworkPolicy. */
+  calls: z.record(kebabName, z.array(kebabName).min(1)),
+  /** PostgreSQL database of each service that has one (vault.serviceSecrets 'database'). */
+  databaseNames: z.record(kebabName, z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a PostgreSQL identifier')),
+  /** Requests and limits of each service's container, keyed by service name. */
+  resources: z.record(kebabName, containerResources),
+  /** Seconds between SIGTERM and SIGKILL; must exceed the services' drain time (SHUTDOWN_GRACE_MS). */
+  terminationGracePeriodSeconds: z.number().int().min(1).max(600),
+  pgbouncer: z.strictObject({
+    /** At least two, so a node drain or AZ loss leaves a pooler (PodDisruptionBudget minAvailable 1). */
+    replicas: z.number().int().min(2, 'must be >= 2 (one pooler must survive a disruption)'),
+    image: pinnedImage,
+    exporterImage: pinnedImage,
+    exporterPort: port,
+    /** Server connections per (database, user) pair of each pooler replica. */
+    defaultPoolSize: positiveInt,
+    /** Server connections per database of each replica; times replicas must fit max_connections. */
+    maxDbConnections: positiveInt,
+    resources: containerResources,
+    exporterResources: containerResources,
+  }),
+  certificates: z.strictObject({
+    /** Who signs the services' mTLS certificates in each environment. */
+    issuer: z.strictObject({ production: z.enum(['vault-pki', 'self-signed']), staging: z.enum(['vault-pki', 'self-signed']) }),
+    /** Vault PKI mount and role cert-manager signs with (issuer vault-pki). */
+    vaultPkiPath: z.string().regex(/^[a-z0-9_-]+\/sign\/[a-z0-9_-]+$/, 'must be <pki mount>/sign/<role> such as pki/sign/services'),
+    /** Certificate lifetime and renewal point (ISO-8601 hours). */
+    duration: duration,
+    renewBefore: duration,
+  }),
 });
 
 export const platformSpecSchema = z.strictObject({
@@ -324,14 +377,18 @@ export const platformSpecSchema = z.strictObject({
     z.strictObject({ rpo: duration, rto: duration, strategy: z.string().min(1) }),
   ),
   edge,
+  workloads,
   clusterAddons: z.strictObject({
     awsLoadBalancerController: helmChart,
     metricsServer: helmChart,
     certManager: helmChart,
     keda: helmChart,
     prometheus: helmChart,
+    /** The Vault Agent injector (docs/vault.md): renders secrets into the pods; no Vault server in-cluster. */
+    vaultInjector: helmChart,
   }),
 }).superRefine((spec, ctx) => {
+  checkWorkloads(spec, ctx);
   checkPorts(spec.services, spec.dataTier, ctx);
   checkVault(spec, ctx);
   checkDataTier(spec, ctx);
@@ -378,6 +435,8 @@ export type VaultSpec = PlatformSpec['vault'];
 export type VaultSecretKind = (typeof VAULT_SECRET_KINDS)[number];
 export type HelmChartSpec = z.infer<typeof helmChart>;
 export type KafkaTopicSpec = z.infer<typeof kafkaTopic>;
+export type WorkloadsSpec = PlatformSpec['workloads'];
+export type ContainerResourcesSpec = z.infer<typeof containerResources>;
 
 type Ctx = z.RefinementCtx;
 
@@ -575,6 +634,15 @@ function checkVault(spec: PlatformSpec, ctx: Ctx) {
       ctx.addIssue({ code: 'custom', path: at('serviceSecrets'), input: svc.name, message: `has no entry for service ${svc.name}` });
     }
   }
+  for (const key of ['services', 'pgbouncer'] as const) {
+    // Vault refuses static roles rotated more often than every 5 s; minutes are the sane floor.
+    if (isoSeconds(vault.staticCredentialRotation[key]) < 3600) {
+      ctx.addIssue({ code: 'custom', path: at('staticCredentialRotation', key), input: vault.staticCredentialRotation[key], message: 'must be at least PT1H (each rotation briefly re-renders every client\'s password)' });
+    }
+  }
+  if (isoSeconds(vault.pkiCaTtl) <= isoSeconds(spec.workloads.certificates.duration)) {
+    ctx.addIssue({ code: 'custom', path: at('pkiCaTtl'), input: vault.pkiCaTtl, message: `must be longer than workloads.certificates.duration (${spec.workloads.certificates.duration})` });
+  }
   if (vault.standbyVpc.natGateways > spec.drRegion.availabilityZones.length) {
     ctx.addIssue({
       code: 'custom', path: at('standbyVpc', 'natGateways'), input: vault.standbyVpc.natGateways,
@@ -598,4 +666,72 @@ function checkVault(spec: PlatformSpec, ctx: Ctx) {
       }
     }
   }
+}
+
+/** Kubernetes CPU quantity in millicores (250m -> 250, 1.5 -> 1500). */
+export function cpuMillis(quantity: string): number {
+  return quantity.endsWith('m') ? Number(quantity.slice(0, -1)) : Math.round(Number(quantity) * 1000);
+}
+
+/** Kubernetes memory quantity in MiB (Mi/Gi only, as the schema accepts). */
+export function memoryMiB(quantity: string): number {
+  return quantity.endsWith('Gi') ? Number(quantity.slice(0, -2)) * 1024 : Number(quantity.slice(0, -2));
+}
+
+/** The charts' cross-field rules (issue 7). */
+function checkWorkloads(spec: PlatformSpec, ctx: Ctx) {
+  const issue = (path: (string | number)[], input: unknown, message: string) =>
+    ctx.addIssue({ code: 'custom', path, input, message });
+  const { workloads: w } = spec;
+  const names = spec.services.map((s) => s.name);
+  for (const name of names) {
+    if (!w.resources[name]) issue(['workloads', 'resources'], Object.keys(w.resources), `has no entry for service ${name}`);
+  }
+  for (const name of Object.keys(w.resources)) {
+    if (!names.includes(name)) issue(['workloads', 'resources', name], name, 'is not a service of the spec');
+  }
+  const checkResources = (path: (string | number)[], r: ContainerResourcesSpec) => {
+    if (cpuMillis(r.requests.cpu) > cpuMillis(r.limits.cpu)) issue([...path, 'requests', 'cpu'], r.requests.cpu, `must be <= limits.cpu (${r.limits.cpu})`);
+    if (memoryMiB(r.requests.memory) > memoryMiB(r.limits.memory)) {
+      issue([...path, 'requests', 'memory'], r.requests.memory, `must be <= limits.memory (${r.limits.memory})`);
+    }
+  };
+  for (const [caller, callees] of Object.entries(w.calls)) {
+    if (!names.includes(caller)) issue(['workloads', 'calls', caller], caller, 'is not a service of the spec');
+    callees.forEach((callee, i) => {
+      if (!names.includes(callee)) issue(['workloads', 'calls', caller, i], callee, 'is not a service of the spec');
+      if (callee === caller) issue(['workloads', 'calls', caller, i], callee, 'a service does not call itself over the network');
+    });
+  }
+  for (const [name, kinds] of Object.entries(spec.vault.serviceSecrets)) {
+    if (kinds.includes('database') && !w.databaseNames[name]) issue(['workloads', 'databaseNames'], Object.keys(w.databaseNames), `has no database for ${name} (vault.serviceSecrets gives it one)`);
+  }
+  for (const name of Object.keys(w.databaseNames)) {
+    if (!spec.vault.serviceSecrets[name]?.includes('database')) issue(['workloads', 'databaseNames', name], name, 'has no database in vault.serviceSecrets');
+  }
+  for (const [name, r] of Object.entries(w.resources)) checkResources(['workloads', 'resources', name], r);
+  checkResources(['workloads', 'pgbouncer', 'resources'], w.pgbouncer.resources);
+  checkResources(['workloads', 'pgbouncer', 'exporterResources'], w.pgbouncer.exporterResources);
+  if (w.pgbouncer.defaultPoolSize > w.pgbouncer.maxDbConnections) {
+    issue(['workloads', 'pgbouncer', 'defaultPoolSize'], w.pgbouncer.defaultPoolSize, `must be <= maxDbConnections (${w.pgbouncer.maxDbConnections})`);
+  }
+  if (w.pgbouncer.replicas * w.pgbouncer.maxDbConnections > spec.dataTier.pgbouncer.maxClientConnections) {
+    issue(['workloads', 'pgbouncer', 'maxDbConnections'], w.pgbouncer.maxDbConnections,
+      `times replicas (${w.pgbouncer.replicas}) must be <= dataTier.pgbouncer.maxClientConnections (${spec.dataTier.pgbouncer.maxClientConnections}): a pool never holds more server than client connections`);
+  }
+  if (isoSeconds(w.certificates.renewBefore) >= isoSeconds(w.certificates.duration)) {
+    issue(['workloads', 'certificates', 'renewBefore'], w.certificates.renewBefore, `must be shorter than duration (${w.certificates.duration})`);
+  }
+  const reserved = new Map<number, string>();
+  spec.services.forEach((s) => { reserved.set(s.port, s.name); reserved.set(s.healthPort, s.name); });
+  reserved.set(spec.dataTier.pgbouncer.port, 'dataTier.pgbouncer.port');
+  const other = reserved.get(w.pgbouncer.exporterPort);
+  if (other) issue(['workloads', 'pgbouncer', 'exporterPort'], w.pgbouncer.exporterPort, `port clash: also used by ${other}`);
+}
+
+/** Seconds of an already-validated PT duration (index.ts' durationSeconds imports this module). */
+function isoSeconds(iso: string): number {
+  const match = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$/.exec(iso);
+  const [, h = '0', m = '0', s = '0'] = match ?? [];
+  return Number(h) * 3600 + Number(m) * 60 + Number(s);
 }

@@ -1,4 +1,5 @@
 import { CfnOutput } from 'aws-cdk-lib';
+import { vaultAddress } from '../../charts/lib/topology';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -42,6 +43,8 @@ export class ClusterStack extends PlatformStack {
   readonly nodegroup: eks.Nodegroup;
   readonly addons: ClusterAddons;
   readonly helmAddons: HelmAddons;
+  /** Vault Agent injector (docs/vault.md): renders each pod's secrets from the EC2 Vault cluster. */
+  readonly vaultInjector: eks.HelmChart;
 
   constructor(scope: Construct, id: string, props: ClusterStackProps) {
     // Stack props only: the network stack and the layer are ours to use, not Stack's.
@@ -73,6 +76,26 @@ export class ClusterStack extends PlatformStack {
       clusterReady: [this.nodegroup, this.addons.coreDns, this.addons.podIdentityAgent],
       storageReady: [this.addons.ebsCsiDriver],
     });
+
+    const injector = spec.clusterAddons.vaultInjector;
+    this.vaultInjector = this.cluster.addHelmChart('VaultInjector', {
+      chart: injector.chart,
+      repository: injector.repository,
+      version: injector.version,
+      namespace: injector.namespace,
+      release: injector.chart,
+      createNamespace: true,
+      values: {
+        // The injector only: Vault itself runs on EC2 outside the cluster (docs/vault.md).
+        global: { externalVaultAddr: vaultAddress(spec) },
+        server: { enabled: false },
+        csi: { enabled: false },
+        injector: { enabled: true, replicas: 2, authPath: 'auth/kubernetes' },
+      },
+    });
+    // Its mutating webhook must answer before pods that carry the annotations are created; the
+    // ALB controller's webhooks must answer before this chart creates its Service.
+    this.vaultInjector.node.addDependency(this.helmAddons.awsLoadBalancerController);
 
     new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });
     new CfnOutput(this, 'ClusterArn', { value: this.cluster.clusterArn });

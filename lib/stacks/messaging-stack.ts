@@ -5,11 +5,16 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { DataKey } from '../constructs/data-key';
 import { KafkaCluster } from '../constructs/kafka-cluster';
+import { KafkaTopics } from '../kafka-topics/topics-resource';
+import { topicsFromSpec } from '../kafka-topics/topics';
 import type { KafkaTopicSpec } from '../spec';
 import { DATA_SUBNET_GROUP } from './database-stack';
 import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
+
+/** The private zone's subnet group (lib/constructs/zoned-vpc.ts names subnet groups after zones). */
+const WORKLOAD_SUBNET_GROUP = 'private';
 
 export interface MessagingStackProps extends PlatformStackProps {
   /** The environment's network: the brokers live in its restricted zone. */
@@ -22,8 +27,10 @@ export class MessagingStack extends PlatformStack {
   readonly cluster: msk.CfnCluster;
   readonly clusterArn: string;
   readonly scramSecret: secretsmanager.Secret;
-  /** The topics of lib/spec; created by the charts' topic Job (docs/data-tier.md). */
+  /** The topics of lib/spec; created and widened by `topicsResource` (docs/data-tier.md). */
   readonly topics: readonly KafkaTopicSpec[];
+  /** `Custom::KafkaTopics`: the platform creates the topics, nobody does by hand. */
+  readonly topicsResource: KafkaTopics;
 
   constructor(scope: Construct, id: string, props: MessagingStackProps) {
     const { network, ...stackProps } = props;
@@ -49,6 +56,21 @@ export class MessagingStack extends PlatformStack {
     this.clusterArn = kafka.cluster.attrArn;
     this.scramSecret = kafka.scramSecret;
     this.topics = spec.dataTier.kafka.topics;
+    this.topicsResource = new KafkaTopics(this, 'Topics', {
+      namePrefix: prefix,
+      topics: topicsFromSpec(spec),
+      clusterArn: this.clusterArn,
+      scramSecret: this.scramSecret,
+      scramAssociation: kafka.node.findChild('ScramSecretAssociation'),
+      vpc: network.vpc,
+      // The private (workload) tier: a route to the AWS APIs through the NAT, and the brokers'
+      // group admits it on the SASL/SCRAM port through the one rule KafkaTopics adds.
+      subnets: { subnetGroupName: WORKLOAD_SUBNET_GROUP },
+      brokerSecurityGroup: network.zones.restricted,
+      saslScramPort: spec.dataTier.kafka.saslScramPort,
+      logsKey: this.encryptionKey,
+      logRetentionDays: environment.messaging.logRetentionDays,
+    });
 
     new CfnOutput(this, 'ClusterArn', { value: this.clusterArn });
     new CfnOutput(this, 'ScramSecretArn', { value: this.scramSecret.secretArn });

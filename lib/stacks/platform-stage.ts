@@ -3,7 +3,7 @@ import { App as Cdk8sApp } from 'cdk8s';
 import type { StageProps } from 'aws-cdk-lib';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { addPlatformCharts } from '../../charts/main';
+import { addBindingsChart, addPlatformCharts, IMAGE_TAG_CONTEXT } from '../../charts/main';
 import type { EnvironmentSpec, PlatformSpec } from '../spec';
 import { CacheStack } from './cache-stack';
 import { ClusterStack } from './cluster-stack';
@@ -12,6 +12,7 @@ import { DataRecoveryStack } from './data-recovery-stack';
 import { EdgeStack } from './edge-stack';
 import { MessagingStack } from './messaging-stack';
 import { NetworkStack } from './network-stack';
+import { RegistryStack } from './registry-stack';
 import { VaultKeysStack } from './vault-keys-stack';
 import { VaultStack } from './vault-stack';
 import { VaultStandbyStack } from './vault-standby-stack';
@@ -37,6 +38,8 @@ export class PlatformStage extends Stage {
   readonly database: DatabaseStack;
   readonly cache: CacheStack;
   readonly messaging: MessagingStack;
+  /** The services' ECR repositories (issue 7). */
+  readonly registry: RegistryStack;
 
   constructor(scope: Construct, id: string, props: PlatformStageProps) {
     super(scope, id, { env: { account: props.environment.account, region: props.environment.region } });
@@ -53,10 +56,41 @@ export class PlatformStage extends Stage {
     this.cluster = new ClusterStack(this, 'Cluster', {
       spec, environment, network: this.network, kubectlLayer: props.kubectlLayer,
     });
-    // The workloads' one definition: the chart objects rendered to dist/<env>/ are the ones
-    // applied to the cluster (a cdk8s chart must be scoped to a cdk8s App, DESIGN.md §8).
-    for (const chart of addPlatformCharts(new Cdk8sApp(), spec, environment)) {
-      this.cluster.cluster.addCdk8sChart(`Chart-${chart.node.id}`, chart);
+    this.registry = new RegistryStack(this, 'Registry', { spec, environment });
+    this.applyCharts(props);
+  }
+
+  /**
+   * The workloads' one definition: the chart objects rendered to dist/<env>/ are the ones
+   * applied to the cluster (a cdk8s chart must be scoped to a cdk8s App, DESIGN.md §8), plus the
+   * bindings chart of deploy-time values they refer to by name (docs/workloads.md).
+   */
+  private applyCharts(props: PlatformStageProps) {
+    const { spec, environment } = props;
+    const cluster = this.cluster.cluster;
+    const imageTag = this.node.tryGetContext(IMAGE_TAG_CONTEXT) as string | undefined;
+    // The CRDs (cert-manager, KEDA, TargetGroupBinding) and the webhooks the charts rely on.
+    const addons = this.cluster.helmAddons;
+    const prerequisites = [addons.awsLoadBalancerController, addons.certManager, addons.keda, this.cluster.vaultInjector];
+
+    const [namespaces, ...workloads] = addPlatformCharts(new Cdk8sApp(), spec, environment, { imageTag });
+    const namespacesManifest = cluster.addCdk8sChart(`Chart-${namespaces!.node.id}`, namespaces!);
+    namespacesManifest.node.addDependency(...prerequisites);
+    for (const chart of workloads) {
+      const manifest = cluster.addCdk8sChart(`Chart-${chart.node.id}`, chart);
+      manifest.node.addDependency(namespacesManifest);
     }
+
+    const bindings = addBindingsChart(new Cdk8sApp(), spec, environment, {
+      databaseWriterHost: this.database.instance.dbInstanceEndpointAddress,
+      databaseReaderHosts: this.database.replicas.map((replica) => replica.dbInstanceEndpointAddress),
+      cacheHost: this.cache.replicationGroup.attrPrimaryEndPointAddress,
+      // MSK gives its bootstrap brokers through an API call only (no CloudFormation attribute);
+      // the topics custom resource makes that call anyway and returns them.
+      kafkaBootstrapBrokers: this.messaging.topicsResource.resource.getAttString('BootstrapBrokers'),
+      apiGatewayTargetGroupArn: this.edge.apiGatewayTargetGroup.targetGroupArn,
+      vaultHost: this.vault.cluster.loadBalancer.loadBalancerDnsName,
+    });
+    cluster.addCdk8sChart(`Chart-${bindings.node.id}`, bindings).node.addDependency(namespacesManifest);
   }
 }

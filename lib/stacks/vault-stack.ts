@@ -10,6 +10,7 @@ import { VaultNodeRole } from '../constructs/vault-node-role';
 import { VaultStorageTable } from '../constructs/vault-storage-table';
 import { vaultUserData } from '../constructs/vault-user-data';
 import { vaultNames } from '../spec/vault-names';
+import { vaultServerCertificateNames } from '../vault/pki';
 import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
@@ -116,5 +117,12 @@ export class VaultStack extends PlatformStack {
       stringValue: `https://${this.cluster.loadBalancer.loadBalancerDnsName}:${vault.apiPort}`,
     });
     new CfnOutput(this, 'AutoScalingGroup', { value: names.primaryAutoScalingGroup });
+    // The names the certificate put into the TLS secret must carry (vault/tls/issue.sh issues it
+    // so): this NLB, the standby's, and the in-cluster `vault` Service the workloads dial.
+    const certificateNames = vaultServerCertificateNames(spec);
+    new CfnOutput(this, 'TlsCertificateNames', {
+      description: `Subject alternative names the certificate in ${names.tlsSecret} must carry (docs/vault.md)`,
+      value: [...certificateNames.dns.map((d) => `DNS:${d}`), ...certificateNames.ip.map((i) => `IP:${i}`)].join(','),
+    });
   }
 }

@@ -1,36 +1,139 @@
 /**
- * Vault's configuration as code, rendered from the spec: one policy per service (the paths it
- * may read) and one Kubernetes auth role per service. The files under vault/ are these renders,
- * checked in for review (test/vault/config-as-code.test.ts keeps them in sync; regenerate with
- * `npx tsx scripts/vault/generate-config.ts`); vault/bootstrap.sh applies them.
+ * Vault's configuration as code, rendered from the spec: one policy and one Kubernetes auth role
+ * per Vault client (each service, PgBouncer, cert-manager), the database static roles, the PKI
+ * role, and the parameters vault/bootstrap.sh needs. The files under vault/ are these renders,
+ * checked in for review (test/spec/vault-spec.test.ts keeps them in sync; regenerate with
+ * `npm run vault:config`); vault/bootstrap.sh applies them.
  */
+import { workloadNamespaces } from '../../charts/namespaces-chart';
+import { PGBOUNCER_AUTH_USER } from '../../charts/pgbouncer-chart';
+import { VAULT_ISSUER_SERVICE_ACCOUNT } from '../../charts/pki-chart';
+import { PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER } from '../../charts/lib/topology';
 import { durationSeconds } from '../spec';
 import type { PlatformSpec, ServiceSpec, VaultSecretKind } from '../spec';
+import {
+  DATABASE_CONNECTION, DATABASE_HOST_PLACEHOLDER, renderDatabaseBootstrapSql, renderDatabaseConnection, renderStaticRoles,
+  VAULT_DATABASE_ADMIN,
+} from './database';
+import { pkiMountConfig, pkiPath, renderPkiRole, renderVaultServerExtensions } from './pki';
+
+/** The KV v2 mount of static secrets; policies name `<mount>/data/<path>`, the CLI `<path>`. */
+export const KV_MOUNT = 'kv';
+const kvData = (path: string) => `${KV_MOUNT}/data/${path}`;
 
 /** Where each kind of credential lives in Vault, per service. */
 export const SECRET_PATHS: Record<VaultSecretKind, (service: string) => string> = {
-  // Dynamic PostgreSQL users from the database secrets engine: short-lived, per service.
-  database: (service) => `database/creds/${service}`,
+  // Static role: a fixed PostgreSQL user (DATABASE_USER) whose password Vault rotates.
+  database: (service) => `database/static-creds/${service}`,
   // Redis and Kafka (SASL/SCRAM) credentials are static: KV v2, one entry per service.
-  cache: (service) => `kv/data/services/${service}/redis`,
-  broker: (service) => `kv/data/services/${service}/kafka`,
+  cache: (service) => kvData(`services/${service}/redis`),
+  broker: (service) => kvData(`services/${service}/kafka`),
 };
+
+/** A secret no store issues: bootstrap generates it once (random bytes, base64) and never overwrites it. */
+export interface GeneratedKey {
+  readonly service: string;
+  /** KV path under the mount. */
+  readonly path: string;
+  readonly field: string;
+  readonly bytes: number;
+}
+
+/**
+ * services/README.md `AUTH_KEY_ENCRYPTION_KEY_FILE`: 32 bytes (base64) encrypting auth-service's
+ * signing keys at rest. Replacing it would make every stored signing key unreadable, hence once.
+ */
+export const GENERATED_KEYS: readonly GeneratedKey[] = [
+  { service: 'auth-service', path: 'services/auth-service/signing', field: 'keyEncryptionKey', bytes: 32 },
+];
+
+/** The RDS CA bundle of the region (public), which PgBouncer verifies RDS with. */
+export const RDS_CA = { path: 'platform/rds-ca', field: 'bundle' } as const;
+
+/** The Vault CA as a Kubernetes Secret in each namespace whose pods talk to Vault. */
+export const VAULT_CA_SECRET = { name: 'vault-ca', key: 'ca.crt' } as const;
 
 /** The Kubernetes auth mount, and the audience the projected service-account tokens carry. */
 export const KUBERNETES_AUTH_PATH = 'auth/kubernetes';
 export const KUBERNETES_TOKEN_AUDIENCE = 'vault';
+/** Vault policy and auth role of cert-manager's Vault issuer (charts/pki-chart.ts `role: 'cert-manager'`). */
+export const CERT_MANAGER_ROLE = 'cert-manager';
 
-export function servicePolicyPaths(spec: PlatformSpec, service: ServiceSpec): string[] {
-  return spec.vault.serviceSecrets[service.name].map((kind) => SECRET_PATHS[kind](service.name));
+export interface PolicyRule {
+  readonly path: string;
+  readonly capabilities: readonly string[];
 }
 
-export function renderServicePolicy(spec: PlatformSpec, service: ServiceSpec): string {
+/** A workload that logs in to Vault: its policy and Kubernetes auth role share `name`. */
+export interface VaultClient {
+  readonly name: string;
+  readonly description: string;
+  readonly serviceAccount: string;
+  readonly namespace: string;
+  readonly rules: readonly PolicyRule[];
+}
+
+function generatedKeysOf(spec: PlatformSpec, service: string): GeneratedKey[] {
+  for (const key of GENERATED_KEYS) {
+    if (!spec.services.some((s) => s.name === key.service)) {
+      throw new Error(`GENERATED_KEYS (lib/vault/config-as-code.ts): service "${key.service}" is not in lib/spec services`);
+    }
+  }
+  return GENERATED_KEYS.filter((k) => k.service === service);
+}
+
+export function servicePolicyPaths(spec: PlatformSpec, service: ServiceSpec): string[] {
   const kinds = spec.vault.serviceSecrets[service.name];
+  if (!kinds) throw new Error(`vault.serviceSecrets: no entry for service ${service.name}`);
+  return [...kinds.map((kind) => SECRET_PATHS[kind](service.name)), ...generatedKeysOf(spec, service.name).map((k) => kvData(k.path))];
+}
+
+/** Every Vault client: the services (namespace and service account = service name), PgBouncer, cert-manager. */
+export function vaultClients(spec: PlatformSpec): VaultClient[] {
+  const read = (path: string): PolicyRule => ({ path, capabilities: ['read'] });
+  const clients: VaultClient[] = [
+    ...spec.services.map((service) => ({
+      name: service.name,
+      description: `${service.name} (${service.purpose})`,
+      // The namespaces chart names each namespace after its service; the service charts name the service account so.
+      serviceAccount: service.name,
+      namespace: service.name,
+      rules: servicePolicyPaths(spec, service).map(read),
+    })),
+    {
+      name: PGBOUNCER_WRITER,
+      description: "PgBouncer (both pools): its auth_user's password and the RDS CA bundle",
+      serviceAccount: PGBOUNCER_WRITER,
+      namespace: PGBOUNCER_NAMESPACE,
+      rules: [read(`database/static-creds/${PGBOUNCER_AUTH_USER}`), read(kvData(RDS_CA.path))],
+    },
+    {
+      name: CERT_MANAGER_ROLE,
+      description: "cert-manager's Vault issuer: signs the workloads' certificates with the services role",
+      serviceAccount: VAULT_ISSUER_SERVICE_ACCOUNT,
+      namespace: spec.clusterAddons.certManager.namespace,
+      rules: [{ path: pkiPath(spec).signPath, capabilities: ['create', 'update'] }],
+    },
+  ];
+  const seen = new Set<string>();
+  for (const client of clients) {
+    if (seen.has(client.name)) throw new Error(`services: "${client.name}" is also the name of a platform Vault client (PgBouncer, cert-manager)`);
+    seen.add(client.name);
+  }
+  return clients;
+}
+
+export function renderPolicy(client: VaultClient): string {
   return [
-    `# Vault policy of ${service.name} (${service.purpose}).`,
+    `# Vault policy of ${client.description}.`,
     '# Generated from lib/spec by scripts/vault/generate-config.ts: edit the spec, not this file.',
-    `# Reads: ${kinds.join(', ')} credentials, nothing else.`,
-    ...servicePolicyPaths(spec, service).flatMap((path) => ['', `path "${path}" {`, '  capabilities = ["read"]', '}']),
+    '# Nothing else is allowed: Vault denies every path not listed.',
+    ...client.rules.flatMap((rule) => [
+      '',
+      `path "${rule.path}" {`,
+      `  capabilities = [${rule.capabilities.map((c) => `"${c}"`).join(', ')}]`,
+      '}',
+    ]),
     '',
   ].join('\n');
 }
@@ -44,24 +147,47 @@ export interface KubernetesRole {
   readonly token_max_ttl: number;
 }
 
-/** auth/kubernetes/role/<service>: the service account <service> in namespace <service> only. */
+/** auth/kubernetes/role/<client>: that service account in that namespace only, audience `vault`. */
 export function renderKubernetesRoles(spec: PlatformSpec): Record<string, KubernetesRole> {
   const ttl = durationSeconds(spec.vault.kubernetesTokenTtl);
-  return Object.fromEntries(spec.services.map((service) => [`${KUBERNETES_AUTH_PATH}/role/${service.name}`, {
-    // The namespaces chart names each namespace after its service; the service charts name the service account so.
-    bound_service_account_names: [service.name],
-    bound_service_account_namespaces: [service.name],
+  return Object.fromEntries(vaultClients(spec).map((client) => [`${KUBERNETES_AUTH_PATH}/role/${client.name}`, {
+    bound_service_account_names: [client.serviceAccount],
+    bound_service_account_namespaces: [client.namespace],
     audience: KUBERNETES_TOKEN_AUDIENCE,
-    token_policies: [service.name],
+    token_policies: [client.name],
     token_ttl: ttl,
     token_max_ttl: ttl,
   }]));
 }
 
+/** What vault/bootstrap.sh needs besides the path -> body files: read with jq. */
+export function renderBootstrapParameters(spec: PlatformSpec) {
+  return {
+    kvMount: KV_MOUNT,
+    database: { connection: DATABASE_CONNECTION, adminUser: VAULT_DATABASE_ADMIN, hostPlaceholder: DATABASE_HOST_PLACEHOLDER },
+    generatedKeys: GENERATED_KEYS.map(({ path, field, bytes }) => ({ path, field, bytes })),
+    rdsCa: RDS_CA,
+    pki: pkiMountConfig(spec),
+    vaultCa: {
+      ...VAULT_CA_SECRET,
+      // Every workload namespace (the injector mounts it into each pod's agent) and cert-manager's (its Vault issuer).
+      namespaces: [...workloadNamespaces(spec).map((n) => n.name), spec.clusterAddons.certManager.namespace],
+    },
+  };
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
 /** Every generated file, by path relative to the repository root. */
 export function vaultConfigFiles(spec: PlatformSpec): Record<string, string> {
   return {
-    ...Object.fromEntries(spec.services.map((s) => [`vault/policies/${s.name}.hcl`, renderServicePolicy(spec, s)])),
-    'vault/auth/kubernetes-roles.json': `${JSON.stringify(renderKubernetesRoles(spec), null, 2)}\n`,
+    ...Object.fromEntries(vaultClients(spec).map((c) => [`vault/policies/${c.name}.hcl`, renderPolicy(c)])),
+    'vault/auth/kubernetes-roles.json': json(renderKubernetesRoles(spec)),
+    'vault/database/connection.json': json(renderDatabaseConnection(spec)),
+    'vault/database/static-roles.json': json(renderStaticRoles(spec)),
+    'vault/database/bootstrap.sql': renderDatabaseBootstrapSql(spec),
+    'vault/pki/roles.json': json(renderPkiRole(spec)),
+    'vault/tls/vault-server.ext': renderVaultServerExtensions(spec),
+    'vault/bootstrap.json': json(renderBootstrapParameters(spec)),
   };
 }

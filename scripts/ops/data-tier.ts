@@ -5,6 +5,8 @@
  */
 import { BackupClient, ListRecoveryPointsByBackupVaultCommand } from '@aws-sdk/client-backup';
 import type { RecoveryPointByBackupVault } from '@aws-sdk/client-backup';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import type { MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { DescribeReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import type { ReplicationGroup } from '@aws-sdk/client-elasticache';
 import { GetBootstrapBrokersCommand, KafkaClient, ListClustersV2Command } from '@aws-sdk/client-kafka';
@@ -24,6 +26,7 @@ export interface DataTier {
   readonly kafka: KafkaClient;
   readonly elasticache: ElastiCacheClient;
   readonly backup: BackupClient;
+  readonly cloudwatch: CloudWatchClient;
 }
 
 export function dataTier(spec: PlatformSpec, environment: EnvironmentSpec): DataTier {
@@ -35,6 +38,7 @@ export function dataTier(spec: PlatformSpec, environment: EnvironmentSpec): Data
     kafka: new KafkaClient({ region }),
     elasticache: new ElastiCacheClient({ region }),
     backup: new BackupClient({ region }),
+    cloudwatch: new CloudWatchClient({ region }),
   };
 }
 
@@ -158,6 +162,55 @@ export async function backupRecoveryPoints(tier: DataTier, resourceArn: string):
   return points;
 }
 
+/** How far back `replicaLag` looks for a ReplicaLag datapoint (RDS publishes one a minute). */
+export const REPLICA_LAG_LOOKBACK_SECONDS = 15 * 60;
+
+export interface ReplicaLagSample {
+  /** Seconds the replica is behind its source (the period's maximum). */
+  readonly seconds: number;
+  readonly at: Date;
+}
+
+/**
+ * The newest CloudWatch `ReplicaLag` (AWS/RDS, per DBInstanceIdentifier, 1-minute maximum) of
+ * each replica within the lookback; null for a replica with no datapoint in it.
+ */
+export async function replicaLag(tier: DataTier, replicaIds: readonly string[], now: Date): Promise<Map<string, ReplicaLagSample | null>> {
+  const lag = new Map<string, ReplicaLagSample | null>(replicaIds.map((id) => [id, null]));
+  if (replicaIds.length === 0) return lag;
+  // Query ids must start with a lower-case letter and be unique: r0, r1, ...
+  const queries: MetricDataQuery[] = replicaIds.map((id, i) => ({
+    Id: `r${i}`,
+    MetricStat: {
+      Metric: { Namespace: 'AWS/RDS', MetricName: 'ReplicaLag', Dimensions: [{ Name: 'DBInstanceIdentifier', Value: id }] },
+      Period: 60,
+      Stat: 'Maximum',
+    },
+    ReturnData: true,
+  }));
+  let token: string | undefined;
+  do {
+    const page = await tier.cloudwatch.send(new GetMetricDataCommand({
+      MetricDataQueries: queries,
+      StartTime: new Date(now.getTime() - REPLICA_LAG_LOOKBACK_SECONDS * 1000),
+      EndTime: now,
+      ScanBy: 'TimestampDescending',
+      NextToken: token,
+    }));
+    for (const result of page.MetricDataResults ?? []) {
+      const id = replicaIds[Number(result.Id?.slice(1))];
+      if (id === undefined) continue;
+      (result.Timestamps ?? []).forEach((at, i) => {
+        const seconds = result.Values?.[i];
+        const known = lag.get(id);
+        if (seconds !== undefined && (!known || at > known.at)) lag.set(id, { seconds, at });
+      });
+    }
+    token = page.NextToken;
+  } while (token);
+  return lag;
+}
+
 /** "1h 5m 3s" for a number of seconds. */
 export function formatAge(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
@@ -168,7 +221,7 @@ export function formatAge(seconds: number): string {
 
 /** A plan step: one AWS API call with its exact parameters. */
 export interface PlanStep {
-  readonly service: 'rds';
+  readonly service: 'rds' | 'backup';
   readonly action: string;
   readonly parameters: Record<string, unknown>;
 }

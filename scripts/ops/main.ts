@@ -15,10 +15,15 @@ function renderDefault(result: unknown, indent = ''): string {
     : `${indent}${key}: ${String(value)}`)).join('\n');
 }
 
+/** Usages longer than this get their summary on the next line, so one long usage does not push every summary off screen. */
+const HELP_USAGE_WIDTH = 60;
+
 function help(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.usage.length), 10);
+  const width = Math.min(Math.max(...COMMANDS.map((c) => c.usage.length), 10), HELP_USAGE_WIDTH);
   return ['usage: npm run ops -- <command> [args] [--json]', '', 'commands:',
-    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`)].join('\n');
+    ...COMMANDS.map((c) => (c.usage.length > width
+      ? `  ${c.usage}\n  ${' '.repeat(width)}  ${c.summary}`
+      : `  ${c.usage.padEnd(width)}  ${c.summary}`))].join('\n');
 }
 
 /** Runs one command line; returns the exit code. Exported for tests. */

@@ -1,6 +1,8 @@
 /**
- * Writes vault/policies/<service>.hcl and vault/auth/kubernetes-roles.json from the spec.
- * `npx tsx scripts/vault/generate-config.ts`; a test fails when the checked-in files drift.
+ * Writes Vault's configuration as code from the spec (lib/vault/config-as-code.ts
+ * `vaultConfigFiles`): policies, Kubernetes auth roles, database static roles and bootstrap SQL,
+ * the PKI role, the server certificate's extensions, bootstrap parameters.
+ * `npm run vault:config`; test/spec/vault-spec.test.ts fails when the checked-in files drift.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

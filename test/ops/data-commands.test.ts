@@ -9,6 +9,10 @@
  *  - backup:ListRecoveryPointsByBackupVault — not implemented by moto (it has vaults but no
  *    recovery points); the fixture answers the points the test registered per vault
  *    (ResourceNotFoundException for an unknown vault).
+ *  - cloudwatch:GetMetricData — moto 5.2.5 does not speak the protocol of the installed
+ *    @aws-sdk/client-cloudwatch (AWS JSON 1.0, X-Amz-Target GraniteServiceVersion20100801.*; moto
+ *    answers 404 HTML); the fixture answers the ReplicaLag datapoints the test registered per
+ *    DBInstanceIdentifier (none otherwise, as CloudWatch for an unknown metric).
  *  - kafka:ListClustersV2 / DescribeClusterV2 are moto's, but its `creationTime` lacks a UTC
  *    offset, which the SDK rejects; the fixture appends "Z" to that one field.
  * Other emulator facts the tests live with: moto's MSK clusters stay CREATING, its
@@ -46,6 +50,15 @@ beforeEach(async () => {
 });
 
 const rds = () => new RDSClient({ region: 'us-east-1' });
+
+/** Registers one ReplicaLag datapoint per minute for a replica, newest `ageSeconds` ago. */
+function setReplicaLag(replica: string, values: number[], ageSeconds = 60) {
+  const now = Date.now();
+  fixture.setMetricData(
+    { namespace: 'AWS/RDS', metricName: 'ReplicaLag', dimension: { name: 'DBInstanceIdentifier', value: replica } },
+    values.map((value, i) => ({ timestamp: new Date(now - (ageSeconds + 60 * i) * 1000), value })),
+  );
+}
 const describe1 = async (id: string) => (await rds().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances![0];
 
 async function ops(...argv: string[]) {
@@ -126,17 +139,22 @@ describe('endpoints', () => {
 describe('dr-status', () => {
   it('reports a fresh recovery point within the RPO, replica state and source, and exits 0', async () => {
     await seedDataTier(fixture, 'staging', { recoveryPointAgesSeconds: [600, 90_000] });
+    setReplicaLag('platform-staging-db-replica-1', [2, 500]);
+    setReplicaLag('platform-staging-db-replica-2', [4]);
     const r = await ops('dr-status', 'staging');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^staging: within RPO \(RPO 1h\)$/m);
     expect(r.stdout).toMatch(/^database platform-staging-db available, backup retention 7 d$/m);
     expect(r.stdout).toMatch(/^ {2}newest snapshot +\S+Z \(.* ago, rds-automated-snapshot\)$/m);
     expect(r.stdout).toMatch(/^ {2}newest AWS Backup +\S+Z \(10m ago, aws-backup\)$/m);
-    expect(r.stdout).toMatch(/^ {2}platform-staging-db-replica-1 +available +source platform-staging-db$/m);
-    expect(r.stdout).toMatch(/^ {2}platform-staging-db-replica-2 +available +source platform-staging-db$/m);
+    // The newest datapoint counts (2 s), not an older spike (500 s).
+    expect(r.stdout).toMatch(/^ {2}platform-staging-db-replica-1 +available +source platform-staging-db +lag 2s$/m);
+    expect(r.stdout).toMatch(/^ {2}platform-staging-db-replica-2 +available +source platform-staging-db +lag 4s$/m);
     expect(r.stdout).toMatch(/^kafka platform-staging-kafka CREATING, 3 brokers$/m);
     expect(r.stdout).toContain('- MSK cluster platform-staging-kafka is CREATING');
+    expect(r.stdout).not.toContain('ReplicaLag');
     expect(fixture.served).toContain('backup:ListRecoveryPointsByBackupVault');
+    expect(fixture.served).toContain('cloudwatch:GetMetricData');
   });
 
   it('gives the RPO check as JSON, with the RPO from the spec', async () => {
@@ -150,10 +168,12 @@ describe('dr-status', () => {
       newestBackupRecoveryPoint: null,
     });
     expect(json.database.recoveryPoint.ageSeconds).toBeLessThan(3600);
+    const noData = { seconds: null, at: null, state: 'no-data' };
     expect(json.replicas).toEqual([
-      { id: 'platform-staging-db-replica-1', status: 'available', source: 'platform-staging-db', healthy: true, replication: null },
-      { id: 'platform-staging-db-replica-2', status: 'available', source: 'platform-staging-db', healthy: true, replication: null },
+      { id: 'platform-staging-db-replica-1', status: 'available', source: 'platform-staging-db', healthy: true, replication: null, lag: noData },
+      { id: 'platform-staging-db-replica-2', status: 'available', source: 'platform-staging-db', healthy: true, replication: null, lag: noData },
     ]);
+    expect(json.replicaLag).toEqual({ warnSeconds: 60, failSeconds: 3600, lookbackSeconds: 900, overRpo: false });
     expect(json.kafka).toEqual({ cluster: 'platform-staging-kafka', state: 'CREATING', brokerNodes: 3 });
   });
 
@@ -187,13 +207,57 @@ describe('dr-status', () => {
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.replicas.find((x: { id: string }) => x.id === 'platform-staging-db-replica-2'))
-      .toEqual({ id: 'platform-staging-db-replica-2', status: 'missing', source: null, healthy: false, replication: null });
+      .toEqual({ id: 'platform-staging-db-replica-2', status: 'missing', source: null, healthy: false, replication: null, lag: null });
     expect(json.warnings).toContain('replica platform-staging-db-replica-2 does not exist');
     expect((await ops('dr-status', 'staging')).stdout).toMatch(/^ {2}platform-staging-db-replica-2 +missing +source - +UNHEALTHY$/m);
   });
 
   it('fails in one line when the environment has no database', async () => {
     expectOneLineError(await ops('dr-status', 'production'), /^ops dr-status: no database found for production/);
+  });
+
+  it('says clearly when a replica has no ReplicaLag datapoint, without failing', async () => {
+    await seedDataTier(fixture, 'staging');
+    setReplicaLag('platform-staging-db-replica-1', [1]);
+    // A datapoint older than the 15-minute lookback does not count.
+    setReplicaLag('platform-staging-db-replica-2', [3], 20 * 60);
+    const r = await ops('dr-status', 'staging');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^staging: within RPO \(RPO 1h\)$/m);
+    expect(r.stdout).toMatch(/^ {2}platform-staging-db-replica-2 +available +source platform-staging-db +lag no data$/m);
+    expect(r.stdout).toContain('- replica platform-staging-db-replica-2: no ReplicaLag datapoint in the last 15m (metrics not published yet, or not replicating)');
+    expect(r.stdout).not.toContain('replica platform-staging-db-replica-1:');
+  });
+
+  it('warns on a replica lagging over 60 s and still exits 0', async () => {
+    await seedDataTier(fixture, 'staging');
+    setReplicaLag('platform-staging-db-replica-1', [61]);
+    setReplicaLag('platform-staging-db-replica-2', [60]);
+    const r = await ops('dr-status', 'staging', '--json');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.replicas.map((x: any) => [x.id, x.lag.seconds, x.lag.state])).toEqual([
+      ['platform-staging-db-replica-1', 61, 'warning'], ['platform-staging-db-replica-2', 60, 'ok'],
+    ]);
+    expect(json.replicas[0].lag.at).toMatch(/Z$/);
+    expect(json.warnings).toContain('replica platform-staging-db-replica-1 lags 1m 1s (over 60s)');
+    expect(json.replicaLag.overRpo).toBe(false);
+    expect((await ops('dr-status', 'staging')).stdout).toMatch(/^ {2}platform-staging-db-replica-1 .* lag 1m 1s over 60s$/m);
+  });
+
+  it('exits 1 when a replica lags by more than the RPO, even with a fresh recovery point', async () => {
+    await seedDataTier(fixture, 'staging', { recoveryPointAgesSeconds: [300] });
+    setReplicaLag('platform-staging-db-replica-1', [2]);
+    setReplicaLag('platform-staging-db-replica-2', [3601]);
+    const r = await ops('dr-status', 'staging');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^staging: REPLICA LAG OVER RPO \(RPO 1h\)$/m);
+    expect(r.stdout).toMatch(/^ {2}platform-staging-db-replica-2 .* lag 1h 1s OVER RPO$/m);
+    expect(r.stdout).toContain('- replica platform-staging-db-replica-2 lags 1h 1s, more than the RPO (1h): promoting it would lose more than the RPO');
+    const json = JSON.parse((await ops('dr-status', 'staging', '--json')).stdout);
+    expect(json.database.rpoBreached).toBe(false);
+    expect(json.replicaLag.overRpo).toBe(true);
+    expect(json.replicas[1].lag).toMatchObject({ seconds: 3601, state: 'over-rpo' });
   });
 });
 

@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import { durationSeconds, loadPlatformSpec } from '../../lib/spec';
 import { vaultNames } from '../../lib/spec/vault-names';
 import type { PlatformSpec } from '../../lib/spec';
-import { renderKubernetesRoles, servicePolicyPaths, vaultConfigFiles } from '../../lib/vault/config-as-code';
+import { renderKubernetesRoles, servicePolicyPaths, vaultClients, vaultConfigFiles } from '../../lib/vault/config-as-code';
+import { renderDatabaseConnection, renderStaticRoles } from '../../lib/vault/database';
+import { renderPkiRole, vaultServerCertificateNames } from '../../lib/vault/pki';
 import { problemsAfter } from '../helpers/spec';
 import type { Mutable } from '../helpers/spec';
 
@@ -55,6 +57,12 @@ describe('Vault spec validation names the field and the value', () => {
       'vault.serviceSecrets = "order-service": has no entry for service order-service'],
     ['an unknown secret kind', (d) => { (d.vault.serviceSecrets['user-service'] as string[]).push('s3'); }, 'vault.serviceSecrets.user-service.2'],
     ['a token TTL that is not a duration', (d) => { d.vault.kubernetesTokenTtl = '1h'; }, 'vault.kubernetesTokenTtl = "1h": must be an ISO-8601 duration'],
+    ['a static credential rotation under an hour', (d) => { d.vault.staticCredentialRotation.services = 'PT10M'; },
+      'vault.staticCredentialRotation.services = "PT10M": must be at least PT1H'],
+    ['a PgBouncer rotation that is not a duration', (d) => { d.vault.staticCredentialRotation.pgbouncer = '30d'; },
+      'vault.staticCredentialRotation.pgbouncer = "30d": must be an ISO-8601 duration'],
+    ['a services CA that expires before its certificates', (d) => { d.vault.pkiCaTtl = 'PT24H'; },
+      'vault.pkiCaTtl = "PT24H": must be longer than workloads.certificates.duration (PT720H)'],
   ])('rejects %s', (_label, edit, expected) => {
     expect(problemsAfter(edit)).toContain(expected);
   });
@@ -62,32 +70,93 @@ describe('Vault spec validation names the field and the value', () => {
 
 describe('Vault configuration as code', () => {
   const root = path.join(__dirname, '..', '..');
+  const ttl = durationSeconds(spec.vault.kubernetesTokenTtl);
 
-  it('checks in exactly the files the spec renders (regenerate: npx tsx scripts/vault/generate-config.ts)', () => {
+  it('checks in exactly the files the spec renders (regenerate: npm run vault:config)', () => {
     const files = vaultConfigFiles(spec);
     for (const [file, content] of Object.entries(files)) {
-      expect(fs.readFileSync(path.join(root, file), 'utf8')).toBe(content);
+      expect({ file, content: fs.readFileSync(path.join(root, file), 'utf8') }).toEqual({ file, content });
     }
     const policies = fs.readdirSync(path.join(root, 'vault', 'policies')).sort();
-    expect(policies).toEqual(spec.services.map((s) => `${s.name}.hcl`).sort());
+    expect(policies).toEqual([...spec.services.map((s) => s.name), 'pgbouncer', 'cert-manager'].map((n) => `${n}.hcl`).sort());
   });
 
-  it('lets each service read only its own credentials of the kinds the spec gives it', () => {
+  it('lets each service read only its own credentials: static database creds and the kinds the spec gives it', () => {
     const service = (name: string) => spec.services.find((s) => s.name === name)!;
-    expect(servicePolicyPaths(spec, service('order-service'))).toEqual(['database/creds/order-service', 'kv/data/services/order-service/kafka']);
+    expect(servicePolicyPaths(spec, service('order-service'))).toEqual(['database/static-creds/order-service', 'kv/data/services/order-service/kafka']);
     expect(servicePolicyPaths(spec, service('api-gateway'))).toEqual(['kv/data/services/api-gateway/redis']);
+    // Its key-encryption key (AUTH_KEY_ENCRYPTION_KEY_FILE), besides its stores.
+    expect(servicePolicyPaths(spec, service('auth-service'))).toEqual([
+      'database/static-creds/auth-service', 'kv/data/services/auth-service/redis', 'kv/data/services/auth-service/signing',
+    ]);
     for (const svc of spec.services) {
       for (const p of servicePolicyPaths(spec, svc)) expect(p).toContain(svc.name);
+      expect(servicePolicyPaths(spec, svc).some((p) => p.startsWith('database/creds/'))).toBe(false);
     }
   });
 
   it('binds one Kubernetes role per service to its own service account and namespace', () => {
     const roles = renderKubernetesRoles(spec);
-    expect(Object.keys(roles)).toEqual(spec.services.map((s) => `auth/kubernetes/role/${s.name}`));
+    expect(Object.keys(roles)).toEqual([...spec.services.map((s) => s.name), 'pgbouncer', 'cert-manager'].map((n) => `auth/kubernetes/role/${n}`));
     expect(roles['auth/kubernetes/role/payment-service']).toEqual({
       bound_service_account_names: ['payment-service'], bound_service_account_namespaces: ['payment-service'],
-      audience: 'vault', token_policies: ['payment-service'],
-      token_ttl: durationSeconds(spec.vault.kubernetesTokenTtl), token_max_ttl: durationSeconds(spec.vault.kubernetesTokenTtl),
+      audience: 'vault', token_policies: ['payment-service'], token_ttl: ttl, token_max_ttl: ttl,
+    });
+  });
+
+  it('gives PgBouncer its own static credentials and the RDS CA, nothing else', () => {
+    expect(renderKubernetesRoles(spec)['auth/kubernetes/role/pgbouncer']).toEqual({
+      bound_service_account_names: ['pgbouncer'], bound_service_account_namespaces: ['pgbouncer'],
+      audience: 'vault', token_policies: ['pgbouncer'], token_ttl: ttl, token_max_ttl: ttl,
+    });
+    expect(vaultClients(spec).find((c) => c.name === 'pgbouncer')!.rules).toEqual([
+      { path: 'database/static-creds/pgbouncer', capabilities: ['read'] },
+      { path: 'kv/data/platform/rds-ca', capabilities: ['read'] },
+    ]);
+  });
+
+  it("lets cert-manager's Vault issuer sign with the services role only", () => {
+    expect(renderKubernetesRoles(spec)['auth/kubernetes/role/cert-manager']).toEqual({
+      bound_service_account_names: ['cert-manager-vault-issuer'], bound_service_account_namespaces: [spec.clusterAddons.certManager.namespace],
+      audience: 'vault', token_policies: ['cert-manager'], token_ttl: ttl, token_max_ttl: ttl,
+    });
+    expect(vaultClients(spec).find((c) => c.name === 'cert-manager')!.rules).toEqual([
+      { path: spec.workloads.certificates.vaultPkiPath, capabilities: ['create', 'update'] },
+    ]);
+  });
+
+  it('defines one static role per service database (user with _ for -) and one for PgBouncer, rotated as the spec says', () => {
+    const roles = renderStaticRoles(spec);
+    const services = Object.keys(spec.workloads.databaseNames);
+    expect(Object.keys(roles).sort()).toEqual([...services, 'pgbouncer'].map((n) => `database/static-roles/${n}`).sort());
+    expect(roles['database/static-roles/payment-service']).toEqual({
+      db_name: 'postgres', username: 'payment_service', rotation_period: durationSeconds(spec.vault.staticCredentialRotation.services),
+    });
+    expect(roles['database/static-roles/pgbouncer']!.rotation_period).toBe(durationSeconds(spec.vault.staticCredentialRotation.pgbouncer));
+    const connection = renderDatabaseConnection(spec)['database/config/postgres']!;
+    expect(connection.allowed_roles).toEqual(Object.keys(roles).map((k) => k.split('/').pop()));
+    expect(connection.connection_url).toBe(`postgresql://{{username}}:{{password}}@\${DATABASE_HOST}:${spec.dataTier.postgres.port}/postgres?sslmode=require`);
+  });
+
+  it('issues short-lived EC certificates for exactly the workload names, for server and client use', () => {
+    const role = renderPkiRole(spec)['pki/roles/services']!;
+    const seconds = durationSeconds(spec.workloads.certificates.duration);
+    expect(role).toMatchObject({
+      allow_bare_domains: true, allow_subdomains: false, allow_glob_domains: false, allow_wildcard_certificates: false,
+      allow_localhost: false, allow_ip_sans: false, allow_any_name: false, server_flag: true, client_flag: true,
+      key_type: 'ec', key_bits: 256, ttl: seconds, max_ttl: seconds,
+    });
+    expect(role.allowed_domains).toEqual(expect.arrayContaining([
+      'payment-service', 'payment-service.payment-service.svc', 'payment-service.payment-service.svc.cluster.local',
+      'pgbouncer-reader.pgbouncer.svc.cluster.local',
+    ]));
+    expect((role.allowed_domains as string[]).some((d) => d.includes('*'))).toBe(false);
+  });
+
+  it("puts Vault's in-cluster name and both regions' load balancers on its server certificate", () => {
+    expect(vaultServerCertificateNames(spec)).toEqual({
+      dns: ['*.elb.us-east-1.amazonaws.com', '*.elb.us-west-2.amazonaws.com', 'vault.vault.svc.cluster.local'],
+      ip: ['127.0.0.1'],
     });
   });
 });

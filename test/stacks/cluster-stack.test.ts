@@ -241,9 +241,9 @@ describe.each(ENVIRONMENT_NAMES)('%s cluster', (name) => {
     expect(resourcesOfType(name, 'AWS::EKS::Addon')).toHaveLength(5);
   });
 
-  it('turns on pod ENIs in the VPC CNI', () => {
+  it('turns on pod ENIs and NetworkPolicy enforcement in the VPC CNI', () => {
     const [, cni] = onlyResource(name, 'AWS::EKS::Addon', (r) => r.Properties.AddonName === 'vpc-cni');
-    expect(JSON.parse(cni.Properties.ConfigurationValues)).toMatchObject({ env: { ENABLE_POD_ENI: 'true' } });
+    expect(JSON.parse(cni.Properties.ConfigurationValues)).toMatchObject({ enableNetworkPolicy: 'true', env: { ENABLE_POD_ENI: 'true' } });
   });
 
   it('orders add-ons around the node group: networking before, Deployments after', () => {

@@ -1,6 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Testing } from 'cdk8s';
+import { zoneSubnetCidrs } from '../../charts/lib/topology';
 import { addPlatformCharts } from '../../charts/main';
 import { loadPlatformSpec } from '../../lib/spec';
 import { PlatformStage } from '../../lib/stacks/platform-stage';
@@ -8,33 +9,96 @@ import { testApp } from '../helpers/app';
 
 const spec = loadPlatformSpec();
 const environment = spec.environments.staging;
-const app = testApp();
+const app = testApp({ context: { 'services:imageTag': 'deadbeef' } });
 const stage = new PlatformStage(app, 'staging', {
   spec, environment,
   kubectlLayer: lambda.LayerVersion.fromLayerVersionArn(app, 'Layer', 'arn:aws:lambda:us-east-1:222222222222:layer:kubectl:1'),
 });
 const cluster = Template.fromStack(stage.cluster);
+const manifests = Object.entries(cluster.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
+  .map(([id, r]) => ({ id, resource: r, objects: JSON.parse(JSON.stringify(stage.cluster.resolve(r.Properties.Manifest))) }));
+/** The applied objects of one chart, as JSON text with CloudFormation intrinsics left in place. */
+const chartManifest = (chart: string) => {
+  const found = manifests.find((m) => m.id.startsWith(`EksClusterChart${chart.replace(/-/g, '')}`));
+  if (!found) throw new Error(`no manifest for chart ${chart}: ${manifests.map((m) => m.id).join(', ')}`);
+  return found;
+};
 
 describe('an environment stage', () => {
   it('holds one stack per layer, named from the spec, in the spec account and region', () => {
-    expect([stage.network, stage.cluster].map((s) => [s.stackName, s.account, s.region])).toEqual([
+    expect([stage.network, stage.cluster, stage.registry].map((s) => [s.stackName, s.account, s.region])).toEqual([
       ['platform-staging-network', environment.account, environment.region],
       ['platform-staging-cluster', environment.account, environment.region],
+      ['platform-staging-registry', environment.account, environment.region],
     ]);
     expect(stage.cluster.dependencies).toContain(stage.network);
   });
 
-  it('applies to the cluster exactly the manifests that dist/ renders for review', () => {
-    const applied = Object.values(cluster.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
-      .map((r) => JSON.parse(r.Properties.Manifest as string))
-      .filter((manifest: any[]) => manifest.some((m) => m.kind === 'Namespace'));
-    const rendered = addPlatformCharts(Testing.app(), spec, environment).map((chart) => Testing.synth(chart));
-    expect(applied).toHaveLength(rendered.length);
-    // The handler adds a prune label to every object; apart from it the objects are the same.
-    const withoutPruneLabel = (objects: any[]) => objects.map((o) => {
-      const labels = Object.fromEntries(Object.entries(o.metadata.labels ?? {}).filter(([k]) => !k.startsWith('aws.cdk.eks/prune')));
-      return { ...o, metadata: { ...o.metadata, labels } };
-    });
-    expect(applied.map(withoutPruneLabel)).toEqual(rendered);
+  it('applies to the cluster exactly the manifests that dist/ renders for review, at the image tag of the context', () => {
+    const rendered = addPlatformCharts(Testing.app(), spec, environment, { imageTag: 'deadbeef' });
+    for (const chart of rendered) {
+      const applied = JSON.parse(chartManifest(chart.node.id).resource.Properties.Manifest as string) as any[];
+      // The handler adds a prune label to every object; apart from it the objects are the same.
+      const withoutPruneLabel = applied.map((o) => {
+        const labels = Object.fromEntries(Object.entries(o.metadata.labels ?? {}).filter(([k]) => !k.startsWith('aws.cdk.eks/prune')));
+        return { ...o, metadata: { ...o.metadata, labels } };
+      });
+      expect(withoutPruneLabel).toEqual(Testing.synth(chart));
+    }
+    const gateway = JSON.parse(chartManifest('api-gateway').resource.Properties.Manifest as string) as any[];
+    expect(gateway.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].image).toMatch(/platform\/api-gateway:deadbeef$/);
+  });
+
+  it('applies the workload charts after the namespaces, and those after the CRDs\' Helm charts', () => {
+    const namespaces = chartManifest('namespaces');
+    for (const chart of ['pki', 'pgbouncer', 'api-gateway', 'payment-service', 'bindings']) {
+      expect(chartManifest(chart).resource.DependsOn).toContain(namespaces.id);
+    }
+    const helm = Object.entries(cluster.findResources('Custom::AWSCDK-EKS-HelmChart'))
+      .filter(([, r]) => ['cert-manager', 'keda', 'aws-load-balancer-controller', 'vault'].includes(r.Properties.Chart)).map(([id]) => id);
+    expect(helm).toHaveLength(4);
+    for (const id of helm) expect(namespaces.resource.DependsOn).toContain(id);
+  });
+
+  it('binds the deploy-time values: target group, RDS writer and replicas, cache, Kafka brokers, Vault', () => {
+    const text = JSON.stringify(chartManifest('bindings').objects);
+    expect(text).toContain('TargetGroupBinding');
+    // Cross-stack references, resolved by CloudFormation at deploy time.
+    for (const output of ['platform-staging-edge', 'PostgresPrimary', 'PostgresReplica1', 'PostgresReplica2', 'PrimaryEndPointAddress',
+      'BootstrapBrokers', 'LoadBalancer']) {
+      expect(text).toContain(output);
+    }
+  });
+
+  it('installs the Vault Agent injector only, pointed at the in-cluster Vault name', () => {
+    const injector = Object.values(cluster.findResources('Custom::AWSCDK-EKS-HelmChart')).find((r) => r.Properties.Chart === 'vault')!;
+    expect(injector.Properties).toMatchObject({ Version: spec.clusterAddons.vaultInjector.version, Namespace: spec.clusterAddons.vaultInjector.namespace });
+    const values = JSON.parse(injector.Properties.Values);
+    expect(values).toMatchObject({ server: { enabled: false }, injector: { enabled: true } });
+    expect(values.global.externalVaultAddr).toBe(`https://vault.vault.svc.cluster.local:${spec.vault.apiPort}`);
+  });
+
+  it('owns one immutable, scanned, KMS-encrypted, retained ECR repository per service', () => {
+    const registry = Template.fromStack(stage.registry);
+    const repositories = Object.values(registry.findResources('AWS::ECR::Repository'));
+    expect(repositories.map((r) => r.Properties.RepositoryName).sort()).toEqual(spec.services.map((s) => `platform/${s.name}`).sort());
+    for (const repository of repositories) {
+      expect(repository.Properties).toMatchObject({
+        ImageTagMutability: 'IMMUTABLE', ImageScanningConfiguration: { ScanOnPush: true },
+        EncryptionConfiguration: { EncryptionType: 'KMS' },
+      });
+      expect(repository.DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  it('computes the zone subnets the NetworkPolicies name exactly as the network stack allocates them', () => {
+    const subnets = Object.values(Template.fromStack(stage.network).findResources('AWS::EC2::Subnet'));
+    const byZone = (zone: string) => subnets
+      .filter((s) => s.Properties.Tags.some((t: any) => t.Key === 'aws-cdk:subnet-name' && t.Value === zone))
+      .map((s) => s.Properties.CidrBlock).sort();
+    const computed = zoneSubnetCidrs(spec, environment);
+    for (const zone of ['public', 'dmz', 'private', 'restricted'] as const) {
+      expect(byZone(zone)).toEqual([...computed[zone]].sort());
+    }
   });
 });

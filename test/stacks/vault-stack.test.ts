@@ -238,6 +238,15 @@ describe.each(ENVIRONMENT_NAMES)('%s Vault', (name) => {
     expect([secret.DeletionPolicy, secret.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
   });
 
+  it("tells which names the TLS certificate must carry, the in-cluster address included", () => {
+    const output = t().vault.toJSON().Outputs.TlsCertificateNames;
+    expect(output.Value.split(',')).toEqual([
+      `DNS:*.elb.${env.region}.amazonaws.com`, `DNS:*.elb.${spec.drRegion.name}.amazonaws.com`,
+      'DNS:vault.vault.svc.cluster.local', 'IP:127.0.0.1',
+    ]);
+    expect(output.Description).toContain(names.tlsSecret);
+  });
+
   it('matches the snapshots', () => {
     expect(normaliseTemplate(t().keys.toJSON())).toMatchSnapshot('keys');
     expect(normaliseTemplate(t().standby.toJSON())).toMatchSnapshot('standby');

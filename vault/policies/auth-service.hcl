@@ -1,11 +1,15 @@
 # Vault policy of auth-service (Authentication, authorization).
 # Generated from lib/spec by scripts/vault/generate-config.ts: edit the spec, not this file.
-# Reads: database, cache credentials, nothing else.
+# Nothing else is allowed: Vault denies every path not listed.
 
-path "database/creds/auth-service" {
+path "database/static-creds/auth-service" {
   capabilities = ["read"]
 }
 
 path "kv/data/services/auth-service/redis" {
+  capabilities = ["read"]
+}
+
+path "kv/data/services/auth-service/signing" {
   capabilities = ["read"]
 }

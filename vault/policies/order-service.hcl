@@ -1,8 +1,8 @@
 # Vault policy of order-service (Order management).
 # Generated from lib/spec by scripts/vault/generate-config.ts: edit the spec, not this file.
-# Reads: database, broker credentials, nothing else.
+# Nothing else is allowed: Vault denies every path not listed.
 
-path "database/creds/order-service" {
+path "database/static-creds/order-service" {
   capabilities = ["read"]
 }
 

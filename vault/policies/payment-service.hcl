@@ -1,7 +1,11 @@
 # Vault policy of payment-service (Payment processing).
 # Generated from lib/spec by scripts/vault/generate-config.ts: edit the spec, not this file.
-# Reads: database credentials, nothing else.
+# Nothing else is allowed: Vault denies every path not listed.
 
-path "database/creds/payment-service" {
+path "database/static-creds/payment-service" {
+  capabilities = ["read"]
+}
+
+path "kv/data/services/payment-service/kafka" {
   capabilities = ["read"]
 }

@@ -1,8 +1,8 @@
 # Vault policy of user-service (User management, profiles).
 # Generated from lib/spec by scripts/vault/generate-config.ts: edit the spec, not this file.
-# Reads: database, cache credentials, nothing else.
+# Nothing else is allowed: Vault denies every path not listed.
 
-path "database/creds/user-service" {
+path "database/static-creds/user-service" {
   capabilities = ["read"]
 }
 

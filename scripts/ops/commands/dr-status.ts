@@ -9,17 +9,31 @@
  * daily snapshots). BackupRetentionPeriod 0 means automated backups are off: AWS then keeps
  * neither automated snapshots nor a restore window, so only AWS Backup counts.
  *
- * Exit code 1 when the RPO is breached (or there is no recovery point at all); the full
- * report is printed either way. Other findings (a replica not available, Kafka not ACTIVE)
- * are listed as warnings and do not change the exit code.
+ * Replica lag: each replica's newest CloudWatch ReplicaLag (last 15 minutes). Above the RPO it
+ * fails the check (promoting that replica, the in-region recovery, would lose more than the
+ * RPO); above REPLICA_LAG_WARN_SECONDS it is a warning; no datapoint at all is a warning too
+ * (metrics not published yet, or the replica is not replicating).
+ *
+ * Exit code 1 when the RPO is breached (or there is no recovery point at all) or a replica
+ * lags by more than the RPO; the full report is printed either way. Other findings (a replica
+ * not available or lagging, Kafka not ACTIVE) are listed as warnings and do not change the
+ * exit code.
  */
 import { durationSeconds } from '../../../lib/spec';
 import { environmentArg, OpsError } from '../command';
 import type { OpsCommand } from '../command';
 import {
-  automatedSnapshots, backupRecoveryPoints, dataTier, findKafkaCluster, formatAge, listReplicas, requireWriter,
-  sourceIdentifier,
+  automatedSnapshots, backupRecoveryPoints, dataTier, findKafkaCluster, formatAge, listReplicas, REPLICA_LAG_LOOKBACK_SECONDS,
+  replicaLag, requireWriter, sourceIdentifier,
 } from '../data-tier';
+
+/**
+ * choice: replication a minute behind is worth a look (RDS for PostgreSQL replicas normally
+ * lag by seconds); the failing threshold is the RPO itself.
+ */
+export const REPLICA_LAG_WARN_SECONDS = 60;
+
+export type ReplicaLagState = 'ok' | 'warning' | 'over-rpo' | 'no-data';
 
 export interface RecoveryPoint {
   readonly source: 'rds-automated-snapshot' | 'aws-backup' | 'rds-point-in-time';
@@ -52,14 +66,28 @@ export interface DrStatusResult {
     readonly healthy: boolean;
     /** Replication status of the replica as RDS reports it (StatusInfos), when reported. */
     readonly replication: string | null;
+    /** Newest CloudWatch ReplicaLag; null for a replica that does not exist. */
+    readonly lag: {
+      readonly seconds: number | null;
+      readonly at: string | null;
+      readonly state: ReplicaLagState;
+    } | null;
   }[];
+  readonly replicaLag: {
+    readonly warnSeconds: number;
+    /** The RPO: a replica further behind would lose more than it if promoted. */
+    readonly failSeconds: number;
+    readonly lookbackSeconds: number;
+    /** True when any replica lags by more than the RPO. */
+    readonly overRpo: boolean;
+  };
   readonly kafka: { readonly cluster: string; readonly state: string; readonly brokerNodes: number | null } | null;
   readonly warnings: readonly string[];
 }
 
 export const drStatusCommand: OpsCommand<DrStatusResult> = {
   name: 'dr-status',
-  summary: 'recovery point age against the spec RPO, replica and Kafka state; exit 1 when the RPO is breached',
+  summary: 'recovery point age against the spec RPO, replica state and lag, Kafka state; exit 1 when the RPO is breached',
   usage: 'dr-status <env>',
   async run(args, { spec }) {
     const environment = environmentArg(spec, args);
@@ -99,10 +127,23 @@ export const drStatusCommand: OpsCommand<DrStatusResult> = {
     const recoveryPoint = newest([...snapshots, ...backups, ...pitr]);
     const rpoBreached = recoveryPoint === null || recoveryPoint.ageSeconds > rpoSeconds;
 
-    const replicas = (await listReplicas(tier, writer)).map(({ id, instance }) => {
+    const listed = await listReplicas(tier, writer);
+    const lags = await replicaLag(tier, listed.filter((r) => r.instance).map((r) => r.id), now);
+    const lagOf = (id: string) => {
+      const sample = lags.get(id) ?? null;
+      if (!sample) {
+        warnings.push(`replica ${id}: no ReplicaLag datapoint in the last ${formatAge(REPLICA_LAG_LOOKBACK_SECONDS)} (metrics not published yet, or not replicating)`);
+        return { seconds: null, at: null, state: 'no-data' as const };
+      }
+      const state: ReplicaLagState = sample.seconds > rpoSeconds ? 'over-rpo' : sample.seconds > REPLICA_LAG_WARN_SECONDS ? 'warning' : 'ok';
+      if (state === 'over-rpo') warnings.push(`replica ${id} lags ${formatAge(sample.seconds)}, more than the RPO (${formatAge(rpoSeconds)}): promoting it would lose more than the RPO`);
+      if (state === 'warning') warnings.push(`replica ${id} lags ${formatAge(sample.seconds)} (over ${REPLICA_LAG_WARN_SECONDS}s)`);
+      return { seconds: sample.seconds, at: sample.at.toISOString(), state };
+    };
+    const replicas = listed.map(({ id, instance }) => {
       if (!instance) {
         warnings.push(`replica ${id} does not exist`);
-        return { id, status: 'missing', source: null, healthy: false, replication: null };
+        return { id, status: 'missing', source: null, healthy: false, replication: null, lag: null };
       }
       const source = sourceIdentifier(instance) ?? null;
       const replication = instance.StatusInfos?.find((s) => s.StatusType === 'read replication');
@@ -113,6 +154,7 @@ export const drStatusCommand: OpsCommand<DrStatusResult> = {
       return {
         id, status: instance.DBInstanceStatus ?? 'unknown', source, healthy,
         replication: replication ? `${replication.Status}${replication.Message ? `: ${replication.Message}` : ''}` : null,
+        lag: lagOf(id),
       };
     });
 
@@ -136,6 +178,12 @@ export const drStatusCommand: OpsCommand<DrStatusResult> = {
         rpoBreached,
       },
       replicas,
+      replicaLag: {
+        warnSeconds: REPLICA_LAG_WARN_SECONDS,
+        failSeconds: rpoSeconds,
+        lookbackSeconds: REPLICA_LAG_LOOKBACK_SECONDS,
+        overRpo: replicas.some((r) => r.lag?.state === 'over-rpo'),
+      },
       kafka: cluster ? {
         cluster: cluster.ClusterName ?? names.mskCluster,
         state: cluster.State ?? 'unknown',
@@ -147,17 +195,24 @@ export const drStatusCommand: OpsCommand<DrStatusResult> = {
   render(r) {
     const db = r.database;
     const pointLine = (p: RecoveryPoint | null) => (p ? `${p.time} (${formatAge(p.ageSeconds)} ago, ${p.source})` : 'none');
+    const lagText = (lag: DrStatusResult['replicas'][number]['lag']) => {
+      if (!lag) return '';
+      if (lag.seconds === null) return '  lag no data';
+      const mark = lag.state === 'over-rpo' ? ' OVER RPO' : lag.state === 'warning' ? ` over ${r.replicaLag.warnSeconds}s` : '';
+      return `  lag ${formatAge(lag.seconds)}${mark}`;
+    };
+    const verdict = db.rpoBreached ? 'RPO BREACHED' : r.replicaLag.overRpo ? 'REPLICA LAG OVER RPO' : 'within RPO';
     return [
-      `${r.environment}: ${db.rpoBreached ? 'RPO BREACHED' : 'within RPO'} (RPO ${formatAge(db.rpoSeconds)})`,
+      `${r.environment}: ${verdict} (RPO ${formatAge(db.rpoSeconds)})`,
       `database ${db.writer} ${db.status}, backup retention ${db.backupRetentionDays} d`,
       `  recovery point     ${pointLine(db.recoveryPoint)}`,
       `  newest snapshot    ${pointLine(db.newestSnapshot)}`,
       `  newest AWS Backup  ${db.backupVaultFound ? pointLine(db.newestBackupRecoveryPoint) : 'vault not found'}`,
       'replicas',
-      ...r.replicas.map((rep) => `  ${rep.id}  ${rep.status}  source ${rep.source ?? '-'}${rep.replication ? `  ${rep.replication}` : ''}${rep.healthy ? '' : '  UNHEALTHY'}`),
+      ...r.replicas.map((rep) => `  ${rep.id}  ${rep.status}  source ${rep.source ?? '-'}${rep.replication ? `  ${rep.replication}` : ''}${lagText(rep.lag)}${rep.healthy ? '' : '  UNHEALTHY'}`),
       `kafka ${r.kafka ? `${r.kafka.cluster} ${r.kafka.state}, ${r.kafka.brokerNodes ?? '?'} brokers` : 'not found'}`,
       ...(r.warnings.length > 0 ? ['warnings', ...r.warnings.map((w) => `  - ${w}`)] : []),
     ].join('\n');
   },
-  exitCode: (r) => (r.database.rpoBreached ? 1 : 0),
+  exitCode: (r) => (r.database.rpoBreached || r.replicaLag.overRpo ? 1 : 0),
 };

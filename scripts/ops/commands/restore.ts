@@ -1,5 +1,8 @@
 /**
- * `ops restore <env> --to <ISO time | latest> [--execute]`: point-in-time restore of the
+ * `ops restore <env> --to <ISO time | latest> [--from pitr|dr] [--execute]`.
+ *
+ * `--from dr` is the region-loss recovery from the DR backup vault: restore-dr.ts. Without it
+ * (or `--from pitr`), this file: point-in-time restore of the
  * environment's writer to a NEW instance (named by restoredDbInstanceName of lib/spec/names.ts)
  * in the writer's restricted-zone subnet group, with the writer's parameter group, security
  * groups and instance class. The KMS key cannot be chosen for a same-region point-in-time
@@ -14,9 +17,12 @@ import { EXECUTE_FLAG, environmentArg, OpsError } from '../command';
 import type { OpsCommand } from '../command';
 import { dataTier, findDbInstance, renderPlan, requireWriter, restoreWindow } from '../data-tier';
 import type { PlanStep } from '../data-tier';
+import { DR_RESTORE_OPTIONS, renderDrRestore, runDrRestore } from './restore-dr';
+import type { DrRestoreResult } from './restore-dr';
 
-export interface RestoreResult {
+export interface PitrRestoreResult {
   readonly environment: string;
+  readonly from: 'pitr';
   readonly mode: 'plan' | 'executed';
   readonly source: string;
   readonly target: string;
@@ -33,16 +39,26 @@ export interface RestoreResult {
   readonly nextSteps: readonly string[];
 }
 
+export type RestoreResult = PitrRestoreResult | DrRestoreResult;
+
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Where a restore comes from: the writer's automated backups in its region, or the DR vault. */
+const SOURCES = ['pitr', 'dr'] as const;
 
 export const restoreCommand: OpsCommand<RestoreResult> = {
   name: 'restore',
-  summary: 'point-in-time restore of the writer to a new instance (dry run unless --execute)',
-  usage: 'restore <env> --to <ISO time with zone | latest> [--execute]',
-  options: { to: { type: 'string' }, [EXECUTE_FLAG]: { type: 'boolean' } },
-  async run(args, { spec, log }) {
+  summary: 'restore the database to a new instance: point in time in-region, or --from dr in the DR region (dry run unless --execute)',
+  usage: 'restore <env> --to <ISO time with zone | latest> [--from pitr | --from dr --subnet-group <name> --security-group <sg-id>... [--iam-role <role>] [--parameter-group <name>]] [--execute]',
+  options: { to: { type: 'string' }, from: { type: 'string' }, ...DR_RESTORE_OPTIONS, [EXECUTE_FLAG]: { type: 'boolean' } },
+  async run(args, context) {
+    const { spec, log } = context;
     const environment = environmentArg(spec, args);
     if (args.positionals.length > 1) throw new OpsError(`unexpected argument "${args.positionals[1]}"`);
+    const from = args.values.from ?? 'pitr';
+    if (typeof from !== 'string' || !(SOURCES as readonly string[]).includes(from)) {
+      throw new OpsError(`--from "${String(from)}" is not a restore source: "pitr" (default: point in time, in ${environment.region}) or "dr" (the DR vault copy, in ${spec.drRegion.name})`);
+    }
     const to = args.values.to;
     if (typeof to !== 'string' || to === '') {
       throw new OpsError('missing --to <time>: an ISO-8601 time with a zone (e.g. 2026-11-01T12:30:00Z) or "latest"');
@@ -51,6 +67,10 @@ export const restoreCommand: OpsCommand<RestoreResult> = {
     if (!latestRequested && (!ISO_TIME.test(to) || Number.isNaN(Date.parse(to)))) {
       throw new OpsError(`--to "${to}" is not an ISO-8601 time with a zone (e.g. 2026-11-01T12:30:00Z) or "latest"`);
     }
+    if (from === 'dr') return runDrRestore(args, context, environment, to);
+    // DR-only flags would be silently ignored by the in-region restore: refuse them instead.
+    const drOnly = Object.keys(DR_RESTORE_OPTIONS).filter((name) => args.values[name] !== undefined);
+    if (drOnly.length > 0) throw new OpsError(`${drOnly.map((n) => `--${n}`).join(', ')}: only with --from dr (the DR-region restore)`);
     const tier = dataTier(spec, environment);
     const { names } = tier;
     const writer = await requireWriter(tier);
@@ -95,7 +115,7 @@ export const restoreCommand: OpsCommand<RestoreResult> = {
       parameters: { ...input, ...(input.RestoreTime ? { RestoreTime: restoreTime.toISOString() } : {}) },
     }];
     const base = {
-      environment: environment.name, source: names.dbInstance, target, restoreTime: restoreTime.toISOString(),
+      environment: environment.name, from: 'pitr' as const, source: names.dbInstance, target, restoreTime: restoreTime.toISOString(),
       window: { earliest: window.earliest.toISOString(), latest: window.latest.toISOString() },
       kmsKeyId: writer.KmsKeyId ?? null, plan,
       nextSteps: [
@@ -122,7 +142,11 @@ export const restoreCommand: OpsCommand<RestoreResult> = {
       },
     };
   },
-  render(r) {
+  // A DR restore job that AWS reports failed at once (e.g. a role it cannot assume) is printed in full, exit 1.
+  exitCode: (r) => (r.from === 'dr' && r.restoreJob && ['FAILED', 'ABORTED'].includes(r.restoreJob.status) ? 1 : 0),
+  render(result) {
+    if (result.from === 'dr') return renderDrRestore(result);
+    const r = result;
     const head = r.mode === 'plan'
       ? `PLAN (dry run, nothing changed; re-run with --${EXECUTE_FLAG} to act): restore ${r.source} to ${r.restoreTime} as ${r.target}`
       : `EXECUTED: restoring ${r.source} to ${r.restoreTime} as ${r.target}; now ${r.after?.status}${r.after?.endpoint ? `, endpoint ${r.after.endpoint}` : ''}`;

@@ -1,0 +1,200 @@
+/**
+ * bench/gateway: on loopback, (a) nginx (Debian package, one worker) proxying to a trivial
+ * upstream (an nginx server block returning a fixed user JSON over kept-alive connections)
+ * against (b) api-gateway serving an authenticated GET /v1/users/{id}: JWT verification,
+ * Redis rate limit, Authorize (decision cache), gRPC over mTLS to user-service, Redis cache hit.
+ * Load: wrk, fixed connections and duration, after a warm-up. Prints requests/s, p50, p99 and
+ * the ratio b/a.
+ *
+ * The services run as child processes (node + tsx on their main.ts, configured by environment
+ * like a Deployment), so the gateway has its own event loop as in production.
+ *
+ *   npm run bench:gateway [-- --connections 50 --duration 10 --warmup 3]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort, prepareStack } from '../../test/services/integration/stack';
+import type { PreparedStack, Workload } from '../../test/services/integration/stack';
+
+const ROOT = join(__dirname, '..', '..');
+
+interface Result { readonly rps: number; readonly p50Ms: number; readonly p99Ms: number; readonly errors: string }
+
+function need(binary: string, pkg: string): void {
+  if (spawnSync('sh', ['-c', `command -v ${binary}`]).status !== 0) {
+    throw new Error(`${binary} not found; install it: apt-get install -y ${pkg} (or npm run setup)`);
+  }
+}
+
+function toMs(value: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(value.trim());
+  if (!m) throw new Error(`cannot read wrk latency ${JSON.stringify(value)}`);
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+/** Runs wrk (one thread: the machine's other cores serve) and parses --latency output. */
+function wrk(url: string, connections: number, seconds: number, headers: Record<string, string>): Promise<Result> {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`wrk exited ${code}:\n${out}`));
+      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1];
+      const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1];
+      const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1];
+      if (!rps || !p50 || !p99) return reject(new Error(`cannot parse wrk output:\n${out}`));
+      const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1];
+      const socketErrors = /Socket errors:.*$/m.exec(out)?.[0];
+      resolve({ rps: Number(rps), p50Ms: toMs(p50), p99Ms: toMs(p99), errors: [non2xx ? `${non2xx} non-2xx` : '', socketErrors ?? ''].filter(Boolean).join('; ') });
+    });
+  });
+}
+
+async function waitReady(url: string, what: string, child?: ChildProcess): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    if (child && child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} not ready at ${url} within 60 s`);
+}
+
+function spawnService(stack: PreparedStack, name: Workload, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], {
+    cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  stack.onDispose(() => new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  }));
+  return child;
+}
+
+async function startNginx(stack: PreparedStack, body: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-nginx-'));
+  const [proxyPort, upstreamPort] = await Promise.all([freePort(), freePort()]);
+  const conf = `
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream trivial { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${upstreamPort};
+    location / { default_type application/json; return 200 '${body.replace(/'/g, '')}'; }
+  }
+  server {
+    listen 127.0.0.1:${proxyPort};
+    location / { proxy_pass http://trivial; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`;
+  await writeFile(join(dir, 'nginx.conf'), conf);
+  const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  stack.onDispose(async () => {
+    await new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGQUIT');
+    });
+    await rm(dir, { recursive: true, force: true });
+  });
+  const url = `http://127.0.0.1:${proxyPort}/v1/users/x`;
+  await waitReady(url, 'nginx', child);
+  return url;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { connections: { type: 'string', default: '50' }, duration: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' } },
+  });
+  const connections = Number(values.connections);
+  const duration = Number(values.duration);
+  const warmup = Number(values.warmup);
+  for (const [k, v] of Object.entries({ connections, duration, warmup })) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${JSON.stringify(values[k as keyof typeof values])}`);
+  }
+  need('nginx', 'nginx');
+  need('wrk', 'wrk');
+
+  process.stderr.write('bench:gateway: starting PostgreSQL, Redis, user-service, auth-service, api-gateway...\n');
+  const stack = await prepareStack({
+    logLevel: 'warn',
+    // The bench measures the limiter's cost, not its refusals.
+    gatewayEnv: { RATE_LIMIT_AUTHENTICATED: '1000000000', RATE_LIMIT_ANONYMOUS: '1000000000' },
+  });
+  const stop = () => { void stack.dispose().finally(() => process.exit(130)); };
+  process.once('SIGINT', stop);
+  try {
+    const [httpPort, healthPort] = await Promise.all([freePort(), freePort()]);
+    const users = spawnService(stack, 'user-service', stack.env['user-service']);
+    await waitReady(`http://127.0.0.1:${stack.env['user-service'].HEALTH_PORT}/readyz`, 'user-service', users);
+    const auth = spawnService(stack, 'auth-service', stack.env['auth-service']);
+    await waitReady(`http://127.0.0.1:${stack.env['auth-service'].HEALTH_PORT}/readyz`, 'auth-service', auth);
+    const gateway = spawnService(stack, 'api-gateway', { ...stack.env['api-gateway'], HTTP_PORT: String(httpPort), HEALTH_PORT: String(healthPort) });
+    await waitReady(`http://127.0.0.1:${healthPort}/readyz`, 'api-gateway', gateway);
+    const base = `http://127.0.0.1:${httpPort}`;
+
+    const email = `bench-${Date.now()}@example.com`;
+    const password = 'benchmark password';
+    const post = (path: string, body: object) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const signup = await post('/v1/auth/signup', { email, password, name: 'Bench' });
+    if (signup.status !== 201) throw new Error(`sign-up failed: ${signup.status} ${await signup.text()}`);
+    const { userId } = (await signup.json()) as { userId: string };
+    const login = await post('/v1/auth/login', { email, password });
+    if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const userUrl = `${base}/v1/users/${userId}`;
+    const auth0 = { Authorization: `Bearer ${accessToken}` };
+    const first = await fetch(userUrl, { headers: auth0 });
+    const profile = await first.text();
+    if (first.status !== 200) throw new Error(`GET /v1/users/{id} failed: ${first.status} ${profile}`);
+
+    const nginxUrl = await startNginx(stack, profile);
+
+    process.stderr.write(`bench:gateway: ${connections} connections, ${duration} s each after a ${warmup} s warm-up (wrk, 1 thread)\n`);
+    await wrk(nginxUrl, connections, warmup, {});
+    const a = await wrk(nginxUrl, connections, duration, {});
+    await wrk(userUrl, connections, warmup, auth0);
+    const b = await wrk(userUrl, connections, duration, auth0);
+
+    const row = (name: string, r: Result) => `${name.padEnd(48)} ${r.rps.toFixed(0).padStart(10)} ${r.p50Ms.toFixed(2).padStart(9)} ${r.p99Ms.toFixed(2).padStart(9)}  ${r.errors}`;
+    process.stdout.write([
+      '',
+      `${'target'.padEnd(48)} ${'req/s'.padStart(10)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}`,
+      row('(a) nginx -> trivial upstream', a),
+      row('(b) api-gateway GET /v1/users/{id} (full path)', b),
+      '',
+      `ratio b/a: throughput ${(b.rps / a.rps).toFixed(3)}, p50 ${(b.p50Ms / a.p50Ms).toFixed(1)}x, p99 ${(b.p99Ms / a.p99Ms).toFixed(1)}x`,
+      `machine: ${(await import('node:os')).cpus().length} CPUs, Node ${process.version}; every process on one host`,
+      '',
+    ].join('\n'));
+  } finally {
+    process.off('SIGINT', stop);
+    await stack.dispose();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:gateway failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

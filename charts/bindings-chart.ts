@@ -1,0 +1,80 @@
+import { Chart } from 'cdk8s';
+import type { ChartProps } from 'cdk8s';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import type { Construct } from 'constructs';
+import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
+import { TargetGroupBindingV1Beta1, TargetGroupBindingV1Beta1SpecServiceRefPort, TargetGroupBindingV1Beta1SpecTargetType } from './imports/elbv2.k8s.aws';
+import { pgbouncerDatabases } from './pgbouncer-chart';
+import { GATEWAY } from './service-chart';
+import { DATA_ENDPOINTS_CONFIGMAP, PGBOUNCER_DATABASES_CONFIGMAP, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName } from './lib/topology';
+
+/**
+ * Values that exist only once the stacks are deployed (RDS, ElastiCache and MSK endpoints, the
+ * edge's target group, Vault's load balancer). CDK passes its tokens; they resolve at deploy time.
+ */
+export interface PlatformBindings {
+  readonly databaseWriterHost: string;
+  readonly databaseReaderHosts: readonly string[];
+  readonly cacheHost: string;
+  /** SASL/SCRAM bootstrap brokers, comma-separated host:port. */
+  readonly kafkaBootstrapBrokers: string;
+  readonly apiGatewayTargetGroupArn: string;
+  /** DNS name of Vault's internal load balancer. */
+  readonly vaultHost: string;
+}
+
+export interface BindingsChartProps extends ChartProps {
+  readonly spec: PlatformSpec;
+  readonly environment: EnvironmentSpec;
+  readonly bindings: PlatformBindings;
+}
+
+/**
+ * The one chart whose values come from the stacks at deploy time, kept small on purpose: every
+ * workload chart refers to these objects by name, so the workloads render identically to
+ * dist/ for review and to the cluster (docs/workloads.md). Applied by CDK only.
+ */
+export class BindingsChart extends Chart {
+  constructor(scope: Construct, id: string, props: BindingsChartProps) {
+    super(scope, id, {
+      ...props,
+      labels: { 'app.kubernetes.io/part-of': props.spec.project, 'platform/environment': props.environment.name },
+    });
+    const { spec, bindings } = props;
+
+    // Ingress into the gateway: the ALB target group the edge stack owns, fed with pod IPs.
+    const gateway = serviceByName(spec, GATEWAY);
+    new TargetGroupBindingV1Beta1(this, 'api-gateway-target-group', {
+      metadata: { name: GATEWAY, namespace: GATEWAY },
+      spec: {
+        targetGroupArn: bindings.apiGatewayTargetGroupArn,
+        targetType: TargetGroupBindingV1Beta1SpecTargetType.IP,
+        serviceRef: { name: GATEWAY, port: TargetGroupBindingV1Beta1SpecServiceRefPort.fromNumber(gateway.port) },
+      },
+    });
+
+    new k8s.KubeConfigMap(this, 'pgbouncer-databases', {
+      metadata: { name: PGBOUNCER_DATABASES_CONFIGMAP, namespace: PGBOUNCER_NAMESPACE },
+      data: {
+        [`${PGBOUNCER_WRITER}.ini`]: pgbouncerDatabases(spec, bindings.databaseWriterHost),
+        // PgBouncer spreads new server connections over a comma-separated host list.
+        [`${PGBOUNCER_READER}.ini`]: pgbouncerDatabases(spec, bindings.databaseReaderHosts.join(',')),
+      },
+    });
+
+    for (const service of spec.services) {
+      const kinds = spec.vault.serviceSecrets[service.name] ?? [];
+      const data: Record<string, string> = {};
+      if (kinds.includes('cache')) data.REDIS_HOST = bindings.cacheHost;
+      if (kinds.includes('broker')) data.KAFKA_BROKERS = bindings.kafkaBootstrapBrokers;
+      if (Object.keys(data).length === 0) continue;
+      new k8s.KubeConfigMap(this, `${service.name}-endpoints`, { metadata: { name: DATA_ENDPOINTS_CONFIGMAP, namespace: service.name }, data });
+    }
+
+    // A stable in-cluster name for Vault (vaultAddress in lib/topology): the NLB's name is random.
+    new k8s.KubeService(this, 'vault', {
+      metadata: { name: 'vault', namespace: spec.clusterAddons.vaultInjector.namespace },
+      spec: { type: 'ExternalName', externalName: bindings.vaultHost },
+    });
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The spec's "Security Boundaries" inside the cluster (DESIGN.md §4): every namespace denies all
+ * traffic by default (namespaces chart); these policies open exactly the paths the zone table
+ * and the call graph need. Destinations outside the cluster are subnet CIDRs of their zone.
+ */
+import type { Construct } from 'constructs';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import type { EnvironmentSpec, PlatformSpec, ServiceSpec } from '../../lib/spec';
+import { MONITORING, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName, zoneSubnetCidrs } from './topology';
+
+const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
+const inNamespace = (namespace: string, podLabels: Record<string, string>): k8s.NetworkPolicyPeer => ({
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+  podSelector: { matchLabels: podLabels },
+});
+const cidrs = (blocks: readonly string[]): k8s.NetworkPolicyPeer[] => blocks.map((cidr) => ({ ipBlock: { cidr } }));
+
+/** Prometheus (scrapes /metrics on the health port) as a peer. */
+export const prometheusPeer = (spec: PlatformSpec) => inNamespace(spec.clusterAddons.prometheus.namespace, { ...MONITORING.podLabels });
+
+/** Egress to Vault's internal NLB (private zone) for the Vault Agent, on the API port. */
+export function vaultEgress(spec: PlatformSpec, environment: EnvironmentSpec): k8s.NetworkPolicyEgressRule {
+  return { to: cidrs(zoneSubnetCidrs(spec, environment).private), ports: [tcp(spec.vault.apiPort)] };
+}
+
+function policy(scope: Construct, id: string, name: string, podSelector: Record<string, string>,
+  rules: { ingress?: k8s.NetworkPolicyIngressRule[]; egress?: k8s.NetworkPolicyEgressRule[] }) {
+  const policyTypes = [...(rules.ingress ? ['Ingress'] : []), ...(rules.egress ? ['Egress'] : [])];
+  return new k8s.KubeNetworkPolicy(scope, id, {
+    metadata: { name },
+    spec: { podSelector: { matchLabels: podSelector }, policyTypes, ...rules },
+  });
+}
+
+export interface ServicePoliciesProps {
+  readonly spec: PlatformSpec;
+  readonly environment: EnvironmentSpec;
+  readonly service: ServiceSpec;
+  readonly selector: Record<string, string>;
+}
+
+/** What one service may receive and send (namespace = service name). */
+export function serviceNetworkPolicies(scope: Construct, props: ServicePoliciesProps) {
+  const { spec, environment, service, selector } = props;
+  const zones = zoneSubnetCidrs(spec, environment);
+  const name = service.name;
+  const callers = Object.entries(spec.workloads.calls).filter(([, callees]) => callees.includes(name)).map(([caller]) => caller).sort();
+  const kinds = spec.vault.serviceSecrets[name] ?? [];
+
+  const ingress: k8s.NetworkPolicyIngressRule[] = [
+    { from: [prometheusPeer(spec)], ports: [tcp(service.healthPort)] },
+  ];
+  if (service.zone === 'dmz') {
+    // Only the load balancer (public zone) reaches the DMZ: the ALB targets pod IPs through the
+    // TargetGroupBinding, and health-checks the health port.
+    ingress.push({ from: cidrs(zones.public), ports: [tcp(service.port), tcp(service.healthPort)] });
+  }
+  if (callers.length > 0) {
+    ingress.push({ from: callers.map((caller) => inNamespace(caller, { 'app.kubernetes.io/name': caller })), ports: [tcp(service.port)] });
+  }
+  policy(scope, 'ingress', `${name}-ingress`, selector, { ingress });
+
+  const egress: k8s.NetworkPolicyEgressRule[] = [vaultEgress(spec, environment)];
+  for (const callee of spec.workloads.calls[name] ?? []) {
+    egress.push({ to: [inNamespace(callee, { 'app.kubernetes.io/name': callee })], ports: [tcp(serviceByName(spec, callee).port)] });
+  }
+  if (kinds.includes('database')) {
+    const pools = name === 'user-service' ? [PGBOUNCER_WRITER, PGBOUNCER_READER] : [PGBOUNCER_WRITER];
+    egress.push({ to: pools.map((pool) => inNamespace(PGBOUNCER_NAMESPACE, { 'app.kubernetes.io/name': pool })), ports: [tcp(spec.dataTier.pgbouncer.port)] });
+  }
+  if (kinds.includes('cache')) egress.push({ to: cidrs(zones.restricted), ports: [tcp(spec.dataTier.redis.port)] });
+  if (kinds.includes('broker')) egress.push({ to: cidrs(zones.restricted), ports: [tcp(spec.dataTier.kafka.saslScramPort)] });
+  policy(scope, 'egress', `${name}-egress`, selector, { egress });
+}
+
+/** The pools: clients with a database in, PostgreSQL (restricted zone) and Vault out. */
+export function pgbouncerNetworkPolicies(scope: Construct, spec: PlatformSpec, environment: EnvironmentSpec, selector: Record<string, string>) {
+  const zones = zoneSubnetCidrs(spec, environment);
+  const clients = Object.entries(spec.vault.serviceSecrets).filter(([, kinds]) => kinds.includes('database')).map(([svc]) => svc).sort();
+  policy(scope, 'ingress', 'pgbouncer-ingress', selector, {
+    ingress: [
+      { from: clients.map((svc) => inNamespace(svc, { 'app.kubernetes.io/name': svc })), ports: [tcp(spec.dataTier.pgbouncer.port)] },
+      { from: [prometheusPeer(spec)], ports: [tcp(spec.workloads.pgbouncer.exporterPort)] },
+    ],
+  });
+  policy(scope, 'egress', 'pgbouncer-egress', selector, {
+    egress: [
+      { to: cidrs(zones.restricted), ports: [tcp(spec.dataTier.postgres.port)] },
+      vaultEgress(spec, environment),
+    ],
+  });
+}

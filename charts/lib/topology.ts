@@ -1,0 +1,85 @@
+/**
+ * Names and addresses the charts share: namespaces, DNS names, secret names, and the subnet
+ * CIDRs of each security zone (for NetworkPolicy ipBlocks to things outside the cluster).
+ */
+import type { EnvironmentSpec, PlatformSpec, ServiceSpec, ZoneName } from '../../lib/spec';
+import { parseCidr } from '../../lib/spec';
+
+/** PgBouncer's namespace; its writer and reader pools are two Deployments and Services in it. */
+export const PGBOUNCER_NAMESPACE = 'pgbouncer';
+export const PGBOUNCER_WRITER = 'pgbouncer';
+export const PGBOUNCER_READER = 'pgbouncer-reader';
+/** The cert-manager issuer every workload certificate comes from (kind ClusterIssuer). */
+export const SERVICES_ISSUER = 'platform-services';
+/** ConfigMap of deploy-time endpoints (Redis, Kafka) in each namespace that needs them (bindings chart). */
+export const DATA_ENDPOINTS_CONFIGMAP = 'data-endpoints';
+/** ConfigMap holding PgBouncer's `[databases]` section with the RDS endpoints (bindings chart). */
+export const PGBOUNCER_DATABASES_CONFIGMAP = 'pgbouncer-databases';
+/** Where workloads find Vault: the `vault` ExternalName Service on the Vault NLB (bindings chart), in the injector's namespace. */
+export const vaultAddress = (spec: PlatformSpec) =>
+  `https://vault.${spec.clusterAddons.vaultInjector.namespace}.svc.cluster.local:${spec.vault.apiPort}`;
+/** Namespace and selector labels of the Prometheus server that scrapes pods (Helm release `prometheus`). */
+export const MONITORING = { podLabels: { 'app.kubernetes.io/name': 'prometheus', 'app.kubernetes.io/component': 'server' } } as const;
+
+export const TLS_MOUNT = '/etc/platform/tls';
+export const VAULT_SECRETS_MOUNT = '/vault/secrets';
+
+/** In-cluster DNS name of a service (namespace = service name, services/README.md). */
+export const serviceDnsName = (name: string) => `${name}.${name}.svc.cluster.local`;
+/** The certificate's DNS SANs: what callers dial (services/README.md "Identities"). */
+export const serviceDnsSans = (name: string) => [name, `${name}.${name}.svc`, serviceDnsName(name)];
+/** Secret cert-manager writes the service's key pair and CA into (tls.crt, tls.key, ca.crt). */
+export const tlsSecretName = (name: string) => `${name}-tls`;
+/** `auth-service` -> `AUTH_SERVICE_ADDR` (services/README.md). */
+export const addrEnvName = (name: string) => `${name.replace(/-/g, '_').toUpperCase()}_ADDR`;
+/** The PostgreSQL role of a service: its name as an identifier (Vault static role of the same name). */
+export const databaseUser = (name: string) => name.replace(/-/g, '_');
+
+export function serviceByName(spec: PlatformSpec, name: string): ServiceSpec {
+  const service = spec.services.find((s) => s.name === name);
+  if (!service) throw new Error(`services: no service named "${name}"`);
+  return service;
+}
+
+/** Services that call `name` (workloads.calls), sorted. */
+export function callersOf(spec: PlatformSpec, name: string): string[] {
+  return Object.entries(spec.workloads.calls).filter(([, callees]) => callees.includes(name)).map(([caller]) => caller).sort();
+}
+
+/** ECR repository of a service (lib/stacks/registry-stack.ts creates it under this name). */
+export const serviceRepositoryName = (spec: PlatformSpec, name: string) => `${spec.project}/${name}`;
+
+/** The service's image: the environment's ECR repository, deterministic from the spec. */
+export function serviceImage(spec: PlatformSpec, environment: EnvironmentSpec, name: string, tag: string): string {
+  return `${environment.account}.dkr.ecr.${environment.region}.amazonaws.com/${serviceRepositoryName(spec, name)}:${tag}`;
+}
+
+/** Zones in the VPC's allocation order (lib/constructs/zoned-vpc.ts: largest blocks first, stable). */
+const ZONE_ORDER: readonly ZoneName[] = ['public', 'dmz', 'private', 'restricted'];
+
+/**
+ * The subnet CIDRs of each zone, as the network stack allocates them: zones by prefix length
+ * (largest first, ties in table order), each zone one block per AZ, packed from the VPC base.
+ * test/stacks/platform-stage.test.ts checks the result against the synthesized subnets.
+ */
+export function zoneSubnetCidrs(spec: PlatformSpec, environment: EnvironmentSpec): Record<ZoneName, string[]> {
+  const vpc = parseCidr(environment.network.vpcCidr);
+  if (!vpc) throw new Error(`environments.${environment.name}.network.vpcCidr: not a CIDR`);
+  const order = [...ZONE_ORDER].sort((a, b) => spec.securityZones[a].subnetCidrMask - spec.securityZones[b].subnetCidrMask);
+  let next = vpc.base;
+  const result = {} as Record<ZoneName, string[]>;
+  for (const zone of order) {
+    const mask = spec.securityZones[zone].subnetCidrMask;
+    const size = 2 ** (32 - mask);
+    result[zone] = environment.availabilityZones.map(() => {
+      const cidr = `${ipv4(next)}/${mask}`;
+      next += size;
+      return cidr;
+    });
+  }
+  return result;
+}
+
+function ipv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+}

@@ -1,0 +1,250 @@
+/**
+ * The public API as data: each route's method, path, schemas, authentication, authorization
+ * and handler. The Fastify app registers exactly these routes and the OpenAPI document is
+ * built from exactly these definitions, so the two cannot drift apart.
+ */
+import type { AuthServiceClient } from '../../proto/gen/auth/v1/auth';
+import type { TokenPair } from '../../proto/gen/auth/v1/auth';
+import type { UserServiceClient, User as UserMessage } from '../../proto/gen/user/v1/user';
+import { unary } from '../../shared/src/grpc-client';
+import * as S from './schemas';
+
+export interface Backends {
+  readonly auth: AuthServiceClient;
+  readonly users: UserServiceClient;
+}
+
+/** A verified caller. */
+export interface Principal {
+  readonly subject: string;
+  readonly tokenId: string;
+  /** `exp` of the access token, seconds since the epoch. */
+  readonly expiresAt: number;
+  /** From the Authorize decision; empty on routes that do not authorize. */
+  readonly roles: readonly string[];
+}
+
+/** Metadata and deadline of the internal calls made for one request. */
+export interface CallContext {
+  readonly requestId: string;
+  readonly deadline: Date;
+  readonly subject?: string;
+  readonly roles?: readonly string[];
+}
+
+export interface RouteContext {
+  readonly params: Record<string, string>;
+  readonly query: Record<string, unknown>;
+  readonly body: Record<string, unknown>;
+  readonly principal: Principal | undefined;
+  /** Metadata and deadline for calls made for this request. */
+  readonly call: CallContext;
+  readonly backends: Backends;
+  /** Serves the cached JWKS (the same set the gateway verifies with). */
+  readonly jwksDocument: () => Promise<{ json: string; maxAgeSeconds: number }>;
+  readonly openApiDocument: () => string;
+  /** Called after a successful logout so this replica forgets decisions made for the token. */
+  readonly forgetToken: (tokenId: string) => void;
+}
+
+export interface RouteResult {
+  readonly status: number;
+  /** An object is serialized with the route's response schema; a string is sent as is. */
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface ResponseDoc {
+  readonly description: string;
+  readonly schema?: object;
+}
+
+export interface RouteDefinition {
+  readonly method: 'GET' | 'POST' | 'PATCH';
+  /** OpenAPI path template, e.g. `/v1/users/{id}`. */
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly tag: string;
+  /** `bearer`: a valid access token is required and rate limits are per subject; else per client IP. */
+  readonly auth: 'anonymous' | 'bearer';
+  /** The Authorize question for this request; routes with `bearer` auth and no `authorize` only need a valid token. */
+  readonly authorize?: (params: Record<string, string>, principal: Pick<Principal, 'subject'>) => { action: string; resource: string };
+  readonly params?: object;
+  readonly query?: object;
+  readonly body?: object;
+  /** Success responses by status. */
+  readonly responses: Readonly<Record<number, ResponseDoc>>;
+  /** Problem (application/problem+json) statuses this route can answer besides the common ones. */
+  readonly problems: readonly number[];
+  readonly handler: (ctx: RouteContext) => Promise<RouteResult>;
+}
+
+function userJson(user: UserMessage | undefined): Record<string, unknown> {
+  if (!user) throw new Error('user-service answered without a user');
+  return { id: user.id, email: user.email, name: user.name, createdAt: (user.createdAt ?? new Date(0)).toISOString() };
+}
+
+function tokenJson(tokens: TokenPair | undefined): Record<string, unknown> {
+  if (!tokens) throw new Error('auth-service answered without tokens');
+  return {
+    accessToken: tokens.accessToken,
+    tokenType: tokens.tokenType || 'Bearer',
+    expiresIn: tokens.expiresIn,
+    refreshToken: tokens.refreshToken,
+    refreshExpiresIn: tokens.refreshExpiresIn,
+  };
+}
+
+// Tokens must never be stored by shared caches (RFC 6749 §5.1).
+const NO_STORE = { 'Cache-Control': 'no-store' } as const;
+
+const self = (_params: Record<string, string>, p: Pick<Principal, 'subject'>) => ({ action: 'users:read', resource: `users/${p.subject}` });
+
+export const ROUTES: readonly RouteDefinition[] = [
+  {
+    method: 'POST', path: '/v1/auth/signup', operationId: 'signUp', tag: 'auth', auth: 'anonymous',
+    summary: 'Create an account (profile and credential).',
+    body: S.SignupBody,
+    responses: { 201: { description: 'Account created.', schema: S.SignupResponse } },
+    problems: [409],
+    async handler({ body, call, backends }) {
+      const res = await unary(backends.auth, 'register', {
+        email: body.email as string, password: body.password as string, name: body.name as string,
+      }, call);
+      return { status: 201, body: { userId: res.userId } };
+    },
+  },
+  {
+    method: 'POST', path: '/v1/auth/login', operationId: 'logIn', tag: 'auth', auth: 'anonymous',
+    summary: 'Exchange email and password for an access token and a refresh token.',
+    body: S.LoginBody,
+    responses: { 200: { description: 'Tokens issued.', schema: S.TokenResponse } },
+    problems: [401],
+    async handler({ body, call, backends }) {
+      const res = await unary(backends.auth, 'login', { email: body.email as string, password: body.password as string }, call);
+      return { status: 200, body: tokenJson(res.tokens), headers: NO_STORE };
+    },
+  },
+  {
+    method: 'POST', path: '/v1/auth/refresh', operationId: 'refreshTokens', tag: 'auth', auth: 'anonymous',
+    summary: 'Exchange a refresh token for a new token pair (the presented refresh token is spent).',
+    body: S.RefreshBody,
+    responses: { 200: { description: 'Tokens issued.', schema: S.TokenResponse } },
+    problems: [401],
+    async handler({ body, call, backends }) {
+      const res = await unary(backends.auth, 'refresh', { refreshToken: body.refreshToken as string }, call);
+      return { status: 200, body: tokenJson(res.tokens), headers: NO_STORE };
+    },
+  },
+  {
+    method: 'POST', path: '/v1/auth/logout', operationId: 'logOut', tag: 'auth', auth: 'bearer',
+    summary: 'Revoke the refresh token and the access token presented with the request.',
+    body: S.RefreshBody,
+    responses: { 204: { description: 'Logged out.' } },
+    problems: [],
+    async handler({ body, call, backends, principal, forgetToken }) {
+      const p = principal!;
+      await unary(backends.auth, 'logout', {
+        refreshToken: body.refreshToken as string, accessTokenId: p.tokenId, accessTokenExpiresAt: p.expiresAt,
+      }, call);
+      forgetToken(p.tokenId);
+      return { status: 204 };
+    },
+  },
+  {
+    method: 'GET', path: '/.well-known/jwks.json', operationId: 'getJwks', tag: 'auth', auth: 'anonymous',
+    summary: 'The public keys that verify access tokens (RFC 7517).',
+    responses: { 200: { description: 'The key set.', schema: S.Jwks } },
+    problems: [],
+    async handler({ jwksDocument }) {
+      const doc = await jwksDocument();
+      return {
+        status: 200, body: doc.json,
+        headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': `public, max-age=${doc.maxAgeSeconds}` },
+      };
+    },
+  },
+  {
+    method: 'GET', path: '/v1/users/me', operationId: 'getOwnUser', tag: 'users', auth: 'bearer',
+    summary: "The caller's own profile.",
+    authorize: self,
+    responses: { 200: { description: 'The profile.', schema: S.User } },
+    problems: [403, 404],
+    async handler({ call, backends, principal }) {
+      const res = await unary(backends.users, 'getUser', { id: principal!.subject }, call);
+      return { status: 200, body: userJson(res.user) };
+    },
+  },
+  {
+    method: 'GET', path: '/v1/users/{id}', operationId: 'getUser', tag: 'users', auth: 'bearer',
+    summary: 'A profile: the caller\'s own, or any for admins.',
+    authorize: (params) => ({ action: 'users:read', resource: `users/${params.id}` }),
+    params: S.UserIdParams,
+    responses: { 200: { description: 'The profile.', schema: S.User } },
+    problems: [403, 404],
+    async handler({ params, call, backends }) {
+      const res = await unary(backends.users, 'getUser', { id: params.id! }, call);
+      return { status: 200, body: userJson(res.user) };
+    },
+  },
+  {
+    method: 'PATCH', path: '/v1/users/{id}', operationId: 'updateUser', tag: 'users', auth: 'bearer',
+    summary: 'Change a profile\'s name or email: the caller\'s own, or any for admins.',
+    authorize: (params) => ({ action: 'users:update', resource: `users/${params.id}` }),
+    params: S.UserIdParams,
+    body: S.UpdateUserBody,
+    responses: { 200: { description: 'The updated profile.', schema: S.User } },
+    problems: [403, 404, 409],
+    async handler({ params, body, call, backends }) {
+      const res = await unary(backends.users, 'updateUser', {
+        id: params.id!,
+        ...(typeof body.name === 'string' ? { name: body.name } : {}),
+        ...(typeof body.email === 'string' ? { email: body.email } : {}),
+      }, call);
+      return { status: 200, body: userJson(res.user) };
+    },
+  },
+  {
+    method: 'GET', path: '/v1/users', operationId: 'listUsers', tag: 'users', auth: 'bearer',
+    summary: 'All profiles, paged (admins).',
+    authorize: () => ({ action: 'users:list', resource: 'users' }),
+    query: S.ListUsersQuery,
+    responses: { 200: { description: 'One page of profiles.', schema: S.UserList } },
+    problems: [403],
+    async handler({ query, call, backends }) {
+      const res = await unary(backends.users, 'listUsers', {
+        pageSize: query.pageSize as number, pageToken: (query.pageToken as string | undefined) ?? '',
+      }, call);
+      return {
+        status: 200,
+        body: { users: res.users.map(userJson), ...(res.nextPageToken ? { nextPageToken: res.nextPageToken } : {}) },
+      };
+    },
+  },
+  {
+    method: 'POST', path: '/v1/admin/signing-keys:rotate', operationId: 'rotateSigningKey', tag: 'admin', auth: 'bearer',
+    summary: 'Start a signing-key rotation (the next key is published before it signs).',
+    authorize: () => ({ action: 'auth:rotate-keys', resource: 'signing-keys' }),
+    responses: { 200: { description: 'Rotation started.', schema: S.RotateResponse } },
+    problems: [403, 409],
+    async handler({ call, backends }) {
+      const res = await unary(backends.auth, 'rotateSigningKey', {}, call);
+      return { status: 200, body: { nextKid: res.nextKid, activatesAt: res.activatesAt } };
+    },
+  },
+  {
+    method: 'GET', path: '/openapi.json', operationId: 'getOpenApi', tag: 'meta', auth: 'anonymous',
+    summary: 'This API\'s OpenAPI 3.1 document.',
+    responses: { 200: { description: 'The document.', schema: S.OpenApiDocument } },
+    problems: [],
+    async handler({ openApiDocument }) {
+      return { status: 200, body: openApiDocument(), headers: { 'Content-Type': 'application/json; charset=utf-8' } };
+    },
+  },
+];
+
+/** OpenAPI `{id}` -> Fastify `:id`; a literal ':' (as in `signing-keys:rotate`) is `::` in Fastify. */
+export function fastifyPath(openApiPath: string): string {
+  return openApiPath.replace(/:/g, '::').replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
+}

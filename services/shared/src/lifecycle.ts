@@ -1,0 +1,66 @@
+/**
+ * Process lifecycle: on SIGTERM/SIGINT stop gracefully (not ready, drain, close pools) and
+ * exit 0; a second signal, or a stop that outlives the grace period, exits 1 at once.
+ */
+import type { Logger } from 'pino';
+
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+export interface RunOptions {
+  /** SHUTDOWN_GRACE_MS; the process gives stop() this long plus a small margin. */
+  readonly graceMs: number;
+  readonly signals?: readonly NodeJS.Signals[];
+  /** Injected by tests; process.exit otherwise. */
+  readonly exit?: (code: number) => void;
+}
+
+const EXIT_MARGIN_MS = 2_000;
+
+export function runUntilSignal(handle: Stoppable, logger: Logger, options: RunOptions): { stopped: Promise<number> } {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+  let stopping = false;
+  let resolveStopped!: (code: number) => void;
+  const stopped = new Promise<number>((resolve) => {
+    resolveStopped = resolve;
+  });
+  let finished = false;
+  const finish = (code: number) => {
+    if (finished) return;
+    finished = true;
+    for (const s of signals) process.off(s, onSignal);
+    logger.flush?.();
+    resolveStopped(code);
+    exit(code);
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      finish(1);
+      return;
+    }
+    stopping = true;
+    logger.info({ signal, graceMs: options.graceMs }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error({ graceMs: options.graceMs }, 'shutdown exceeded the grace period');
+      finish(1);
+    }, options.graceMs + EXIT_MARGIN_MS);
+    timer.unref();
+    handle.stop().then(
+      () => {
+        clearTimeout(timer);
+        logger.info('stopped');
+        finish(0);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        logger.error({ err }, 'shutdown failed');
+        finish(1);
+      },
+    );
+  };
+  for (const s of signals) process.on(s, onSignal);
+  return { stopped };
+}

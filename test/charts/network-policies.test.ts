@@ -1,0 +1,56 @@
+import { ENVIRONMENT_NAMES } from '../../lib/spec';
+import { zoneSubnetCidrs } from '../../charts/lib/topology';
+import { findObject, renderEnvironment, spec } from './helpers';
+
+const ports = (rule: any) => rule.ports.map((p: any) => p.port);
+const namespacesOf = (rule: any) => (rule.to ?? rule.from).filter((p: any) => p.namespaceSelector)
+  .map((p: any) => p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']);
+
+describe.each(ENVIRONMENT_NAMES)('%s network zones', (envName) => {
+  const charts = renderEnvironment(envName);
+  const zones = zoneSubnetCidrs(spec, spec.environments[envName]);
+  const egressOf = (name: string) => findObject(charts[name]!, 'NetworkPolicy', `${name}-egress`).spec.egress as any[];
+
+  it('denies everything by default in every namespace and allows DNS', () => {
+    const namespaces = charts.namespaces!.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
+    expect(namespaces).toEqual([...spec.services.map((s) => s.name), 'pgbouncer']);
+    for (const ns of namespaces) {
+      expect(findObject(charts.namespaces!, 'NetworkPolicy', 'default-deny', ns).spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+      const dns = findObject(charts.namespaces!, 'NetworkPolicy', 'allow-dns', ns).spec.egress[0];
+      expect(dns.ports).toEqual([{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }]);
+    }
+  });
+
+  it('lets the gateway call only the services (and its cache, and Vault)', () => {
+    const egress = egressOf('api-gateway');
+    const serviceRules = egress.filter((r) => r.to.some((p: any) => p.namespaceSelector));
+    expect(serviceRules.flatMap(namespacesOf)).toEqual(spec.workloads.calls['api-gateway']);
+    const ipRules = egress.filter((r) => r.to.every((p: any) => p.ipBlock));
+    expect(ipRules.map(ports)).toEqual([[spec.vault.apiPort], [spec.dataTier.redis.port]]);
+  });
+
+  it('lets each service reach only its own data stores and Kafka', () => {
+    for (const service of spec.services.filter((s) => s.name !== 'api-gateway')) {
+      const kinds = spec.vault.serviceSecrets[service.name] ?? [];
+      const egress = egressOf(service.name);
+      const toPgbouncer = egress.filter((r) => namespacesOf(r).includes('pgbouncer'));
+      expect(toPgbouncer.length).toBe(kinds.includes('database') ? 1 : 0);
+      const restricted = egress.filter((r) => r.to[0].ipBlock && zones.restricted.includes(r.to[0].ipBlock.cidr)).flatMap(ports);
+      expect(restricted.sort()).toEqual([
+        ...(kinds.includes('cache') ? [spec.dataTier.redis.port] : []),
+        ...(kinds.includes('broker') ? [spec.dataTier.kafka.saslScramPort] : []),
+      ].sort());
+      // No service goes to PostgreSQL directly: only PgBouncer does.
+      expect(egress.flatMap(ports)).not.toContain(spec.dataTier.postgres.port);
+      const callees = egress.filter((r) => r.to.some((p: any) => p.namespaceSelector) && !namespacesOf(r).includes('pgbouncer')).flatMap(namespacesOf);
+      expect(callees).toEqual(spec.workloads.calls[service.name] ?? []);
+    }
+  });
+
+  it('lets only the load balancer reach the gateway\'s ports', () => {
+    const ingress = findObject(charts['api-gateway']!, 'NetworkPolicy', 'api-gateway-ingress').spec.ingress as any[];
+    const gateway = spec.services.find((s) => s.name === 'api-gateway')!;
+    const toServicePort = ingress.filter((r) => ports(r).includes(gateway.port));
+    expect(toServicePort).toEqual([{ from: zones.public.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: gateway.port }, { protocol: 'TCP', port: gateway.healthPort }] }]);
+  });
+});

@@ -1,0 +1,67 @@
+import { ENVIRONMENT_NAMES } from '../../lib/spec';
+import { zoneSubnetCidrs } from '../../charts/lib/topology';
+import { pgbouncerDatabases } from '../../charts/pgbouncer-chart';
+import { findObject, renderEnvironment, spec } from './helpers';
+
+const ini = (text: string) => Object.fromEntries(text.split('\n')
+  .map((line) => /^(\w+) = (.*)$/.exec(line)).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[1], m[2]]));
+
+describe.each(ENVIRONMENT_NAMES)('%s pgbouncer chart', (envName) => {
+  const objects = renderEnvironment(envName).pgbouncer!;
+  const config = findObject(objects, 'ConfigMap', 'pgbouncer-config').data;
+  const settings = ini(config['pgbouncer.ini']);
+
+  it('caps client connections at the spec\'s 1000, transaction pooling', () => {
+    expect(Number(settings.max_client_conn)).toBe(spec.dataTier.pgbouncer.maxClientConnections);
+    expect(settings.max_client_conn).toBe('1000');
+    expect(settings.pool_mode).toBe('transaction');
+    expect(Number(settings.listen_port)).toBe(spec.dataTier.pgbouncer.port);
+  });
+
+  it('requires TLS from clients and verifies RDS', () => {
+    expect(settings.client_tls_sslmode).toBe('require');
+    expect(settings.server_tls_sslmode).toBe('verify-full');
+    expect(config['pg_hba.conf']).toContain('hostssl all all 0.0.0.0/0 scram-sha-256');
+    expect(config['pg_hba.conf']).not.toMatch(/^host all all/m);
+  });
+
+  it('runs a writer and a reader pool, each with at least two replicas, a PDB and the exporter', () => {
+    for (const pool of ['pgbouncer', 'pgbouncer-reader']) {
+      const deployment = findObject(objects, 'Deployment', pool);
+      expect(deployment.spec.replicas).toBe(spec.workloads.pgbouncer.replicas);
+      expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2);
+      const containers = deployment.spec.template.spec.containers;
+      expect(containers.map((c: any) => c.image)).toEqual([spec.workloads.pgbouncer.image, spec.workloads.pgbouncer.exporterImage]);
+      for (const c of containers) expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+      const databases = deployment.spec.template.spec.volumes.find((v: any) => v.name === 'databases');
+      expect(databases.configMap).toEqual({ name: 'pgbouncer-databases', items: [{ key: `${pool}.ini`, path: 'databases.ini' }] });
+      expect(findObject(objects, 'PodDisruptionBudget', pool).spec.maxUnavailable).toBe(1);
+      expect(findObject(objects, 'Service', pool).spec.ports[0].port).toBe(spec.dataTier.pgbouncer.port);
+      expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(spec.workloads.pgbouncer.exporterPort));
+    }
+  });
+
+  it('takes its credentials and the RDS CA from Vault', () => {
+    const annotations = findObject(objects, 'Deployment', 'pgbouncer').spec.template.metadata.annotations;
+    expect(annotations['vault.hashicorp.com/agent-inject-secret-userlist.txt']).toBe('database/static-creds/pgbouncer');
+    expect(settings.auth_file).toBe('/vault/secrets/userlist.txt');
+    expect(settings.server_tls_ca_file).toBe('/vault/secrets/rds-ca.pem');
+  });
+
+  it('has one pool entry per service database', () => {
+    expect(pgbouncerDatabases(spec, 'w.example')).toBe([
+      'auth = host=w.example port=5432 dbname=auth', 'orders = host=w.example port=5432 dbname=orders',
+      'payments = host=w.example port=5432 dbname=payments', 'users = host=w.example port=5432 dbname=users', '',
+    ].join('\n'));
+  });
+
+  it('admits only services with a database and reaches only PostgreSQL and Vault', () => {
+    const ingress = findObject(objects, 'NetworkPolicy', 'pgbouncer-ingress').spec.ingress[0];
+    expect(ingress.from.map((p: any) => p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']))
+      .toEqual(['auth-service', 'order-service', 'payment-service', 'user-service']);
+    const egress = findObject(objects, 'NetworkPolicy', 'pgbouncer-egress').spec.egress;
+    const zones = zoneSubnetCidrs(spec, spec.environments[envName]);
+    expect(egress[0]).toEqual({ to: zones.restricted.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: spec.dataTier.postgres.port }] });
+    expect(egress[1].ports).toEqual([{ protocol: 'TCP', port: spec.vault.apiPort }]);
+  });
+});

@@ -1,0 +1,126 @@
+import { ENVIRONMENT_NAMES } from '../../lib/spec';
+import { callersOf, serviceDnsName, zoneSubnetCidrs } from '../../charts/lib/topology';
+import { findObject, renderEnvironment, spec } from './helpers';
+
+describe.each(ENVIRONMENT_NAMES)('%s service charts', (envName) => {
+  const environment = spec.environments[envName];
+  const charts = renderEnvironment(envName, 'abc1234');
+
+  describe.each(spec.services.map((s) => [s.name, s] as const))('%s', (name, service) => {
+    const objects = charts[name]!;
+    const deployment = findObject(objects, 'Deployment', name, name);
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+    const kinds = spec.vault.serviceSecrets[name] ?? [];
+
+    it('puts everything in the namespace named after the service', () => {
+      expect(new Set(objects.map((o) => o.metadata.namespace))).toEqual(new Set([name]));
+    });
+
+    it('runs the image of the service\'s ECR repository at the given tag', () => {
+      expect(container.image).toBe(`${environment.account}.dkr.ecr.${environment.region}.amazonaws.com/platform/${name}:abc1234`);
+    });
+
+    it('exposes the spec\'s port and health port and probes the plaintext health port', () => {
+      expect(container.ports.map((p: any) => p.containerPort)).toEqual([service.port, service.healthPort]);
+      expect(container.startupProbe.httpGet).toEqual({ path: '/livez', port: 'health' });
+      expect(container.livenessProbe.httpGet).toEqual({ path: '/livez', port: 'health' });
+      expect(container.readinessProbe.httpGet).toEqual({ path: service.readinessPath, port: 'health' });
+      expect(deployment.spec.replicas).toBeUndefined(); // the autoscaler owns it
+    });
+
+    it('runs non-root, read-only, without capabilities or privilege escalation, seccomp RuntimeDefault', () => {
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(container.securityContext).toEqual(expect.objectContaining({
+        runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false,
+        capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+      }));
+      expect(pod.automountServiceAccountToken).toBe(false);
+    });
+
+    it('sets the requests and limits of the spec', () => {
+      expect(container.resources).toEqual(spec.workloads.resources[name]);
+    });
+
+    it('spreads replicas over zones (hard) and nodes, with a PodDisruptionBudget', () => {
+      expect(pod.topologySpreadConstraints.map((c: any) => [c.topologyKey, c.whenUnsatisfiable])).toEqual([
+        ['topology.kubernetes.io/zone', 'DoNotSchedule'], ['kubernetes.io/hostname', 'ScheduleAnyway'],
+      ]);
+      const pdb = findObject(objects, 'PodDisruptionBudget', name);
+      expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': name } } });
+    });
+
+    it('binds the service account without the API token, for Vault only', () => {
+      expect(findObject(objects, 'ServiceAccount', name).automountServiceAccountToken).toBe(false);
+      expect(pod.serviceAccountName).toBe(name);
+      const token = pod.volumes.find((v: any) => v.name === 'vault-token');
+      expect(token.projected.sources[0].serviceAccountToken).toMatchObject({ audience: 'vault', path: 'token' });
+    });
+
+    it('gets a certificate whose CN is the identity and whose SANs are what callers dial', () => {
+      const certificate = findObject(objects, 'Certificate', name);
+      expect(certificate.spec.commonName).toBe(name);
+      expect(certificate.spec.dnsNames).toEqual([name, `${name}.${name}.svc`, `${name}.${name}.svc.cluster.local`]);
+      expect(certificate.spec.issuerRef).toEqual({ name: 'platform-services', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+      expect(certificate.spec.privateKey.rotationPolicy).toBe('Always');
+      expect(pod.volumes).toContainEqual(expect.objectContaining({ name: 'tls', secret: expect.objectContaining({ secretName: certificate.spec.secretName }) }));
+      expect([env.TLS_CERT_FILE, env.TLS_KEY_FILE, env.TLS_CA_FILE]).toEqual(['tls.crt', 'tls.key', 'ca.crt'].map((f) => `/etc/platform/tls/${f}`));
+      // Every caller dials a host the certificate covers.
+      for (const caller of callersOf(spec, name)) {
+        const dialed = findObject(charts[caller]!, 'Deployment', caller).spec.template.spec.containers[0].env
+          .find((e: any) => e.name === `${name.replace(/-/g, '_').toUpperCase()}_ADDR`).value as string;
+        expect(dialed).toBe(`dns:///${serviceDnsName(name)}:${service.port}`);
+        expect(certificate.spec.dnsNames).toContain(dialed.replace(/^dns:\/\/\//, '').replace(/:\d+$/, ''));
+      }
+    });
+
+    it('admits exactly its callers\' identities', () => {
+      if (name === 'api-gateway') expect(env.GRPC_ALLOWED_PEERS).toBeUndefined();
+      else expect(env.GRPC_ALLOWED_PEERS).toBe(callersOf(spec, name).join(','));
+    });
+
+    it('serves gRPC through a headless Service (the gateway: a ClusterIP Service for the target group)', () => {
+      const svc = findObject(objects, 'Service', name);
+      if (name === 'api-gateway') expect(svc.spec.type).toBe('ClusterIP');
+      else expect(svc.spec.clusterIP).toBe('None');
+      expect(svc.spec.ports.map((p: any) => p.port)).toEqual([service.port, service.healthPort]);
+    });
+
+    it('wires its data stores from the spec, Vault and the deploy-time endpoints', () => {
+      const annotations = deployment.spec.template.metadata.annotations;
+      const injected = Object.keys(annotations).filter((k) => k.startsWith('vault.hashicorp.com/agent-inject-secret-')).sort();
+      const expected = [
+        ...(kinds.includes('database') ? ['database-password'] : []),
+        ...(kinds.includes('cache') ? ['redis-password'] : []),
+        ...(kinds.includes('broker') ? ['kafka-password'] : []),
+        ...(name === 'auth-service' ? ['key-encryption-key'] : []),
+      ].map((f) => `vault.hashicorp.com/agent-inject-secret-${f}`).sort();
+      expect(injected).toEqual(expected);
+      expect(annotations['vault.hashicorp.com/role']).toBe(name);
+      if (kinds.includes('database')) {
+        expect(env).toMatchObject({
+          DATABASE_HOST: 'pgbouncer.pgbouncer.svc.cluster.local',
+          DATABASE_PORT: String(spec.dataTier.pgbouncer.port),
+          DATABASE_NAME: spec.workloads.databaseNames[name],
+          DATABASE_PASSWORD_FILE: '/vault/secrets/database-password',
+        });
+      } else {
+        expect(env.DATABASE_HOST).toBeUndefined();
+      }
+      expect(env.REDIS_HOST !== undefined).toBe(kinds.includes('cache'));
+      if (kinds.includes('cache')) expect(env.REDIS_HOST).toEqual({ configMapKeyRef: { name: 'data-endpoints', key: 'REDIS_HOST' } });
+      expect(env.KAFKA_BROKERS !== undefined).toBe(kinds.includes('broker'));
+      expect(env.DATABASE_READ_HOST).toBe(name === 'user-service' ? 'pgbouncer-reader.pgbouncer.svc.cluster.local' : undefined);
+    });
+
+    it('lets in only its callers (and, for the gateway, only the load balancer) plus Prometheus', () => {
+      const ingress = findObject(objects, 'NetworkPolicy', `${name}-ingress`).spec.ingress;
+      const peers = ingress.flatMap((rule: any) => rule.from);
+      const namespaces = peers.filter((p: any) => p.namespaceSelector).map((p: any) => p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']);
+      expect(namespaces.sort()).toEqual([...callersOf(spec, name), spec.clusterAddons.prometheus.namespace].sort());
+      const blocks = peers.filter((p: any) => p.ipBlock).map((p: any) => p.ipBlock.cidr);
+      expect(blocks).toEqual(service.zone === 'dmz' ? zoneSubnetCidrs(spec, environment).public : []);
+    });
+  });
+});

@@ -1,0 +1,41 @@
+import { problemsAfter } from '../helpers/spec';
+
+// The spec's workloads section (issue 7): bad values fail at load with the field named.
+describe('workloads spec', () => {
+  it('requires resources for every service', () => {
+    expect(problemsAfter((d) => { delete d.workloads.resources['order-service']; }))
+      .toContain('workloads.resources');
+  });
+
+  it('rejects requests above limits', () => {
+    expect(problemsAfter((d) => { d.workloads.resources['api-gateway']!.requests.cpu = '2'; }))
+      .toContain('workloads.resources.api-gateway.requests.cpu = "2": must be <= limits.cpu (1)');
+  });
+
+  it('rejects a single PgBouncer replica', () => {
+    expect(problemsAfter((d) => { d.workloads.pgbouncer.replicas = 1; })).toContain('workloads.pgbouncer.replicas = 1: must be >= 2');
+  });
+
+  it('rejects server pools larger than the client connection cap', () => {
+    expect(problemsAfter((d) => { d.workloads.pgbouncer.maxDbConnections = 600; }))
+      .toContain('workloads.pgbouncer.maxDbConnections = 600: times replicas (2) must be <= dataTier.pgbouncer.maxClientConnections (1000)');
+  });
+
+  it('rejects an unpinned image', () => {
+    expect(problemsAfter((d) => { d.workloads.pgbouncer.image = 'edoburu/pgbouncer'; })).toContain('workloads.pgbouncer.image');
+  });
+
+  it('rejects calls to unknown services and databases for services without one', () => {
+    expect(problemsAfter((d) => { d.workloads.calls['api-gateway'] = ['billing-service']; }))
+      .toContain('workloads.calls.api-gateway.0 = "billing-service": is not a service of the spec');
+    expect(problemsAfter((d) => { d.workloads.databaseNames['api-gateway'] = 'gateway'; }))
+      .toContain('workloads.databaseNames.api-gateway = "api-gateway": has no database in vault.serviceSecrets');
+  });
+
+  it('rejects a renewal point after expiry and an exporter port clash', () => {
+    expect(problemsAfter((d) => { d.workloads.certificates.renewBefore = 'PT800H'; }))
+      .toContain('workloads.certificates.renewBefore = "PT800H": must be shorter than duration (PT720H)');
+    expect(problemsAfter((d) => { d.workloads.pgbouncer.exporterPort = 9003; }))
+      .toContain('workloads.pgbouncer.exporterPort = 9003: port clash: also used by payment-service');
+  });
+});

@@ -1,0 +1,10 @@
+// Real servers on loopback for integration tests (README.md beside this file).
+export type {
+  TestCa, IssueOptions, IssuedCertificate, CreateTestCaOptions, ServerOptions,
+  PostgresServer, DatabaseAccess, RedisServer, KafkaServer, KafkaServerOptions, KafkaTopic,
+} from './types';
+export { createTestCa, issueServiceCertificate } from './ca';
+export { startPostgres } from './postgres';
+export { startRedis } from './redis';
+export { startKafka, KAFKA_VERSION } from './kafka';
+export { HarnessError } from './process';

@@ -1,0 +1,249 @@
+// PostgreSQL from Debian's packages, initdb'd into a temp dir: TLS only (hostssl, scram-sha-256),
+// listening on 127.0.0.1 alone, fsync off. As root (CI) it runs as the `postgres` account the
+// package creates (or `nobody`), because initdb and postgres refuse to run as root.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { chmod, chown, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { createTestCa, issueServiceCertificate } from './ca';
+import {
+  HarnessError, ManagedProcess, freePort, lookupUser, missingError, portWasTaken, randomSecret,
+  registerTempDir, unregisterTempDir, waitReady,
+} from './process';
+import type { DatabaseAccess, PostgresServer, ServerOptions } from './types';
+
+const execFileAsync = promisify(execFile);
+const PG_ROOT = '/usr/lib/postgresql';
+const SUPERUSER = 'postgres';
+const READY_TIMEOUT_MS = 60000;
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The newest installed major version's bin folder, e.g. /usr/lib/postgresql/15/bin. */
+export function findPostgresBin(root = PG_ROOT): string {
+  const majors = existsSync(root)
+    ? readdirSync(root).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a))
+    : [];
+  for (const major of majors) {
+    const bin = join(root, major, 'bin');
+    if (existsSync(join(bin, 'postgres')) && existsSync(join(bin, 'initdb'))) return bin;
+  }
+  throw missingError('PostgreSQL server', `no ${root}/<major>/bin/postgres`);
+}
+
+/** Account to run as: ourselves unless root, else one that the package or the system has. */
+function serverAccount(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const account = lookupUser(SUPERUSER) ?? lookupUser('nobody');
+  if (!account) throw missingError('an unprivileged account to run PostgreSQL as (postgres or nobody)');
+  return account;
+}
+
+function quoteLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+function quoteIdent(value: string): string {
+  return `"${value.replace(/"/g, '""')}"`;
+}
+
+function databaseUrl(user: string, password: string, port: number, database: string, caFile: string): string {
+  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`
+    + `?sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`;
+}
+
+export async function startPostgres(opts: ServerOptions = {}): Promise<PostgresServer> {
+  const bin = findPostgresBin();
+  const account = serverAccount();
+  const dir = await mkdtemp(join(tmpdir(), 'platform-test-pg-'));
+  registerTempDir(dir);
+  try {
+    return await setUp(dir, bin, account, opts);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    unregisterTempDir(dir);
+    throw error;
+  }
+}
+
+async function setUp(dir: string, bin: string, account: { uid: number; gid: number } | undefined, opts: ServerOptions): Promise<PostgresServer> {
+  const ca = opts.ca ?? (await createTestCa({ dir: join(dir, 'ca') }));
+  const dataDir = join(dir, 'data');
+  const logFile = join(dir, 'postgres.log');
+  const secretsDir = join(dir, 'secrets');
+  const superPassword = randomSecret();
+  await mkdir(secretsDir, { mode: 0o700 });
+
+  // The server reads its key only when it owns it with mode 0600: copies inside its own folder.
+  const cert = await issueServiceCertificate(ca, 'postgres');
+  const serverDir = join(dir, 'server');
+  await mkdir(serverDir, { mode: 0o700 });
+  const certFile = join(serverDir, 'server.crt');
+  const keyFile = join(serverDir, 'server.key');
+  const pwFile = join(serverDir, 'superuser.pw');
+  await copyFile(cert.certFile, certFile);
+  await copyFile(cert.keyFile, keyFile);
+  await chmod(keyFile, 0o600);
+  await writeFile(pwFile, superPassword + '\n', { mode: 0o600 });
+  await writeFile(logFile, '');
+  if (account) {
+    // dir itself must be traversable by the server account (socket, config, log).
+    for (const path of [dir, serverDir, certFile, keyFile, pwFile, logFile]) await chown(path, account.uid, account.gid);
+  }
+
+  const initdb = await runAs(account, join(bin, 'initdb'), [
+    '-D', dataDir, '-U', SUPERUSER, `--pwfile=${pwFile}`, '--auth=scram-sha-256',
+    '-E', 'UTF8', '--locale=C', '--no-sync',
+  ], dir);
+  if (initdb.code !== 0) {
+    throw new HarnessError(`PostgreSQL initdb failed (exit ${initdb.code}):\n${initdb.output.split('\n').slice(-20).join('\n')}`);
+  }
+  await rm(pwFile);
+
+  // TLS only: no `local` or `host` lines, so plaintext TCP and the socket are both refused.
+  await writeFile(join(dataDir, 'pg_hba.conf'), [
+    '# written by test/harness/postgres.ts: TLS with SCRAM only',
+    'hostssl all all 127.0.0.1/32 scram-sha-256',
+    '',
+  ].join('\n'));
+
+  let port = 0;
+  const writeConfig = async (): Promise<void> => {
+    await writeFile(join(dataDir, 'harness.conf'), [
+      `listen_addresses = '127.0.0.1'`,
+      `port = ${port}`,
+      `unix_socket_directories = ${quoteLiteral(dir)}`,
+      'ssl = on',
+      `ssl_cert_file = ${quoteLiteral(certFile)}`,
+      `ssl_key_file = ${quoteLiteral(keyFile)}`,
+      `password_encryption = 'scram-sha-256'`,
+      'max_connections = 200',
+      // Durability is not under test; speed is.
+      'fsync = off',
+      'synchronous_commit = off',
+      'full_page_writes = off',
+      'log_min_messages = warning',
+      'log_connections = off',
+      '',
+    ].join('\n'));
+    if (account) await chown(join(dataDir, 'harness.conf'), account.uid, account.gid);
+  };
+  await writeFile(join(dataDir, 'postgresql.conf'), `include 'harness.conf'\n`, { flag: 'a' });
+
+  const proc = new ManagedProcess({
+    name: 'PostgreSQL',
+    command: join(bin, 'postgres'),
+    args: ['-D', dataDir],
+    cwd: dir,
+    env: { ...process.env, LC_ALL: 'C' },
+    logFile,
+    orphanDir: dir,
+    uid: account?.uid,
+    gid: account?.gid,
+  });
+
+  const superuserUrl = (): string => databaseUrl(SUPERUSER, superPassword, port, 'postgres', ca.caFile);
+  const connectSuperuser = async (): Promise<Client> => {
+    const client = new Client({ connectionString: superuserUrl(), connectionTimeoutMillis: 5000 });
+    await client.connect();
+    return client;
+  };
+
+  const start = async (): Promise<void> => {
+    if (proc.running) return;
+    proc.start();
+    await waitReady(proc, async () => {
+      const client = await connectSuperuser();
+      await client.end();
+      return true;
+    }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, what: `a TLS connection to 127.0.0.1:${port}` });
+  };
+
+  // First start: the port from freePort() may have been taken since; try a few.
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    await writeConfig();
+    try {
+      await start();
+      break;
+    } catch (error) {
+      if (attempt < 3 && !proc.running && portWasTaken(logFile)) continue;
+      await proc.stop('SIGKILL');
+      throw error;
+    }
+  }
+
+  // Fast shutdown: disconnects clients, as a restarted or failed-over database does.
+  const stop = (): Promise<void> => proc.stop('SIGINT');
+
+  let disposed = false;
+  const server: PostgresServer = {
+    host: '127.0.0.1',
+    port,
+    caFile: ca.caFile,
+    superuserUrl: superuserUrl(),
+    dir,
+    get pid() {
+      return proc.running ? proc.pid : undefined;
+    },
+    async createDatabase(name: string, owner?: { user: string; password: string }): Promise<DatabaseAccess> {
+      if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
+        throw new HarnessError(`createDatabase: name ${JSON.stringify(name)} must match ${IDENTIFIER} (lower-case SQL identifier)`);
+      }
+      const user = owner?.user ?? `${name}_owner`;
+      if (!IDENTIFIER.test(user)) {
+        throw new HarnessError(`createDatabase: owner.user ${JSON.stringify(user)} must match ${IDENTIFIER} (lower-case SQL identifier)`);
+      }
+      if (user === SUPERUSER) throw new HarnessError(`createDatabase: owner.user must not be the superuser ${SUPERUSER}`);
+      if (owner && (typeof owner.password !== 'string' || owner.password === '')) {
+        throw new HarnessError('createDatabase: owner.password must be a non-empty string');
+      }
+      const password = owner?.password ?? randomSecret();
+      const client = await connectSuperuser();
+      try {
+        const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
+        // NOSUPERUSER NOCREATEDB NOCREATEROLE: the rights a service has in production.
+        const verb = exists.rowCount ? 'ALTER' : 'CREATE';
+        await client.query(`${verb} ROLE ${quoteIdent(user)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${quoteLiteral(password)}`);
+        await client.query(`CREATE DATABASE ${quoteIdent(name)} OWNER ${quoteIdent(user)}`);
+        // Others may not connect: each service sees only its own database.
+        await client.query(`REVOKE ALL ON DATABASE ${quoteIdent(name)} FROM PUBLIC`);
+      } finally {
+        await client.end();
+      }
+      const passwordFile = join(secretsDir, `${user}.password`);
+      await writeFile(passwordFile, password, { mode: 0o600 });
+      return { database: name, user, password, passwordFile, url: databaseUrl(user, password, port, name, ca.caFile) };
+    },
+    stop,
+    start,
+    async restart() {
+      await stop();
+      await start();
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+      unregisterTempDir(dir);
+    },
+  };
+  return server;
+}
+
+/** Runs a command to completion (as `account` when given) and returns exit code and output. */
+async function runAs(account: { uid: number; gid: number } | undefined, command: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(command, args, {
+      cwd, uid: account?.uid, gid: account?.gid, env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, output: stdout + stderr };
+  } catch (error) {
+    const e = error as { code?: number | string; stdout?: string; stderr?: string; message: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}${e.message}` };
+  }
+}
+

@@ -1,0 +1,170 @@
+// Redis from Debian's redis-server: TLS port only (plaintext port 0), an ACL user with a password
+// for the services (the `default` user is off), no persistence while running. stop() saves a
+// snapshot and start() loads it, so data survives a stop/start like a restarted node's would.
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { createTestCa, issueServiceCertificate } from './ca';
+import {
+  ManagedProcess, freePort, missingError, portWasTaken, randomSecret, registerTempDir,
+  unregisterTempDir, waitReady,
+} from './process';
+import type { RedisServer, ServerOptions } from './types';
+
+const READY_TIMEOUT_MS = 30000;
+const USERNAME = 'platform';
+
+/** redis-server on the search path (default PATH, then Debian's /usr/bin). */
+export function findRedisServer(searchPath = `${process.env.PATH ?? ''}:/usr/bin`): string {
+  for (const dir of searchPath.split(':')) {
+    if (dir && existsSync(join(dir, 'redis-server'))) return join(dir, 'redis-server');
+  }
+  throw missingError('redis-server', 'Debian package redis-server');
+}
+
+function encodeCommand(args: string[]): string {
+  return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('');
+}
+
+/**
+ * Sends AUTH and one command over TLS and returns the raw replies. A few lines of RESP keep the
+ * harness's own probes free of a client library's reconnect logic.
+ */
+function authenticatedCommand(port: number, ca: string, username: string, password: string, args: string[], timeoutMs = 5000): Promise<string> {
+  return new Promise((resolveReply, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca });
+    let data = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no reply from Redis on 127.0.0.1:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const finish = (error?: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolveReply(data);
+    };
+    socket.once('secureConnect', () => socket.write(encodeCommand(['AUTH', username, password]) + encodeCommand(args)));
+    socket.on('data', (chunk) => {
+      data += chunk.toString('utf8');
+      // Two complete simple replies (AUTH's, then the command's) end the exchange.
+      if ((data.match(/\r\n/g) ?? []).length >= 2) finish();
+    });
+    socket.once('error', (error) => finish(error));
+    socket.once('close', () => finish());
+  });
+}
+
+export async function startRedis(opts: ServerOptions = {}): Promise<RedisServer> {
+  const binary = findRedisServer();
+  const dir = await mkdtemp(join(tmpdir(), 'platform-test-redis-'));
+  registerTempDir(dir);
+  try {
+    return await setUp(dir, binary, opts);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    unregisterTempDir(dir);
+    throw error;
+  }
+}
+
+async function setUp(dir: string, binary: string, opts: ServerOptions): Promise<RedisServer> {
+  const ca = opts.ca ?? (await createTestCa({ dir: join(dir, 'ca') }));
+  const caPem = ca.caPem;
+  const cert = await issueServiceCertificate(ca, 'redis');
+  const dataDir = join(dir, 'data');
+  await mkdir(dataDir);
+  const secretsDir = join(dir, 'secrets');
+  await mkdir(secretsDir, { mode: 0o700 });
+  const password = randomSecret();
+  const passwordFile = join(secretsDir, `${USERNAME}.password`);
+  await writeFile(passwordFile, password, { mode: 0o600 });
+  const configFile = join(dir, 'redis.conf');
+  const logFile = join(dir, 'redis.log');
+
+  let port = 0;
+  const writeConfig = (): Promise<void> => writeFile(configFile, [
+    '# written by test/harness/redis.ts',
+    'bind 127.0.0.1',
+    'port 0',
+    `tls-port ${port}`,
+    `tls-cert-file ${cert.certFile}`,
+    `tls-key-file ${cert.keyFile}`,
+    `tls-ca-cert-file ${ca.caFile}`,
+    // Services authenticate with the ACL user; mTLS to Redis is not part of the contract.
+    'tls-auth-clients no',
+    `dir ${dataDir}`,
+    'dbfilename dump.rdb',
+    // No snapshots or AOF while running (speed); stop() saves once explicitly.
+    'save ""',
+    'appendonly no',
+    'daemonize no',
+    'logfile ""',
+    'loglevel notice',
+    'user default off',
+    // Full rights within the server, like an ElastiCache RBAC user with ~* &* +@all.
+    `user ${USERNAME} on >${password} ~* &* +@all`,
+    '',
+  ].join('\n'));
+
+  const proc = new ManagedProcess({ name: 'Redis', command: binary, args: [configFile], cwd: dir, logFile, orphanDir: dir });
+  const command = (args: string[]): Promise<string> => authenticatedCommand(port, caPem, USERNAME, password, args);
+
+  const start = async (): Promise<void> => {
+    if (proc.running) return;
+    proc.start();
+    await waitReady(proc, async () => (await command(['PING'])).startsWith('+OK\r\n+PONG'), {
+      timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, what: `AUTH and PING over TLS on 127.0.0.1:${port}`,
+    });
+  };
+
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    await writeConfig();
+    try {
+      await start();
+      break;
+    } catch (error) {
+      if (attempt < 3 && !proc.running && portWasTaken(logFile)) continue;
+      await proc.stop('SIGKILL');
+      throw error;
+    }
+  }
+
+  const stop = async (): Promise<void> => {
+    if (!proc.running) return;
+    try {
+      // SHUTDOWN SAVE writes dump.rdb even with `save ""`; start() loads it.
+      await command(['SHUTDOWN', 'SAVE']);
+    } catch {
+      // Not reachable: fall back to the signal below.
+    }
+    await proc.stop('SIGTERM', 10000);
+  };
+
+  let disposed = false;
+  return {
+    host: '127.0.0.1',
+    port,
+    caFile: ca.caFile,
+    username: USERNAME,
+    password,
+    passwordFile,
+    dir,
+    get pid() {
+      return proc.running ? proc.pid : undefined;
+    },
+    stop,
+    start,
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await proc.stop('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+      unregisterTempDir(dir);
+    },
+  };
+}
+

@@ -1,0 +1,123 @@
+// The harness's public contract: services' integration tests and `npm run dev` import these.
+
+/** A throwaway certificate authority for one test run (ECDSA P-256). */
+export interface TestCa {
+  /** Folder holding the CA and every issued certificate and key. */
+  dir: string;
+  /** PEM file of the CA certificate (the `TLS_CA_FILE` / `*_CA_FILE` of services). */
+  caFile: string;
+  caPem: string;
+  /** Issues a certificate usable as TLS server and client certificate. */
+  issue(opts: IssueOptions): Promise<IssuedCertificate>;
+  /** Deletes `dir` when the CA created it (also done at process exit); a given dir is kept. */
+  dispose(): Promise<void>;
+}
+
+export interface IssueOptions {
+  /** Subject CN: a workload's identity (services/README.md), e.g. `auth-service`. */
+  commonName: string;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  /** Validity from now (default 30 days); ignored when notAfter is given. */
+  validDays?: number;
+  /** Defaults to one minute ago (clock skew between processes). */
+  notBefore?: Date;
+  notAfter?: Date;
+}
+
+export interface IssuedCertificate {
+  certFile: string;
+  keyFile: string;
+  certPem: string;
+  /** PKCS#8 PEM (`BEGIN PRIVATE KEY`), unencrypted. */
+  keyPem: string;
+}
+
+export interface CreateTestCaOptions {
+  /** Where to write files (kept by dispose()); default a new temp dir under os.tmpdir(). */
+  dir?: string;
+  commonName?: string;
+}
+
+/** Options every server accepts. */
+export interface ServerOptions {
+  /** CA that signs the server certificate; default a new one (see `caFile`). */
+  ca?: TestCa;
+}
+
+export interface DatabaseAccess {
+  database: string;
+  /** Non-superuser role owning the database. */
+  user: string;
+  password: string;
+  /** File holding the password alone (the services' `DATABASE_PASSWORD_FILE`). */
+  passwordFile: string;
+  /** postgresql:// URL with sslmode=verify-full&sslrootcert=<caFile>. */
+  url: string;
+}
+
+export interface PostgresServer {
+  host: '127.0.0.1';
+  port: number;
+  caFile: string;
+  /** Superuser URL over TLS: for test set-up only, services never get it. */
+  superuserUrl: string;
+  /** Temp dir holding data, socket, certificates and `postgres.log`. */
+  dir: string;
+  /** Server process id while it runs (for crash tests: kill it yourself), else undefined. */
+  readonly pid: number | undefined;
+  createDatabase(name: string, owner?: { user: string; password: string }): Promise<DatabaseAccess>;
+  /** Fast shutdown; port and data are kept for start(). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  restart(): Promise<void>;
+  /** Stops the server and deletes its temp dir. */
+  dispose(): Promise<void>;
+}
+
+export interface RedisServer {
+  host: '127.0.0.1';
+  /** TLS port; the plaintext port is disabled. */
+  port: number;
+  caFile: string;
+  /** ACL user (not `default`) the services use. */
+  username: string;
+  password: string;
+  passwordFile: string;
+  /** Temp dir holding data, certificates and `redis.log`. */
+  dir: string;
+  /** Server process id while it runs (for crash tests: kill it yourself), else undefined. */
+  readonly pid: number | undefined;
+  /** Saves a snapshot and stops; port and data are kept for start(). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export interface KafkaTopic {
+  name: string;
+  partitions: number;
+}
+
+export interface KafkaServerOptions extends ServerOptions {
+  topics?: KafkaTopic[];
+}
+
+export interface KafkaServer {
+  /** host:port of the SASL_SSL (SCRAM-SHA-512) listener. */
+  bootstrap: string;
+  caFile: string;
+  /** SCRAM-SHA-512 user. */
+  username: string;
+  password: string;
+  passwordFile: string;
+  /** Temp dir holding data, certificates, `server.properties` and `kafka.log`. */
+  dir: string;
+  /** Server process id while it runs (for crash tests: kill it yourself), else undefined. */
+  readonly pid: number | undefined;
+  /** Creates topics (replication factor 1); existing ones are left as they are. */
+  createTopics(topics: KafkaTopic[]): Promise<void>;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  dispose(): Promise<void>;
+}

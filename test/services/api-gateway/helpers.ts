@@ -1,0 +1,98 @@
+// Builds the gateway's Fastify app for unit tests: real gRPC clients (pointed wherever the test
+// says, by default at a closed port, i.e. an unreachable auth-service), a local-only rate
+// limiter unless a Redis client is given, and a silent logger.
+import * as grpc from '@grpc/grpc-js';
+import { createServer } from 'node:net';
+import pino from 'pino';
+import { Metrics } from '../../../services/shared/src/metrics';
+import { AuthServiceClient } from '../../../services/proto/gen/auth/v1/auth';
+import { UserServiceClient } from '../../../services/proto/gen/user/v1/user';
+import { buildApp } from '../../../services/api-gateway/src/app';
+import { DecisionCache } from '../../../services/api-gateway/src/authorize';
+import { JwksCache, JwtVerifier } from '../../../services/api-gateway/src/jwt';
+import type { JwksFetcher } from '../../../services/api-gateway/src/jwt';
+import { renderOpenApiDocument } from '../../../services/api-gateway/src/openapi';
+import { RateLimiter } from '../../../services/api-gateway/src/rate-limit';
+import { ROUTES } from '../../../services/api-gateway/src/routes';
+
+/** A loopback port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export interface TestAppOptions {
+  readonly authAddr?: string;
+  readonly jwksFetch?: JwksFetcher;
+  readonly anonymousLimit?: number;
+  readonly trustedProxyCidrs?: readonly string[];
+  readonly bodyLimitBytes?: number;
+}
+
+export async function buildTestApp(opts: TestAppOptions = {}) {
+  const target = opts.authAddr ?? `127.0.0.1:${await closedPort()}`;
+  const creds = grpc.credentials.createInsecure();
+  const auth = new AuthServiceClient(target, creds);
+  const users = new UserServiceClient(target, creds);
+  const metrics = new Metrics({ defaultMetrics: false });
+  const jwks = new JwksCache({
+    refetchCooldownMs: 30_000,
+    fetch: opts.jwksFetch ?? ((deadline) => new Promise((resolve, reject) => {
+      auth.getJwks({}, new grpc.Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve({ jwks: JSON.parse(res.jwksJson), maxAgeSeconds: res.maxAgeSeconds })));
+    })),
+  });
+  const verifier = new JwtVerifier({ jwks, issuer: 'https://issuer.test', audience: 'platform-api', clockToleranceSeconds: 5 });
+  const decisions = new DecisionCache({
+    maxEntries: 100, maxTtlSeconds: 30,
+    call: (q, call) => new Promise((resolve, reject) => {
+      auth.authorize({ ...q }, new grpc.Metadata(), { deadline: call.deadline }, (err, res) => (err ? reject(err) : resolve(res)));
+    }),
+  });
+  const limiter = new RateLimiter({ redis: undefined, keyPrefix: 'rl:', redisTimeoutMs: 100 });
+  const app = buildApp({
+    logger: pino({ level: 'silent' }),
+    backends: { auth, users },
+    verifier, jwks, decisions, limiter,
+    policies: {
+      anonymous: { name: 'anonymous', limit: opts.anonymousLimit ?? 1000, windowSeconds: 60 },
+      authenticated: { name: 'authenticated', limit: 1000, windowSeconds: 60 },
+    },
+    requestTimeoutMs: 2000,
+    bodyLimitBytes: opts.bodyLimitBytes ?? 16 * 1024,
+    trustedProxyCidrs: opts.trustedProxyCidrs ?? [],
+    httpDuration: metrics.latencyHistogram('http_request_duration_seconds', 'test', ['method', 'route', 'status_code']),
+    openApiDocument: () => renderOpenApiDocument(ROUTES),
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  return {
+    app, metrics, base,
+    /** fetch against the listening app (light-my-request's inject cannot load under jest here). */
+    async request(method: string, path: string, init: { headers?: Record<string, string>; body?: string | object } = {}): Promise<TestResponse> {
+      const isObject = typeof init.body === 'object';
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers: { ...(isObject ? { 'content-type': 'application/json' } : {}), ...init.headers },
+        ...(init.body === undefined ? {} : { body: isObject ? JSON.stringify(init.body) : (init.body as string) }),
+      });
+      return { statusCode: res.status, headers: Object.fromEntries(res.headers.entries()), body: await res.text() };
+    },
+    async close() {
+      await app.close();
+      auth.close();
+      users.close();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/** Logger request context, metrics buckets and the signal lifecycle (no servers needed). */
+import { Writable } from 'node:stream';
+import { Metrics, LATENCY_BUCKETS_SECONDS, createLogger, runUntilSignal, runWithRequestContext, callMetadata } from '../../../services/shared/src';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { logger: createLogger({ service: 'svc', level: 'info', destination }), lines };
+}
+
+describe('logger', () => {
+  test('lines inside a request carry its id and subject; others do not; secrets are redacted', async () => {
+    const { logger, lines } = capture();
+    logger.info('outside');
+    await runWithRequestContext({ requestId: 'r-1', subject: 'u-9' }, async () => {
+      await new Promise((r) => setImmediate(r));
+      logger.info({ password: 'hunter2' }, 'inside');
+    });
+    expect(lines[0]).toMatchObject({ service: 'svc', level: 'info', msg: 'outside' });
+    expect(lines[0]).not.toHaveProperty('requestId');
+    expect(lines[1]).toMatchObject({ requestId: 'r-1', subject: 'u-9', msg: 'inside', password: '[redacted]' });
+  });
+
+  test('outgoing call metadata takes the current request context', () => {
+    const md = runWithRequestContext({ requestId: 'r-2', subject: 'u-1', roles: ['admin', 'user'] }, () => callMetadata());
+    expect(md.get('x-request-id')).toEqual(['r-2']);
+    expect(md.get('x-subject')).toEqual(['u-1']);
+    expect(md.get('x-roles')).toEqual(['admin,user']);
+    expect(callMetadata().get('x-request-id')).toEqual([]);
+  });
+});
+
+describe('metrics', () => {
+  test('the latency histogram has a 0.2 s bucket boundary and the documented labels', async () => {
+    expect(LATENCY_BUCKETS_SECONDS).toContain(0.2);
+    const metrics = new Metrics({ defaultMetrics: false });
+    metrics.grpcServerHandlingSeconds.observe({ grpc_service: 's', grpc_method: 'M', grpc_code: 'OK' }, 0.15);
+    metrics.cacheResult('user', 'hit');
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('grpc_server_handling_seconds_bucket{le="0.2",grpc_service="s",grpc_method="M",grpc_code="OK"} 1');
+    expect(text).toContain('grpc_server_handling_seconds_bucket{le="0.1",grpc_service="s",grpc_method="M",grpc_code="OK"} 0');
+    expect(text).toContain('cache_requests_total{cache="user",result="hit"} 1');
+  });
+});
+
+describe('runUntilSignal', () => {
+  const signal = 'SIGUSR2' as const;
+
+  test('first signal stops gracefully and exits 0', async () => {
+    const { logger } = capture();
+    const exits: number[] = [];
+    let stops = 0;
+    const { stopped } = runUntilSignal({ stop: async () => void stops++ }, logger, { graceMs: 1000, signals: [signal], exit: (c) => exits.push(c) });
+    process.emit(signal, signal);
+    expect(await stopped).toBe(0);
+    expect(exits).toEqual([0]);
+    expect(stops).toBe(1);
+    expect(process.listenerCount(signal)).toBe(0);
+  });
+
+  test('a second signal during the stop exits 1 at once', async () => {
+    const { logger, lines } = capture();
+    const exits: number[] = [];
+    let release!: () => void;
+    const { stopped } = runUntilSignal({ stop: () => new Promise<void>((r) => (release = r)) }, logger, { graceMs: 60_000, signals: [signal], exit: (c) => exits.push(c) });
+    process.emit(signal, signal);
+    process.emit(signal, signal);
+    expect(await stopped).toBe(1);
+    expect(exits).toEqual([1]);
+    expect(lines.some((l) => l.msg === 'second signal: exiting now')).toBe(true);
+    release();
+  });
+
+  test('a failing stop exits 1', async () => {
+    const { logger } = capture();
+    const exits: number[] = [];
+    const { stopped } = runUntilSignal({ stop: async () => { throw new Error('pool close failed'); } }, logger, { graceMs: 1000, signals: [signal], exit: (c) => exits.push(c) });
+    process.emit(signal, signal);
+    expect(await stopped).toBe(1);
+    expect(exits).toEqual([1]);
+  });
+});

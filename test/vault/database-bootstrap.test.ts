@@ -1,0 +1,125 @@
+/**
+ * The database bootstrap (vault/database/bootstrap.sql, run with psql as bootstrap.sh does)
+ * against a real PostgreSQL: roles, databases, Vault's rotation rights and PgBouncer's
+ * auth_query function with its privileges.
+ */
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { loadPlatformSpec } from '../../lib/spec';
+import { AUTH_QUERY_FUNCTION, staticRoles, VAULT_DATABASE_ADMIN } from '../../lib/vault/database';
+import { startPostgres } from '../harness';
+import type { PostgresServer } from '../harness';
+
+const execFileAsync = promisify(execFile);
+const spec = loadPlatformSpec();
+const SQL_FILE = path.join(__dirname, '..', '..', 'vault', 'database', 'bootstrap.sql');
+const roles = staticRoles(spec);
+const services = roles.filter((r) => r.database !== undefined) as Array<(typeof roles)[number] & { database: string }>;
+const [payment, other] = [services.find((s) => s.name === 'payment-service')!, services.find((s) => s.name !== 'payment-service')!];
+const passwords = new Map<string, string>();
+
+let pg: PostgresServer;
+
+function url(user: string, password: string, database: string): string {
+  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${pg.host}:${pg.port}/${database}`
+    + `?sslmode=verify-full&sslrootcert=${encodeURIComponent(pg.caFile)}`;
+}
+
+async function withClient<T>(connection: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: connection, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const superuser = <T>(fn: (c: Client) => Promise<T>, database = 'postgres') =>
+  withClient(pg.superuserUrl.replace(/\/postgres\?/, `/${database}?`), fn);
+
+/** psql -f bootstrap.sql as the superuser, exactly as vault/bootstrap.sh runs it. */
+function runBootstrap() {
+  return execFileAsync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', pg.superuserUrl, '-f', SQL_FILE], { timeout: 60000 });
+}
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  await runBootstrap();
+  // Vault's side: bootstrap.sh sets vault_admin's password, then Vault rotates every static role's.
+  const adminPassword = 'admin-Password-1';
+  await superuser((c) => c.query(`ALTER ROLE ${VAULT_DATABASE_ADMIN} PASSWORD '${adminPassword}'`));
+  await withClient(url(VAULT_DATABASE_ADMIN, adminPassword, 'postgres'), async (c) => {
+    for (const role of roles) {
+      const password = `rotated-${role.username}-1`;
+      await c.query(`ALTER ROLE "${role.username}" WITH PASSWORD '${password}'`);
+      passwords.set(role.username, password);
+    }
+  });
+}, 120000);
+
+afterAll(async () => {
+  await pg?.dispose();
+});
+
+describe('vault/database/bootstrap.sql', () => {
+  it('is idempotent: a second run succeeds and changes nothing it should keep', async () => {
+    await expect(runBootstrap()).resolves.toBeDefined();
+    const owners = await superuser((c) => c.query(
+      'SELECT datname, pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = ANY($1) ORDER BY datname',
+      [services.map((s) => s.database)],
+    ));
+    expect(owners.rows).toEqual(services.map((s) => ({ datname: s.database, owner: s.username })).sort((a, b) => a.datname.localeCompare(b.datname)));
+  });
+
+  it('lets Vault rotate the static roles\' passwords, and each service logs in to its own database only', async () => {
+    for (const s of services) {
+      const password = passwords.get(s.username)!;
+      await expect(withClient(url(s.username, password, s.database), (c) => c.query('SELECT current_user'))).resolves.toMatchObject({ rows: [{ current_user: s.username }] });
+    }
+    await expect(withClient(url(payment.username, passwords.get(payment.username)!, other.database), async () => undefined))
+      .rejects.toThrow(/permission denied for database/);
+  });
+
+  it("gives Vault's connection user no more than password changes on the managed roles", async () => {
+    await expect(withClient(url(VAULT_DATABASE_ADMIN, 'admin-Password-1', 'postgres'), (c) => c.query("ALTER ROLE postgres PASSWORD 'x'")))
+      .rejects.toThrow(/permission denied|must be superuser/);
+    await expect(withClient(url(VAULT_DATABASE_ADMIN, 'admin-Password-1', payment.database), async () => undefined))
+      .rejects.toThrow(/permission denied for database/);
+  });
+
+  it("returns a service user's SCRAM verifier to pgbouncer, in that service's database", async () => {
+    const verifier = await superuser((c) => c.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [payment.username]));
+    const rows = await withClient(url('pgbouncer', passwords.get('pgbouncer')!, payment.database),
+      (c) => c.query(`SELECT usename, passwd FROM ${AUTH_QUERY_FUNCTION}($1)`, [payment.username]));
+    expect(rows.rows).toEqual([{ usename: payment.username, passwd: verifier.rows[0].rolpassword }]);
+    expect(rows.rows[0].passwd).toMatch(/^SCRAM-SHA-256\$/);
+  });
+
+  it('returns nobody else: not the superuser, not Vault\'s user, not another service\'s', async () => {
+    await withClient(url('pgbouncer', passwords.get('pgbouncer')!, payment.database), async (c) => {
+      for (const user of ['postgres', VAULT_DATABASE_ADMIN, 'pgbouncer', other.username, 'nobody']) {
+        const result = await c.query(`SELECT usename, passwd FROM ${AUTH_QUERY_FUNCTION}($1)`, [user]);
+        expect({ user, rows: result.rows }).toEqual({ user, rows: [] });
+      }
+    });
+  });
+
+  it('cannot be executed or replaced by the service users, whose migrations still work', async () => {
+    await withClient(url(payment.username, passwords.get(payment.username)!, payment.database), async (c) => {
+      await expect(c.query(`SELECT * FROM ${AUTH_QUERY_FUNCTION}($1)`, [payment.username])).rejects.toThrow(/permission denied for (function get_auth|schema pgbouncer)/);
+      await expect(c.query(`CREATE OR REPLACE FUNCTION ${AUTH_QUERY_FUNCTION}(username text) RETURNS TABLE (usename name, passwd text) LANGUAGE sql AS $$ SELECT NULL::name, NULL::text $$`))
+        .rejects.toThrow(/permission denied|must be owner/);
+      await expect(c.query('SELECT passwd FROM pg_shadow')).rejects.toThrow(/permission denied/);
+      await c.query('CREATE TABLE migration_probe (id int PRIMARY KEY)');
+    });
+  });
+
+  it('refuses a pgbouncer schema that somebody else created', async () => {
+    await superuser((c) => c.query('DROP SCHEMA pgbouncer CASCADE'), other.database);
+    await withClient(url(other.username, passwords.get(other.username)!, other.database), (c) => c.query('CREATE SCHEMA pgbouncer'));
+    await expect(runBootstrap()).rejects.toThrow(new RegExp(`schema pgbouncer in database ${other.database} is not owned by postgres`));
+  });
+});
