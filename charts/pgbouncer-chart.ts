@@ -4,6 +4,7 @@ import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
 import { durationSeconds } from '../lib/spec';
 import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
+import { staticCredsPath, staticRoles } from '../lib/vault/database';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, CertificateSpecPrivateKeyRotationPolicy, CertificateSpecUsages } from './imports/cert-manager.io';
 import { pgbouncerNetworkPolicies } from './lib/network-policies';
 import {
@@ -21,9 +22,24 @@ export interface PgBouncerChartProps extends ChartProps {
   readonly environment: EnvironmentSpec;
 }
 
-/** PgBouncer's own login for auth_query, and the exporter's stats login (loopback only). */
-export const PGBOUNCER_AUTH_USER = 'pgbouncer';
+/** The exporter's login: a PgBouncer-only user (SHOW commands, stats_users), trusted on loopback only. */
 export const PGBOUNCER_STATS_USER = 'pgbouncer_stats';
+/**
+ * How often the entrypoint looks for changed files PgBouncer reads on reload (our choice: far
+ * below the daily password rotation, and a few `cat | cksum` of small files cost nothing).
+ */
+export const RELOAD_POLL_SECONDS = 10;
+
+const CONFIG_DIR = '/etc/pgbouncer';
+const TLS_DIR = `${CONFIG_DIR}/tls`;
+const DATABASES_FILE = `${CONFIG_DIR}/databases/databases.ini`;
+const USERLIST_FILE = 'userlist.txt';
+const RDS_CA_FILE = 'rds-ca.pem';
+/** Every file PgBouncer re-reads on SIGHUP that can change under a running pod (pgbouncer.ini is a subPath mount, which never changes). */
+export const PGBOUNCER_RELOADED_FILES: readonly string[] = [
+  `${VAULT_SECRETS_MOUNT}/${USERLIST_FILE}`, `${VAULT_SECRETS_MOUNT}/${RDS_CA_FILE}`,
+  `${TLS_DIR}/tls.crt`, `${TLS_DIR}/tls.key`, `${TLS_DIR}/ca.crt`, DATABASES_FILE,
+];
 /** Label shared by both pools' pods (NetworkPolicy, PodDisruptionBudget per pool by name). */
 const POOLER_LABEL = { 'app.kubernetes.io/component': 'connection-pooler' };
 
@@ -101,14 +117,15 @@ export class PgBouncerChart extends Chart {
                 vaultAddress: vaultAddress(spec),
                 secrets: [
                   {
-                    // auth_file: PgBouncer's own login (auth_query looks every other user up in PostgreSQL).
-                    file: 'userlist.txt',
-                    path: `database/static-creds/${PGBOUNCER_AUTH_USER}`,
-                    template: `{{- with secret "database/static-creds/${PGBOUNCER_AUTH_USER}" -}}"${PGBOUNCER_AUTH_USER}" "{{ .Data.password }}"{{- end }}\n"${PGBOUNCER_STATS_USER}" ""\n`,
+                    // auth_file: every service's current static credentials (see userlistTemplate).
+                    // The annotation names one path; the template reads them all.
+                    file: USERLIST_FILE,
+                    path: pgbouncerUserPaths(spec)[0]!,
+                    template: userlistTemplate(spec),
                   },
                   {
                     // The RDS CA bundle of the region (public; Vault keeps it so the image need not).
-                    file: 'rds-ca.pem',
+                    file: RDS_CA_FILE,
                     path: 'kv/data/platform/rds-ca',
                     template: '{{- with secret "kv/data/platform/rds-ca" -}}{{ .Data.data.bundle }}{{- end -}}',
                   },
@@ -127,15 +144,10 @@ export class PgBouncerChart extends Chart {
                 name: 'pgbouncer',
                 image: cfg.image,
                 imagePullPolicy: 'Always',
-                // PgBouncer re-reads its TLS files only on reload: SIGHUP hourly picks up
-                // cert-manager's renewals; SIGTERM becomes SIGINT, PgBouncer's drain-then-exit.
+                // Reload on change (userlist after a rotation, certificates after a renewal); SIGTERM
+                // becomes SIGINT, PgBouncer's drain-then-exit. See pgbouncerEntrypoint.
                 command: ['/bin/sh', '-c'],
-                args: [
-                  'pgbouncer /etc/pgbouncer/pgbouncer.ini & pid=$!; '
-                  + 'trap \'kill -INT $pid\' TERM; '
-                  + '( while sleep 3600; do kill -HUP $pid; done ) & '
-                  + 'wait $pid; wait $pid',
-                ],
+                args: [pgbouncerEntrypoint({ config: `${CONFIG_DIR}/pgbouncer.ini`, watch: PGBOUNCER_RELOADED_FILES, pollSeconds: RELOAD_POLL_SECONDS })],
                 ports: [{ name: 'postgres', containerPort: port, protocol: 'TCP' }],
                 resources: resources(cfg.resources),
                 securityContext: containerSecurityContext,
@@ -143,10 +155,10 @@ export class PgBouncerChart extends Chart {
                 livenessProbe: probe(10),
                 readinessProbe: probe(5),
                 volumeMounts: [
-                  { name: 'config', mountPath: '/etc/pgbouncer/pgbouncer.ini', subPath: 'pgbouncer.ini', readOnly: true },
-                  { name: 'config', mountPath: '/etc/pgbouncer/pg_hba.conf', subPath: 'pg_hba.conf', readOnly: true },
-                  { name: 'databases', mountPath: '/etc/pgbouncer/databases', readOnly: true },
-                  { name: 'tls', mountPath: '/etc/pgbouncer/tls', readOnly: true },
+                  { name: 'config', mountPath: `${CONFIG_DIR}/pgbouncer.ini`, subPath: 'pgbouncer.ini', readOnly: true },
+                  { name: 'config', mountPath: `${CONFIG_DIR}/pg_hba.conf`, subPath: 'pg_hba.conf', readOnly: true },
+                  { name: 'databases', mountPath: `${CONFIG_DIR}/databases`, readOnly: true },
+                  { name: 'tls', mountPath: TLS_DIR, readOnly: true },
                   tmpMount,
                 ],
               },
@@ -197,7 +209,74 @@ export function pgbouncerDatabases(spec: PlatformSpec, hosts: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-function pgbouncerIni(spec: PlatformSpec): string {
+/** Vault paths of the credentials in PgBouncer's auth_file: each service with a database (lib/spec). */
+export function pgbouncerUserPaths(spec: PlatformSpec): string[] {
+  const paths = staticRoles(spec).map((role) => staticCredsPath(role.name));
+  if (paths.length === 0) throw new Error('vault.serviceSecrets: no service has a database, so PgBouncer has no one to serve');
+  return paths;
+}
+
+const quoteAuthField = (value: string) => `"${value.replace(/"/g, '""')}"`;
+
+/**
+ * The Vault Agent (consul-template) template of PgBouncer's auth_file: one line per service,
+ * `"<DATABASE_USER>" "<password>"`, plus the exporter's stats user.
+ *
+ * Plaintext passwords, not SCRAM verifiers: PgBouncer uses the auth_file twice, to check the
+ * client's SCRAM login and to log in to RDS as that user. From a SCRAM secret it can do the
+ * second only if the secret is byte-identical to RDS's (same salt and iterations), which Vault's
+ * static-creds cannot give (Vault sets the password; PostgreSQL salts it) and pg_shadow, which
+ * RDS does not let us read, was the only source of (pgbouncer.org/config.html, "Authentication
+ * file format"). So the file holds the passwords, in the agent's in-memory volume only.
+ * A `"` would end the field: PgBouncer's format doubles it.
+ */
+export function userlistTemplate(spec: PlatformSpec): string {
+  const roles = staticRoles(spec);
+  if (roles.some((role) => role.username === PGBOUNCER_STATS_USER)) {
+    throw new Error(`services: a service's database user is "${PGBOUNCER_STATS_USER}", the PgBouncer exporter's login`);
+  }
+  const lines = roles.map((role) =>
+    `{{ with secret "${staticCredsPath(role.name)}" }}${quoteAuthField(role.username)} "{{ .Data.password | replaceAll \`"\` \`""\` }}"{{ end }}`);
+  // trust (pg_hba.conf) still needs the user in the auth_file; the empty password is never checked.
+  return [...lines, `${quoteAuthField(PGBOUNCER_STATS_USER)} ""`, ''].join('\n');
+}
+
+const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The PgBouncer container's entrypoint: PgBouncer in the background, SIGTERM turned into SIGINT
+ * (drain, then exit), and a loop that sends SIGHUP when any watched file's content changes.
+ *
+ * Why a loop in this container: PgBouncer re-reads auth_file and its TLS files on SIGHUP, and
+ * only its parent can signal it without sharing the pod's process namespace. The Vault Agent's
+ * `agent-inject-command` runs in the agent's container, so it would need
+ * shareProcessNamespace, which lets each container read the others' /proc (the agent's Vault
+ * token included), and a kill/pkill in the agent image. The loop needs nothing writable
+ * (state in a shell variable), so it works under the read-only root filesystem, and it covers
+ * both the Vault Agent's re-renders (atomic renames) and the kubelet's Secret/ConfigMap updates.
+ */
+export function pgbouncerEntrypoint(options: { config: string; watch: readonly string[]; pollSeconds: number }): string {
+  if (!Number.isInteger(options.pollSeconds) || options.pollSeconds < 1) {
+    throw new Error(`pollSeconds = ${options.pollSeconds}: must be a whole number of seconds >= 1`);
+  }
+  if (options.watch.length === 0) throw new Error('watch: names no file, so nothing would ever be reloaded');
+  const files = options.watch.map(shellQuote).join(' ');
+  return [
+    // Taken before PgBouncer starts, so a change during its start-up is not missed.
+    `state() { cat ${files} 2>/dev/null | cksum; }`,
+    'last=$(state)',
+    `pgbouncer ${shellQuote(options.config)} & pid=$!`,
+    "trap 'kill -INT $pid' TERM",
+    `( while sleep ${options.pollSeconds}; do now=$(state); if [ "$now" != "$last" ]; then last=$now; kill -HUP $pid; fi; done ) &`,
+    // The first wait returns early when the trap fires; wait again for the drain to finish.
+    'wait $pid; code=$?',
+    'if kill -0 $pid 2>/dev/null; then wait $pid; code=$?; fi',
+    'exit $code',
+  ].join('\n');
+}
+
+/** pgbouncer.ini of both pools (the `[databases]` section is the pool's own file, `%include`d). */
+export function pgbouncerIni(spec: PlatformSpec): string {
   const cfg = spec.workloads.pgbouncer;
   const settings: Array<[string, string | number]> = [
     ['listen_addr', '0.0.0.0'],
@@ -205,12 +284,12 @@ function pgbouncerIni(spec: PlatformSpec): string {
     ['unix_socket_dir', ''],
     ['pidfile', ''],
     ['logfile', ''],
+    // hba: SCRAM for every client over the network (pg_hba.conf), and the loopback-only trust
+    // of the exporter's stats login, which auth_type = scram-sha-256 could not express.
     ['auth_type', 'hba'],
-    ['auth_hba_file', '/etc/pgbouncer/pg_hba.conf'],
-    ['auth_file', `${VAULT_SECRETS_MOUNT}/userlist.txt`],
-    ['auth_user', PGBOUNCER_AUTH_USER],
-    // Every service user is looked up in PostgreSQL (Vault rotates their passwords there).
-    ['auth_query', 'SELECT usename, passwd FROM pgbouncer.get_auth($1)'],
+    ['auth_hba_file', `${CONFIG_DIR}/pg_hba.conf`],
+    // The services' logins (userlistTemplate): no auth_query, RDS's master cannot read pg_shadow.
+    ['auth_file', `${VAULT_SECRETS_MOUNT}/${USERLIST_FILE}`],
     ['stats_users', PGBOUNCER_STATS_USER],
     ['pool_mode', 'transaction'],
     ['max_client_conn', spec.dataTier.pgbouncer.maxClientConnections],
@@ -220,16 +299,16 @@ function pgbouncerIni(spec: PlatformSpec): string {
     // Transaction pooling: session state does not survive; clients set no startup options.
     ['ignore_startup_parameters', 'extra_float_digits,options'],
     ['client_tls_sslmode', 'require'],
-    ['client_tls_cert_file', '/etc/pgbouncer/tls/tls.crt'],
-    ['client_tls_key_file', '/etc/pgbouncer/tls/tls.key'],
-    ['client_tls_ca_file', '/etc/pgbouncer/tls/ca.crt'],
+    ['client_tls_cert_file', `${TLS_DIR}/tls.crt`],
+    ['client_tls_key_file', `${TLS_DIR}/tls.key`],
+    ['client_tls_ca_file', `${TLS_DIR}/ca.crt`],
     ['server_tls_sslmode', 'verify-full'],
-    ['server_tls_ca_file', `${VAULT_SECRETS_MOUNT}/rds-ca.pem`],
+    ['server_tls_ca_file', `${VAULT_SECRETS_MOUNT}/${RDS_CA_FILE}`],
   ];
   return [
     '[databases]',
     // The pool's database entries (writer: RDS primary; reader: the replicas, round robin).
-    '%include /etc/pgbouncer/databases/databases.ini',
+    `%include ${DATABASES_FILE}`,
     '',
     '[pgbouncer]',
     ...settings.map(([key, value]) => `${key} = ${value}`),
@@ -237,7 +316,7 @@ function pgbouncerIni(spec: PlatformSpec): string {
   ].join('\n');
 }
 
-function pgHba(): string {
+export function pgHba(): string {
   return [
     // The exporter, in the same pod, for SHOW STATS only (stats_users).
     `hostssl pgbouncer ${PGBOUNCER_STATS_USER} 127.0.0.1/32 trust`,

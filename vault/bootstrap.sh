@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Applies Vault's configuration as code (docs/vault.md "Bootstrap"): audit device, secret
 # engines, Kubernetes auth, one policy and one role per Vault client, the generated keys, the
-# database (roles, databases, PgBouncer's auth_query function, Vault's connection and static
+# database (service roles and databases, Vault's connection and static
 # roles), the PKI mount and role, and the `vault-ca` Secret in the namespaces that talk to Vault.
 # Idempotent: run after `vault operator init` and again after every change to vault/ (and after a
 # failover if the standby runs with its own storage, Enterprise mode: replication carries it
@@ -82,7 +82,7 @@ if [[ "$(vault kv get -mount="${kv_mount}" -field="${rds_ca_field}" "${rds_ca_pa
   echo "wrote ${kv_mount}/${rds_ca_path}"
 fi
 
-# Database: roles, databases and PgBouncer's auth_query function, as the RDS master user.
+# Database: the services' roles and databases, as the RDS master user.
 export PGHOST="${DATABASE_HOST}" PGDATABASE=postgres PGSSLMODE=verify-full PGSSLROOTCERT="${RDS_CA_FILE}"
 psql -X -q -v ON_ERROR_STOP=1 -f database/bootstrap.sql
 # Vault's connection user gets a fresh password on every run, which Vault replaces at once

@@ -254,10 +254,10 @@ export const platformSpecData: PlatformSpec = {
       'payment-service': ['database', 'broker'], // the payment-events outbox relay (services part 2)
       'order-service': ['database', 'broker'],
     },
-    // choice: daily for the services (a leaked password lives a day at most; the Vault Agent
-    // re-renders right after each rotation and the services re-read the file per connection).
-    // PgBouncer's auth_user monthly: PgBouncer re-reads its auth_file only on its hourly reload.
-    staticCredentialRotation: { services: 'PT24H', pgbouncer: 'PT720H' },
+    // choice: daily (a leaked password lives a day at most; the Vault Agent re-renders right after
+    // each rotation, the services re-read the file per connection, PgBouncer reloads its userlist
+    // when the file changes).
+    staticCredentialRotation: { services: 'PT24H' },
     pkiCaTtl: 'PT87600H', // choice: ten years, like the staging self-signed root; re-issued, not expired
   },
 

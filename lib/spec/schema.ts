@@ -257,8 +257,8 @@ const vaultSpec = z.strictObject({
   kubernetesTokenTtl: duration,
   /** What each service may read from Vault: its database, cache and broker credentials. */
   serviceSecrets: z.record(kebabName, z.array(z.enum(VAULT_SECRET_KINDS)).min(1)),
-  /** How often Vault rotates the static database passwords (database/static-creds): the services' and PgBouncer's auth_user. */
-  staticCredentialRotation: z.strictObject({ services: duration, pgbouncer: duration }),
+  /** How often Vault rotates the services' static database passwords (database/static-creds). */
+  staticCredentialRotation: z.strictObject({ services: duration }),
   /** Lifetime of the services' CA that the PKI mount generates (and the mount's max lease TTL). */
   pkiCaTtl: duration,
 });
@@ -634,7 +634,7 @@ function checkVault(spec: PlatformSpec, ctx: Ctx) {
       ctx.addIssue({ code: 'custom', path: at('serviceSecrets'), input: svc.name, message: `has no entry for service ${svc.name}` });
     }
   }
-  for (const key of ['services', 'pgbouncer'] as const) {
+  for (const key of ['services'] as const) {
     // Vault refuses static roles rotated more often than every 5 s; minutes are the sane floor.
     if (isoSeconds(vault.staticCredentialRotation[key]) < 3600) {
       ctx.addIssue({ code: 'custom', path: at('staticCredentialRotation', key), input: vault.staticCredentialRotation[key], message: 'must be at least PT1H (each rotation briefly re-renders every client\'s password)' });

@@ -6,14 +6,14 @@
  * `npm run vault:config`); vault/bootstrap.sh applies them.
  */
 import { workloadNamespaces } from '../../charts/namespaces-chart';
-import { PGBOUNCER_AUTH_USER } from '../../charts/pgbouncer-chart';
+import { pgbouncerUserPaths } from '../../charts/pgbouncer-chart';
 import { VAULT_ISSUER_SERVICE_ACCOUNT } from '../../charts/pki-chart';
 import { PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER } from '../../charts/lib/topology';
 import { durationSeconds } from '../spec';
 import type { PlatformSpec, ServiceSpec, VaultSecretKind } from '../spec';
 import {
   DATABASE_CONNECTION, DATABASE_HOST_PLACEHOLDER, renderDatabaseBootstrapSql, renderDatabaseConnection, renderStaticRoles,
-  VAULT_DATABASE_ADMIN,
+  staticCredsPath, VAULT_DATABASE_ADMIN,
 } from './database';
 import { pkiMountConfig, pkiPath, renderPkiRole, renderVaultServerExtensions } from './pki';
 
@@ -24,7 +24,7 @@ const kvData = (path: string) => `${KV_MOUNT}/data/${path}`;
 /** Where each kind of credential lives in Vault, per service. */
 export const SECRET_PATHS: Record<VaultSecretKind, (service: string) => string> = {
   // Static role: a fixed PostgreSQL user (DATABASE_USER) whose password Vault rotates.
-  database: (service) => `database/static-creds/${service}`,
+  database: (service) => staticCredsPath(service),
   // Redis and Kafka (SASL/SCRAM) credentials are static: KV v2, one entry per service.
   cache: (service) => kvData(`services/${service}/redis`),
   broker: (service) => kvData(`services/${service}/kafka`),
@@ -102,10 +102,12 @@ export function vaultClients(spec: PlatformSpec): VaultClient[] {
     })),
     {
       name: PGBOUNCER_WRITER,
-      description: "PgBouncer (both pools): its auth_user's password and the RDS CA bundle",
+      // Its auth_file holds every service's database password (charts/pgbouncer-chart.ts): it
+      // checks the services' SCRAM logins and logs in to RDS as them.
+      description: "PgBouncer (both pools): every service's static database credentials (its auth_file) and the RDS CA bundle",
       serviceAccount: PGBOUNCER_WRITER,
       namespace: PGBOUNCER_NAMESPACE,
-      rules: [read(`database/static-creds/${PGBOUNCER_AUTH_USER}`), read(kvData(RDS_CA.path))],
+      rules: [...pgbouncerUserPaths(spec).map(read), read(kvData(RDS_CA.path))],
     },
     {
       name: CERT_MANAGER_ROLE,

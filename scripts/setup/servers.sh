@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real servers for the integration tests (test/harness/): Debian's postgresql, redis-server,
-# nginx, wrk and openssl, and the Kafka broker's jars from Maven Central into
+# nginx, wrk, openssl and pgbouncer, and the Kafka broker's jars from Maven Central into
 # .cache/kafka/<version>/libs (scripts/setup/kafka/pom.xml). Idempotent; well under a second
 # when all is present (binaries are looked up, the jars' stamp is compared).
 set -euo pipefail
@@ -13,6 +13,7 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missi
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 

@@ -1,6 +1,10 @@
 import { ENVIRONMENT_NAMES } from '../../lib/spec';
 import { zoneSubnetCidrs } from '../../charts/lib/topology';
-import { pgbouncerDatabases } from '../../charts/pgbouncer-chart';
+import {
+  pgbouncerDatabases, pgbouncerEntrypoint, PGBOUNCER_RELOADED_FILES, RELOAD_POLL_SECONDS, userlistTemplate,
+} from '../../charts/pgbouncer-chart';
+import { staticRoles } from '../../lib/vault/database';
+import type { PlatformSpec } from '../../lib/spec';
 import { findObject, renderEnvironment, spec } from './helpers';
 
 const ini = (text: string) => Object.fromEntries(text.split('\n')
@@ -41,11 +45,57 @@ describe.each(ENVIRONMENT_NAMES)('%s pgbouncer chart', (envName) => {
     }
   });
 
-  it('takes its credentials and the RDS CA from Vault', () => {
-    const annotations = findObject(objects, 'Deployment', 'pgbouncer').spec.template.metadata.annotations;
-    expect(annotations['vault.hashicorp.com/agent-inject-secret-userlist.txt']).toBe('database/static-creds/pgbouncer');
+  it("authenticates from an auth_file of the services' static credentials, not auth_query", () => {
+    for (const pool of ['pgbouncer', 'pgbouncer-reader']) {
+      const annotations = findObject(objects, 'Deployment', pool).spec.template.metadata.annotations;
+      const template: string = annotations['vault.hashicorp.com/agent-inject-template-userlist.txt'];
+      expect(template).toBe(userlistTemplate(spec));
+      expect(template.split('\n')).toEqual([
+        ...staticRoles(spec).map((r) => `{{ with secret "database/static-creds/${r.name}" }}"${r.username}" "{{ .Data.password | replaceAll \`"\` \`""\` }}"{{ end }}`),
+        '"pgbouncer_stats" ""', '',
+      ]);
+      expect(annotations['vault.hashicorp.com/agent-inject-secret-userlist.txt']).toBe(`database/static-creds/${staticRoles(spec)[0]!.name}`);
+    }
+    expect(staticRoles(spec).map((r) => r.username)).toEqual(['auth_service', 'user_service', 'payment_service', 'order_service']);
     expect(settings.auth_file).toBe('/vault/secrets/userlist.txt');
+    expect(settings.auth_type).toBe('hba');
+    expect(settings.auth_query).toBeUndefined();
+    expect(settings.auth_user).toBeUndefined();
     expect(settings.server_tls_ca_file).toBe('/vault/secrets/rds-ca.pem');
+  });
+
+  it('reloads PgBouncer when a file it re-reads changes, with no hourly reload besides', () => {
+    for (const pool of ['pgbouncer', 'pgbouncer-reader']) {
+      const deployment = findObject(objects, 'Deployment', pool);
+      const container = deployment.spec.template.spec.containers[0];
+      expect(container.command).toEqual(['/bin/sh', '-c']);
+      expect(container.args).toEqual([pgbouncerEntrypoint({ config: '/etc/pgbouncer/pgbouncer.ini', watch: PGBOUNCER_RELOADED_FILES, pollSeconds: RELOAD_POLL_SECONDS })]);
+      const script: string = container.args[0];
+      expect(script).toContain(`while sleep ${RELOAD_POLL_SECONDS};`);
+      expect(script.match(/kill -HUP/g)).toHaveLength(1);
+      expect(script).not.toContain('3600');
+      // Every watched file is one a container of this pod mounts.
+      const mounts: string[] = deployment.spec.template.spec.containers[0].volumeMounts.map((m: any) => m.mountPath);
+      for (const file of PGBOUNCER_RELOADED_FILES) {
+        expect(script).toContain(`'${file}'`);
+        if (!file.startsWith('/vault/secrets/')) expect(mounts.some((m) => file.startsWith(`${m}/`))).toBe(true);
+      }
+      // No process namespace shared with the Vault Agent (its token stays out of PgBouncer's reach).
+      expect(deployment.spec.template.spec.shareProcessNamespace).toBeUndefined();
+    }
+    expect(PGBOUNCER_RELOADED_FILES).toEqual(expect.arrayContaining(['/vault/secrets/userlist.txt', '/etc/pgbouncer/tls/tls.crt', '/etc/pgbouncer/tls/tls.key']));
+  });
+
+  it('refuses an entrypoint that could never reload, and a service user that is the exporter\'s', () => {
+    expect(() => pgbouncerEntrypoint({ config: '/c', watch: ['/f'], pollSeconds: 0 })).toThrow('pollSeconds = 0: must be a whole number of seconds >= 1');
+    expect(() => pgbouncerEntrypoint({ config: '/c', watch: [], pollSeconds: 5 })).toThrow('watch: names no file');
+    const clash = { ...spec, services: spec.services.map((s) => (s.name === 'order-service' ? { ...s, name: 'pgbouncer-stats' } : s)) } as PlatformSpec;
+    const withClash = {
+      ...clash,
+      vault: { ...spec.vault, serviceSecrets: { ...spec.vault.serviceSecrets, 'pgbouncer-stats': ['database'] } },
+      workloads: { ...spec.workloads, databaseNames: { ...spec.workloads.databaseNames, 'pgbouncer-stats': 'stats' } },
+    } as PlatformSpec;
+    expect(() => userlistTemplate(withClash)).toThrow('services: a service\'s database user is "pgbouncer_stats", the PgBouncer exporter\'s login');
   });
 
   it('has one pool entry per service database', () => {

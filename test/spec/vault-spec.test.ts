@@ -59,8 +59,8 @@ describe('Vault spec validation names the field and the value', () => {
     ['a token TTL that is not a duration', (d) => { d.vault.kubernetesTokenTtl = '1h'; }, 'vault.kubernetesTokenTtl = "1h": must be an ISO-8601 duration'],
     ['a static credential rotation under an hour', (d) => { d.vault.staticCredentialRotation.services = 'PT10M'; },
       'vault.staticCredentialRotation.services = "PT10M": must be at least PT1H'],
-    ['a PgBouncer rotation that is not a duration', (d) => { d.vault.staticCredentialRotation.pgbouncer = '30d'; },
-      'vault.staticCredentialRotation.pgbouncer = "30d": must be an ISO-8601 duration'],
+    ['a rotation that is not a duration', (d) => { d.vault.staticCredentialRotation.services = '30d'; },
+      'vault.staticCredentialRotation.services = "30d": must be an ISO-8601 duration'],
     ['a services CA that expires before its certificates', (d) => { d.vault.pkiCaTtl = 'PT24H'; },
       'vault.pkiCaTtl = "PT24H": must be longer than workloads.certificates.duration (PT720H)'],
   ])('rejects %s', (_label, edit, expected) => {
@@ -104,15 +104,25 @@ describe('Vault configuration as code', () => {
     });
   });
 
-  it('gives PgBouncer its own static credentials and the RDS CA, nothing else', () => {
+  it("gives PgBouncer every service's static database credentials (its auth_file) and the RDS CA, nothing else", () => {
     expect(renderKubernetesRoles(spec)['auth/kubernetes/role/pgbouncer']).toEqual({
       bound_service_account_names: ['pgbouncer'], bound_service_account_namespaces: ['pgbouncer'],
       audience: 'vault', token_policies: ['pgbouncer'], token_ttl: ttl, token_max_ttl: ttl,
     });
+    const withDatabase = spec.services.filter((s) => spec.vault.serviceSecrets[s.name]!.includes('database')).map((s) => s.name);
+    expect([...withDatabase].sort()).toEqual(['auth-service', 'order-service', 'payment-service', 'user-service']);
     expect(vaultClients(spec).find((c) => c.name === 'pgbouncer')!.rules).toEqual([
-      { path: 'database/static-creds/pgbouncer', capabilities: ['read'] },
+      ...withDatabase.map((name) => ({ path: `database/static-creds/${name}`, capabilities: ['read'] })),
       { path: 'kv/data/platform/rds-ca', capabilities: ['read'] },
     ]);
+  });
+
+  it("follows the spec: a service without a database drops out of PgBouncer's policy", () => {
+    const spec2 = structuredClone(spec) as Mutable<PlatformSpec>;
+    spec2.vault.serviceSecrets['order-service'] = ['broker'];
+    const paths = vaultClients(spec2 as PlatformSpec).find((c) => c.name === 'pgbouncer')!.rules.map((r) => r.path);
+    expect(paths).not.toContain('database/static-creds/order-service');
+    expect(paths).toContain('database/static-creds/payment-service');
   });
 
   it("lets cert-manager's Vault issuer sign with the services role only", () => {
@@ -125,14 +135,13 @@ describe('Vault configuration as code', () => {
     ]);
   });
 
-  it('defines one static role per service database (user with _ for -) and one for PgBouncer, rotated as the spec says', () => {
+  it('defines one static role per service database (user with _ for -), none for PgBouncer, rotated as the spec says', () => {
     const roles = renderStaticRoles(spec);
     const services = Object.keys(spec.workloads.databaseNames);
-    expect(Object.keys(roles).sort()).toEqual([...services, 'pgbouncer'].map((n) => `database/static-roles/${n}`).sort());
+    expect(Object.keys(roles).sort()).toEqual(services.map((n) => `database/static-roles/${n}`).sort());
     expect(roles['database/static-roles/payment-service']).toEqual({
       db_name: 'postgres', username: 'payment_service', rotation_period: durationSeconds(spec.vault.staticCredentialRotation.services),
     });
-    expect(roles['database/static-roles/pgbouncer']!.rotation_period).toBe(durationSeconds(spec.vault.staticCredentialRotation.pgbouncer));
     const connection = renderDatabaseConnection(spec)['database/config/postgres']!;
     expect(connection.allowed_roles).toEqual(Object.keys(roles).map((k) => k.split('/').pop()));
     expect(connection.connection_url).toBe(`postgresql://{{username}}:{{password}}@\${DATABASE_HOST}:${spec.dataTier.postgres.port}/postgres?sslmode=require`);

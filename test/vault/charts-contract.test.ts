@@ -6,6 +6,7 @@
 import { renderEnvironment, spec } from '../charts/helpers';
 import { durationSeconds } from '../../lib/spec';
 import { GENERATED_KEYS, KUBERNETES_AUTH_PATH, RDS_CA, renderBootstrapParameters, renderKubernetesRoles, vaultClients, VAULT_CA_SECRET } from '../../lib/vault/config-as-code';
+import { staticRoles } from '../../lib/vault/database';
 import { pkiPath, renderPkiRole } from '../../lib/vault/pki';
 
 const objects = Object.values(renderEnvironment('production')).flat();
@@ -39,7 +40,12 @@ describe('charts <-> Vault configuration', () => {
     expect(projected.map((s: any) => s.serviceAccountToken?.audience)).toContain(role!.audience);
 
     const allowed = clients.get(roleName)!.rules.filter((r) => r.capabilities.includes('read')).map((r) => r.path);
-    const rendered = Object.entries(annotations).filter(([k]) => k.startsWith('vault.hashicorp.com/agent-inject-secret-')).map(([, path]) => path);
+    // What the agent reads: every `secret "<path>"` of the templates (one file may read several,
+    // as PgBouncer's auth_file does), and each agent-inject-secret path.
+    const templates = Object.entries(annotations).filter(([k]) => k.startsWith('vault.hashicorp.com/agent-inject-template-')).map(([, t]) => t);
+    const injected = Object.entries(annotations).filter(([k]) => k.startsWith('vault.hashicorp.com/agent-inject-secret-')).map(([, path]) => path);
+    expect(templates.length).toBe(injected.length);
+    const rendered = [...new Set([...injected, ...templates.flatMap((t) => [...t.matchAll(/\bsecret "([^"]+)"/g)].map((m) => m[1]!))])];
     expect(rendered.length).toBeGreaterThan(0);
     expect(allowed).toEqual(expect.arrayContaining(rendered));
     // And nothing the pod never reads: a policy wider than the pod's use is a finding.
@@ -47,6 +53,16 @@ describe('charts <-> Vault configuration', () => {
 
     expect(annotations['vault.hashicorp.com/tls-secret']).toBe(VAULT_CA_SECRET.name);
     expect(vaultCaNamespaces).toContain(deployment.metadata.namespace);
+  });
+
+  it("renders into PgBouncer's auth_file exactly the static credentials of the services with a database", () => {
+    for (const pool of ['pgbouncer', 'pgbouncer-reader']) {
+      const annotations = workloads.find((d) => d.metadata.name === pool)!.spec.template.metadata.annotations;
+      const template: string = annotations['vault.hashicorp.com/agent-inject-template-userlist.txt'];
+      const read = [...template.matchAll(/\bsecret "([^"]+)"/g)].map((m) => m[1]);
+      expect(read).toEqual(staticRoles(spec).map((r) => `database/static-creds/${r.name}`));
+      expect(read).toEqual(spec.services.filter((s) => spec.vault.serviceSecrets[s.name]!.includes('database')).map((s) => `database/static-creds/${s.name}`));
+    }
   });
 
   it('renders the fields bootstrap writes: the key-encryption key and the RDS CA bundle', () => {
