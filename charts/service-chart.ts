@@ -13,7 +13,7 @@ import {
 import {
   addrEnvName, callersOf, DATA_ENDPOINTS_CONFIGMAP, databaseUser, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER,
   serviceByName, serviceDnsName, serviceDnsSans, serviceImage, SERVICES_ISSUER, TLS_MOUNT, tlsSecretName, vaultAddress,
-  VAULT_SECRETS_MOUNT,
+  VAULT_SECRETS_MOUNT, zoneSubnetCidrs,
 } from './lib/topology';
 import { serviceNetworkPolicies } from './lib/network-policies';
 
@@ -253,6 +253,12 @@ function serviceEnv(spec: PlatformSpec, environment: EnvironmentSpec, service: S
     { name: 'TLS_KEY_FILE', value: `${TLS_MOUNT}/tls.key` },
     { name: 'TLS_CA_FILE', value: `${TLS_MOUNT}/ca.crt` },
   ];
+  if (name === GATEWAY) {
+    // The ALB's target group speaks HTTPS to the pods (lib/constructs/api-load-balancer.ts), and
+    // X-Forwarded-For is believed only from the ALB's (public) subnets, for per-client limits.
+    env.push({ name: 'HTTP_TLS', value: 'true' });
+    env.push({ name: 'TRUSTED_PROXY_CIDRS', value: zoneSubnetCidrs(spec, environment).public.join(',') });
+  }
   const callers = callersOf(spec, name);
   if (name !== GATEWAY) env.push({ name: 'GRPC_ALLOWED_PEERS', value: callers.join(',') });
   for (const callee of spec.workloads.calls[name] ?? []) {

@@ -75,6 +75,15 @@ describe.each(ENVIRONMENT_NAMES)('%s service charts', (envName) => {
       }
     });
 
+    it('serves HTTPS to the ALB and believes X-Forwarded-For only from the public subnets (gateway only)', () => {
+      if (name === 'api-gateway') {
+        expect(env.HTTP_TLS).toBe('true');
+        expect(env.TRUSTED_PROXY_CIDRS).toBe(zoneSubnetCidrs(spec, environment).public.join(','));
+      } else {
+        expect([env.HTTP_TLS, env.TRUSTED_PROXY_CIDRS]).toEqual([undefined, undefined]);
+      }
+    });
+
     it('admits exactly its callers\' identities', () => {
       if (name === 'api-gateway') expect(env.GRPC_ALLOWED_PEERS).toBeUndefined();
       else expect(env.GRPC_ALLOWED_PEERS).toBe(callersOf(spec, name).join(','));

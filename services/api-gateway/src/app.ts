@@ -17,6 +17,7 @@ import {
 } from './problem';
 import type { FieldError, Problem } from './problem';
 import type { RateLimitPolicy, RateLimiter } from './rate-limit';
+import type { KeyPair } from './https';
 import { rateLimitHeaders } from './rate-limit';
 import { ROUTES, fastifyPath } from './routes';
 import type { Backends, Principal, RouteDefinition } from './routes';
@@ -34,6 +35,8 @@ export interface AppOptions {
   readonly trustedProxyCidrs: readonly string[];
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly openApiDocument: () => string;
+  /** HTTPS on the public port (HTTP_TLS); plain HTTP when absent. */
+  readonly https?: KeyPair;
 }
 
 interface GatewayRequestState {
@@ -59,6 +62,8 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function buildApp(options: AppOptions) {
   const app = Fastify({
+    // null = plain HTTP (fastify creates an http.Server).
+    https: options.https ?? null,
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
-  commonEnv, grpcTargetVar, jwtEnv, loadConfig, portVar, positiveIntVar, redisEnv, serviceSpec, tlsEnv,
+  booleanVar, commonEnv, grpcTargetVar, jwtEnv, loadConfig, portVar, positiveIntVar, redisEnv, serviceSpec, tlsEnv,
 } from '../../shared/src/config';
 
 export const SERVICE_NAME = 'api-gateway';
@@ -42,6 +42,10 @@ export function gatewayEnvSchema() {
     HTTP_PORT: portVar(spec.port),
     // Bind address of the public port; all interfaces in a pod, loopback in tests and benches.
     HTTP_HOST: z.preprocess(unsetIfEmpty, z.string().optional().default('0.0.0.0')),
+    // HTTPS on the public port with TLS_CERT_FILE/TLS_KEY_FILE: the ALB's target group speaks HTTPS.
+    HTTP_TLS: booleanVar(false),
+    // How often the HTTPS certificate files are checked for a renewal.
+    HTTP_TLS_RELOAD_INTERVAL_MS: positiveIntVar(10_000),
     ...tlsEnv,
     ...redisEnv,
     ...jwtEnv,

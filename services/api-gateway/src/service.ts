@@ -19,6 +19,7 @@ import { DecisionCache } from './authorize';
 import { SERVICE_NAME } from './config';
 import type { GatewayConfig } from './config';
 import { createHealthChecker } from './health-client';
+import { readKeyPair, reloadCertificateOnChange } from './https';
 import { JwksCache, JwtVerifier } from './jwt';
 import type { JwksDocument } from './jwt';
 import { renderOpenApiDocument } from './openapi';
@@ -127,6 +128,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     authenticated: { name: 'authenticated', limit: config.RATE_LIMIT_AUTHENTICATED, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS },
   };
   const openApi = renderOpenApiDocument(ROUTES);
+  const httpsFiles = { certFile: config.TLS_CERT_FILE, keyFile: config.TLS_KEY_FILE };
 
   const app = buildApp({
     logger, backends: { auth, users }, verifier, jwks, decisions, limiter, policies,
@@ -135,7 +137,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     trustedProxyCidrs: config.TRUSTED_PROXY_CIDRS,
     httpDuration,
     openApiDocument: () => openApi,
+    ...(config.HTTP_TLS ? { https: readKeyPair(httpsFiles) } : {}),
   });
+  const stopCertificateReload = config.HTTP_TLS
+    ? reloadCertificateOnChange(app.server, httpsFiles, logger, config.HTTP_TLS_RELOAD_INTERVAL_MS)
+    : () => undefined;
 
   const health = await startHealthServer({ port: config.HEALTH_PORT, registry: metrics.registry, logger });
   // Ready = auth-service answers (every authenticated request needs it). Redis is not a
@@ -150,6 +156,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   try {
     await app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
   } catch (err) {
+    stopCertificateReload();
     await health.close();
     redis.disconnect();
     for (const c of [auth, users, authHealth]) c.close();
@@ -170,6 +177,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     stop() {
       stopping ??= (async () => {
         health.setDraining();
+        stopCertificateReload();
         // Waits for in-flight requests; new ones on kept-alive connections get 503.
         await app.close();
         for (const c of [auth, users, authHealth]) c.close();
