@@ -5,6 +5,7 @@
  */
 import { copyFile } from 'node:fs/promises';
 import { request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { startStack } from './stack';
@@ -16,7 +17,7 @@ function get(url: string, ca: string, path: string, headers: Record<string, stri
   return new Promise((resolve, reject) => {
     // A new connection each time (agent: false), so the certificate served now is the one seen.
     const req = request(`${url}${path}`, { ca, agent: false, headers }, (res) => {
-      const der = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().raw;
+      const der = (res.socket as TLSSocket).getPeerCertificate().raw;
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => { body += chunk; });
