@@ -100,6 +100,16 @@ function tokenJson(tokens: TokenPair | undefined): Record<string, unknown> {
 const NO_STORE = { 'Cache-Control': 'no-store' } as const;
 
 const self = (_params: Record<string, string>, p: Pick<Principal, 'subject'>) => ({ action: 'users:read', resource: `users/${p.subject}` });
+const selfUpdate = (_params: Record<string, string>, p: Pick<Principal, 'subject'>) => ({ action: 'users:update', resource: `users/${p.subject}` });
+
+async function updateProfile(id: string, body: Record<string, unknown>, call: Parameters<RouteDefinition['handler']>[0]['call'], backends: Backends) {
+  const res = await unary(backends.users, 'updateUser', {
+    id,
+    ...(typeof body.name === 'string' ? { name: body.name } : {}),
+    ...(typeof body.email === 'string' ? { email: body.email } : {}),
+  }, call);
+  return { status: 200, body: userJson(res.user) };
+}
 
 export const ROUTES: readonly RouteDefinition[] = [
   {
@@ -196,14 +206,16 @@ export const ROUTES: readonly RouteDefinition[] = [
     body: S.UpdateUserBody,
     responses: { 200: { description: 'The updated profile.', schema: S.User } },
     problems: [403, 404, 409],
-    async handler({ params, body, call, backends }) {
-      const res = await unary(backends.users, 'updateUser', {
-        id: params.id!,
-        ...(typeof body.name === 'string' ? { name: body.name } : {}),
-        ...(typeof body.email === 'string' ? { email: body.email } : {}),
-      }, call);
-      return { status: 200, body: userJson(res.user) };
-    },
+    handler: ({ params, body, call, backends }) => updateProfile(params.id!, body, call, backends),
+  },
+  {
+    method: 'PATCH', path: '/v1/users/me', operationId: 'updateOwnUser', tag: 'users', auth: 'bearer',
+    summary: "Change the caller's own name or email.",
+    authorize: selfUpdate,
+    body: S.UpdateUserBody,
+    responses: { 200: { description: 'The updated profile.', schema: S.User } },
+    problems: [403, 404, 409],
+    handler: ({ principal, body, call, backends }) => updateProfile(principal!.subject, body, call, backends),
   },
   {
     method: 'GET', path: '/v1/users', operationId: 'listUsers', tag: 'users', auth: 'bearer',

@@ -125,6 +125,8 @@ describe('profiles', () => {
     expect(patched.status).toBe(200);
     expect(patched.body.name).toBe('Grace Hopper');
     expect((await api('GET', `/v1/users/${me.userId}`, { token: me.access })).body.name).toBe('Grace Hopper');
+    const viaMe = await api('PATCH', '/v1/users/me', { token: me.access, body: { name: 'Rear Admiral Hopper' } });
+    expect([viaMe.status, viaMe.body.id, viaMe.body.name]).toEqual([200, me.userId, 'Rear Admiral Hopper']);
   });
 
   it("refuses another user's profile (403) unless admin", async () => {
