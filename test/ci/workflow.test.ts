@@ -33,13 +33,15 @@ describe('.github/workflows/ci.yml', () => {
   test('the test job runs exactly the README test command, which .ci/run runs too', () => {
     const command = readmeTestCommand();
     expect(command).toBe('npm ci && npm test');
-    expect(runs(workflow.jobs.test)).toEqual([command]);
+    expect(runs(workflow.jobs.test)).toEqual(['sudo bash scripts/setup/servers.sh', command]);
     expect(fs.readFileSync(path.join(root, '.ci', 'run'), 'utf8').split('\n')).toContain(command);
   });
 
-  test('the test job sets up Node 20 with the npm cache and Python 3.11', () => {
+  test('the test job sets up Node 20 with the npm cache and Python 3.11, and the servers as root', () => {
     const job = workflow.jobs.test;
-    expect(job.steps.map((s) => s.uses?.split('@')[0] ?? 'run')).toEqual(['actions/checkout', 'actions/setup-node', 'actions/setup-python', 'run']);
+    expect(job.steps.map((s) => s.uses?.split('@')[0] ?? 'run')).toEqual(['actions/checkout', 'actions/setup-node', 'actions/setup-python', 'run', 'run']);
+    // The runner is not root; the setup script that npm test runs would stop without this.
+    expect(job.steps[3]!.run).toBe('sudo bash scripts/setup/servers.sh');
     expect(uses(job, 'actions/setup-node')?.with).toEqual({ 'node-version': 20, cache: 'npm' });
     expect(uses(job, 'actions/setup-python')?.with).toEqual({ 'python-version': '3.11' });
   });
