@@ -11,7 +11,7 @@ import {
   vaultAgentAnnotations, vaultTokenVolume,
 } from './lib/pod';
 import {
-  addrEnvName, callersOf, DATA_ENDPOINTS_CONFIGMAP, databaseUser, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER,
+  addrEnvName, callersOf, DATA_ENDPOINTS_CONFIGMAP, databaseUser, PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER,
   serviceByName, serviceDnsName, serviceDnsSans, serviceImage, SERVICES_ISSUER, TLS_MOUNT, tlsSecretName, vaultAddress,
   VAULT_SECRETS_MOUNT, zoneSubnetCidrs,
 } from './lib/topology';
@@ -233,6 +233,14 @@ function vaultSecrets(name: string, kinds: readonly VaultSecretKind[]) {
     const path = `kv/data/services/${name}/kafka`;
     files.push({ file: 'kafka-password', path, template: `{{- with secret "${path}" -}}{{ .Data.data.password }}{{- end -}}` });
   }
+  if (kinds.includes('payment-provider')) {
+    // Put there by an operator, never generated (docs/vault.md "Payment provider key").
+    const path = `kv/data/services/${name}/${PAYMENT_PROVIDER_SECRET.name}`;
+    files.push({
+      file: PAYMENT_PROVIDER_SECRET.file, path,
+      template: `{{- with secret "${path}" -}}{{ .Data.data.${PAYMENT_PROVIDER_SECRET.field} }}{{- end -}}`,
+    });
+  }
   if (name === 'auth-service') {
     const path = `kv/data/services/${name}/signing`;
     files.push({ file: 'key-encryption-key', path, template: `{{- with secret "${path}" -}}{{ .Data.data.keyEncryptionKey }}{{- end -}}` });
@@ -305,6 +313,12 @@ function serviceEnv(spec: PlatformSpec, environment: EnvironmentSpec, service: S
       fromEndpoints('KAFKA_BROKERS'),
       { name: 'KAFKA_SASL_USERNAME', value: spec.dataTier.kafka.scramUsername },
       { name: 'KAFKA_SASL_PASSWORD_FILE', value: `${VAULT_SECRETS_MOUNT}/kafka-password` },
+    );
+  }
+  if (kinds.includes('payment-provider')) {
+    env.push(
+      { name: 'STRIPE_API_BASE', value: spec.workloads.paymentProvider.apiBase },
+      { name: 'STRIPE_SECRET_KEY_FILE', value: `${VAULT_SECRETS_MOUNT}/${PAYMENT_PROVIDER_SECRET.file}` },
     );
   }
   return env;

@@ -12,6 +12,10 @@
 #   K8S_HOST (the EKS API endpoint), K8S_CA_FILE (its CA bundle)
 #   DATABASE_HOST (RDS writer endpoint), PGUSER and PGPASSWORD (the RDS master user, from its
 #   RDS-managed secret), RDS_CA_FILE (the region's RDS CA bundle)
+# Optional: <SERVICE>_STRIPE_SECRET_KEY_FILE (`operatorSecrets[].fileVariable` in bootstrap.json,
+#   e.g. PAYMENT_SERVICE_STRIPE_SECRET_KEY_FILE): a file holding that operator secret, written to
+#   Vault only if the entry is absent. Without it an absent entry makes bootstrap fail at the end,
+#   after applying everything else, printing the command that puts the key.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -74,6 +78,31 @@ jq -c '.generatedKeys[]' bootstrap.json | while read -r key; do
   fi
 done
 
+# Secrets only an operator has (the Stripe secret key): never generated and never a placeholder,
+# so a pod can start only with a real key. Written from the operator's file if absent (-cas=0, via
+# stdin); an entry that is there but does not look like a key (e.g. "changeme") counts as missing.
+missing_secrets=()
+while read -r secret; do
+  path=$(jq -r .path <<<"${secret}")
+  field=$(jq -r .field <<<"${secret}")
+  pattern=$(jq -r .pattern <<<"${secret}")
+  from=$(jq -r .fileVariable <<<"${secret}")
+  current=$(vault kv get -mount="${kv_mount}" -field="${field}" "${path}" 2>/dev/null || true)
+  if [[ -z "${current}" && -n "${!from:-}" ]]; then
+    value=$(tr -d '\r\n' <"${!from}")
+    if [[ ! "${value}" =~ ${pattern} ]]; then
+      echo "bootstrap: ${from} (${!from}) does not hold a key matching ${pattern}; nothing written" >&2
+      exit 1
+    fi
+    printf '%s' "${value}" | vault kv put -mount="${kv_mount}" -cas=0 "${path}" "${field}=-" >/dev/null
+    echo "wrote ${kv_mount}/${path} from ${from}"
+    current=${value}
+    unset value
+  fi
+  if [[ "${current}" =~ ${pattern} ]]; then echo "kept ${kv_mount}/${path}"; else missing_secrets+=("${secret}"); fi
+  unset current
+done < <(jq -c '.operatorSecrets[]' bootstrap.json)
+
 # The RDS CA bundle (public) PgBouncer verifies RDS with: refreshed when AWS publishes a new one.
 rds_ca_path=$(param .rdsCa.path)
 rds_ca_field=$(param .rdsCa.field)
@@ -121,3 +150,15 @@ for namespace in $(param '.vaultCa.namespaces[]'); do
     --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   echo "applied secret ${namespace}/${ca_secret}"
 done
+
+# Last, so everything else is applied: an operator secret that is missing fails the run loudly.
+if ((${#missing_secrets[@]} > 0)); then
+  for secret in "${missing_secrets[@]}"; do
+    path=$(jq -r .path <<<"${secret}")
+    echo "bootstrap: ${kv_mount}/${path} has no valid $(jq -r .field <<<"${secret}"): $(jq -r .description <<<"${secret}")." >&2
+    echo "  put it (the key from a file, never on the command line), then re-run bootstrap:" >&2
+    echo "    vault kv put -mount=${kv_mount} ${path} $(jq -r .field <<<"${secret}")=- < <key file>" >&2
+    echo "  or, if the entry is absent, re-run with $(jq -r .fileVariable <<<"${secret}")=<key file>" >&2
+  done
+  exit 1
+fi

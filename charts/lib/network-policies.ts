@@ -6,7 +6,10 @@
 import type { Construct } from 'constructs';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { EnvironmentSpec, PlatformSpec, ServiceSpec } from '../../lib/spec';
-import { MONITORING, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName, zoneSubnetCidrs } from './topology';
+import {
+  MONITORING, nonInternetCidrs, paymentProviderPort, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName,
+  zoneSubnetCidrs,
+} from './topology';
 
 const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
 const inNamespace = (namespace: string, podLabels: Record<string, string>): k8s.NetworkPolicyPeer => ({
@@ -70,6 +73,11 @@ export function serviceNetworkPolicies(scope: Construct, props: ServicePoliciesP
   }
   if (kinds.includes('cache')) egress.push({ to: cidrs(zones.restricted), ports: [tcp(spec.dataTier.redis.port)] });
   if (kinds.includes('broker')) egress.push({ to: cidrs(zones.restricted), ports: [tcp(spec.dataTier.kafka.saslScramPort)] });
+  if (kinds.includes('payment-provider')) {
+    // The provider's addresses are not ours to list (NetworkPolicy has no DNS names): the
+    // internet on its API port only, through the NAT gateways, and nothing of our own networks.
+    egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: nonInternetCidrs(spec, environment) } }], ports: [tcp(paymentProviderPort(spec))] });
+  }
   policy(scope, 'egress', `${name}-egress`, selector, { egress });
 }
 

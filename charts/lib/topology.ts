@@ -21,6 +21,34 @@ export const vaultAddress = (spec: PlatformSpec) =>
 /** Namespace and selector labels of the Prometheus server that scrapes pods (Helm release `prometheus`). */
 export const MONITORING = { podLabels: { 'app.kubernetes.io/name': 'prometheus', 'app.kubernetes.io/component': 'server' } } as const;
 
+/**
+ * The payment provider's secret key (vault.serviceSecrets 'payment-provider'): KV v2 entry
+ * `services/<svc>/<name>`, field `field`, rendered to `/vault/secrets/<file>` (STRIPE_SECRET_KEY_FILE).
+ */
+export const PAYMENT_PROVIDER_SECRET = { name: 'stripe', field: 'secret_key', file: 'stripe-secret-key' } as const;
+
+/** Port of the payment provider's API (workloads.paymentProvider.apiBase): the URL's, else 443. */
+export function paymentProviderPort(spec: PlatformSpec): number {
+  const url = new URL(spec.workloads.paymentProvider.apiBase);
+  return url.port ? Number(url.port) : 443;
+}
+
+/**
+ * Address space that is not the internet, for the one egress rule to it: the environment's own
+ * networks from the spec (VPC, VPN clients, the Vault standby's VPC), the private ranges of
+ * RFC 1918 (the cluster's Service CIDR among them), shared address space 100.64.0.0/10 (EKS
+ * custom pod networking) and link-local 169.254.0.0/16 (the instance metadata service and the
+ * EKS Pod Identity agent: their credentials must stay out of reach).
+ */
+export function nonInternetCidrs(spec: PlatformSpec, environment: EnvironmentSpec): string[] {
+  const standby = spec.vault.standbyVpc.cidrs[environment.name as keyof PlatformSpec['vault']['standbyVpc']['cidrs']];
+  const blocks = [
+    environment.network.vpcCidr, environment.network.vpn.clientCidr, ...(standby ? [standby] : []),
+    '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16',
+  ];
+  return [...new Set(blocks)];
+}
+
 export const TLS_MOUNT = '/etc/platform/tls';
 export const VAULT_SECRETS_MOUNT = '/vault/secrets';
 

@@ -251,7 +251,8 @@ export const platformSpecData: PlatformSpec = {
       'api-gateway': ['cache'],
       'auth-service': ['database', 'cache'],
       'user-service': ['database', 'cache'],
-      'payment-service': ['database', 'broker'], // the payment-events outbox relay (services part 2)
+      // the payment-events outbox relay (services part 2), and the Stripe secret key (workloads.paymentProvider).
+      'payment-service': ['database', 'broker', 'payment-provider'],
       'order-service': ['database', 'broker'],
     },
     // choice: daily (a leaked password lives a day at most; the Vault Agent re-renders right after
@@ -266,11 +267,15 @@ export const platformSpecData: PlatformSpec = {
     // choice: the tag the registry stack's repositories are read at when synth gets no
     // `-c services:imageTag=<git sha>`; CI passes the commit it built.
     defaultImageTag: 'unreleased',
-    // services/README.md: the gateway calls the four services, auth-service calls user-service.
+    // services/README.md: the gateway calls the four services, auth-service calls user-service,
+    // payment-service calls order-service (GetOrder: amount, currency and owner of what it charges).
     calls: {
       'api-gateway': ['auth-service', 'user-service', 'order-service', 'payment-service'],
       'auth-service': ['user-service'],
+      'payment-service': ['order-service'],
     },
+    // choice: Stripe (services/README.md `STRIPE_*`); test and live mode share the API, the key differs.
+    paymentProvider: { apiBase: 'https://api.stripe.com' },
     // choice: one database per service, named after what it holds (docs/data-tier.md).
     databaseNames: { 'auth-service': 'auth', 'user-service': 'users', 'order-service': 'orders', 'payment-service': 'payments' },
     // choice: Node.js processes with one event loop each; scale out, not up (limits 2x-4x requests

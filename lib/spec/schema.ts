@@ -232,8 +232,13 @@ const environment = z.strictObject({
   edge: environmentEdge,
 });
 
+/**
+ * What a service may read from Vault: its database, cache and broker credentials, and
+ * `payment-provider`: the payment provider's secret key (workloads.paymentProvider), which also
+ * gives the service its only egress to the internet (docs/workloads.md "Network zones").
+ */
+export const VAULT_SECRET_KINDS = ['database', 'cache', 'broker', 'payment-provider'] as const;
 /** Vault (DESIGN.md §7): the secrets store of every environment, primary + DR-region standby. */
-export const VAULT_SECRET_KINDS = ['database', 'cache', 'broker'] as const;
 const vaultSpec = z.strictObject({
   /** Open-source Vault version installed from HashiCorp's RPM repository (exact, e.g. 1.20.4). */
   version: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be an exact Vault version such as 1.20.4'),
@@ -255,7 +260,7 @@ const vaultSpec = z.strictObject({
   }),
   /** Lifetime of the Vault token a pod gets from its Kubernetes service account. */
   kubernetesTokenTtl: duration,
-  /** What each service may read from Vault: its database, cache and broker credentials. */
+  /** What each service may read from Vault, by VAULT_SECRET_KINDS. */
   serviceSecrets: z.record(kebabName, z.array(z.enum(VAULT_SECRET_KINDS)).min(1)),
   /** How often Vault rotates the services' static database passwords (database/static-creds). */
   staticCredentialRotation: z.strictObject({ services: duration }),
@@ -276,12 +281,42 @@ const pinnedImage = z.string().regex(
   'must be a pinned image <registry>/<repository>:<tag>[@sha256:<digest>] (no "latest" guessing)',
 );
 
+/**
+ * The payment provider's API origin (services/README.md `STRIPE_API_BASE`): HTTPS only (the
+ * secret key travels in every request), and an origin only: the client takes host and port, so
+ * a path, query or credentials would be silently dropped.
+ */
+const httpsOrigin = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an https URL such as https://api.stripe.com' });
+    return;
+  }
+  if (url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `must be an https URL (got ${url.protocol.slice(0, -1)}): the secret key travels in every request` });
+  else if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not carry credentials: the key comes from Vault' });
+  else if (url.pathname !== '/' || url.search || url.hash || value.endsWith('/')) {
+    ctx.addIssue({ code: 'custom', message: 'must be an origin only (https://<host>[:<port>], no path, query or trailing slash)' });
+  } else if (!/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(url.hostname)) {
+    ctx.addIssue({ code: 'custom', message: 'must name the provider by DNS name, not an IP address (its addresses change)' });
+  }
+});
+
 /** The charts (issue 7): what the spec does not give about the workloads, all our choice. */
 const workloads = z.strictObject({
   /** Image tag of the services when no `-c services:imageTag=<tag>` is given. */
   defaultImageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, 'must be a Docker image tag'),
   /** Who calls whom over gRPC (services/README.md): the callee admits the caller's identity and NetworkPolicy. */
   calls: z.record(kebabName, z.array(kebabName).min(1)),
+  /**
+   * The external payment provider (Stripe) the services with vault.serviceSecrets
+   * 'payment-provider' call over the internet; its secret key is in Vault (docs/vault.md).
+   */
+  paymentProvider: z.strictObject({
+    /** `STRIPE_API_BASE`; the NetworkPolicy opens the internet on its port only (443 unless given). */
+    apiBase: httpsOrigin,
+  }),
   /** PostgreSQL database of each service that has one (vault.serviceSecrets 'database'). */
   databaseNames: z.record(kebabName, z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a PostgreSQL identifier')),
   /** Requests and limits of each service's container, keyed by service name. */

@@ -8,7 +8,7 @@
 import { workloadNamespaces } from '../../charts/namespaces-chart';
 import { pgbouncerUserPaths } from '../../charts/pgbouncer-chart';
 import { VAULT_ISSUER_SERVICE_ACCOUNT } from '../../charts/pki-chart';
-import { PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER } from '../../charts/lib/topology';
+import { PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER } from '../../charts/lib/topology';
 import { durationSeconds } from '../spec';
 import type { PlatformSpec, ServiceSpec, VaultSecretKind } from '../spec';
 import {
@@ -28,7 +28,46 @@ export const SECRET_PATHS: Record<VaultSecretKind, (service: string) => string> 
   // Redis and Kafka (SASL/SCRAM) credentials are static: KV v2, one entry per service.
   cache: (service) => kvData(`services/${service}/redis`),
   broker: (service) => kvData(`services/${service}/kafka`),
+  // The payment provider's secret key: KV v2, put there by an operator (OPERATOR_SECRETS).
+  'payment-provider': (service) => kvData(paymentProviderKeyPath(service)),
 };
+
+const paymentProviderKeyPath = (service: string) => `services/${service}/${PAYMENT_PROVIDER_SECRET.name}`;
+
+/**
+ * A secret only an operator has (the Stripe secret key): bootstrap never generates it and never
+ * writes a placeholder a service could mistake for a key. It writes the operator's file when the
+ * entry is absent, and otherwise fails, printing the command that puts it (docs/vault.md).
+ */
+export interface OperatorSecret {
+  readonly service: string;
+  /** KV path under the mount. */
+  readonly path: string;
+  readonly field: string;
+  readonly description: string;
+  /** Bash ERE the value must match: anything else (empty, "changeme", a publishable key) is refused. */
+  readonly pattern: string;
+  /** Optional variable of vault/bootstrap.sh naming a file that holds the value. */
+  readonly fileVariable: string;
+}
+
+/**
+ * Stripe secret keys: `sk_` (or restricted `rk_`), mode `live`/`test`, then the key material
+ * (stripe.com/docs/keys). A publishable key (`pk_`) cannot charge, so it is refused too.
+ */
+export const STRIPE_SECRET_KEY_PATTERN = '^[sr]k_(live|test)_[A-Za-z0-9]{16,}$';
+
+/** One entry per service with vault.serviceSecrets 'payment-provider', in spec order. */
+export function operatorSecrets(spec: PlatformSpec): OperatorSecret[] {
+  return spec.services.filter((s) => spec.vault.serviceSecrets[s.name]?.includes('payment-provider')).map((s) => ({
+    service: s.name,
+    path: paymentProviderKeyPath(s.name),
+    field: PAYMENT_PROVIDER_SECRET.field,
+    description: `the Stripe secret key of ${s.name} (STRIPE_SECRET_KEY_FILE; a test-mode key in staging, live in production)`,
+    pattern: STRIPE_SECRET_KEY_PATTERN,
+    fileVariable: `${s.name.replace(/-/g, '_').toUpperCase()}_STRIPE_SECRET_KEY_FILE`,
+  }));
+}
 
 /** A secret no store issues: bootstrap generates it once (random bytes, base64) and never overwrites it. */
 export interface GeneratedKey {
@@ -168,6 +207,7 @@ export function renderBootstrapParameters(spec: PlatformSpec) {
     kvMount: KV_MOUNT,
     database: { connection: DATABASE_CONNECTION, adminUser: VAULT_DATABASE_ADMIN, hostPlaceholder: DATABASE_HOST_PLACEHOLDER },
     generatedKeys: GENERATED_KEYS.map(({ path, field, bytes }) => ({ path, field, bytes })),
+    operatorSecrets: operatorSecrets(spec).map(({ path, field, description, pattern, fileVariable }) => ({ path, field, description, pattern, fileVariable })),
     rdsCa: RDS_CA,
     pki: pkiMountConfig(spec),
     vaultCa: {

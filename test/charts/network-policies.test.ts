@@ -1,8 +1,15 @@
 import { ENVIRONMENT_NAMES } from '../../lib/spec';
-import { zoneSubnetCidrs } from '../../charts/lib/topology';
+import { parseCidr } from '../../lib/spec';
+import { paymentProviderPort, zoneSubnetCidrs } from '../../charts/lib/topology';
 import { findObject, renderEnvironment, spec } from './helpers';
 
 const ports = (rule: any) => rule.ports.map((p: any) => p.port);
+/** Whether CIDR (or address) `inner` lies inside CIDR `outer`. */
+function within(inner: string, outer: string): boolean {
+  const a = parseCidr(inner.includes('/') ? inner : `${inner}/32`)!;
+  const b = parseCidr(outer)!;
+  return a.prefix >= b.prefix && Math.floor(a.base / 2 ** (32 - b.prefix)) === b.base / 2 ** (32 - b.prefix);
+}
 const namespacesOf = (rule: any) => (rule.to ?? rule.from).filter((p: any) => p.namespaceSelector)
   .map((p: any) => p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']);
 
@@ -52,5 +59,36 @@ describe.each(ENVIRONMENT_NAMES)('%s network zones', (envName) => {
     const gateway = spec.services.find((s) => s.name === 'api-gateway')!;
     const toServicePort = ingress.filter((r) => ports(r).includes(gateway.port));
     expect(toServicePort).toEqual([{ from: zones.public.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: gateway.port }, { protocol: 'TCP', port: gateway.healthPort }] }]);
+  });
+
+  it('opens the internet only to the payment provider\'s users, on its API port, never to our own networks or the metadata service', () => {
+    const environment = spec.environments[envName];
+    const zoneBlocks = Object.values(zones).flat();
+    const internetUsers: string[] = [];
+    const policies = Object.values(charts).flat().filter((o) => o.kind === 'NetworkPolicy');
+    for (const policy of policies) {
+      for (const rule of [...(policy.spec.egress ?? []), ...(policy.spec.ingress ?? [])]) {
+        for (const peer of [...(rule.to ?? []), ...(rule.from ?? [])].filter((p: any) => p.ipBlock)) {
+          // Every other ipBlock names a subnet of a zone: nothing else is widened.
+          if (zoneBlocks.includes(peer.ipBlock.cidr)) continue;
+          expect({ policy: policy.metadata.name, cidr: peer.ipBlock.cidr }).toEqual({ policy: policy.metadata.name, cidr: '0.0.0.0/0' });
+          expect(rule.to).toHaveLength(1);
+          expect(ports(rule)).toEqual([paymentProviderPort(spec)]);
+          internetUsers.push(policy.metadata.namespace);
+          const except: string[] = peer.ipBlock.except;
+          const excluded = (target: string) => except.some((block) => within(target, block));
+          for (const target of [...zoneBlocks, environment.network.vpcCidr, environment.network.vpn.clientCidr,
+            spec.vault.standbyVpc.cidrs[envName], '169.254.169.254', '169.254.170.23', '10.100.0.0/16', '172.20.0.0/16', '192.168.1.1']) {
+            expect({ target, excluded: excluded(target) }).toEqual({ target, excluded: true });
+          }
+          expect(except).toContain(environment.network.vpcCidr);
+          expect(excluded('52.94.236.248')).toBe(false); // a public address stays reachable
+        }
+      }
+    }
+    const expected = spec.services.filter((s) => spec.vault.serviceSecrets[s.name]!.includes('payment-provider')).map((s) => s.name);
+    expect(internetUsers).toEqual(expected);
+    expect(expected).toEqual(['payment-service']);
+    expect(paymentProviderPort(spec)).toBe(443);
   });
 });

@@ -103,6 +103,7 @@ describe.each(ENVIRONMENT_NAMES)('%s service charts', (envName) => {
         ...(kinds.includes('database') ? ['database-password'] : []),
         ...(kinds.includes('cache') ? ['redis-password'] : []),
         ...(kinds.includes('broker') ? ['kafka-password'] : []),
+        ...(kinds.includes('payment-provider') ? ['stripe-secret-key'] : []),
         ...(name === 'auth-service' ? ['key-encryption-key'] : []),
       ].map((f) => `vault.hashicorp.com/agent-inject-secret-${f}`).sort();
       expect(injected).toEqual(expected);
@@ -123,6 +124,20 @@ describe.each(ENVIRONMENT_NAMES)('%s service charts', (envName) => {
       expect(env.DATABASE_READ_HOST).toBe(name === 'user-service' ? 'pgbouncer-reader.pgbouncer.svc.cluster.local' : undefined);
     });
 
+    it('gets the payment provider\'s API base from the spec and its secret key from Vault, only with that secret kind', () => {
+      const annotations = deployment.spec.template.metadata.annotations;
+      if (kinds.includes('payment-provider')) {
+        expect(env.STRIPE_API_BASE).toBe(spec.workloads.paymentProvider.apiBase);
+        expect(env.STRIPE_SECRET_KEY_FILE).toBe('/vault/secrets/stripe-secret-key');
+        expect(annotations['vault.hashicorp.com/agent-inject-secret-stripe-secret-key']).toBe(`kv/data/services/${name}/stripe`);
+        expect(annotations['vault.hashicorp.com/agent-inject-template-stripe-secret-key'])
+          .toBe(`{{- with secret "kv/data/services/${name}/stripe" -}}{{ .Data.data.secret_key }}{{- end -}}`);
+      } else {
+        expect([env.STRIPE_API_BASE, env.STRIPE_SECRET_KEY_FILE]).toEqual([undefined, undefined]);
+        expect(Object.values<string>(annotations).some((v) => v.includes('/stripe'))).toBe(false);
+      }
+    });
+
     it('lets in only its callers (and, for the gateway, only the load balancer) plus Prometheus', () => {
       const ingress = findObject(objects, 'NetworkPolicy', `${name}-ingress`).spec.ingress;
       const peers = ingress.flatMap((rule: any) => rule.from);
@@ -131,5 +146,27 @@ describe.each(ENVIRONMENT_NAMES)('%s service charts', (envName) => {
       const blocks = peers.filter((p: any) => p.ipBlock).map((p: any) => p.ipBlock.cidr);
       expect(blocks).toEqual(service.zone === 'dmz' ? zoneSubnetCidrs(spec, environment).public : []);
     });
+  });
+});
+
+describe('payment-service -> order-service (GetOrder before charging)', () => {
+  const charts = renderEnvironment('production');
+  const envOf = (name: string) => Object.fromEntries(findObject(charts[name]!, 'Deployment', name).spec.template.spec.containers[0].env
+    .map((e: any) => [e.name, e.value]));
+
+  it('dials order-service and is admitted by it, next to the gateway', () => {
+    expect(spec.workloads.calls['payment-service']).toEqual(['order-service']);
+    const orderService = spec.services.find((s) => s.name === 'order-service')!;
+    expect(envOf('payment-service').ORDER_SERVICE_ADDR).toBe(`dns:///order-service.order-service.svc.cluster.local:${orderService.port}`);
+    expect(envOf('order-service').GRPC_ALLOWED_PEERS).toBe('api-gateway,payment-service');
+    const ingress = findObject(charts['order-service']!, 'NetworkPolicy', 'order-service-ingress').spec.ingress as any[];
+    const fromPayment = ingress.find((r) => r.from.some((p: any) => p.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] === 'payment-service'));
+    expect(fromPayment.ports).toEqual([{ protocol: 'TCP', port: orderService.port }]);
+  });
+
+  it('is not called back: order-service gets no PAYMENT_SERVICE_ADDR and no egress to payment-service', () => {
+    expect(envOf('order-service').PAYMENT_SERVICE_ADDR).toBeUndefined();
+    const egress = findObject(charts['order-service']!, 'NetworkPolicy', 'order-service-egress').spec.egress as any[];
+    expect(JSON.stringify(egress)).not.toContain('payment-service');
   });
 });

@@ -38,4 +38,20 @@ describe('workloads spec', () => {
     expect(problemsAfter((d) => { d.workloads.pgbouncer.exporterPort = 9003; }))
       .toContain('workloads.pgbouncer.exporterPort = 9003: port clash: also used by payment-service');
   });
+
+  it.each<[string, string, string]>([
+    ['plain http', 'http://api.stripe.com', 'must be an https URL (got http)'],
+    ['not a URL', 'api.stripe.com', 'must be an https URL such as https://api.stripe.com'],
+    ['a path', 'https://api.stripe.com/v1', 'must be an origin only'],
+    ['a trailing slash', 'https://api.stripe.com/', 'must be an origin only'],
+    ['credentials', 'https://sk_live_x@api.stripe.com', 'must not carry credentials'],
+    ['an IP address', 'https://54.187.174.169', 'must name the provider by DNS name'],
+  ])('rejects a payment provider API base with %s, naming the field', (_label, apiBase, message) => {
+    expect(problemsAfter((d) => { d.workloads.paymentProvider.apiBase = apiBase; }))
+      .toContain(`workloads.paymentProvider.apiBase = ${JSON.stringify(apiBase)}: ${message}`);
+  });
+
+  it('requires the payment provider', () => {
+    expect(problemsAfter((d) => { delete (d.workloads as any).paymentProvider; })).toContain('workloads.paymentProvider');
+  });
 });

@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import { durationSeconds, loadPlatformSpec } from '../../lib/spec';
 import { vaultNames } from '../../lib/spec/vault-names';
 import type { PlatformSpec } from '../../lib/spec';
-import { renderKubernetesRoles, servicePolicyPaths, vaultClients, vaultConfigFiles } from '../../lib/vault/config-as-code';
+import {
+  operatorSecrets, renderKubernetesRoles, servicePolicyPaths, STRIPE_SECRET_KEY_PATTERN, vaultClients, vaultConfigFiles,
+} from '../../lib/vault/config-as-code';
 import { renderDatabaseConnection, renderStaticRoles } from '../../lib/vault/database';
 import { renderPkiRole, vaultServerCertificateNames } from '../../lib/vault/pki';
 import { problemsAfter } from '../helpers/spec';
@@ -89,6 +91,10 @@ describe('Vault configuration as code', () => {
     expect(servicePolicyPaths(spec, service('auth-service'))).toEqual([
       'database/static-creds/auth-service', 'kv/data/services/auth-service/redis', 'kv/data/services/auth-service/signing',
     ]);
+    // Its Stripe secret key (STRIPE_SECRET_KEY_FILE), by the 'payment-provider' kind.
+    expect(servicePolicyPaths(spec, service('payment-service'))).toEqual([
+      'database/static-creds/payment-service', 'kv/data/services/payment-service/kafka', 'kv/data/services/payment-service/stripe',
+    ]);
     for (const svc of spec.services) {
       for (const p of servicePolicyPaths(spec, svc)) expect(p).toContain(svc.name);
       expect(servicePolicyPaths(spec, svc).some((p) => p.startsWith('database/creds/'))).toBe(false);
@@ -123,6 +129,21 @@ describe('Vault configuration as code', () => {
     const paths = vaultClients(spec2 as PlatformSpec).find((c) => c.name === 'pgbouncer')!.rules.map((r) => r.path);
     expect(paths).not.toContain('database/static-creds/order-service');
     expect(paths).toContain('database/static-creds/payment-service');
+  });
+
+  it("derives the payment provider key's policy and bootstrap entry from the 'payment-provider' kind", () => {
+    expect(operatorSecrets(spec)).toEqual([{
+      service: 'payment-service', path: 'services/payment-service/stripe', field: 'secret_key',
+      description: expect.stringContaining('Stripe secret key'), pattern: STRIPE_SECRET_KEY_PATTERN,
+      fileVariable: 'PAYMENT_SERVICE_STRIPE_SECRET_KEY_FILE',
+    }]);
+    const spec2 = structuredClone(spec) as Mutable<PlatformSpec>;
+    spec2.vault.serviceSecrets['payment-service'] = ['database', 'broker'];
+    spec2.vault.serviceSecrets['order-service'] = ['database', 'broker', 'payment-provider'];
+    const paths = (name: string) => vaultClients(spec2 as PlatformSpec).find((c) => c.name === name)!.rules.map((r) => r.path);
+    expect(paths('payment-service')).not.toContain('kv/data/services/payment-service/stripe');
+    expect(paths('order-service')).toContain('kv/data/services/order-service/stripe');
+    expect(operatorSecrets(spec2 as PlatformSpec).map((o) => o.path)).toEqual(['services/order-service/stripe']);
   });
 
   it("lets cert-manager's Vault issuer sign with the services role only", () => {

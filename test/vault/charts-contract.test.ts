@@ -74,6 +74,20 @@ describe('charts <-> Vault configuration', () => {
     expect(templates.some((t) => t.includes(`secret "kv/data/${RDS_CA.path}"`) && t.includes(`.Data.data.${RDS_CA.field}`))).toBe(true);
   });
 
+  it('renders the operator secrets bootstrap checks (the Stripe key) where their services read them, and nowhere else', () => {
+    const operator = renderBootstrapParameters(spec).operatorSecrets;
+    expect(operator.length).toBeGreaterThan(0);
+    for (const secret of operator) {
+      const readers = workloads.filter((d) => Object.values<string>(d.spec.template.metadata.annotations).includes(`kv/data/${secret.path}`));
+      expect(readers.map((d) => d.metadata.name)).toEqual([secret.path.split('/')[1]]);
+      const annotations = readers[0].spec.template.metadata.annotations;
+      const file = Object.keys(annotations).find((k) => annotations[k] === `kv/data/${secret.path}`)!.replace('vault.hashicorp.com/agent-inject-secret-', '');
+      expect(annotations[`vault.hashicorp.com/agent-inject-template-${file}`]).toBe(`{{- with secret "kv/data/${secret.path}" -}}{{ .Data.data.${secret.field} }}{{- end -}}`);
+      const env = readers[0].spec.template.spec.containers[0].env.find((e: any) => e.name === 'STRIPE_SECRET_KEY_FILE');
+      expect(env.value).toBe(`/vault/secrets/${file}`);
+    }
+  });
+
   it("signs every workload Certificate: names, usages and lifetime within the PKI role", () => {
     const certificates = objects.filter((o) => o.kind === 'Certificate' && !o.spec.isCA);
     expect(certificates.length).toBe(spec.services.length + 1);

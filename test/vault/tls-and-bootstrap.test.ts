@@ -2,7 +2,7 @@
  * Vault's server certificate as issued by vault/tls/issue.sh (real openssl, the generated
  * extension file), and vault/bootstrap.sh's use of the generated files.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -77,6 +77,48 @@ describe('vault/bootstrap.sh', () => {
       const out = execFileSync('jq', ['-e', query], { input: JSON.stringify(params) }).toString().trim();
       expect({ query, empty: out === '' || out === 'null' }).toEqual({ query, empty: false });
     }
+  });
+
+  describe('operator secrets (the Stripe secret key)', () => {
+    const params = JSON.parse(fs.readFileSync(path.join(root, 'vault', 'bootstrap.json'), 'utf8'));
+    const secrets: Array<{ path: string; field: string; pattern: string; fileVariable: string }> = params.operatorSecrets;
+    /** bash's own `[[ =~ ]]`, as bootstrap.sh tests a value. */
+    const bashMatches = (value: string, pattern: string) =>
+      spawnSync('bash', ['-c', '[[ "$1" =~ $2 ]]', 'match', value, pattern]).status === 0;
+
+    it('lists the Stripe key of payment-service and reads it, with its file variable, from bootstrap.json', () => {
+      expect(secrets.map((s) => [s.path, s.field, s.fileVariable])).toEqual([
+        ['services/payment-service/stripe', 'secret_key', 'PAYMENT_SERVICE_STRIPE_SECRET_KEY_FILE'],
+      ]);
+      expect(script).toContain("jq -c '.operatorSecrets[]' bootstrap.json");
+      expect(script).toContain('PAYMENT_SERVICE_STRIPE_SECRET_KEY_FILE');
+    });
+
+    it('accepts only values shaped like a Stripe secret key: never a placeholder or a publishable key', () => {
+      for (const { pattern } of secrets) {
+        for (const key of ['sk_live_51H8abcdefGHIJKLmnop', 'sk_test_4eC39HqLyjWDarjtT1zdp7dc', 'rk_live_0123456789abcdefXYZ']) {
+          expect({ key, accepted: bashMatches(key, pattern) }).toEqual({ key, accepted: true });
+        }
+        for (const key of ['', 'changeme', 'placeholder', 'sk_live_', 'sk_live_short', 'pk_live_51H8abcdefGHIJKLmnop', 'sk_live_51H8abcdefGHIJKLmnop\nx', ' sk_live_51H8abcdefGHIJKLmnop']) {
+          expect({ key, accepted: bashMatches(key, pattern) }).toEqual({ key, accepted: false });
+        }
+      }
+    });
+
+    it('writes a key only from the operator\'s file, only if absent (-cas=0, via stdin), and otherwise fails printing the command', () => {
+      const section = script.slice(script.indexOf('missing_secrets=()'), script.indexOf("done < <(jq -c '.operatorSecrets[]'"));
+      expect(section.length).toBeGreaterThan(0);
+      // The one write: the operator's value on stdin, only when the entry does not exist yet.
+      expect(section.split('\n').filter((line) => line.includes('vault kv put'))).toEqual([
+        '    printf \'%s\' "${value}" | vault kv put -mount="${kv_mount}" -cas=0 "${path}" "${field}=-" >/dev/null',
+      ]);
+      expect(section).toContain('if [[ -z "${current}" && -n "${!from:-}" ]]; then');
+      expect(script).toMatch(/if \[\[ ! "\$\{value\}" =~ \$\{pattern\} \]\]; then[\s\S]*?exit 1/);
+      // Missing secrets fail the run at its very end, after everything else is applied.
+      const tail = script.slice(script.lastIndexOf('missing_secrets[@]'));
+      expect(tail).toContain('vault kv put -mount=${kv_mount} ${path}');
+      expect(tail.trimEnd().endsWith('exit 1\nfi')).toBe(true);
+    });
   });
 
   it('uses static database roles, never dynamic credentials', () => {

@@ -9,3 +9,7 @@ path "database/static-creds/payment-service" {
 path "kv/data/services/payment-service/kafka" {
   capabilities = ["read"]
 }
+
+path "kv/data/services/payment-service/stripe" {
+  capabilities = ["read"]
+}
