@@ -64,6 +64,9 @@ export async function buildService(name: string): Promise<string> {
     logLevel: 'warning',
     metafile: true,
     plugins: [healthProtoPlugin],
+    // The Kafka client's WebAssembly (crc32c, compression) is read from a file beside the
+    // package at load time; the package's `bundled` entry inlines it, made for bundlers.
+    alias: { '@platformatic/wasm-utils': '@platformatic/wasm-utils/bundled' },
   });
   if (result.errors.length > 0) throw new Error(`esbuild failed for ${name}`);
   const migrations = join(SERVICES_DIR, name, 'migrations');

@@ -194,8 +194,8 @@ export const platformSpecData: PlatformSpec = {
       scramUsername: 'platform-services', // choice
       topics: [
         // choice: 12 partitions = headroom over order-service's max replicas (10); a week of replay.
-        { name: 'order-events', partitions: 12, retentionHours: 168, purpose: 'order-service outbox: order created/updated' },
-        { name: 'payment-events', partitions: 12, retentionHours: 168, purpose: 'payment-service outbox: payment authorised/captured/refunded' },
+        { name: 'order-events', partitions: 12, retentionHours: 168, producer: 'order-service', purpose: 'order-service outbox: order created/updated' },
+        { name: 'payment-events', partitions: 12, retentionHours: 168, producer: 'payment-service', purpose: 'payment-service outbox: payment authorised/captured/refunded' },
       ],
     },
     backup: {

@@ -181,6 +181,8 @@ const kafkaTopic = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9.-]{0,248}$/, 'must be a lowercase Kafka topic name (a-z, 0-9, ".", "-")'),
   partitions: positiveInt,
   retentionHours: positiveInt,
+  /** The one service whose outbox publishes to the topic (the services find their topic by it). */
+  producer: kebabName,
   purpose: z.string().min(1),
 });
 
@@ -519,6 +521,11 @@ function checkDataTier(spec: PlatformSpec, ctx: Ctx) {
   kafka.topics.forEach((topic, i) => {
     if (topicNames.has(topic.name)) issue(['dataTier', 'kafka', 'topics', i, 'name'], topic.name, 'duplicate topic name');
     topicNames.add(topic.name);
+    if (!spec.services.some((s) => s.name === topic.producer)) {
+      issue(['dataTier', 'kafka', 'topics', i, 'producer'], topic.producer, 'is not a service of the spec');
+    } else if (!spec.vault.serviceSecrets[topic.producer]?.includes('broker')) {
+      issue(['dataTier', 'kafka', 'topics', i, 'producer'], topic.producer, 'has no broker credentials (vault.serviceSecrets)');
+    }
   });
   // AWS Backup runs at most hourly, so the RPO must be a whole number of hours between 1 and 24.
   const rpo = spec.disasterRecovery.database?.rpo;

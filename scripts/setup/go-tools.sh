@@ -3,8 +3,9 @@
 # .cache/go/bin (DESIGN.md §6): kubeconform (schema validation of every rendered manifest) and
 # kube-score (workload lint). kube-linter was the first choice, but its module is not served by
 # the proxy (golang.stackrox.io and github.com/stackrox/kube-linter both answer 403), so
-# kube-score, which the issue allows, takes its place. Idempotent and stamp-based: well under
-# a second when the pinned versions are present.
+# kube-score, which the issue allows, takes its place. stripe-mock is Stripe's own API mock
+# server: payment-service's Stripe adapter is tested against it (test/harness/stripe-mock.ts).
+# Idempotent and stamp-based: well under a second when the pinned versions are present.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -12,6 +13,7 @@ cd "$(dirname "$0")/../.."
 tools=(
   "github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0"
   "github.com/zegl/kube-score/cmd/kube-score@v1.20.0"
+  "github.com/stripe/stripe-mock@v0.203.0"
 )
 
 root="$PWD/.cache/go"
@@ -20,7 +22,7 @@ stamp="$bin/.tools"
 want=$(printf '%s\n' "${tools[@]}")
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
-  && [ -x "$bin/kubeconform" ] && [ -x "$bin/kube-score" ]; then
+  && [ -x "$bin/kubeconform" ] && [ -x "$bin/kube-score" ] && [ -x "$bin/stripe-mock" ]; then
   exit 0
 fi
 
@@ -42,4 +44,4 @@ for tool in "${tools[@]}"; do
     GOFLAGS=-mod=mod GOTOOLCHAIN=local go install "$tool"
 done
 printf '%s' "$want" > "$stamp"
-echo "setup: kubeconform and kube-score installed in $bin"
+echo "setup: kubeconform, kube-score and stripe-mock installed in $bin"

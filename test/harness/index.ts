@@ -8,3 +8,4 @@ export { startPostgres } from './postgres';
 export { startRedis } from './redis';
 export { startKafka, KAFKA_VERSION } from './kafka';
 export { HarnessError } from './process';
+export { startStripeMock, STRIPE_MOCK_VERSION, type StripeMockServer, type StripeMockOptions } from './stripe-mock';

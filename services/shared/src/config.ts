@@ -133,7 +133,8 @@ export const kafkaEnv = {
   ),
   KAFKA_SASL_USERNAME: stringVar(),
   KAFKA_SASL_PASSWORD_FILE: fileVar(),
-  KAFKA_CA_FILE: fileVar(),
+  // Optional: MSK's broker certificates chain to public roots; tests give the harness CA.
+  KAFKA_CA_FILE: z.preprocess(unsetIfEmpty, fileVar().optional()),
 };
 
 export const jwtEnv = {

@@ -11,3 +11,5 @@ export * from './postgres';
 export * from './redis';
 export * from './migrate';
 export * from './lifecycle';
+export * from './kafka';
+export * from './outbox';

@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
@@ -271,6 +272,16 @@ describe('process', () => {
       expect(code).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  test('every service\'s bundle (built above) loads and stops on a missing variable with one line', () => {
+    const services = readdirSync(join(ROOT, 'services')).filter((name) => existsSync(join(ROOT, 'services', name, 'src', 'main.ts'))).sort();
+    expect(services).toEqual(expect.arrayContaining(['api-gateway', 'auth-service', 'order-service', 'payment-service', 'user-service']));
+    for (const name of services) {
+      // A bundle that cannot load (a dependency reading files beside itself) crashes before config.
+      const result = spawnSync(process.execPath, [join(ROOT, 'build', 'services', name, 'main.js')], { cwd: '/tmp', env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+      expect([name, result.status, result.stderr]).toEqual([name, 1, expect.stringMatching(/^invalid configuration: [A-Z_]+ is required\n$/)]);
     }
   });
 });

@@ -21,9 +21,11 @@ import {
 import { Timestamp } from "../../google/protobuf/timestamp";
 
 export interface OrderItem {
+  /** 1..100 characters. */
   productId: string;
+  /** 1..10000. */
   quantity: number;
-  /** Decimal string, e.g. "19.99". */
+  /** Decimal string > 0 with at most the currency's minor digits, e.g. "19.99". */
   unitPrice: string;
 }
 
@@ -31,14 +33,20 @@ export interface Order {
   id: string;
   userId: string;
   items: OrderItem[];
+  /** Sum of quantity x unit_price, exact, as a decimal string. */
   total: string;
+  /** ISO 4217 code from the accepted list (services/events/money.ts). */
   currency: string;
+  /** pending | paid | fulfilled | cancelled */
   status: string;
   createdAt?: Date | undefined;
+  updatedAt?: Date | undefined;
 }
 
 export interface CreateOrderRequest {
+  /** Owner; empty means the caller (x-subject). Only admins may name another user. */
   userId: string;
+  /** 1..100 items. */
   items: OrderItem[];
   currency: string;
 }
@@ -56,7 +64,9 @@ export interface GetOrderResponse {
 }
 
 export interface ListOrdersRequest {
+  /** Customers: empty or their own id. Admins: empty lists every order. */
   userId: string;
+  /** 0 means the default (20); above 100 is coerced to 100. */
   pageSize: number;
   pageToken: string;
 }
@@ -71,6 +81,14 @@ export interface CancelOrderRequest {
 }
 
 export interface CancelOrderResponse {
+  order?: Order | undefined;
+}
+
+export interface FulfillOrderRequest {
+  id: string;
+}
+
+export interface FulfillOrderResponse {
   order?: Order | undefined;
 }
 
@@ -173,7 +191,16 @@ export const OrderItem: MessageFns<OrderItem> = {
 };
 
 function createBaseOrder(): Order {
-  return { id: "", userId: "", items: [], total: "", currency: "", status: "", createdAt: undefined };
+  return {
+    id: "",
+    userId: "",
+    items: [],
+    total: "",
+    currency: "",
+    status: "",
+    createdAt: undefined,
+    updatedAt: undefined,
+  };
 }
 
 export const Order: MessageFns<Order> = {
@@ -198,6 +225,9 @@ export const Order: MessageFns<Order> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(58).fork()).join();
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -271,6 +301,14 @@ export const Order: MessageFns<Order> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -300,6 +338,11 @@ export const Order: MessageFns<Order> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
     };
   },
 
@@ -325,6 +368,9 @@ export const Order: MessageFns<Order> = {
     }
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt.toISOString();
     }
     return obj;
   },
@@ -895,8 +941,125 @@ export const CancelOrderResponse: MessageFns<CancelOrderResponse> = {
   },
 };
 
+function createBaseFulfillOrderRequest(): FulfillOrderRequest {
+  return { id: "" };
+}
+
+export const FulfillOrderRequest: MessageFns<FulfillOrderRequest> = {
+  encode(message: FulfillOrderRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FulfillOrderRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFulfillOrderRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FulfillOrderRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: FulfillOrderRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+};
+
+function createBaseFulfillOrderResponse(): FulfillOrderResponse {
+  return { order: undefined };
+}
+
+export const FulfillOrderResponse: MessageFns<FulfillOrderResponse> = {
+  encode(message: FulfillOrderResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.order !== undefined) {
+      Order.encode(message.order, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FulfillOrderResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFulfillOrderResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.order = Order.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FulfillOrderResponse {
+    return { order: isSet(object.order) ? Order.fromJSON(object.order) : undefined };
+  },
+
+  toJSON(message: FulfillOrderResponse): unknown {
+    const obj: any = {};
+    if (message.order !== undefined) {
+      obj.order = Order.toJSON(message.order);
+    }
+    return obj;
+  },
+};
+
 export type OrderServiceService = typeof OrderServiceService;
 export const OrderServiceService = {
+  /** Creates a pending order; the total is computed server-side from the items. */
   createOrder: {
     path: "/order.v1.OrderService/CreateOrder" as const,
     requestStream: false as const,
@@ -915,6 +1078,7 @@ export const OrderServiceService = {
     responseSerialize: (value: GetOrderResponse): Buffer => Buffer.from(GetOrderResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetOrderResponse => GetOrderResponse.decode(value),
   },
+  /** Newest first, keyset pagination (AIP-158). */
   listOrders: {
     path: "/order.v1.OrderService/ListOrders" as const,
     requestStream: false as const,
@@ -924,6 +1088,7 @@ export const OrderServiceService = {
     responseSerialize: (value: ListOrdersResponse): Buffer => Buffer.from(ListOrdersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListOrdersResponse => ListOrdersResponse.decode(value),
   },
+  /** pending -> cancelled; anything else is FAILED_PRECONDITION. */
   cancelOrder: {
     path: "/order.v1.OrderService/CancelOrder" as const,
     requestStream: false as const,
@@ -933,16 +1098,39 @@ export const OrderServiceService = {
     responseSerialize: (value: CancelOrderResponse): Buffer => Buffer.from(CancelOrderResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CancelOrderResponse => CancelOrderResponse.decode(value),
   },
+  /**
+   * paid -> fulfilled, admins only. pending -> paid happens when payment-service captures a
+   * payment (the payment.captured event), never through this API.
+   */
+  fulfillOrder: {
+    path: "/order.v1.OrderService/FulfillOrder" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FulfillOrderRequest): Buffer => Buffer.from(FulfillOrderRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FulfillOrderRequest => FulfillOrderRequest.decode(value),
+    responseSerialize: (value: FulfillOrderResponse): Buffer =>
+      Buffer.from(FulfillOrderResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FulfillOrderResponse => FulfillOrderResponse.decode(value),
+  },
 } as const;
 
 export interface OrderServiceServer extends UntypedServiceImplementation {
+  /** Creates a pending order; the total is computed server-side from the items. */
   createOrder: handleUnaryCall<CreateOrderRequest, CreateOrderResponse>;
   getOrder: handleUnaryCall<GetOrderRequest, GetOrderResponse>;
+  /** Newest first, keyset pagination (AIP-158). */
   listOrders: handleUnaryCall<ListOrdersRequest, ListOrdersResponse>;
+  /** pending -> cancelled; anything else is FAILED_PRECONDITION. */
   cancelOrder: handleUnaryCall<CancelOrderRequest, CancelOrderResponse>;
+  /**
+   * paid -> fulfilled, admins only. pending -> paid happens when payment-service captures a
+   * payment (the payment.captured event), never through this API.
+   */
+  fulfillOrder: handleUnaryCall<FulfillOrderRequest, FulfillOrderResponse>;
 }
 
 export interface OrderServiceClient extends Client {
+  /** Creates a pending order; the total is computed server-side from the items. */
   createOrder(
     request: CreateOrderRequest,
     callback: (error: ServiceError | null, response: CreateOrderResponse) => void,
@@ -973,6 +1161,7 @@ export interface OrderServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetOrderResponse) => void,
   ): ClientUnaryCall;
+  /** Newest first, keyset pagination (AIP-158). */
   listOrders(
     request: ListOrdersRequest,
     callback: (error: ServiceError | null, response: ListOrdersResponse) => void,
@@ -988,6 +1177,7 @@ export interface OrderServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListOrdersResponse) => void,
   ): ClientUnaryCall;
+  /** pending -> cancelled; anything else is FAILED_PRECONDITION. */
   cancelOrder(
     request: CancelOrderRequest,
     callback: (error: ServiceError | null, response: CancelOrderResponse) => void,
@@ -1002,6 +1192,25 @@ export interface OrderServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CancelOrderResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * paid -> fulfilled, admins only. pending -> paid happens when payment-service captures a
+   * payment (the payment.captured event), never through this API.
+   */
+  fulfillOrder(
+    request: FulfillOrderRequest,
+    callback: (error: ServiceError | null, response: FulfillOrderResponse) => void,
+  ): ClientUnaryCall;
+  fulfillOrder(
+    request: FulfillOrderRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FulfillOrderResponse) => void,
+  ): ClientUnaryCall;
+  fulfillOrder(
+    request: FulfillOrderRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FulfillOrderResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -27,16 +27,32 @@ export interface Payment {
   /** Decimal string, e.g. "19.99". */
   amount: string;
   currency: string;
+  /** pending | authorized | captured | failed | refunded */
   status: string;
-  createdAt?: Date | undefined;
+  createdAt?:
+    | Date
+    | undefined;
+  /** The payment provider's reference (Stripe PaymentIntent id); empty until it answered. */
+  providerReference: string;
+  /** Why the provider refused the payment; set when status is failed. */
+  failureReason: string;
+  updatedAt?:
+    | Date
+    | undefined;
+  /** The provider's refund id; set when status is refunded. */
+  refundReference: string;
 }
 
 export interface CreatePaymentRequest {
   orderId: string;
+  /** Optional: when set it must be the caller (x-subject). */
   userId: string;
   amount: string;
   currency: string;
+  /** The client's Idempotency-Key (1..255 printable ASCII characters). */
   idempotencyKey: string;
+  /** The provider's payment method token from the client (Stripe PaymentMethod id, pm_...). */
+  paymentMethod: string;
 }
 
 export interface CreatePaymentResponse {
@@ -51,8 +67,28 @@ export interface GetPaymentResponse {
   payment?: Payment | undefined;
 }
 
+export interface RefundPaymentRequest {
+  id: string;
+}
+
+export interface RefundPaymentResponse {
+  payment?: Payment | undefined;
+}
+
 function createBasePayment(): Payment {
-  return { id: "", orderId: "", userId: "", amount: "", currency: "", status: "", createdAt: undefined };
+  return {
+    id: "",
+    orderId: "",
+    userId: "",
+    amount: "",
+    currency: "",
+    status: "",
+    createdAt: undefined,
+    providerReference: "",
+    failureReason: "",
+    updatedAt: undefined,
+    refundReference: "",
+  };
 }
 
 export const Payment: MessageFns<Payment> = {
@@ -77,6 +113,18 @@ export const Payment: MessageFns<Payment> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(58).fork()).join();
+    }
+    if (message.providerReference !== "") {
+      writer.uint32(66).string(message.providerReference);
+    }
+    if (message.failureReason !== "") {
+      writer.uint32(74).string(message.failureReason);
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(82).fork()).join();
+    }
+    if (message.refundReference !== "") {
+      writer.uint32(90).string(message.refundReference);
     }
     return writer;
   },
@@ -150,6 +198,38 @@ export const Payment: MessageFns<Payment> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.providerReference = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.failureReason = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.refundReference = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -183,6 +263,26 @@ export const Payment: MessageFns<Payment> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      providerReference: isSet(object.providerReference)
+        ? globalThis.String(object.providerReference)
+        : isSet(object.provider_reference)
+        ? globalThis.String(object.provider_reference)
+        : "",
+      failureReason: isSet(object.failureReason)
+        ? globalThis.String(object.failureReason)
+        : isSet(object.failure_reason)
+        ? globalThis.String(object.failure_reason)
+        : "",
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
+      refundReference: isSet(object.refundReference)
+        ? globalThis.String(object.refundReference)
+        : isSet(object.refund_reference)
+        ? globalThis.String(object.refund_reference)
+        : "",
     };
   },
 
@@ -209,12 +309,24 @@ export const Payment: MessageFns<Payment> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.providerReference !== "") {
+      obj.providerReference = message.providerReference;
+    }
+    if (message.failureReason !== "") {
+      obj.failureReason = message.failureReason;
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt.toISOString();
+    }
+    if (message.refundReference !== "") {
+      obj.refundReference = message.refundReference;
+    }
     return obj;
   },
 };
 
 function createBaseCreatePaymentRequest(): CreatePaymentRequest {
-  return { orderId: "", userId: "", amount: "", currency: "", idempotencyKey: "" };
+  return { orderId: "", userId: "", amount: "", currency: "", idempotencyKey: "", paymentMethod: "" };
 }
 
 export const CreatePaymentRequest: MessageFns<CreatePaymentRequest> = {
@@ -233,6 +345,9 @@ export const CreatePaymentRequest: MessageFns<CreatePaymentRequest> = {
     }
     if (message.idempotencyKey !== "") {
       writer.uint32(42).string(message.idempotencyKey);
+    }
+    if (message.paymentMethod !== "") {
+      writer.uint32(50).string(message.paymentMethod);
     }
     return writer;
   },
@@ -290,6 +405,14 @@ export const CreatePaymentRequest: MessageFns<CreatePaymentRequest> = {
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.paymentMethod = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -321,6 +444,11 @@ export const CreatePaymentRequest: MessageFns<CreatePaymentRequest> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      paymentMethod: isSet(object.paymentMethod)
+        ? globalThis.String(object.paymentMethod)
+        : isSet(object.payment_method)
+        ? globalThis.String(object.payment_method)
+        : "",
     };
   },
 
@@ -340,6 +468,9 @@ export const CreatePaymentRequest: MessageFns<CreatePaymentRequest> = {
     }
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.paymentMethod !== "") {
+      obj.paymentMethod = message.paymentMethod;
     }
     return obj;
   },
@@ -519,8 +650,129 @@ export const GetPaymentResponse: MessageFns<GetPaymentResponse> = {
   },
 };
 
+function createBaseRefundPaymentRequest(): RefundPaymentRequest {
+  return { id: "" };
+}
+
+export const RefundPaymentRequest: MessageFns<RefundPaymentRequest> = {
+  encode(message: RefundPaymentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RefundPaymentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefundPaymentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RefundPaymentRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RefundPaymentRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+};
+
+function createBaseRefundPaymentResponse(): RefundPaymentResponse {
+  return { payment: undefined };
+}
+
+export const RefundPaymentResponse: MessageFns<RefundPaymentResponse> = {
+  encode(message: RefundPaymentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.payment !== undefined) {
+      Payment.encode(message.payment, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RefundPaymentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefundPaymentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.payment = Payment.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RefundPaymentResponse {
+    return { payment: isSet(object.payment) ? Payment.fromJSON(object.payment) : undefined };
+  },
+
+  toJSON(message: RefundPaymentResponse): unknown {
+    const obj: any = {};
+    if (message.payment !== undefined) {
+      obj.payment = Payment.toJSON(message.payment);
+    }
+    return obj;
+  },
+};
+
 export type PaymentServiceService = typeof PaymentServiceService;
 export const PaymentServiceService = {
+  /**
+   * Idempotent by (caller, idempotency_key): a repeated key returns the stored payment; the same
+   * key with a different request is ALREADY_EXISTS. The amount and currency must equal the
+   * order's total; the order must be pending and the caller's (else NOT_FOUND).
+   */
   createPayment: {
     path: "/payment.v1.PaymentService/CreatePayment" as const,
     requestStream: false as const,
@@ -531,6 +783,7 @@ export const PaymentServiceService = {
       Buffer.from(CreatePaymentResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreatePaymentResponse => CreatePaymentResponse.decode(value),
   },
+  /** The caller's own payment (admins: any); another user's is NOT_FOUND. */
   getPayment: {
     path: "/payment.v1.PaymentService/GetPayment" as const,
     requestStream: false as const,
@@ -540,14 +793,38 @@ export const PaymentServiceService = {
     responseSerialize: (value: GetPaymentResponse): Buffer => Buffer.from(GetPaymentResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetPaymentResponse => GetPaymentResponse.decode(value),
   },
+  /** Refunds a captured payment in full (admins only); refunding a refunded payment returns it. */
+  refundPayment: {
+    path: "/payment.v1.PaymentService/RefundPayment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RefundPaymentRequest): Buffer => Buffer.from(RefundPaymentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RefundPaymentRequest => RefundPaymentRequest.decode(value),
+    responseSerialize: (value: RefundPaymentResponse): Buffer =>
+      Buffer.from(RefundPaymentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RefundPaymentResponse => RefundPaymentResponse.decode(value),
+  },
 } as const;
 
 export interface PaymentServiceServer extends UntypedServiceImplementation {
+  /**
+   * Idempotent by (caller, idempotency_key): a repeated key returns the stored payment; the same
+   * key with a different request is ALREADY_EXISTS. The amount and currency must equal the
+   * order's total; the order must be pending and the caller's (else NOT_FOUND).
+   */
   createPayment: handleUnaryCall<CreatePaymentRequest, CreatePaymentResponse>;
+  /** The caller's own payment (admins: any); another user's is NOT_FOUND. */
   getPayment: handleUnaryCall<GetPaymentRequest, GetPaymentResponse>;
+  /** Refunds a captured payment in full (admins only); refunding a refunded payment returns it. */
+  refundPayment: handleUnaryCall<RefundPaymentRequest, RefundPaymentResponse>;
 }
 
 export interface PaymentServiceClient extends Client {
+  /**
+   * Idempotent by (caller, idempotency_key): a repeated key returns the stored payment; the same
+   * key with a different request is ALREADY_EXISTS. The amount and currency must equal the
+   * order's total; the order must be pending and the caller's (else NOT_FOUND).
+   */
   createPayment(
     request: CreatePaymentRequest,
     callback: (error: ServiceError | null, response: CreatePaymentResponse) => void,
@@ -563,6 +840,7 @@ export interface PaymentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreatePaymentResponse) => void,
   ): ClientUnaryCall;
+  /** The caller's own payment (admins: any); another user's is NOT_FOUND. */
   getPayment(
     request: GetPaymentRequest,
     callback: (error: ServiceError | null, response: GetPaymentResponse) => void,
@@ -577,6 +855,22 @@ export interface PaymentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetPaymentResponse) => void,
+  ): ClientUnaryCall;
+  /** Refunds a captured payment in full (admins only); refunding a refunded payment returns it. */
+  refundPayment(
+    request: RefundPaymentRequest,
+    callback: (error: ServiceError | null, response: RefundPaymentResponse) => void,
+  ): ClientUnaryCall;
+  refundPayment(
+    request: RefundPaymentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RefundPaymentResponse) => void,
+  ): ClientUnaryCall;
+  refundPayment(
+    request: RefundPaymentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RefundPaymentResponse) => void,
   ): ClientUnaryCall;
 }
 

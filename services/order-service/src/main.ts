@@ -1,0 +1,20 @@
+/** order-service process entry (esbuild entry point). */
+import { createLogger, loadConfigOrExit, runUntilSignal } from '../../shared/src';
+import { SERVICE_NAME, startOrderService, orderServiceEnvSchema } from './service';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(orderServiceEnvSchema);
+  const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+  try {
+    const handle = await startOrderService(config, { logger });
+    runUntilSignal(handle, logger, { graceMs: config.SHUTDOWN_GRACE_MS });
+  } catch (err) {
+    logger.fatal({ err }, 'order-service failed to start');
+    logger.flush();
+    process.exitCode = 1;
+    // Give pino's async destination a moment to write the line, then leave.
+    setTimeout(() => process.exit(1), 100);
+  }
+}
+
+void main();

@@ -1,0 +1,245 @@
+/**
+ * order-service (spec: "Order management"): order.v1.OrderService over gRPC with mTLS,
+ * PostgreSQL as the system of record, every state change's event written to the outbox in the
+ * same transaction and relayed to the spec's order-events topic; it consumes payment-events so
+ * a captured payment marks the order paid (once per event id).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { Counter } from 'prom-client';
+import { OrderServiceService } from '../../proto/gen/order/v1/order';
+import type { Order } from '../../proto/gen/order/v1/order';
+import { ORDER_EVENTS_TOPIC, PAYMENT_EVENTS_TOPIC, validateEvent } from '../../events';
+import type { EventEnvelope, Money } from '../../events';
+import {
+  EventConsumer, GrpcServer, Metrics, OutboxRelay, ServiceError, Status, commonEnv, createKafkaProducer, createLogger,
+  createPostgres, databaseEnv, grpcServerEnv, invalidArgument, kafkaEnv, loadConfig, runMigrations, startHealthServer,
+} from '../../shared/src';
+import type { CallContext, KafkaMessage, Logger, ServiceHandlers } from '../../shared/src';
+import {
+  DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OrderStore, checkCurrencyField, checkId, checkItems, decodeCursor,
+} from './orders';
+import type { Actor, OrderRow } from './orders';
+
+export const SERVICE_NAME = 'order-service';
+/** api-gateway serves the order API; payment-service reads an order's amount and currency. */
+export const DEFAULT_ALLOWED_PEERS = ['api-gateway', 'payment-service'] as const;
+export const ADMIN_ROLE = 'admin';
+
+export const orderServiceEnvSchema = z.object({
+  ...commonEnv(SERVICE_NAME),
+  ...grpcServerEnv(SERVICE_NAME, DEFAULT_ALLOWED_PEERS),
+  ...databaseEnv,
+  ...kafkaEnv,
+});
+
+export type OrderServiceConfig = z.infer<typeof orderServiceEnvSchema>;
+
+export function loadOrderServiceConfig(env: Readonly<Record<string, string | undefined>> = process.env): OrderServiceConfig {
+  return loadConfig(orderServiceEnvSchema, env);
+}
+
+export interface OrderServiceOptions {
+  readonly logger?: Logger;
+  /** Bind address of both ports (tests use 127.0.0.1). */
+  readonly host?: string;
+  readonly certRefreshIntervalMs?: number;
+  readonly migrationsDir?: string;
+  /** Outbox relay poll interval (default 1000 ms) and Kafka backoff ceiling (default 5 s). */
+  readonly outboxPollIntervalMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+export interface OrderServiceHandle {
+  readonly grpcPort: number;
+  readonly healthPort: number;
+  readonly metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+function defaultMigrationsDir(): string {
+  const candidates = [join(__dirname, 'migrations'), join(__dirname, '..', 'migrations')];
+  const found = candidates.find((dir) => existsSync(dir));
+  if (!found) throw new Error(`migrations folder not found (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+function toProto(row: OrderRow): Order {
+  return {
+    id: row.id, userId: row.userId, total: row.total, currency: row.currency, status: row.status,
+    items: row.items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPrice: i.unitPrice })),
+    createdAt: row.createdAt, updatedAt: row.updatedAt,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The caller: the user in x-subject (admin when x-roles has `admin`). Without a subject only
+ * payment-service may call, and only to read (`readOnly`): it checks amounts of any order.
+ */
+function actorOf(ctx: CallContext, readOnly: boolean): Actor {
+  if (ctx.subject) {
+    if (!UUID.test(ctx.subject)) throw new ServiceError(Status.UNAUTHENTICATED, 'x-subject must be a user id');
+    return { userId: ctx.subject.toLowerCase(), admin: ctx.roles.includes(ADMIN_ROLE) };
+  }
+  if (readOnly && ctx.peer === 'payment-service') return { userId: undefined, admin: true };
+  throw new ServiceError(Status.UNAUTHENTICATED, 'x-subject is required: calls are made on behalf of a user');
+}
+
+export async function startOrderService(config: OrderServiceConfig, options: OrderServiceOptions = {}): Promise<OrderServiceHandle> {
+  const logger = options.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+  const metrics = new Metrics();
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.warn({ err }, 'cleanup step failed');
+      }
+    }
+  };
+
+  try {
+    const health = await startHealthServer({ port: config.HEALTH_PORT, host: options.host, registry: metrics.registry, logger });
+    cleanups.push(() => health.close());
+    let started = false;
+    health.addReadinessCheck('started', async () => {
+      if (!started) throw new Error('starting');
+    });
+
+    const postgres = createPostgres(config, { logger, applicationName: SERVICE_NAME });
+    cleanups.push(() => postgres.close());
+    health.addReadinessCheck('postgres', () => postgres.ping());
+    await runMigrations({ pool: postgres.pool, dir: options.migrationsDir ?? defaultMigrationsDir(), migrationsTable: 'pgmigrations_order_service', logger });
+
+    const store = new OrderStore(postgres.pool, logger);
+
+    // Not readiness checks: orders are accepted while Kafka is down (the outbox keeps them).
+    const relay = new OutboxRelay({
+      pool: postgres.pool, registry: metrics.registry, logger: logger.child({ component: 'outbox' }),
+      pollIntervalMs: options.outboxPollIntervalMs, maxBackoffMs: options.maxBackoffMs,
+      createProducer: () => createKafkaProducer(config, { clientId: `${SERVICE_NAME}-outbox` }),
+    });
+    relay.start();
+    cleanups.push(() => relay.stop());
+
+    const invalidEvents = new Counter({
+      name: 'kafka_consumer_invalid_messages_total',
+      help: 'Consumed messages that failed their schema and were skipped, by topic.',
+      labelNames: ['topic'],
+      registers: [metrics.registry],
+    });
+    const consumerLog = logger.child({ component: 'payment-events-consumer' });
+    const handlePaymentEvent = async (message: KafkaMessage): Promise<void> => {
+      let event: unknown;
+      try {
+        event = JSON.parse(message.value);
+      } catch {
+        event = undefined;
+      }
+      const problems = event === undefined ? ['not JSON'] : validateEvent(message.topic, event);
+      if (problems.length > 0) {
+        // Never retried: it would block the partition forever. Counted and logged for a person.
+        invalidEvents.inc({ topic: message.topic });
+        consumerLog.error({ partition: message.partition, offset: String(message.offset), problems }, 'skipping an invalid payment event');
+        return;
+      }
+      const envelope = event as EventEnvelope<string, { paymentId: string; amount: Money }>;
+      if (envelope.type !== 'payment.captured') return;
+      const outcome = await store.markPaid(envelope.eventId, envelope.orderId, envelope.payload.paymentId, envelope.payload.amount);
+      consumerLog.info({ orderId: envelope.orderId, eventId: envelope.eventId, outcome }, 'payment.captured applied');
+    };
+    const consumer = new EventConsumer(config, {
+      clientId: `${SERVICE_NAME}-payment-events`, groupId: SERVICE_NAME, topics: [PAYMENT_EVENTS_TOPIC],
+      logger: consumerLog, handle: handlePaymentEvent, maxBackoffMs: options.maxBackoffMs,
+    });
+    consumer.start();
+    cleanups.push(() => consumer.stop());
+
+    const handlers: ServiceHandlers<typeof OrderServiceService> = {
+      async createOrder(req, ctx) {
+        const actor = actorOf(ctx, false);
+        let owner = actor.userId!;
+        if (req.userId) {
+          const wanted = checkId(req.userId, 'user_id');
+          if (wanted !== actor.userId && !actor.admin) throw new ServiceError(Status.PERMISSION_DENIED, 'user_id: only admins may create orders for another user');
+          owner = wanted;
+        }
+        const currency = checkCurrencyField(req.currency);
+        const { items, totalMinor } = checkItems(req.items, currency);
+        const order = await store.create(owner, currency, items, totalMinor);
+        logger.info({ orderId: order.id, userId: owner, total: order.total, currency }, 'order created');
+        return { order: toProto(order) };
+      },
+      async getOrder(req, ctx) {
+        const actor = actorOf(ctx, true);
+        return { order: toProto(await store.get(checkId(req.id), actor)) };
+      },
+      async listOrders(req, ctx) {
+        const actor = actorOf(ctx, false);
+        if (!Number.isInteger(req.pageSize) || req.pageSize < 0) throw invalidArgument('page_size', 'must not be negative');
+        const pageSize = req.pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(req.pageSize, MAX_PAGE_SIZE);
+        let userId: string | undefined = actor.admin ? undefined : actor.userId;
+        if (req.userId) {
+          const wanted = checkId(req.userId, 'user_id');
+          if (!actor.admin && wanted !== actor.userId) throw new ServiceError(Status.PERMISSION_DENIED, 'user_id: customers list only their own orders');
+          userId = wanted;
+        }
+        const after = req.pageToken ? decodeCursor(req.pageToken, userId ?? '') : undefined;
+        const page = await store.list(userId, pageSize, after);
+        return { orders: page.orders.map(toProto), nextPageToken: page.next };
+      },
+      async cancelOrder(req, ctx) {
+        const actor = actorOf(ctx, false);
+        const order = await store.transition(checkId(req.id), 'cancelled', actor);
+        logger.info({ orderId: order.id }, 'order cancelled');
+        return { order: toProto(order) };
+      },
+      async fulfillOrder(req, ctx) {
+        const actor = actorOf(ctx, false);
+        const id = checkId(req.id);
+        if (!actor.admin) throw new ServiceError(Status.PERMISSION_DENIED, 'only admins fulfil orders');
+        const order = await store.transition(id, 'fulfilled', actor);
+        logger.info({ orderId: order.id }, 'order fulfilled');
+        return { order: toProto(order) };
+      },
+    };
+
+    const grpcServer = new GrpcServer({
+      tls: { certFile: config.TLS_CERT_FILE, keyFile: config.TLS_KEY_FILE, caFile: config.TLS_CA_FILE, refreshIntervalMs: options.certRefreshIntervalMs },
+      allowedPeers: config.GRPC_ALLOWED_PEERS,
+      logger,
+      metrics,
+    });
+    grpcServer.addService(OrderServiceService, handlers);
+    cleanups.push(() => grpcServer.forceShutdown());
+    const grpcPort = await grpcServer.listen(config.GRPC_PORT, options.host);
+    health.addReadinessCheck('grpc', async () => {
+      if (grpcServer.isDraining) throw new Error('draining');
+    });
+    started = true;
+    logger.info({ grpcPort, healthPort: health.port, topic: ORDER_EVENTS_TOPIC }, 'order-service started');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      grpcPort,
+      healthPort: health.port,
+      metrics,
+      stop() {
+        stopping ??= (async () => {
+          health.setDraining();
+          await grpcServer.drain(config.SHUTDOWN_GRACE_MS);
+          // Reverse order: consumer, relay (its last pass finishes), then the pool and health port.
+          await cleanup();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
