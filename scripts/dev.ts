@@ -1,14 +1,14 @@
 /**
  * `npm run dev`: the services on this machine against the test harness's real servers.
  *
- * Starts a throwaway CA, PostgreSQL (one database per service, non-superuser roles), Redis (and
- * Kafka once a service needs a broker), then each service as its own process (`src/main.ts`
- * under tsx) with the environment of services/README.md on the spec's well-known ports, callees
- * first. Prints the URLs and a `ready` line; Ctrl-C or SIGTERM stops the services (gracefully),
- * then the servers, and removes every temp dir.
+ * Starts a throwaway CA, PostgreSQL (one database per service, non-superuser roles), Redis,
+ * Kafka with the spec's topics (when a service needs a broker) and stripe-mock (when a service
+ * holds the `payment-provider` secret), then each service as its own process (`src/main.ts` under tsx) with the
+ * environment of services/README.md on the spec's well-known ports, callees first. Prints the
+ * URLs and a `ready` line; Ctrl-C or SIGTERM stops the services (gracefully), then the servers,
+ * and removes every temp dir.
  *
- * Adding a service (order-service, payment-service) is one entry in SERVICES: ports, callees,
- * database, cache and broker come from lib/spec.
+ * A service is one entry in SERVICES: ports, callees, database, cache and broker come from lib/spec.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -21,8 +21,8 @@ import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadPlatformSpec } from '../lib/spec';
 import type { PlatformSpec, ServiceSpec } from '../lib/spec';
-import { createTestCa, issueServiceCertificate, startKafka, startPostgres, startRedis } from '../test/harness';
-import type { DatabaseAccess, KafkaServer, PostgresServer, RedisServer, TestCa } from '../test/harness';
+import { createTestCa, issueServiceCertificate, startKafka, startPostgres, startRedis, startStripeMock } from '../test/harness';
+import type { DatabaseAccess, KafkaServer, PostgresServer, RedisServer, StripeMockServer, TestCa } from '../test/harness';
 
 const ROOT = resolve(__dirname, '..');
 // Local only: nothing here is meant to be reached from another machine.
@@ -33,6 +33,13 @@ const JWT_ENV = { JWT_ISSUER: 'http://auth-service.dev.local', JWT_AUDIENCE: 'pl
 const READY_TIMEOUT_MS = 120_000;
 // SHUTDOWN_GRACE_MS defaults to 20 s and a service exits 1 on its own 2 s after it: wait past that.
 const STOP_TIMEOUT_MS = 25_000;
+
+/**
+ * stripe-mock answers every PaymentIntent with its bundled fixture, a decline; this one
+ * authorises like a real test card, so payments made locally capture (also used by the
+ * integration stack).
+ */
+export const STRIPE_AUTHORIZING_FIXTURES = { payment_intent: { status: 'requires_capture', last_payment_error: null } } as const;
 
 /** What a service needs beyond what lib/spec says about it. */
 interface DevService {
@@ -47,8 +54,9 @@ interface DevService {
 const SERVICES: readonly DevService[] = [
   { name: 'user-service' },
   { name: 'auth-service', env: (ctx) => ({ ...JWT_ENV, AUTH_KEY_ENCRYPTION_KEY_FILE: ctx.kekFile }) },
+  { name: 'order-service' },
+  { name: 'payment-service' },
   { name: 'api-gateway', http: true, env: () => ({ ...JWT_ENV, HTTP_HOST: LOOPBACK }) },
-  // order-service and payment-service: one entry each once their src/main.ts exists.
 ];
 
 interface DevContext {
@@ -56,6 +64,7 @@ interface DevContext {
   readonly pg: PostgresServer;
   readonly redis?: RedisServer;
   readonly kafka?: KafkaServer;
+  readonly stripe?: { readonly server: StripeMockServer; readonly secretKeyFile: string };
   readonly databases: ReadonlyMap<string, DatabaseAccess>;
   readonly kekFile: string;
 }
@@ -155,6 +164,9 @@ function environment(p: Planned, ctx: DevContext, logLevel: string, tls: { certF
       KAFKA_BROKERS: ctx.kafka.bootstrap, KAFKA_SASL_USERNAME: ctx.kafka.username,
       KAFKA_SASL_PASSWORD_FILE: ctx.kafka.passwordFile, KAFKA_CA_FILE: ctx.kafka.caFile,
     });
+  }
+  if (p.secrets.includes('payment-provider') && ctx.stripe) {
+    Object.assign(env, { STRIPE_API_BASE: ctx.stripe.server.url, STRIPE_SECRET_KEY_FILE: ctx.stripe.secretKeyFile });
   }
   return { ...env, ...p.dev.env?.(ctx) };
 }
@@ -268,7 +280,9 @@ function summary(planned: readonly Planned[], ctx: DevContext): string[] {
       `    DATABASE_PASSWORD_FILE=${authDb.passwordFile} DATABASE_CA_FILE=${ctx.pg.caFile} \\`,
       `    npx tsx ${relative(process.cwd(), join(ROOT, 'services/auth-service/src/cli.ts')) || 'services/auth-service/src/cli.ts'} grant-role --email ada@example.com --role admin`);
   }
-  lines.push('', `  PostgreSQL 127.0.0.1:${ctx.pg.port}, Redis 127.0.0.1:${ctx.redis?.port ?? '-'}${ctx.kafka ? `, Kafka ${ctx.kafka.bootstrap}` : ''} (TLS, CA ${ctx.ca.caFile})`, '');
+  lines.push('', `  PostgreSQL 127.0.0.1:${ctx.pg.port}, Redis 127.0.0.1:${ctx.redis?.port ?? '-'}${ctx.kafka ? `, Kafka ${ctx.kafka.bootstrap}` : ''} (TLS, CA ${ctx.ca.caFile})`);
+  if (ctx.stripe) lines.push(`  stripe-mock ${ctx.stripe.server.url} (payments authorise and capture; pay with "paymentMethod": "pm_card_visa")`);
+  lines.push('');
   return lines;
 }
 
@@ -332,8 +346,19 @@ async function main(): Promise<number> {
     let kafka: KafkaServer | undefined;
     if (needs('broker')) {
       note('starting Kafka');
-      kafka = await startKafka({ ca });
+      // Topics are never auto-created (as on MSK): the spec's, with its partition counts.
+      kafka = await startKafka({ ca, topics: spec.dataTier.kafka.topics.map((t) => ({ name: t.name, partitions: t.partitions })) });
       cleanups.push(() => kafka!.dispose());
+    }
+    let stripe: DevContext['stripe'];
+    if (needs('payment-provider')) {
+      note('starting stripe-mock');
+      const server = await startStripeMock({ fixtures: STRIPE_AUTHORIZING_FIXTURES });
+      cleanups.push(() => server.dispose());
+      const secretKeyFile = join(ca.dir, 'stripe-secret-key');
+      // stripe-mock accepts any test-mode key of Stripe's shape (this is the one in Stripe's docs).
+      await writeFile(secretKeyFile, 'sk_test_4eC39HqLyjWDarjtT1zdp7dc\n', { mode: 0o600 });
+      stripe = { server, secretKeyFile };
     }
     const databases = new Map<string, DatabaseAccess>();
     for (const p of planned.filter((q) => q.secrets.includes('database'))) {
@@ -343,7 +368,7 @@ async function main(): Promise<number> {
     }
     const kekFile = join(ca.dir, 'auth-kek');
     await writeFile(kekFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-    const ctx: DevContext = { ca, pg, redis, kafka, databases, kekFile };
+    const ctx: DevContext = { ca, pg, redis, kafka, stripe, databases, kekFile };
 
     const width = Math.max(...planned.map((p) => p.dev.name.length));
     for (const p of planned) {

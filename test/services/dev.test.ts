@@ -1,7 +1,7 @@
 /**
  * `npm run dev` (scripts/dev.ts) as a developer runs it: the stack comes up on the spec's
  * well-known ports, each service answers /readyz, and a Ctrl-C or SIGTERM stops everything
- * (every port free again). Uses the fixed ports 8000-8002 and 9000-9002 of lib/spec.
+ * (every port free again). Uses the fixed ports 8000-8004 and 9000-9004 of lib/spec.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -21,8 +21,12 @@ const serviceSpec = (name: string): ServiceSpec => {
   if (!svc) throw new Error(`ready line names ${name}, which is not in lib/spec`);
   return svc;
 };
-// What scripts/dev.ts starts today; order-service and payment-service join once they exist.
-const EXPECTED = ['user-service', 'auth-service', 'api-gateway'].filter((name) => existsSync(join(ROOT, 'services', name, 'src', 'main.ts')));
+// All five services of lib/spec (a service whose src/main.ts is missing is not started).
+const EXPECTED = spec.services.map((s) => s.name).filter((name) => existsSync(join(ROOT, 'services', name, 'src', 'main.ts')));
+
+test('starts all five services of lib/spec', () => {
+  expect([...EXPECTED].sort()).toEqual(['api-gateway', 'auth-service', 'order-service', 'payment-service', 'user-service']);
+});
 
 interface Dev {
   readonly child: ChildProcess;
@@ -146,7 +150,8 @@ test('a busy well-known port stops the start with a line naming it', async () =>
   try {
     const dev = startDev(join(ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/dev.ts']);
     expect(await dev.exited).toEqual({ code: 1, signal: null });
-    expect(dev.output()).toContain(`port ${first.port} (${EXPECTED[0]} gRPC) is already in use`);
+    const kind = EXPECTED[0] === 'api-gateway' ? 'HTTP' : 'gRPC';
+    expect(dev.output()).toContain(`port ${first.port} (${EXPECTED[0]} ${kind}) is already in use`);
     expect(dev.output()).not.toContain('starting PostgreSQL');
   } finally {
     await new Promise((r) => blocker.close(r));

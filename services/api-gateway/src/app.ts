@@ -4,12 +4,15 @@
  * failure into application/problem+json.
  */
 import { randomUUID } from 'node:crypto';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Histogram } from 'prom-client';
 import type { DecisionCache } from './authorize';
 import { parseCidr } from './config';
+import { headerName } from './headers';
 import type { JwksCache, JwtVerifier } from './jwt';
 import { InvalidTokenError, bearerToken } from './jwt';
 import {
@@ -19,6 +22,7 @@ import type { FieldError, Problem } from './problem';
 import type { RateLimitPolicy, RateLimiter } from './rate-limit';
 import type { KeyPair } from './https';
 import { rateLimitHeaders } from './rate-limit';
+import { PATTERN_MESSAGE } from './schemas';
 import { ROUTES, fastifyPath } from './routes';
 import type { Backends, Principal, RouteDefinition } from './routes';
 
@@ -57,6 +61,15 @@ declare module 'fastify' {
   }
 }
 
+// Unknown fields are refused (named in the 400), not silently dropped. Path, query and headers
+// arrive as text and are coerced to their schema types; JSON bodies are not coerced, so an
+// amount sent as a JSON number (a float, already rounded) is refused instead of turned into a string.
+// verbose: errors carry their schema, so a pattern failure is explained by the schema's
+// PATTERN_MESSAGE rather than by the regular expression.
+const AJV_OPTIONS = { removeAdditional: false, useDefaults: true, allErrors: false, strict: false, verbose: true } as const;
+const textAjv = addFormats(new Ajv({ ...AJV_OPTIONS, coerceTypes: 'array' }));
+const bodyAjv = addFormats(new Ajv({ ...AJV_OPTIONS, coerceTypes: false }));
+
 // A client's id is echoed into logs and metadata: accept only short, plain tokens.
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -83,15 +96,13 @@ export function buildApp(options: AppOptions) {
     return503OnClosing: true,
     // HEAD would be an undocumented twin of every GET.
     exposeHeadRoutes: false,
-    ajv: {
-      // Unknown fields are refused (named in the 400), not silently dropped.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
-    },
     frameworkErrors: (error, _request, reply) => {
       // Router-level failures (malformed URL encoding, too-long params): the client's fault.
       sendProblem(reply, problem(400, error.message));
     },
   });
+
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
 
   app.decorateRequest('gateway', null as unknown as GatewayRequestState);
   app.decorate('publicRoutes', [] as string[]);
@@ -144,12 +155,16 @@ export function buildApp(options: AppOptions) {
         ...(def.params ? { params: def.params } : {}),
         ...(def.query ? { querystring: def.query } : {}),
         ...(def.body ? { body: def.body } : {}),
+        ...(def.headers ? { headers: def.headers } : {}),
         response: Object.fromEntries(Object.entries(def.responses).filter(([, r]) => r.schema).map(([s, r]) => [s, r.schema])),
       },
       onRequest: def.auth === 'bearer' ? [authenticate, rateLimit] : [rateLimit],
       preHandler: authorize ? async (request) => {
         const principal = request.gateway.principal!;
-        const { action, resource } = authorize(request.params as Record<string, string>, principal);
+        const { action, resource } = authorize(request.params as Record<string, string>, principal, {
+          query: (request.query ?? {}) as Record<string, unknown>,
+          body: (request.body ?? {}) as Record<string, unknown>,
+        });
         const decision = await options.decisions.decide(
           { subject: principal.subject, action, resource, tokenId: principal.tokenId },
           { deadline: request.gateway.deadline, requestId: request.id },
@@ -163,6 +178,7 @@ export function buildApp(options: AppOptions) {
           params: (request.params ?? {}) as Record<string, string>,
           query: (request.query ?? {}) as Record<string, unknown>,
           body: (request.body ?? {}) as Record<string, unknown>,
+          headers: request.headers,
           principal,
           call: {
             requestId: request.id,
@@ -245,9 +261,26 @@ interface ValidationIssue {
   readonly keyword?: string;
   readonly message?: string;
   readonly params?: Record<string, unknown>;
+  readonly parentSchema?: Readonly<Record<string, unknown>>;
+}
+
+/** ajv's message, except that a regular expression is no explanation for a client. */
+function issueMessage(issue: ValidationIssue): string {
+  if (issue.keyword === 'pattern') {
+    const explained = issue.parentSchema?.[PATTERN_MESSAGE];
+    return typeof explained === 'string' ? explained : 'has a format or characters that are not allowed';
+  }
+  return issue.message ?? 'is invalid';
 }
 
 function fieldError(context: string, issue: ValidationIssue): FieldError {
+  if (context === 'headers') {
+    const params = issue.params ?? {};
+    const name = issue.keyword === 'required' && typeof params.missingProperty === 'string'
+      ? params.missingProperty : (issue.instancePath ?? '').split('/').filter(Boolean)[0] ?? '';
+    const header = `${headerName(name)} header`;
+    return { field: header, message: issue.keyword === 'required' ? 'is required' : issueMessage(issue) };
+  }
   const base = context === 'querystring' ? 'query' : context;
   let path = (issue.instancePath ?? '').split('/').filter(Boolean).join('.');
   const params = issue.params ?? {};
@@ -259,5 +292,5 @@ function fieldError(context: string, issue: ValidationIssue): FieldError {
     path = [path, params.additionalProperty].filter(Boolean).join('.');
     return { field: path, message: 'is not allowed' };
   }
-  return { field: path || base, message: issue.message ?? 'is invalid' };
+  return { field: path || base, message: issueMessage(issue) };
 }

@@ -51,6 +51,8 @@ export function gatewayEnvSchema() {
     ...jwtEnv,
     AUTH_SERVICE_ADDR: grpcTargetVar(),
     USER_SERVICE_ADDR: grpcTargetVar(),
+    ORDER_SERVICE_ADDR: grpcTargetVar(),
+    PAYMENT_SERVICE_ADDR: grpcTargetVar(),
     // The ALB's subnets: X-Forwarded-For is believed only from these peers.
     TRUSTED_PROXY_CIDRS: cidrListVar(),
     // The whole-request budget, also the deadline of every gRPC call made for the request.

@@ -3,6 +3,7 @@
  * served document, the checked-in services/api-gateway/openapi.json and the running routes agree.
  * Output is deterministic (routes in declaration order, statuses ascending).
  */
+import { headerName } from './headers';
 import { Problem } from './schemas';
 import type { RouteDefinition } from './routes';
 
@@ -39,7 +40,7 @@ const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
 /** The problem statuses of a route: its own plus those every route of its kind can answer. */
 export function problemStatuses(route: RouteDefinition): number[] {
   const statuses = new Set<number>([...route.problems, 429, 500, 502, 503, 504]);
-  if (route.body || route.params || route.query) statuses.add(400);
+  if (route.body || route.params || route.query || route.headers) statuses.add(400);
   if (route.auth === 'bearer') statuses.add(401);
   if (route.body) {
     statuses.add(413);
@@ -50,14 +51,17 @@ export function problemStatuses(route: RouteDefinition): number[] {
 
 function openApiParameters(route: RouteDefinition): object[] {
   const out: object[] = [];
-  const add = (where: 'path' | 'query', schema: object | undefined) => {
+  const add = (where: 'path' | 'query' | 'header', schema: object | undefined) => {
     const s = schema as { properties?: Record<string, object>; required?: readonly string[] } | undefined;
     for (const [name, prop] of Object.entries(s?.properties ?? {})) {
-      out.push({ name, in: where, required: where === 'path' || (s?.required ?? []).includes(name), schema: prop });
+      // Header names are case-insensitive; documented as clients write them.
+      const shown = where === 'header' ? headerName(name) : name;
+      out.push({ name: shown, in: where, required: where === 'path' || (s?.required ?? []).includes(name), schema: prop });
     }
   };
   add('path', route.params);
   add('query', route.query);
+  add('header', route.headers);
   return out;
 }
 

@@ -6,12 +6,16 @@
 import type { AuthServiceClient } from '../../proto/gen/auth/v1/auth';
 import type { TokenPair } from '../../proto/gen/auth/v1/auth';
 import type { UserServiceClient, User as UserMessage } from '../../proto/gen/user/v1/user';
+import type { OrderServiceClient, Order as OrderMessage } from '../../proto/gen/order/v1/order';
+import type { PaymentServiceClient, Payment as PaymentMessage } from '../../proto/gen/payment/v1/payment';
 import { unary } from '../../shared/src/grpc-client';
 import * as S from './schemas';
 
 export interface Backends {
   readonly auth: AuthServiceClient;
   readonly users: UserServiceClient;
+  readonly orders: OrderServiceClient;
+  readonly payments: PaymentServiceClient;
 }
 
 /** A verified caller. */
@@ -36,6 +40,8 @@ export interface RouteContext {
   readonly params: Record<string, string>;
   readonly query: Record<string, unknown>;
   readonly body: Record<string, unknown>;
+  /** Request headers (lower-case names). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly principal: Principal | undefined;
   /** Metadata and deadline for calls made for this request. */
   readonly call: CallContext;
@@ -69,8 +75,10 @@ export interface RouteDefinition {
   /** `bearer`: a valid access token is required and rate limits are per subject; else per client IP. */
   readonly auth: 'anonymous' | 'bearer';
   /** The Authorize question for this request; routes with `bearer` auth and no `authorize` only need a valid token. */
-  readonly authorize?: (params: Record<string, string>, principal: Pick<Principal, 'subject'>) => { action: string; resource: string };
+  readonly authorize?: (params: Record<string, string>, principal: Pick<Principal, 'subject'>, request: { query: Record<string, unknown>; body: Record<string, unknown> }) => { action: string; resource: string };
   readonly params?: object;
+  /** Request headers the route requires (names lower-case, as Fastify validates them). */
+  readonly headers?: object;
   readonly query?: object;
   readonly body?: object;
   /** Success responses by status. */
@@ -95,6 +103,42 @@ function tokenJson(tokens: TokenPair | undefined): Record<string, unknown> {
     refreshExpiresIn: tokens.refreshExpiresIn,
   };
 }
+
+const iso = (d: Date | undefined) => (d ?? new Date(0)).toISOString();
+
+function orderJson(order: OrderMessage | undefined): Record<string, unknown> {
+  if (!order) throw new Error('order-service answered without an order');
+  return {
+    id: order.id, userId: order.userId,
+    items: order.items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPrice: i.unitPrice })),
+    total: order.total, currency: order.currency, status: order.status,
+    createdAt: iso(order.createdAt), updatedAt: iso(order.updatedAt),
+  };
+}
+
+function paymentJson(payment: PaymentMessage | undefined): Record<string, unknown> {
+  if (!payment) throw new Error('payment-service answered without a payment');
+  return {
+    id: payment.id, orderId: payment.orderId, userId: payment.userId, amount: payment.amount, currency: payment.currency,
+    status: payment.status,
+    // Empty proto strings mean "not set": left out rather than sent as "".
+    ...(payment.providerReference ? { providerReference: payment.providerReference } : {}),
+    ...(payment.failureReason ? { failureReason: payment.failureReason } : {}),
+    ...(payment.refundReference ? { refundReference: payment.refundReference } : {}),
+    createdAt: iso(payment.createdAt), updatedAt: iso(payment.updatedAt),
+  };
+}
+
+/**
+ * RBAC resources of orders and payments (auth-service's seeded permissions): a customer holds
+ * `orders:*` on `users/{self}/orders` and `users/{self}/orders/*`, admins `*` on everything.
+ * The resource names the caller's own namespace; whether the order or payment really is the
+ * caller's is order-service's and payment-service's check (another user's id is NOT_FOUND,
+ * the same answer as an unknown id, so ids cannot be probed).
+ * Payments are authorized as actions on the paid order until auth-service seeds
+ * `payments:create` / `payments:read` for customers (only admins hold payments:* today).
+ */
+const ownOrders = (p: Pick<Principal, 'subject'>) => `users/${p.subject}/orders`;
 
 // Tokens must never be stored by shared caches (RFC 6749 §5.1).
 const NO_STORE = { 'Cache-Control': 'no-store' } as const;
@@ -246,6 +290,108 @@ export const ROUTES: readonly RouteDefinition[] = [
     },
   },
   {
+    method: 'POST', path: '/v1/orders', operationId: 'createOrder', tag: 'orders', auth: 'bearer',
+    summary: 'Place an order for the caller; the total is computed server-side from the items.',
+    authorize: (_params, p) => ({ action: 'orders:create', resource: ownOrders(p) }),
+    body: S.CreateOrderBody,
+    responses: { 201: { description: 'Order created (pending).', schema: S.Order } },
+    problems: [403],
+    async handler({ body, call, backends }) {
+      const items = body.items as { productId: string; quantity: number; unitPrice: string }[];
+      const res = await unary(backends.orders, 'createOrder', { userId: '', items, currency: body.currency as string }, call);
+      const order = orderJson(res.order);
+      return { status: 201, body: order, headers: { Location: `/v1/orders/${String(order.id)}` } };
+    },
+  },
+  {
+    method: 'GET', path: '/v1/orders/{id}', operationId: 'getOrder', tag: 'orders', auth: 'bearer',
+    summary: "One of the caller's orders (admins: any order).",
+    authorize: (params, p) => ({ action: 'orders:read', resource: `${ownOrders(p)}/${params.id}` }),
+    params: S.OrderIdParams,
+    responses: { 200: { description: 'The order.', schema: S.Order } },
+    problems: [403, 404],
+    async handler({ params, call, backends }) {
+      const res = await unary(backends.orders, 'getOrder', { id: params.id! }, call);
+      return { status: 200, body: orderJson(res.order) };
+    },
+  },
+  {
+    method: 'GET', path: '/v1/orders', operationId: 'listOrders', tag: 'orders', auth: 'bearer',
+    summary: "The caller's orders, newest first, paged; admins may name another user with userId.",
+    authorize: (_params, p, { query }) => ({
+      action: 'orders:list',
+      resource: `users/${typeof query.userId === 'string' ? query.userId : p.subject}/orders`,
+    }),
+    query: S.ListOrdersQuery,
+    responses: { 200: { description: 'One page of orders.', schema: S.OrderList } },
+    problems: [403],
+    async handler({ query, call, backends, principal }) {
+      const res = await unary(backends.orders, 'listOrders', {
+        userId: (query.userId as string | undefined) ?? principal!.subject,
+        pageSize: query.pageSize as number,
+        pageToken: (query.pageToken as string | undefined) ?? '',
+      }, call);
+      return {
+        status: 200,
+        body: { orders: res.orders.map(orderJson), ...(res.nextPageToken ? { nextPageToken: res.nextPageToken } : {}) },
+      };
+    },
+  },
+  {
+    method: 'POST', path: '/v1/orders/{id}:cancel', operationId: 'cancelOrder', tag: 'orders', auth: 'bearer',
+    summary: 'Cancel a pending order (any other state is 409).',
+    authorize: (params, p) => ({ action: 'orders:cancel', resource: `${ownOrders(p)}/${params.id}` }),
+    params: S.OrderIdParams,
+    responses: { 200: { description: 'The cancelled order.', schema: S.Order } },
+    problems: [403, 404, 409],
+    async handler({ params, call, backends }) {
+      const res = await unary(backends.orders, 'cancelOrder', { id: params.id! }, call);
+      return { status: 200, body: orderJson(res.order) };
+    },
+  },
+  {
+    method: 'POST', path: '/v1/payments', operationId: 'createPayment', tag: 'payments', auth: 'bearer',
+    summary: 'Pay a pending order of the caller. Idempotent by the Idempotency-Key header: a retry with the same key and body '
+      + 'returns the stored payment with the same 201 (draft-ietf-httpapi-idempotency-key-header); the same key with another body is 409.',
+    authorize: (_params, p, { body }) => ({ action: 'orders:read', resource: `${ownOrders(p)}/${String(body.orderId)}` }),
+    headers: S.IdempotencyKeyHeaders,
+    body: S.CreatePaymentBody,
+    responses: { 201: { description: 'The payment (captured, or failed with failureReason); the stored one for a repeated key.', schema: S.Payment } },
+    problems: [403, 404, 409],
+    async handler({ body, headers, call, backends }) {
+      const res = await unary(backends.payments, 'createPayment', {
+        orderId: body.orderId as string, userId: '', amount: body.amount as string, currency: body.currency as string,
+        idempotencyKey: headers['idempotency-key'] as string, paymentMethod: body.paymentMethod as string,
+      }, call);
+      const payment = paymentJson(res.payment);
+      return { status: 201, body: payment, headers: { Location: `/v1/payments/${String(payment.id)}` } };
+    },
+  },
+  {
+    method: 'GET', path: '/v1/payments/{id}', operationId: 'getPayment', tag: 'payments', auth: 'bearer',
+    summary: "One of the caller's payments (admins: any).",
+    authorize: (_params, p) => ({ action: 'orders:read', resource: ownOrders(p) }),
+    params: S.PaymentIdParams,
+    responses: { 200: { description: 'The payment.', schema: S.Payment } },
+    problems: [403, 404],
+    async handler({ params, call, backends }) {
+      const res = await unary(backends.payments, 'getPayment', { id: params.id! }, call);
+      return { status: 200, body: paymentJson(res.payment) };
+    },
+  },
+  {
+    method: 'POST', path: '/v1/payments/{id}:refund', operationId: 'refundPayment', tag: 'payments', auth: 'bearer',
+    summary: 'Refund a captured payment in full (admins); refunding a refunded payment returns it.',
+    authorize: (params) => ({ action: 'payments:refund', resource: `payments/${params.id}` }),
+    params: S.PaymentIdParams,
+    responses: { 200: { description: 'The refunded payment.', schema: S.Payment } },
+    problems: [403, 404, 409],
+    async handler({ params, call, backends }) {
+      const res = await unary(backends.payments, 'refundPayment', { id: params.id! }, call);
+      return { status: 200, body: paymentJson(res.payment) };
+    },
+  },
+  {
     method: 'GET', path: '/openapi.json', operationId: 'getOpenApi', tag: 'meta', auth: 'anonymous',
     summary: 'This API\'s OpenAPI 3.1 document.',
     responses: { 200: { description: 'The document.', schema: S.OpenApiDocument } },
@@ -256,7 +402,13 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
 ];
 
-/** OpenAPI `{id}` -> Fastify `:id`; a literal ':' (as in `signing-keys:rotate`) is `::` in Fastify. */
+/**
+ * OpenAPI `{id}` -> Fastify `:id`; a literal ':' (as in `signing-keys:rotate`) is `::` in Fastify.
+ * A parameter followed by a literal ':' (`{id}:cancel`, AIP-136 custom methods) needs a regex
+ * ending the parameter at the ':', else the router reads `id::cancel` as the parameter's name.
+ */
 export function fastifyPath(openApiPath: string): string {
-  return openApiPath.replace(/:/g, '::').replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
+  return openApiPath.replace(/:/g, '::')
+    .replace(/\{([A-Za-z0-9_]+)\}(?=::)/g, ':$1(^[^:/]+)')
+    .replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
 }

@@ -1,11 +1,13 @@
 /**
- * Wires the gateway: mTLS gRPC clients to auth-service and user-service, the JWKS cache and
+ * Wires the gateway: mTLS gRPC clients to auth-, user-, order- and payment-service, the JWKS cache and
  * verifier, the decision cache, the Redis rate limiter with its local fallback, the public
  * HTTP server and the health port.
  */
 import { Counter, Gauge } from 'prom-client';
 import { AuthServiceClient } from '../../proto/gen/auth/v1/auth';
 import { UserServiceClient } from '../../proto/gen/user/v1/user';
+import { OrderServiceClient } from '../../proto/gen/order/v1/order';
+import { PaymentServiceClient } from '../../proto/gen/payment/v1/payment';
 // Shared modules are imported one by one, not through the index: the index also pulls in the
 // gRPC server, whose grpc-health-check dependency reads a .proto file from disk at load time.
 import { clientChannelOptions, createClient, createClientCredentials, unary } from '../../shared/src/grpc-client';
@@ -78,8 +80,13 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   // Pinning each callee's CN: a valid certificate of another workload cannot stand in for it.
   const authCreds = await createClientCredentials(tls, 'auth-service');
   const userCreds = await createClientCredentials(tls, 'user-service');
+  const orderCreds = await createClientCredentials(tls, 'order-service');
+  const paymentCreds = await createClientCredentials(tls, 'payment-service');
+  const allCreds = [authCreds, userCreds, orderCreds, paymentCreds];
   const auth = createClient(AuthServiceClient, config.AUTH_SERVICE_ADDR, authCreds.credentials);
   const users = createClient(UserServiceClient, config.USER_SERVICE_ADDR, userCreds.credentials);
+  const orders = createClient(OrderServiceClient, config.ORDER_SERVICE_ADDR, orderCreds.credentials);
+  const payments = createClient(PaymentServiceClient, config.PAYMENT_SERVICE_ADDR, paymentCreds.credentials);
   const authHealth = createHealthChecker(config.AUTH_SERVICE_ADDR, authCreds.credentials, clientChannelOptions());
 
   const redis = createRedis(config, { logger, keyPrefix: `${SERVICE_NAME}:`, commandTimeoutMs: config.RATE_LIMIT_REDIS_TIMEOUT_MS });
@@ -131,7 +138,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const httpsFiles = { certFile: config.TLS_CERT_FILE, keyFile: config.TLS_KEY_FILE };
 
   const app = buildApp({
-    logger, backends: { auth, users }, verifier, jwks, decisions, limiter, policies,
+    logger, backends: { auth, users, orders, payments }, verifier, jwks, decisions, limiter, policies,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     trustedProxyCidrs: config.TRUSTED_PROXY_CIDRS,
@@ -159,9 +166,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     stopCertificateReload();
     await health.close();
     redis.disconnect();
-    for (const c of [auth, users, authHealth]) c.close();
-    authCreds.certificates.close();
-    userCreds.certificates.close();
+    for (const c of [auth, users, orders, payments, authHealth]) c.close();
+    for (const c of allCreds) c.certificates.close();
     throw err;
   }
   const address = app.server.address();
@@ -180,9 +186,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         stopCertificateReload();
         // Waits for in-flight requests; new ones on kept-alive connections get 503.
         await app.close();
-        for (const c of [auth, users, authHealth]) c.close();
-        authCreds.certificates.close();
-        userCreds.certificates.close();
+        for (const c of [auth, users, orders, payments, authHealth]) c.close();
+        for (const c of allCreds) c.certificates.close();
         await redis.quit().catch(() => redis.disconnect());
         await health.close();
       })();

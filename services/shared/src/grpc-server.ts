@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from './db-errors';
 import { runWithRequestContext } from './logger';
 import type { Metrics } from './metrics';
 import { watchCertificates } from './tls';
@@ -167,6 +168,9 @@ export class GrpcServer {
               if (err.code === grpc.status.INTERNAL || err.code === grpc.status.UNKNOWN) log.error({ err }, 'call failed');
               else log.info({ code: grpc.status[err.code], details: err.message }, 'call rejected');
               finish(err.code, { details: err.message });
+            } else if (isDatabaseUnavailable(err)) {
+              log.warn({ err }, 'database unavailable');
+              finish(grpc.status.UNAVAILABLE, { details: 'the database is unavailable; retry later' });
             } else {
               // The cause stays in our logs; the caller only learns the request id to quote.
               log.error({ err }, 'unexpected error in handler');

@@ -57,6 +57,11 @@ export function createPostgres(config: DatabaseConfig, options: PostgresOptions)
     : pool;
   // An idle client losing its connection emits on the pool; without a listener it would crash the process.
   pool.on('error', (err) => logger.warn({ err, pool: 'writer' }, 'idle PostgreSQL connection failed'));
+  // A checked-out client losing its connection emits 'error' on the client (pg-pool listens only
+  // while it is idle); its queries fail anyway, so log instead of crashing the process.
+  for (const p of new Set([pool, readPool])) {
+    p.on('connect', (client) => client.on('error', (err) => logger.warn({ err }, 'PostgreSQL connection lost')));
+  }
   if (readPool !== pool) readPool.on('error', (err) => logger.warn({ err, pool: 'reader' }, 'idle PostgreSQL connection failed'));
   let closed = false;
   return {

@@ -7,6 +7,8 @@ import pino from 'pino';
 import { Metrics } from '../../../services/shared/src/metrics';
 import { AuthServiceClient } from '../../../services/proto/gen/auth/v1/auth';
 import { UserServiceClient } from '../../../services/proto/gen/user/v1/user';
+import { OrderServiceClient } from '../../../services/proto/gen/order/v1/order';
+import { PaymentServiceClient } from '../../../services/proto/gen/payment/v1/payment';
 import { buildApp } from '../../../services/api-gateway/src/app';
 import { DecisionCache } from '../../../services/api-gateway/src/authorize';
 import { JwksCache, JwtVerifier } from '../../../services/api-gateway/src/jwt';
@@ -46,6 +48,8 @@ export async function buildTestApp(opts: TestAppOptions = {}) {
   const creds = grpc.credentials.createInsecure();
   const auth = new AuthServiceClient(target, creds);
   const users = new UserServiceClient(target, creds);
+  const orders = new OrderServiceClient(target, creds);
+  const payments = new PaymentServiceClient(target, creds);
   const metrics = new Metrics({ defaultMetrics: false });
   const jwks = new JwksCache({
     refetchCooldownMs: 30_000,
@@ -63,7 +67,7 @@ export async function buildTestApp(opts: TestAppOptions = {}) {
   const limiter = new RateLimiter({ redis: undefined, keyPrefix: 'rl:', redisTimeoutMs: 100 });
   const app = buildApp({
     logger: pino({ level: 'silent' }),
-    backends: { auth, users },
+    backends: { auth, users, orders, payments },
     verifier, jwks, decisions, limiter,
     policies: {
       anonymous: { name: 'anonymous', limit: opts.anonymousLimit ?? 1000, windowSeconds: 60 },
@@ -91,8 +95,7 @@ export async function buildTestApp(opts: TestAppOptions = {}) {
     },
     async close() {
       await app.close();
-      auth.close();
-      users.close();
+      for (const c of [auth, users, orders, payments]) c.close();
     },
   };
 }

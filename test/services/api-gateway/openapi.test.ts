@@ -34,7 +34,14 @@ describe('OpenAPI document', () => {
       'GET /.well-known/jwks.json', 'GET /openapi.json', 'GET /v1/users', 'GET /v1/users/me', 'GET /v1/users/{id}',
       'PATCH /v1/users/me', 'PATCH /v1/users/{id}', 'POST /v1/admin/signing-keys:rotate', 'POST /v1/auth/login', 'POST /v1/auth/logout',
       'POST /v1/auth/refresh', 'POST /v1/auth/signup',
+      'POST /v1/orders', 'GET /v1/orders', 'GET /v1/orders/{id}', 'POST /v1/orders/{id}:cancel',
+      'POST /v1/payments', 'GET /v1/payments/{id}', 'POST /v1/payments/{id}:refund',
     ].sort());
+  });
+
+  it('documents the Idempotency-Key header as required on POST /v1/payments', () => {
+    const op = doc.paths['/v1/payments']!.post as unknown as { parameters: { name: string; in: string; required: boolean }[] };
+    expect(op.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: true }));
   });
 
   it.each(ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))('%s has a success response and problem responses', (_name, route) => {
