@@ -131,14 +131,14 @@ function paymentJson(payment: PaymentMessage | undefined): Record<string, unknow
 
 /**
  * RBAC resources of orders and payments (auth-service's seeded permissions): a customer holds
- * `orders:*` on `users/{self}/orders` and `users/{self}/orders/*`, admins `*` on everything.
- * The resource names the caller's own namespace; whether the order or payment really is the
- * caller's is order-service's and payment-service's check (another user's id is NOT_FOUND,
- * the same answer as an unknown id, so ids cannot be probed).
- * Payments are authorized as actions on the paid order until auth-service seeds
- * `payments:create` / `payments:read` for customers (only admins hold payments:* today).
+ * `orders:*` on `users/{self}/orders` and `users/{self}/orders/*`, `payments:create` on
+ * `users/{self}/payments` and `payments:read` on `users/{self}/payments/*`; admins `*` on
+ * everything. The resource names the caller's own namespace; whether the order or payment
+ * really is the caller's is order-service's and payment-service's check (another user's id is
+ * NOT_FOUND, the same answer as an unknown id, so ids cannot be probed).
  */
 const ownOrders = (p: Pick<Principal, 'subject'>) => `users/${p.subject}/orders`;
+const ownPayments = (p: Pick<Principal, 'subject'>) => `users/${p.subject}/payments`;
 
 // Tokens must never be stored by shared caches (RFC 6749 §5.1).
 const NO_STORE = { 'Cache-Control': 'no-store' } as const;
@@ -353,7 +353,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     method: 'POST', path: '/v1/payments', operationId: 'createPayment', tag: 'payments', auth: 'bearer',
     summary: 'Pay a pending order of the caller. Idempotent by the Idempotency-Key header: a retry with the same key and body '
       + 'returns the stored payment with the same 201 (draft-ietf-httpapi-idempotency-key-header); the same key with another body is 409.',
-    authorize: (_params, p, { body }) => ({ action: 'orders:read', resource: `${ownOrders(p)}/${String(body.orderId)}` }),
+    authorize: (_params, p) => ({ action: 'payments:create', resource: ownPayments(p) }),
     headers: S.IdempotencyKeyHeaders,
     body: S.CreatePaymentBody,
     responses: { 201: { description: 'The payment (captured, or failed with failureReason); the stored one for a repeated key.', schema: S.Payment } },
@@ -370,7 +370,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'GET', path: '/v1/payments/{id}', operationId: 'getPayment', tag: 'payments', auth: 'bearer',
     summary: "One of the caller's payments (admins: any).",
-    authorize: (_params, p) => ({ action: 'orders:read', resource: ownOrders(p) }),
+    authorize: (params, p) => ({ action: 'payments:read', resource: `${ownPayments(p)}/${params.id}` }),
     params: S.PaymentIdParams,
     responses: { 200: { description: 'The payment.', schema: S.Payment } },
     problems: [403, 404],

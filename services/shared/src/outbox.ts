@@ -11,6 +11,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { EVENT_SCHEMAS, assertValidEvent } from '../../events';
 import type { EventEnvelope } from '../../events';
+import { loadPlatformSpec } from '../../../lib/spec';
 import type { KafkaProducer } from './kafka';
 
 /**
@@ -126,6 +127,17 @@ export interface OutboxRelayOptions {
   readonly sendTimeoutMs?: number;
   /** Sent rows are deleted after this long (default 24 h); kept a while for inspection. */
   readonly retentionMs?: number;
+  /**
+   * processed_events rows are deleted after this long: longer than any topic keeps a message
+   * (a redelivery older than that cannot happen). Default: the spec's longest topic retention + 1 day.
+   */
+  readonly processedRetentionMs?: number;
+}
+
+/** The longest retention of the spec's topics, plus a day. */
+export function defaultProcessedRetentionMs(): number {
+  const hours = Math.max(...loadPlatformSpec().dataTier.kafka.topics.map((t) => t.retentionHours));
+  return (hours + 24) * 3600_000;
 }
 
 // Lag buckets: from a healthy few ms up to minutes of Kafka outage.
@@ -162,6 +174,7 @@ export class OutboxRelay {
   private wake: (() => void) | undefined;
   private woken = false;
   private lastPrune = 0;
+  private readonly processedRetentionMs: number;
   private healthy = false;
   readonly pendingGauge: Gauge<'topic'>;
   private readonly lagSeconds: Histogram<'topic'>;
@@ -175,6 +188,7 @@ export class OutboxRelay {
     this.maxBackoffMs = options.maxBackoffMs ?? 5000;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
     this.retentionMs = options.retentionMs ?? 24 * 3600_000;
+    this.processedRetentionMs = options.processedRetentionMs ?? defaultProcessedRetentionMs();
     const pool = options.pool;
     this.pendingGauge = new Gauge({
       name: 'outbox_pending',
@@ -403,6 +417,12 @@ export class OutboxRelay {
          SELECT id FROM outbox WHERE sent_at < now() - make_interval(secs => $1) ORDER BY sent_at LIMIT 5000
        )`,
       [this.retentionMs / 1000],
+    );
+    await this.options.pool.query(
+      `DELETE FROM processed_events WHERE event_id IN (
+         SELECT event_id FROM processed_events WHERE processed_at < now() - make_interval(secs => $1) LIMIT 5000
+       )`,
+      [this.processedRetentionMs / 1000],
     );
   }
 }

@@ -194,6 +194,17 @@ describe('Authorizer', () => {
     await expect(authorizer().authorize('not-a-uuid', 'users:read', 'users/x', '')).resolves.toMatchObject({ allowed: false });
   });
 
+  it('lets a customer pay and read payments in their own namespace only, and never refund (seeded policy)', async () => {
+    const me = await newCredential();
+    const other = randomUUID();
+    const a = authorizer();
+    await expect(a.authorize(me, 'payments:create', `users/${me}/payments`, '')).resolves.toMatchObject({ allowed: true });
+    await expect(a.authorize(me, 'payments:read', `users/${me}/payments/p-1`, '')).resolves.toMatchObject({ allowed: true });
+    await expect(a.authorize(me, 'payments:create', `users/${other}/payments`, '')).resolves.toMatchObject({ allowed: false });
+    await expect(a.authorize(me, 'payments:read', `users/${other}/payments/p-1`, '')).resolves.toMatchObject({ allowed: false });
+    await expect(a.authorize(me, 'payments:refund', 'payments/p-1', '')).resolves.toMatchObject({ allowed: false });
+  });
+
   it('sees a granted role after the cache is dropped', async () => {
     const email = `${randomUUID()}@example.com`;
     const me = await newCredential(email);

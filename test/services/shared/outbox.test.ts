@@ -14,9 +14,10 @@ import { createTestCa, startKafka, startPostgres } from '../../harness';
 import type { DatabaseAccess, KafkaServer, PostgresServer, TestCa } from '../../harness';
 import { ORDER_EVENTS_TOPIC, PAYMENT_EVENTS_TOPIC, newEvent, topicOf, validateEvent } from '../../../services/events';
 import {
-  OUTBOX_MIGRATION_SQL, OutboxRelay, createKafkaProducer, createLogger, enqueue, pingKafka, processOnce, runMigrations, withTransaction,
+  OUTBOX_MIGRATION_SQL, OutboxRelay, createKafkaProducer, defaultProcessedRetentionMs, createLogger, enqueue, pingKafka, processOnce, runMigrations, withTransaction,
 } from '../../../services/shared/src';
 import { kafkaConfig, readTopic } from '../order-service/kafka-read';
+import { loadPlatformSpec } from '../../../lib/spec';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const silent = createLogger({ service: 'outbox-test', level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
@@ -172,6 +173,31 @@ describe('OutboxRelay', () => {
       await Promise.all(relays.map((r) => r.stop()));
     }
     expect(await unsent()).toBe(0);
+  });
+});
+
+describe('processed_events retention', () => {
+  test('the relay deletes de-duplication rows older than the spec\'s longest topic retention + 1 day, and keeps newer ones', async () => {
+    const retentionMs = defaultProcessedRetentionMs();
+    const hours = Math.max(...loadPlatformSpec().dataTier.kafka.topics.map((t) => t.retentionHours));
+    expect(retentionMs).toBe((hours + 24) * 3600_000);
+    const [old, recent] = [randomUUID(), randomUUID()];
+    await pool.query(`INSERT INTO processed_events (event_id, processed_at) VALUES
+      ($1, now() - make_interval(secs => $3)), ($2, now() - make_interval(secs => $4))`,
+    [old, recent, retentionMs / 1000 + 60, retentionMs / 1000 - 3600]);
+    const r = relay();
+    r.start();
+    try {
+      let left: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        left = (await pool.query<{ event_id: string }>('SELECT event_id FROM processed_events WHERE event_id = ANY($1)', [[old, recent]])).rows.map((x) => x.event_id);
+        if (!left.includes(old)) break;
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      expect(left).toEqual([recent]);
+    } finally {
+      await r.stop();
+    }
   });
 });
 
