@@ -56,7 +56,7 @@ export function ofType(template: Template, type: string): Array<[string, Resourc
 /** The resource types whose replacement or deletion loses data or the keys to it. */
 export const STATEFUL_TYPES = [
   'AWS::RDS::DBInstance', 'AWS::ElastiCache::ReplicationGroup', 'AWS::MSK::Cluster', 'AWS::KMS::Key',
-  'AWS::SecretsManager::Secret', 'AWS::Backup::BackupVault', 'AWS::Logs::LogGroup',
+  'AWS::SecretsManager::Secret', 'AWS::Backup::BackupVault', 'AWS::Logs::LogGroup', 'AWS::ECR::Repository',
 ] as const;
 
 /**

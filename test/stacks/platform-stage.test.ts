@@ -6,6 +6,7 @@ import { addPlatformCharts } from '../../charts/main';
 import { loadPlatformSpec } from '../../lib/spec';
 import { PlatformStage } from '../../lib/stacks/platform-stage';
 import { testApp } from '../helpers/app';
+import { expectStatefulResourcesPinned } from '../helpers/data-tier-stacks';
 
 const spec = loadPlatformSpec();
 const environment = spec.environments.staging;
@@ -89,6 +90,17 @@ describe('an environment stage', () => {
       });
       expect(repository.DeletionPolicy).toBe('Retain');
     }
+  });
+
+  it('keeps the logical ids of the image repositories and their key (a new id would replace them)', () => {
+    expectStatefulResourcesPinned(Template.fromStack(stage.registry), [
+      ['ImagesKey6E3F8F97', 'AWS::KMS::Key'],
+      ['RepositoryapigatewayFBC7E6A6', 'AWS::ECR::Repository'],
+      ['RepositoryauthserviceD14A995D', 'AWS::ECR::Repository'],
+      ['RepositoryuserserviceB44BE5C4', 'AWS::ECR::Repository'],
+      ['Repositorypaymentservice49C9D258', 'AWS::ECR::Repository'],
+      ['Repositoryorderservice671A2BB5', 'AWS::ECR::Repository'],
+    ]);
   });
 
   it('computes the zone subnets the NetworkPolicies name exactly as the network stack allocates them', () => {
