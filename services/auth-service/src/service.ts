@@ -13,7 +13,7 @@ import {
   GrpcServer,
   Metrics,
   runMigrations,
-  startHealthServer,
+  startHealthServer, Cleanups, startupGate,
 } from '../../shared/src';
 import type { HealthServer, Logger, Postgres } from '../../shared/src';
 import { Accounts } from './accounts';
@@ -70,14 +70,7 @@ export async function startAuthService(config: AuthConfig, deps: AuthServiceDeps
   const logger = deps.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
   const metrics = deps.metrics ?? new Metrics();
   const clock = deps.clock ?? systemClock;
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const cleanup = async () => {
-    for (const fn of cleanups.splice(0).reverse()) {
-      await Promise.resolve()
-        .then(fn)
-        .catch((err: unknown) => logger.warn({ err }, 'cleanup step failed'));
-    }
-  };
+  const cleanups = new Cleanups(logger);
 
   try {
     // Read and checked before anything connects: a bad key file must stop the start.
@@ -85,10 +78,7 @@ export async function startAuthService(config: AuthConfig, deps: AuthServiceDeps
     const health: HealthServer = await startHealthServer({ port: config.HEALTH_PORT, host: deps.host, registry: metrics.registry, logger });
     cleanups.push(() => health.close());
     // /readyz answers from here on: without this it would say ready before gRPC listens.
-    let started = false;
-    health.addReadinessCheck('started', async () => {
-      if (!started) throw new Error('starting');
-    });
+    const markStarted = startupGate(health);
 
     const postgres = createPostgres(config, { logger, applicationName: SERVICE_NAME });
     cleanups.push(() => postgres.close());
@@ -147,7 +137,7 @@ export async function startAuthService(config: AuthConfig, deps: AuthServiceDeps
     }, PURGE_INTERVAL_MS);
     purge.unref();
     cleanups.push(() => clearInterval(purge));
-    started = true;
+    markStarted();
 
     let stopping: Promise<void> | undefined;
     return {
@@ -162,13 +152,13 @@ export async function startAuthService(config: AuthConfig, deps: AuthServiceDeps
           // Leave the Service first, then let calls in flight finish, then close dependencies.
           health.setDraining();
           await server.drain(config.SHUTDOWN_GRACE_MS);
-          await cleanup();
+          await cleanups.run();
         })();
         return stopping;
       },
     };
   } catch (err) {
-    await cleanup();
+    await cleanups.run();
     throw err;
   }
 }

@@ -14,7 +14,7 @@ import { ORDER_EVENTS_TOPIC, PAYMENT_EVENTS_TOPIC, validateEvent } from '../../e
 import type { EventEnvelope, Money } from '../../events';
 import {
   EventConsumer, GrpcServer, Metrics, OutboxRelay, ServiceError, Status, commonEnv, createKafkaProducer, createLogger,
-  createPostgres, databaseEnv, grpcServerEnv, invalidArgument, kafkaEnv, loadConfig, runMigrations, startHealthServer,
+  createPostgres, databaseEnv, grpcServerEnv, invalidArgument, kafkaEnv, loadConfig, runMigrations, startHealthServer, Cleanups, startupGate,
 } from '../../shared/src';
 import type { CallContext, KafkaMessage, Logger, ServiceHandlers } from '../../shared/src';
 import {
@@ -91,24 +91,12 @@ function actorOf(ctx: CallContext, readOnly: boolean): Actor {
 export async function startOrderService(config: OrderServiceConfig, options: OrderServiceOptions = {}): Promise<OrderServiceHandle> {
   const logger = options.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
   const metrics = new Metrics();
-  const cleanups: (() => Promise<unknown> | void)[] = [];
-  const cleanup = async () => {
-    for (const fn of cleanups.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        logger.warn({ err }, 'cleanup step failed');
-      }
-    }
-  };
+  const cleanups = new Cleanups(logger);
 
   try {
     const health = await startHealthServer({ port: config.HEALTH_PORT, host: options.host, registry: metrics.registry, logger });
     cleanups.push(() => health.close());
-    let started = false;
-    health.addReadinessCheck('started', async () => {
-      if (!started) throw new Error('starting');
-    });
+    const markStarted = startupGate(health);
 
     const postgres = createPostgres(config, { logger, applicationName: SERVICE_NAME });
     cleanups.push(() => postgres.close());
@@ -220,7 +208,7 @@ export async function startOrderService(config: OrderServiceConfig, options: Ord
     health.addReadinessCheck('grpc', async () => {
       if (grpcServer.isDraining) throw new Error('draining');
     });
-    started = true;
+    markStarted();
     logger.info({ grpcPort, healthPort: health.port, topic: ORDER_EVENTS_TOPIC }, 'order-service started');
 
     let stopping: Promise<void> | undefined;
@@ -233,13 +221,13 @@ export async function startOrderService(config: OrderServiceConfig, options: Ord
           health.setDraining();
           await grpcServer.drain(config.SHUTDOWN_GRACE_MS);
           // Reverse order: consumer, relay (its last pass finishes), then the pool and health port.
-          await cleanup();
+          await cleanups.run();
         })();
         return stopping;
       },
     };
   } catch (err) {
-    await cleanup();
+    await cleanups.run();
     throw err;
   }
 }

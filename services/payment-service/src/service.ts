@@ -13,7 +13,7 @@ import { MoneyError, checkCurrency, formatAmount, parseAmount } from '../../even
 import {
   GrpcServer, Metrics, OutboxRelay, ServiceError, Status, commonEnv, createClient, createClientCredentials, createKafkaProducer,
   createLogger, createPostgres, databaseEnv, enqueue, fileVar, grpcServerEnv, grpcTargetVar, hasStatus, invalidArgument, kafkaEnv,
-  loadConfig, runMigrations, startHealthServer, unary,
+  loadConfig, runMigrations, startHealthServer, unary, Cleanups, startupGate,
 } from '../../shared/src';
 import type { CallContext, Logger, ServiceHandlers } from '../../shared/src';
 import { Payments, keyReused, requestFingerprint } from './payments';
@@ -112,24 +112,12 @@ function paymentNotFound(id: string): ServiceError {
 export async function startPaymentService(config: PaymentServiceConfig, options: PaymentServiceOptions = {}): Promise<PaymentServiceHandle> {
   const logger = options.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
   const metrics = new Metrics();
-  const cleanups: (() => Promise<unknown> | void)[] = [];
-  const cleanup = async () => {
-    for (const fn of cleanups.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        logger.warn({ err }, 'cleanup step failed');
-      }
-    }
-  };
+  const cleanups = new Cleanups(logger);
 
   try {
     const health = await startHealthServer({ port: config.HEALTH_PORT, host: options.host, registry: metrics.registry, logger });
     cleanups.push(() => health.close());
-    let started = false;
-    health.addReadinessCheck('started', async () => {
-      if (!started) throw new Error('starting');
-    });
+    const markStarted = startupGate(health);
 
     // Requests waiting on the same key or order each hold a connection: more than the default.
     const postgres = createPostgres(config, { logger, applicationName: SERVICE_NAME, max: 20 });
@@ -228,7 +216,7 @@ export async function startPaymentService(config: PaymentServiceConfig, options:
     health.addReadinessCheck('grpc', async () => {
       if (grpcServer.isDraining) throw new Error('draining');
     });
-    started = true;
+    markStarted();
     logger.info({ grpcPort, healthPort: health.port, stripeApiBase: config.STRIPE_API_BASE }, 'payment-service started');
 
     let stopping: Promise<void> | undefined;
@@ -240,13 +228,13 @@ export async function startPaymentService(config: PaymentServiceConfig, options:
         stopping ??= (async () => {
           health.setDraining();
           await grpcServer.drain(config.SHUTDOWN_GRACE_MS);
-          await cleanup();
+          await cleanups.run();
         })();
         return stopping;
       },
     };
   } catch (err) {
-    await cleanup();
+    await cleanups.run();
     throw err;
   }
 }

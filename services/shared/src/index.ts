@@ -13,3 +13,4 @@ export * from './migrate';
 export * from './lifecycle';
 export * from './kafka';
 export * from './outbox';
+export * from './startup';

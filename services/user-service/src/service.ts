@@ -9,7 +9,7 @@ import { UserServiceService } from '../../proto/gen/user/v1/user';
 import type { User } from '../../proto/gen/user/v1/user';
 import {
   GrpcServer, Metrics, ServiceError, Status, commonEnv, createLogger, createPostgres, createRedis, databaseEnv,
-  databaseReadEnv, grpcServerEnv, invalidArgument, loadConfig, pingRedis, redisEnv, runMigrations, startHealthServer,
+  databaseReadEnv, grpcServerEnv, invalidArgument, loadConfig, pingRedis, redisEnv, runMigrations, startHealthServer, Cleanups, startupGate,
 } from '../../shared/src';
 import type { Logger, ServiceHandlers } from '../../shared/src';
 import { UserCache } from './cache';
@@ -70,25 +70,13 @@ function notFound(id: string): ServiceError {
 export async function startUserService(config: UserServiceConfig, options: UserServiceOptions = {}): Promise<UserServiceHandle> {
   const logger = options.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
   const metrics = new Metrics();
-  const cleanups: (() => Promise<unknown> | void)[] = [];
-  const cleanup = async () => {
-    for (const fn of cleanups.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        logger.warn({ err }, 'cleanup step failed');
-      }
-    }
-  };
+  const cleanups = new Cleanups(logger);
 
   try {
     const health = await startHealthServer({ port: config.HEALTH_PORT, host: options.host, registry: metrics.registry, logger });
     cleanups.push(() => health.close());
     // Not ready until every part is up (migrations can take a while).
-    let started = false;
-    health.addReadinessCheck('started', async () => {
-      if (!started) throw new Error('starting');
-    });
+    const markStarted = startupGate(health);
 
     const postgres = createPostgres(config, { logger, applicationName: SERVICE_NAME });
     cleanups.push(() => postgres.close());
@@ -161,7 +149,7 @@ export async function startUserService(config: UserServiceConfig, options: UserS
     health.addReadinessCheck('grpc', async () => {
       if (grpcServer.isDraining) throw new Error('draining');
     });
-    started = true;
+    markStarted();
     logger.info({ grpcPort, healthPort: health.port, readReplica: postgres.hasReadReplica }, 'user-service started');
 
     let stopping: Promise<void> | undefined;
@@ -173,13 +161,13 @@ export async function startUserService(config: UserServiceConfig, options: UserS
         stopping ??= (async () => {
           health.setDraining();
           await grpcServer.drain(config.SHUTDOWN_GRACE_MS);
-          await cleanup();
+          await cleanups.run();
         })();
         return stopping;
       },
     };
   } catch (err) {
-    await cleanup();
+    await cleanups.run();
     throw err;
   }
 }

@@ -1,4 +1,5 @@
 /** Logger request context, metrics buckets and the signal lifecycle (no servers needed). */
+import type { Logger as PinoLogger } from 'pino';
 import { Writable } from 'node:stream';
 import { Metrics, LATENCY_BUCKETS_SECONDS, createLogger, runUntilSignal, runWithRequestContext, callMetadata } from '../../../services/shared/src';
 
@@ -83,5 +84,31 @@ describe('runUntilSignal', () => {
     process.emit(signal, signal);
     expect(await stopped).toBe(1);
     expect(exits).toEqual([1]);
+  });
+});
+
+describe('start-up helpers', () => {
+  test('Cleanups runs every step newest first, logs a failing one and goes on, and runs once', async () => {
+    const { Cleanups } = await import('../../../services/shared/src/startup');
+    const warned: unknown[] = [];
+    const logger = { warn: (obj: unknown) => warned.push(obj) } as unknown as PinoLogger;
+    const order: string[] = [];
+    const cleanups = new Cleanups(logger);
+    cleanups.push(() => { order.push('health'); });
+    cleanups.push(async () => { order.push('postgres'); throw new Error('already closed'); });
+    cleanups.push(() => { order.push('grpc'); });
+    await cleanups.run();
+    await cleanups.run();
+    expect(order).toEqual(['grpc', 'postgres', 'health']);
+    expect(warned).toHaveLength(1);
+  });
+
+  test('startupGate keeps the started check failing until it is marked', async () => {
+    const { startupGate } = await import('../../../services/shared/src/startup');
+    const checks = new Map<string, () => Promise<void>>();
+    const markStarted = startupGate({ addReadinessCheck: (name, check) => { checks.set(name, check as () => Promise<void>); } });
+    await expect(checks.get('started')!()).rejects.toThrow('starting');
+    markStarted();
+    await expect(checks.get('started')!()).resolves.toBeUndefined();
   });
 });
