@@ -2,8 +2,6 @@
  * auth-service: wires the domain (accounts, tokens, keys, authorization) onto the shared
  * runtime. `startAuthService` is used by main.ts and by the integration tests.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { AuthServiceService } from '../../proto/gen/auth/v1/auth';
 import {
@@ -13,7 +11,7 @@ import {
   GrpcServer,
   Metrics,
   runMigrations,
-  startHealthServer, Cleanups, startupGate,
+  startHealthServer, Cleanups, startupGate, migrationsBeside,
 } from '../../shared/src';
 import type { HealthServer, Logger, Postgres } from '../../shared/src';
 import { Accounts } from './accounts';
@@ -58,13 +56,7 @@ export interface AuthServiceHandle {
   stop(): Promise<void>;
 }
 
-/** The bundle ships `migrations/` beside main.js; from sources it is one level up. */
-export function defaultMigrationsDir(): string {
-  const candidates = [join(__dirname, 'migrations'), join(__dirname, '..', 'migrations')];
-  const found = candidates.find((dir) => existsSync(dir));
-  if (!found) throw new Error(`auth-service migrations not found (looked in ${candidates.join(', ')})`);
-  return found;
-}
+export const defaultMigrationsDir = (): string => migrationsBeside(__dirname);
 
 export async function startAuthService(config: AuthConfig, deps: AuthServiceDeps = {}): Promise<AuthServiceHandle> {
   const logger = deps.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });

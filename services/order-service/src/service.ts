@@ -4,8 +4,6 @@
  * same transaction and relayed to the spec's order-events topic; it consumes payment-events so
  * a captured payment marks the order paid (once per event id).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { Counter } from 'prom-client';
 import { OrderServiceService } from '../../proto/gen/order/v1/order';
@@ -14,7 +12,7 @@ import { ORDER_EVENTS_TOPIC, PAYMENT_EVENTS_TOPIC, validateEvent } from '../../e
 import type { EventEnvelope, Money } from '../../events';
 import {
   EventConsumer, GrpcServer, Metrics, OutboxRelay, ServiceError, Status, commonEnv, createKafkaProducer, createLogger,
-  createPostgres, databaseEnv, grpcServerEnv, invalidArgument, kafkaEnv, loadConfig, runMigrations, startHealthServer, Cleanups, startupGate,
+  createPostgres, databaseEnv, grpcServerEnv, invalidArgument, kafkaEnv, loadConfig, runMigrations, startHealthServer, Cleanups, startupGate, migrationsBeside,
 } from '../../shared/src';
 import type { CallContext, KafkaMessage, Logger, ServiceHandlers } from '../../shared/src';
 import {
@@ -58,12 +56,7 @@ export interface OrderServiceHandle {
   stop(): Promise<void>;
 }
 
-function defaultMigrationsDir(): string {
-  const candidates = [join(__dirname, 'migrations'), join(__dirname, '..', 'migrations')];
-  const found = candidates.find((dir) => existsSync(dir));
-  if (!found) throw new Error(`migrations folder not found (looked in ${candidates.join(', ')})`);
-  return found;
-}
+const defaultMigrationsDir = (): string => migrationsBeside(__dirname);
 
 function toProto(row: OrderRow): Order {
   return {

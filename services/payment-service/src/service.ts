@@ -3,8 +3,6 @@
  * PostgreSQL as the system of record, a payment provider adapter (Stripe), and the
  * payment-events outbox relayed to Kafka. Orders are read from order-service over gRPC mTLS.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { OrderServiceClient } from '../../proto/gen/order/v1/order';
 import { PaymentServiceService } from '../../proto/gen/payment/v1/payment';
@@ -13,7 +11,7 @@ import { MoneyError, checkCurrency, formatAmount, parseAmount } from '../../even
 import {
   GrpcServer, Metrics, OutboxRelay, ServiceError, Status, commonEnv, createClient, createClientCredentials, createKafkaProducer,
   createLogger, createPostgres, databaseEnv, enqueue, fileVar, grpcServerEnv, grpcTargetVar, hasStatus, invalidArgument, kafkaEnv,
-  loadConfig, runMigrations, startHealthServer, unary, Cleanups, startupGate,
+  loadConfig, runMigrations, startHealthServer, unary, Cleanups, startupGate, migrationsBeside,
 } from '../../shared/src';
 import type { CallContext, Logger, ServiceHandlers } from '../../shared/src';
 import { Payments, keyReused, requestFingerprint } from './payments';
@@ -69,12 +67,7 @@ export interface PaymentServiceHandle {
   stop(): Promise<void>;
 }
 
-function defaultMigrationsDir(): string {
-  const candidates = [join(__dirname, 'migrations'), join(__dirname, '..', 'migrations')];
-  const found = candidates.find((dir) => existsSync(dir));
-  if (!found) throw new Error(`migrations folder not found (looked in ${candidates.join(', ')})`);
-  return found;
-}
+const defaultMigrationsDir = (): string => migrationsBeside(__dirname);
 
 export function toProto(row: PaymentRow): Payment {
   return {

@@ -3,6 +3,8 @@
  * from the service's migrations folder, one history table per service, and the library's
  * advisory lock so that replicas starting together apply each migration once.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { runner } from 'node-pg-migrate';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -48,4 +50,15 @@ export async function runMigrations(options: MigrateOptions): Promise<string[]> 
   } finally {
     client.release();
   }
+}
+
+/**
+ * A service's migrations folder: beside its bundle (build/services/<svc>/migrations, copied by
+ * build:services) or, run from source, one level up from src/. `moduleDir` is the caller's __dirname.
+ */
+export function migrationsBeside(moduleDir: string): string {
+  const candidates = [join(moduleDir, 'migrations'), join(moduleDir, '..', 'migrations')];
+  const found = candidates.find((dir) => existsSync(dir));
+  if (!found) throw new Error(`migrations folder not found (looked in ${candidates.join(', ')})`);
+  return found;
 }

@@ -2,14 +2,12 @@
  * user-service (spec: "User management, profiles"): user.v1.UserService over gRPC with mTLS,
  * PostgreSQL as the system of record, Redis cache-aside on GetUser.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { UserServiceService } from '../../proto/gen/user/v1/user';
 import type { User } from '../../proto/gen/user/v1/user';
 import {
   GrpcServer, Metrics, ServiceError, Status, commonEnv, createLogger, createPostgres, createRedis, databaseEnv,
-  databaseReadEnv, grpcServerEnv, invalidArgument, loadConfig, pingRedis, redisEnv, runMigrations, startHealthServer, Cleanups, startupGate,
+  databaseReadEnv, grpcServerEnv, invalidArgument, loadConfig, pingRedis, redisEnv, runMigrations, startHealthServer, Cleanups, startupGate, migrationsBeside,
 } from '../../shared/src';
 import type { Logger, ServiceHandlers } from '../../shared/src';
 import { UserCache } from './cache';
@@ -51,13 +49,7 @@ export interface UserServiceHandle {
   stop(): Promise<void>;
 }
 
-/** The migrations folder: beside the bundle (build/services/user-service) or the source tree. */
-function defaultMigrationsDir(): string {
-  const candidates = [join(__dirname, 'migrations'), join(__dirname, '..', 'migrations')];
-  const found = candidates.find((dir) => existsSync(dir));
-  if (!found) throw new Error(`migrations folder not found (looked in ${candidates.join(', ')})`);
-  return found;
-}
+const defaultMigrationsDir = (): string => migrationsBeside(__dirname);
 
 function toProto(row: UserRow): User {
   return { id: row.id, email: row.email, name: row.name, createdAt: row.createdAt };
