@@ -80,6 +80,9 @@ export class SecurityZones extends Construct implements SecurityZoneGroups {
       this.restricted.connections.allowFrom(this.workloads, port, `private workloads to ${name}`);
       this.restricted.connections.allowFrom(this.bastion, port, `bastion to ${name}`);
     }
+    // The warehouse (analytics stack) is reached by the Flink job, through a rule of that stack,
+    // and by people through the bastion only; no service of the cluster queries it.
+    this.restricted.connections.allowFrom(this.bastion, ec2.Port.tcp(spec.analytics.warehouse.port), 'bastion to the Redshift warehouse');
     // The gateway keeps its rate-limit counters in Redis (DESIGN.md §5).
     this.restricted.connections.allowFrom(this.dmz, ec2.Port.tcp(data.redis.port), 'api-gateway to Redis');
 

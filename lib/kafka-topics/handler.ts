@@ -46,11 +46,12 @@ async function scramCredentials(secretArn: string): Promise<{ username: string; 
   return { username, password };
 }
 
-async function saslScramBrokers(clusterArn: string): Promise<string[]> {
+/** The SASL/SCRAM brokers (what this function and the services use) and the IAM ones (the analytics job's). */
+async function bootstrapBrokerLists(clusterArn: string): Promise<{ scram: string[]; iam: string[] }> {
   const brokers = await new KafkaClient({}).send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn }));
-  const list = brokers.BootstrapBrokerStringSaslScram?.split(',').filter(Boolean) ?? [];
-  if (list.length === 0) throw new Error(`MSK cluster ${clusterArn} has no SASL/SCRAM bootstrap brokers (SCRAM not enabled, or the cluster is not ACTIVE yet)`);
-  return list;
+  const scram = brokers.BootstrapBrokerStringSaslScram?.split(',').filter(Boolean) ?? [];
+  if (scram.length === 0) throw new Error(`MSK cluster ${clusterArn} has no SASL/SCRAM bootstrap brokers (SCRAM not enabled, or the cluster is not ACTIVE yet)`);
+  return { scram, iam: brokers.BootstrapBrokerStringSaslIam?.split(',').filter(Boolean) ?? [] };
 }
 
 export async function handler(event: CustomResourceEvent): Promise<CustomResourceResponse> {
@@ -65,7 +66,8 @@ export async function handler(event: CustomResourceEvent): Promise<CustomResourc
   const secretArn = stringProperty(props, 'SecretArn');
   const topics = parseTopicProperties(props.Topics);
 
-  const [credentials, bootstrapBrokers] = await Promise.all([scramCredentials(secretArn), saslScramBrokers(clusterArn)]);
+  const [credentials, brokerLists] = await Promise.all([scramCredentials(secretArn), bootstrapBrokerLists(clusterArn)]);
+  const bootstrapBrokers = brokerLists.scram;
   const admin = new Admin({
     clientId: 'platform-kafka-topics',
     bootstrapBrokers,
@@ -84,6 +86,7 @@ export async function handler(event: CustomResourceEvent): Promise<CustomResourc
         Topics: topics.map((t) => t.name).join(','),
         // MSK has no CloudFormation attribute for these; the charts' bindings read them from here.
         BootstrapBrokers: bootstrapBrokers.join(','),
+        BootstrapBrokersSaslIam: brokerLists.iam.join(','),
         Created: result.created.join(','),
         PartitionsIncreased: result.partitionsIncreased.map((p) => `${p.topic}:${p.from}->${p.to}`).join(','),
         ConfigsUpdated: result.configsUpdated.map((c) => c.topic).join(','),

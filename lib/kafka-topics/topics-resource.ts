@@ -9,10 +9,13 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { IConstruct } from 'constructs';
-import { acknowledge } from '../compliance';
+import { acknowledgeDeployTimeFunction } from '../compliance';
 import { RetainedLogGroup } from '../constructs/retained-log-group';
 import type { ManagedTopic } from './topics';
 import { toTopicProperty } from './topics';
+
+/** What `resource.getAttString()` may read: MSK has no CloudFormation attribute for the brokers. */
+export const TOPICS_RESOURCE_ATTRIBUTES = ['Topics', 'BootstrapBrokers', 'BootstrapBrokersSaslIam', 'Created', 'PartitionsIncreased', 'ConfigsUpdated'] as const;
 
 export interface KafkaTopicsProps {
   /** `<project>-<env>`: names the functions and their log groups. */
@@ -127,6 +130,9 @@ export class KafkaTopics extends Construct {
         ClusterArn: props.clusterArn,
         SecretArn: props.scramSecret.secretArn,
         Topics: props.topics.map(toTopicProperty),
+        // The attributes the handler returns; listed so that adding one updates the resource
+        // (CloudFormation re-invokes the handler only when a property changes).
+        Attributes: [...TOPICS_RESOURCE_ATTRIBUTES],
       },
     });
     // SCRAM logins work once the secret is associated; the broker rule must exist before the call.
@@ -136,32 +142,11 @@ export class KafkaTopics extends Construct {
 
   /** Findings on the two functions (and their roles): the handler and the provider's framework function. */
   private acknowledgeFindings(functions: IConstruct[]) {
-    const findings: Record<string, string> = {
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
-        'The functions write their own logs; AWSLambdaBasicExecutionRole is the standard minimal policy for that.',
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]':
-        'The functions run in the private subnets to reach the brokers; this is the AWS policy for a VPC-attached function\'s network interfaces.',
-      'AwsSolutions-IAM5[Resource::<TopicsHandler363E07A6.Arn>:*]':
-        'The provider framework invokes any version of the handler function; the wildcard is the version suffix of that one ARN.',
-      'PCI.DSS.321-IAMNoInlinePolicy':
-        'aws-cdk-lib writes each function\'s grants (this secret, this cluster, invoking this handler) as an inline policy of its own role, used by that function only.',
-      'NIST.800.53.R5-IAMNoInlinePolicy':
-        'aws-cdk-lib writes each function\'s grants (this secret, this cluster, invoking this handler) as an inline policy of its own role, used by that function only.',
-      'NIST.800.53.R5-LambdaConcurrency':
-        'Invoked only by CloudFormation during a deploy of this stack, one call at a time; a reservation would only idle capacity.',
-      'NIST.800.53.R5-LambdaDLQ':
-        'Invoked synchronously by the custom-resource framework, which reports failures to CloudFormation and rolls back; there is no async event to dead-letter.',
-      'checkov:CKV_AWS_115':
-        'Invoked only by CloudFormation during a deploy of this stack, one call at a time; a reservation would only idle capacity.',
-      'checkov:CKV_AWS_116':
-        'Invoked synchronously by the custom-resource framework, which reports failures to CloudFormation and rolls back; there is no async event to dead-letter.',
-      'cfn-lint:W3005':
-        'aws-cdk-lib renders an explicit DependsOn on the function\'s role beside the GetAtt; redundant but harmless, and not ours to edit.',
-      'checkov:CKV_AWS_173':
-        'The environments hold no secret (the provider\'s holds only the handler\'s ARN); Lambda encrypts them at rest with its service key.',
-    };
     for (const fn of functions) {
-      for (const [id, reason] of Object.entries(findings)) acknowledge(fn, id, reason);
+      acknowledgeDeployTimeFunction(fn, {
+        'AwsSolutions-IAM5[Resource::<TopicsHandler363E07A6.Arn>:*]':
+          'The provider framework invokes any version of the handler function; the wildcard is the version suffix of that one ARN.',
+      });
     }
   }
 }

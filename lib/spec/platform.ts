@@ -64,6 +64,15 @@ export const platformSpecData: PlatformSpec = {
         brokerStorageGiB: 1000, // choice: per broker
         logRetentionDays: 365, // choice
       },
+      analytics: {
+        flink: {
+          parallelism: 4, // choice: 4 KPUs read 24 partitions with headroom; autoscaling adds more
+          parallelismPerKpu: 1, // choice: 1 slot per KPU, the keyed state (event ids) gets a full KPU
+          autoScaling: true, // choice
+          logRetentionDays: 365, // choice
+        },
+        warehouse: { baseCapacityRpu: 32, maxCapacityRpu: 128 }, // choice
+      },
       edge: {
         // choice: placeholder names until the real DNS zone is delegated; origin.* is an alias of the ALB.
         domainName: 'api.platform.example.com',
@@ -117,6 +126,10 @@ export const platformSpecData: PlatformSpec = {
         brokerInstanceType: 'kafka.m7g.large', // choice: KRaft brokers need m5/m7g, not t3
         brokerStorageGiB: 100, // choice: per broker
         logRetentionDays: 90, // choice
+      },
+      analytics: {
+        flink: { parallelism: 1, parallelismPerKpu: 1, autoScaling: true, logRetentionDays: 90 }, // choice
+        warehouse: { baseCapacityRpu: 8, maxCapacityRpu: 32 }, // choice: the smallest warehouse
       },
       edge: {
         // choice: placeholder names until the real DNS zone is delegated; origin.* is an alias of the ALB.
@@ -205,6 +218,28 @@ export const platformSpecData: PlatformSpec = {
       vaultLock: { minRetentionDays: 1, maxRetentionDays: 35, changeableForDays: 3 },
     },
     sharding: { implemented: false, plannedYear: 2026 }, // spec §6
+  },
+
+  // spec §3 Data Flow "Analytics: Kafka -> Flink -> Data Warehouse" (issue 9); all our choice.
+  analytics: {
+    flink: {
+      runtime: 'FLINK-2_2', // choice: the current Managed Flink major (Java 17); analytics/pom.xml pins Flink 2.2
+      topics: ['order-events', 'payment-events'],
+      consumerGroup: 'analytics',
+      checkpointIntervalSeconds: 60, // choice: the warehouse lags Kafka by about a minute
+      minPauseBetweenCheckpointsSeconds: 5, // choice
+      dedupRetentionHours: 192, // choice: the topics' week of retention + a day
+      maxOutOfOrdernessSeconds: 30, // choice: outbox relays publish within seconds
+      idleTimeoutSeconds: 60, // choice
+      allowedLatenessMinutes: 60, // choice: an hour of late events still corrects the windows
+    },
+    warehouse: {
+      port: 5439, // Redshift's default
+      databaseName: 'analytics', // choice
+      schemaName: 'analytics', // choice
+      adminUsername: 'warehouse_admin', // choice
+      writerUsername: 'analytics_writer', // choice
+    },
   },
 
   // choice: the DR region for standbys and backup copies (spec §7 names none); the nearest

@@ -232,6 +232,25 @@ const environment = z.strictObject({
     logRetentionDays,
   }),
   edge: environmentEdge,
+  /** The analytics path of the environment (issue 9): Flink capacity and the warehouse's. */
+  analytics: z.strictObject({
+    flink: z.strictObject({
+      /** Managed Flink starting parallelism (total slots over all KPUs). */
+      parallelism: positiveInt,
+      /** Slots per KPU (1 KPU = 1 vCPU, 4 GiB). */
+      parallelismPerKpu: z.number().int().min(1).max(8, 'must be <= 8 (Managed Flink limit)'),
+      /** Managed Flink scales parallelism up on CPU and back down (never below `parallelism`). */
+      autoScaling: z.boolean(),
+      logRetentionDays,
+    }),
+    warehouse: z.strictObject({
+      /** Redshift Serverless base capacity in RPUs: 8 to 512 in steps of 8. */
+      baseCapacityRpu: z.number().int().min(8, 'must be >= 8 RPUs (Redshift Serverless minimum)').max(512)
+        .refine((n) => n % 8 === 0, { message: 'must be a multiple of 8 RPUs' }),
+      /** Ceiling of capacity scaling; caps the bill. */
+      maxCapacityRpu: z.number().int().min(8).max(5632),
+    }),
+  }),
 });
 
 /**
@@ -349,6 +368,40 @@ const workloads = z.strictObject({
   }),
 });
 
+const sqlIdentifier = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier');
+/**
+ * The spec's Data Flow "Analytics: Kafka -> Flink -> Data Warehouse" (issue 9): what the Flink
+ * job reads and how it treats time, and the warehouse's names. Everything here is our choice.
+ */
+const analytics = z.strictObject({
+  flink: z.strictObject({
+    /** Managed Service for Apache Flink runtime (RuntimeEnvironment); analytics/pom.xml builds against it. */
+    runtime: z.string().regex(/^FLINK-\d+_\d+$/, 'must be a Managed Flink runtime such as FLINK-2_2'),
+    /** The Kafka topics (of dataTier.kafka.topics) the job consumes. */
+    topics: z.array(z.string()).min(1),
+    /** Kafka consumer group of the job (its IAM policy names it). */
+    consumerGroup: z.string().regex(/^[a-z][a-z0-9.-]{0,100}$/, 'must be a lowercase consumer group name'),
+    checkpointIntervalSeconds: positiveInt,
+    minPauseBetweenCheckpointsSeconds: positiveInt,
+    /** How long an event id is remembered; must cover the topics' retention so a replay is de-duplicated. */
+    dedupRetentionHours: positiveInt,
+    /** Event-time watermark: how far out of order (occurredAt) events may arrive and still count on time. */
+    maxOutOfOrdernessSeconds: positiveInt,
+    /** A partition silent this long stops holding the watermark back. */
+    idleTimeoutSeconds: positiveInt,
+    /** Windows accept late events this long after they fired, and re-emit their (upserted) result. */
+    allowedLatenessMinutes: z.number().int().min(0),
+  }),
+  warehouse: z.strictObject({
+    port,
+    databaseName: sqlIdentifier,
+    schemaName: sqlIdentifier,
+    adminUsername: sqlIdentifier,
+    /** The least-privilege user the Flink job writes as (created by the schema migrations resource). */
+    writerUsername: sqlIdentifier,
+  }),
+});
+
 export const platformSpecSchema = z.strictObject({
   project: kebabName,
   securityZones: z.strictObject({
@@ -415,6 +468,7 @@ export const platformSpecSchema = z.strictObject({
   ),
   edge,
   workloads,
+  analytics,
   clusterAddons: z.strictObject({
     awsLoadBalancerController: helmChart,
     metricsServer: helmChart,
@@ -429,6 +483,7 @@ export const platformSpecSchema = z.strictObject({
   checkPorts(spec.services, spec.dataTier, ctx);
   checkVault(spec, ctx);
   checkDataTier(spec, ctx);
+  checkAnalytics(spec, ctx);
   checkStaticPaths(spec.edge.staticPaths, ctx);
   spec.services.forEach((svc, i) => {
     if (svc.autoscaling.minReplicas > svc.autoscaling.maxReplicas) {
@@ -473,6 +528,7 @@ export type VaultSecretKind = (typeof VAULT_SECRET_KINDS)[number];
 export type HelmChartSpec = z.infer<typeof helmChart>;
 export type KafkaTopicSpec = z.infer<typeof kafkaTopic>;
 export type WorkloadsSpec = PlatformSpec['workloads'];
+export type AnalyticsSpec = PlatformSpec['analytics'];
 export type ContainerResourcesSpec = z.infer<typeof containerResources>;
 
 type Ctx = z.RefinementCtx;
@@ -495,6 +551,34 @@ function checkPorts(services: ServiceSpec[], dataTier: PlatformSpec['dataTier'],
 }
 
 /** Cross-field rules of the data tier (issue 3): engine pins, Kafka durability, backup vs. RPO. */
+function checkAnalytics(spec: PlatformSpec, ctx: Ctx) {
+  const issue = (path: (string | number)[], input: unknown, message: string) =>
+    ctx.addIssue({ code: 'custom', path, input, message });
+  const { flink, warehouse } = spec.analytics;
+  const topics = spec.dataTier.kafka.topics;
+  flink.topics.forEach((name, i) => {
+    if (!topics.some((t) => t.name === name)) issue(['analytics', 'flink', 'topics', i], name, 'is not a topic of dataTier.kafka.topics');
+  });
+  const longestRetention = Math.max(...topics.filter((t) => flink.topics.includes(t.name)).map((t) => t.retentionHours));
+  if (flink.dedupRetentionHours < longestRetention) {
+    issue(['analytics', 'flink', 'dedupRetentionHours'], flink.dedupRetentionHours,
+      `must be >= the longest retention of its topics (${longestRetention} h), or a replay from the earliest offset counts events twice`);
+  }
+  if (flink.minPauseBetweenCheckpointsSeconds >= flink.checkpointIntervalSeconds) {
+    issue(['analytics', 'flink', 'minPauseBetweenCheckpointsSeconds'], flink.minPauseBetweenCheckpointsSeconds,
+      `must be < checkpointIntervalSeconds (${flink.checkpointIntervalSeconds})`);
+  }
+  if (warehouse.writerUsername === warehouse.adminUsername) {
+    issue(['analytics', 'warehouse', 'writerUsername'], warehouse.writerUsername, 'must differ from adminUsername (the job writes with least privilege)');
+  }
+  for (const [key, env] of Object.entries(spec.environments)) {
+    const w = env.analytics.warehouse;
+    if (w.maxCapacityRpu < w.baseCapacityRpu) {
+      issue(['environments', key, 'analytics', 'warehouse', 'maxCapacityRpu'], w.maxCapacityRpu, `must be >= baseCapacityRpu (${w.baseCapacityRpu})`);
+    }
+  }
+}
+
 function checkDataTier(spec: PlatformSpec, ctx: Ctx) {
   const issue = (path: (string | number)[], input: unknown, message: string) =>
     ctx.addIssue({ code: 'custom', path, input, message });

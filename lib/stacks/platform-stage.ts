@@ -5,6 +5,7 @@ import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { addBindingsChart, addPlatformCharts, IMAGE_TAG_CONTEXT } from '../../charts/main';
 import type { EnvironmentSpec, PlatformSpec } from '../spec';
+import { AnalyticsStack } from './analytics-stack';
 import { CacheStack } from './cache-stack';
 import { ClusterStack } from './cluster-stack';
 import { DatabaseStack } from './database-stack';
@@ -38,8 +39,10 @@ export class PlatformStage extends Stage {
   readonly database: DatabaseStack;
   readonly cache: CacheStack;
   readonly messaging: MessagingStack;
-  /** The services' ECR repositories (issue 7). */
+  /** The services' ECR repositories (issue 7) and the artifacts bucket of the analytics jar. */
   readonly registry: RegistryStack;
+  /** Kafka -> Flink -> Data Warehouse (issue 9). */
+  readonly analytics: AnalyticsStack;
 
   constructor(scope: Construct, id: string, props: PlatformStageProps) {
     super(scope, id, { env: { account: props.environment.account, region: props.environment.region } });
@@ -57,6 +60,9 @@ export class PlatformStage extends Stage {
       spec, environment, network: this.network, kubectlLayer: props.kubectlLayer,
     });
     this.registry = new RegistryStack(this, 'Registry', { spec, environment });
+    this.analytics = new AnalyticsStack(this, 'Analytics', {
+      spec, environment, network: this.network, messaging: this.messaging, registry: this.registry,
+    });
     this.applyCharts(props);
   }
 

@@ -1,24 +1,36 @@
-import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { serviceRepositoryName } from '../../charts/lib/topology';
+import { artifactsBucketName } from '../analytics/artifact';
+import { acknowledge } from '../compliance';
+import { AccessLogBucket } from '../constructs/access-log-bucket';
 import { DataKey } from '../constructs/data-key';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 
 /** Images kept per repository; older ones expire (a rollback goes back days, not months). */
 const IMAGES_KEPT = 100;
+/** A superseded jar (an older source hash) stays this long: a rollback to it needs no rebuild. */
+const ARTIFACT_VERSIONS_KEPT_DAYS = 365;
 
 /**
  * The services' image repositories (docs/workloads.md): one ECR repository per service of the
  * spec, named `<project>/<service>`, immutable tags, scanned on push, KMS-encrypted, retained.
  * CI builds `services/<svc>/Dockerfile` and pushes `<repository>:<git sha>`; synth never builds
  * an image, the charts name the tag (`-c services:imageTag=<sha>`).
+ *
+ * The artifacts bucket holds the analytics job's jar (lib/analytics/artifact.ts): published by
+ * `npm run analytics:publish` under a key derived from its sources, read by Managed Flink.
  */
 export class RegistryStack extends PlatformStack {
   readonly encryptionKey: kms.Key;
   readonly repositories: Readonly<Record<string, ecr.Repository>>;
+  /** Build artifacts that are not images: the Flink job's jar. */
+  readonly artifactsBucket: s3.Bucket;
+  readonly artifactsKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, {
@@ -42,5 +54,30 @@ export class RegistryStack extends PlatformStack {
       new CfnOutput(this, `RepositoryUri-${service.name}`, { value: repository.repositoryUri });
     }
     this.repositories = repositories;
+
+    this.artifactsKey = new DataKey(this, 'ArtifactsKey', { alias: `${prefix}-artifacts`, description: `${prefix}: build artifacts (the analytics job's jar)` }).key;
+    const accessLogs = new AccessLogBucket(this, 'ArtifactsAccessLogs', { expirationDays: ARTIFACT_VERSIONS_KEPT_DAYS });
+    this.artifactsBucket = new s3.Bucket(this, 'Artifacts', {
+      bucketName: artifactsBucketName(props.spec, props.environment),
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.artifactsKey,
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: accessLogs.bucket,
+      serverAccessLogsPrefix: 'artifacts/',
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{
+        noncurrentVersionExpiration: Duration.days(ARTIFACT_VERSIONS_KEPT_DAYS),
+        abortIncompleteMultipartUploadAfter: Duration.days(1),
+      }],
+    });
+    for (const ruleId of ['NIST.800.53.R5-S3BucketReplicationEnabled', 'PCI.DSS.321-S3BucketReplicationEnabled']) {
+      acknowledge(this.artifactsBucket, ruleId,
+        'Build output, reproducible from the sources of any commit (scripts/analytics/publish.ts); versioning and RETAIN keep it, a cross-region copy adds nothing.');
+    }
+    new CfnOutput(this, 'ArtifactsBucketName', { value: this.artifactsBucket.bucketName });
   }
 }

@@ -61,6 +61,7 @@ export const KNOWN_FREE_TYPES: ReadonlySet<string> = new Set([
   'AWS::RDS::DBParameterGroup', 'AWS::RDS::DBClusterParameterGroup', 'AWS::RDS::DBSubnetGroup', 'AWS::RDS::OptionGroup',
   'AWS::ElastiCache::SubnetGroup', 'AWS::ElastiCache::ParameterGroup', 'AWS::ElastiCache::User', 'AWS::ElastiCache::UserGroup',
   'AWS::MSK::Configuration', 'AWS::MSK::BatchScramSecret',
+  'AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption', 'AWS::Logs::LogStream',
   'AWS::ElasticLoadBalancingV2::Listener', 'AWS::ElasticLoadBalancingV2::ListenerRule',
   'AWS::ElasticLoadBalancingV2::TargetGroup', 'AWS::ElasticLoadBalancingV2::ListenerCertificate',
   'AWS::WAFv2::WebACLAssociation', 'AWS::WAFv2::IPSet', 'AWS::WAFv2::RegexPatternSet',
@@ -95,6 +96,9 @@ export const USAGE_ONLY_TYPES: Readonly<Record<string, string>> = {
   'AWS::CloudFront::Function': 'invocations not estimated',
   'AWS::MSK::ServerlessCluster': 'cluster-hours, partitions and storage not estimated',
   'AWS::ElastiCache::ServerlessCache': 'data stored and ECPUs not estimated',
+  // Billed per RPU-second only while queries run: an always-on figure would overstate it.
+  'AWS::RedshiftServerless::Workgroup': 'RPU-hours while queries run ($0.375 per RPU-hour in us-east-1) not estimated',
+  'AWS::RedshiftServerless::Namespace': 'managed storage and snapshots not estimated',
 };
 
 /** A plain value, or undefined when the value is a token (intrinsic, dynamic reference). */
@@ -350,6 +354,16 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     e.monthly(id, type, `broker storage ${brokers ?? '?'} x ${size ?? '?'} GiB`,
       size !== undefined && brokers !== undefined ? size * brokers : undefined, 'GiB', e.p?.mskStorageGbMonth,
       'provisioned throughput not estimated');
+  },
+
+  'AWS::KinesisAnalyticsV2::Application': (e, id, props, type) => {
+    const parallelism = record(record(record(props.ApplicationConfiguration)?.FlinkApplicationConfiguration)?.ParallelismConfiguration) ?? {};
+    const slots = literalNumber(parallelism.Parallelism);
+    const perKpu = literalNumber(parallelism.ParallelismPerKPU) ?? 1;
+    // KPUs = parallelism / slots per KPU, rounded up, plus one for the job manager.
+    const kpus = slots === undefined ? undefined : Math.ceil(slots / perKpu) + 1;
+    e.hourly(id, type, `Managed Flink ${kpus ?? '?'} KPU`, kpus, 'KPU', e.p?.flinkKpuHour,
+      parallelism.AutoScalingEnabled === true ? 'at the starting parallelism; autoscaling adds KPUs under load' : undefined);
   },
 
   'AWS::EC2::NatGateway': (e, id, _props, type) => {

@@ -4,7 +4,7 @@
  * "unknown", never guessed.
  *
  * Source and date: the AWS public on-demand pricing pages (EC2, EKS, RDS for PostgreSQL,
- * ElastiCache, MSK, VPC, Elastic Load Balancing, WAF, KMS, Secrets Manager, Client VPN), read
+ * ElastiCache, MSK, Managed Service for Apache Flink, VPC, Elastic Load Balancing, WAF, KMS, Secrets Manager, Client VPN), read
  * by hand, not fetched: this repository builds offline. The figures are the rates believed
  * current in 2025 (see `PRICES.date`). They MUST be refreshed before anyone quotes them:
  * docs/cost.md says how (AWS Price List API query per SKU). A `null` price means "we do not
@@ -36,6 +36,8 @@ export interface RegionPrices {
   readonly mskBrokerHour: Readonly<Record<string, number>>;
   /** MSK broker storage, per GiB-month. */
   readonly mskStorageGbMonth: number;
+  /** Managed Service for Apache Flink, per KPU-hour (each application adds one KPU for orchestration). */
+  readonly flinkKpuHour: number;
   /** NAT gateway, per gateway-hour (data processing per GB is not estimated). */
   readonly natGatewayHour: number;
   /** Public IPv4 address (Elastic IP), per address-hour. */
@@ -98,6 +100,7 @@ const US_EAST_1: RegionPrices = {
   },
   mskBrokerHour: { 'kafka.m7g.large': 0.204, 'kafka.m5.large': 0.21 },
   mskStorageGbMonth: 0.10,
+  flinkKpuHour: 0.11,
   natGatewayHour: 0.045,
   publicIpv4Hour: 0.005,
   loadBalancerHour: { application: 0.0225, network: 0.0225, gateway: null },

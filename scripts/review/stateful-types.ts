@@ -20,6 +20,7 @@ export const STATEFUL_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::Logs::LogGroup': 'log events (audit data)',
   'AWS::EFS::FileSystem': 'files',
   'AWS::EKS::Cluster': 'the cluster, its workloads and their volumes',
+  'AWS::RedshiftServerless::Namespace': 'the warehouse\'s tables and recovery points',
 };
 
 export function isStatefulType(type: string | undefined): boolean {

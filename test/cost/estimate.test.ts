@@ -146,3 +146,27 @@ describe('tokens and missing SKUs are unknown, not guessed', () => {
     expect(estimateTemplate(template, undefined, PRICES).items.find((i) => i.logicalId === 'Cluster')?.monthly).toBeNull();
   });
 });
+
+describe('the analytics stack', () => {
+  const template = (parallelism: unknown, perKpu: unknown): CfnTemplate => ({
+    Resources: {
+      Job: {
+        Type: 'AWS::KinesisAnalyticsV2::Application',
+        Properties: { ApplicationConfiguration: { FlinkApplicationConfiguration: { ParallelismConfiguration: { Parallelism: parallelism, ParallelismPerKPU: perKpu, AutoScalingEnabled: true } } } },
+      },
+      Workgroup: { Type: 'AWS::RedshiftServerless::Workgroup', Properties: { BaseCapacity: 32 } },
+    },
+  });
+
+  test('prices Managed Flink per KPU: parallelism over slots per KPU, plus the job manager\'s', () => {
+    const [job] = estimateTemplate(template(4, 1), 'us-east-1', PRICES).items;
+    expect(job).toMatchObject({ quantity: 5, unit: 'KPU-hour', unitPrice: 0.11, monthly: 401.5 }); // 5 x 0.11 x 730
+    expect(estimateTemplate(template(5, 2), 'us-east-1', PRICES).items[0]).toMatchObject({ quantity: 4 }); // ceil(5/2) + 1
+    expect(estimateTemplate(template({ Ref: 'P' }, 1), 'us-east-1', PRICES).items[0]).toMatchObject({ quantity: null, monthly: null });
+  });
+
+  test('leaves Redshift Serverless to usage: it bills RPU-seconds only while queries run', () => {
+    const estimate = estimateTemplate(template(1, 1), 'us-east-1', PRICES);
+    expect(JSON.stringify(estimate)).toContain('RPU-hours while queries run');
+  });
+});

@@ -57,6 +57,7 @@ export function ofType(template: Template, type: string): Array<[string, Resourc
 export const STATEFUL_TYPES = [
   'AWS::RDS::DBInstance', 'AWS::ElastiCache::ReplicationGroup', 'AWS::MSK::Cluster', 'AWS::KMS::Key',
   'AWS::SecretsManager::Secret', 'AWS::Backup::BackupVault', 'AWS::Logs::LogGroup', 'AWS::ECR::Repository',
+  'AWS::RedshiftServerless::Namespace',
 ] as const;
 
 /**

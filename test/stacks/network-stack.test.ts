@@ -172,7 +172,7 @@ describe.each(ENVIRONMENT_NAMES)('%s network', (name) => {
       expect(core.map((s) => s.port)).toEqual([8001, 8002, 8003, 8004]);
     });
 
-    it('restricted: admits the private workloads and the bastion on data ports, and the gateway on Redis', () => {
+    it('restricted: admits the private workloads and the bastion on data ports, the gateway on Redis, the bastion alone on the warehouse', () => {
       const rules = ingressRules(name, id('restricted'));
       const sources = (port: number) => rules.filter((r) => r.FromPort === port && r.ToPort === port)
         .map((r) => r.SourceSecurityGroupId['Fn::GetAtt'][0]).sort();
@@ -182,7 +182,9 @@ describe.each(ENVIRONMENT_NAMES)('%s network', (name) => {
           : [id('bastion'), id('workloads')];
         expect(sources(port)).toEqual(expected.sort());
       }
-      expect(rules).toHaveLength(dataPorts.length * 2 + 1);
+      // The warehouse: people through the bastion; the analytics job's rule is its own stack's.
+      expect(sources(spec.analytics.warehouse.port)).toEqual([id('bastion')]);
+      expect(rules).toHaveLength(dataPorts.length * 2 + 1 + 1);
       expect(dataPorts).toEqual([5432, 6379, 9096, 9098]);
     });
 

@@ -27,12 +27,15 @@ const chartManifest = (chart: string) => {
 
 describe('an environment stage', () => {
   it('holds one stack per layer, named from the spec, in the spec account and region', () => {
-    expect([stage.network, stage.cluster, stage.registry].map((s) => [s.stackName, s.account, s.region])).toEqual([
+    expect([stage.network, stage.cluster, stage.registry, stage.analytics].map((s) => [s.stackName, s.account, s.region])).toEqual([
       ['platform-staging-network', environment.account, environment.region],
       ['platform-staging-cluster', environment.account, environment.region],
       ['platform-staging-registry', environment.account, environment.region],
+      ['platform-staging-analytics', environment.account, environment.region],
     ]);
     expect(stage.cluster.dependencies).toContain(stage.network);
+    // The jar is published to the registry's bucket before the analytics stack names it.
+    expect(stage.analytics.dependencies).toEqual(expect.arrayContaining([stage.network, stage.messaging, stage.registry]));
   });
 
   it('applies to the cluster exactly the manifests that dist/ renders for review, at the image tag of the context', () => {
@@ -95,6 +98,7 @@ describe('an environment stage', () => {
   it('keeps the logical ids of the image repositories and their key (a new id would replace them)', () => {
     expectStatefulResourcesPinned(Template.fromStack(stage.registry), [
       ['ImagesKey6E3F8F97', 'AWS::KMS::Key'],
+      ['ArtifactsKey99FD090B', 'AWS::KMS::Key'],
       ['RepositoryapigatewayFBC7E6A6', 'AWS::ECR::Repository'],
       ['RepositoryauthserviceD14A995D', 'AWS::ECR::Repository'],
       ['RepositoryuserserviceB44BE5C4', 'AWS::ECR::Repository'],
