@@ -48,8 +48,10 @@ for (const dir of ['bin', 'lib', 'charts']) {
     fs.writeFileSync(file.replace(/\.ts$/, '.js'), code);
   }
 }
-// The copy resolves packages from the repository's node_modules.
+// The copy resolves packages from the repository's node_modules, and reads the analytics job's
+// sources (the jar's key) and the warehouse migrations from the repository.
 fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'));
+fs.symlinkSync(path.join(root, 'analytics'), path.join(work, 'analytics'));
 const context = JSON.parse(fs.readFileSync(path.join(root, 'cdk.json'), 'utf8')).context;
 
 const full = time('npm run synth', () => {
