@@ -9,8 +9,8 @@
  * Bundled by bundle.mjs; the AWS SDK v3 comes from the Lambda runtime.
  */
 import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Admin } from '@platformatic/kafka';
+import { readCredentialsSecret } from '../custom-resources/credentials-secret';
 import { reconcileTopics } from './reconcile';
 import { parseTopicProperties, TopicSpecError } from './topics';
 
@@ -32,14 +32,7 @@ function stringProperty(props: Record<string, unknown>, field: string): string {
 }
 
 async function scramCredentials(secretArn: string): Promise<{ username: string; password: string }> {
-  const secret = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretArn }));
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(secret.SecretString ?? '');
-  } catch {
-    throw new Error(`secret ${secretArn} is not JSON {"username","password"}`);
-  }
-  const { username, password } = (parsed ?? {}) as { username?: unknown; password?: unknown };
+  const { username, password } = await readCredentialsSecret(secretArn);
   if (typeof username !== 'string' || typeof password !== 'string' || !username || !password) {
     throw new Error(`secret ${secretArn} lacks "username" or "password"`);
   }

@@ -8,7 +8,7 @@
  *  - Delete: changes nothing. The warehouse is retained and its tables hold the analytics data.
  * Bundled by bundle.mjs; the AWS SDK v3 comes from the Lambda runtime.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readCredentialsSecret } from '../custom-resources/credentials-secret';
 import { DataApiExecutor } from './data-api';
 import { MigrationError, parseMigrationProperties } from './migrations';
 import { reconcileWarehouse } from './runner';
@@ -45,14 +45,7 @@ function identifierProperty(props: Record<string, unknown>, field: string): stri
 
 /** The writer's password from its secret; the secret's username must be the one the stack names. */
 async function writerPassword(secretArn: string, username: string): Promise<string> {
-  const secret = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretArn }));
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(secret.SecretString ?? '');
-  } catch {
-    throw new Error(`secret ${secretArn} is not JSON {"username","password"}`);
-  }
-  const { username: secretUser, password } = (parsed ?? {}) as { username?: unknown; password?: unknown };
+  const { username: secretUser, password } = await readCredentialsSecret(secretArn);
   if (typeof password !== 'string' || password === '') throw new Error(`secret ${secretArn} lacks "password"`);
   if (secretUser !== undefined && secretUser !== username) {
     throw new Error(`secret ${secretArn} is for user ${JSON.stringify(secretUser)} but WriterUsername is ${JSON.stringify(username)}`);
