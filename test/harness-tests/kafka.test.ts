@@ -1,7 +1,7 @@
 import { Admin, Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { readFileSync } from 'node:fs';
 import { startKafka, type KafkaServer } from '../harness';
-import { KAFKA_VERSION, findKafkaLibs } from '../harness/kafka';
+import { KAFKA_VERSION, clusterId, findKafkaLibs } from '../harness/kafka';
 
 let kafka: KafkaServer;
 
@@ -121,5 +121,14 @@ describe('startKafka', () => {
 
   test('missing jars fail with one line naming them and the setup command', () => {
     expect(() => findKafkaLibs(KAFKA_VERSION, '/nonexistent/kafka')).toThrow(new RegExp(`^missing: Kafka ${KAFKA_VERSION.replace(/\./g, '\\.')} jars .*npm run setup`));
+  });
+
+  test('cluster ids never start with "-" (the storage tool would read one as an option)', () => {
+    // 0xf8 encodes to '-' as the first base64url character: the first draw is refused.
+    const draws = [Buffer.alloc(16, 0xf8), Buffer.alloc(16, 0x01)];
+    const id = clusterId(() => draws.shift() as Buffer);
+    expect(id).toBe(Buffer.alloc(16, 0x01).toString('base64url'));
+    expect(draws).toHaveLength(0);
+    for (let i = 0; i < 2000; i++) expect(clusterId()).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
   });
 });

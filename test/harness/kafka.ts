@@ -44,9 +44,16 @@ export function findJava(): string {
   throw missingError('java (17 or newer)', 'Debian package openjdk-17-jre-headless');
 }
 
-/** A KRaft cluster id: 16 random bytes, base64url without padding (Kafka's Uuid format). */
-function clusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * A KRaft cluster id: 16 random bytes, base64url without padding (Kafka's Uuid format). Like
+ * Kafka's own Uuid.randomUuid(), never one that starts with '-': the storage tool's argument
+ * parser would read it as an option ("--cluster-id: expected one argument"), 1 time in 64.
+ */
+export function clusterId(random: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = random().toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function validateTopics(topics: KafkaTopic[], where: string): void {
