@@ -11,7 +11,9 @@ import { PlatformStage } from '../lib/stacks/platform-stage';
 const app = new App();
 let spec;
 try {
-  spec = loadPlatformSpec({ context: (key) => app.node.tryGetContext(key), env: process.env });
+  spec = loadPlatformSpec({
+    context: (key) => app.node.tryGetContext(key), contextKeys: Object.keys(app.node.getAllContext()), env: process.env,
+  });
 } catch (error) {
   if (!(error instanceof PlatformSpecError)) throw error;
   // One clear message naming the field, not a stack trace.

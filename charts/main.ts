@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { App, YamlOutputType } from 'cdk8s';
 import type { Chart } from 'cdk8s';
-import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../lib/spec';
+import { contextFromArgs, ENVIRONMENT_NAMES, IMAGE_TAG_CONTEXT, imageTagFrom, loadPlatformSpec, PlatformSpecError } from '../lib/spec';
 import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
 import { BindingsChart } from './bindings-chart';
 import type { PlatformBindings } from './bindings-chart';
@@ -18,10 +18,6 @@ export interface PlatformChartsOptions {
   /** Tag of the services' images; defaults to the spec's workloads.defaultImageTag. */
   readonly imageTag?: string;
 }
-
-/** CDK context key (`-c services:imageTag=<git sha>`) and environment variable of the image tag. */
-export const IMAGE_TAG_CONTEXT = 'services:imageTag';
-export const IMAGE_TAG_ENV = 'SERVICES_IMAGE_TAG';
 
 /**
  * Adds every reviewable chart of one environment to a cdk8s app, in apply order: namespaces,
@@ -60,9 +56,19 @@ export function renderCharts(spec: PlatformSpec, outdir: string, options: Platfo
   return written;
 }
 
+// `tsx charts/main.ts <outdir> [cdk synth arguments]`: the context pairs among the arguments
+// (`-c services:imageTag=...`) mean here what they mean to `cdk synth`.
 if (require.main === module) {
-  const outdir = process.argv[2] ?? 'dist';
-  const imageTag = process.env[IMAGE_TAG_ENV] || undefined;
-  const files = renderCharts(loadPlatformSpec({ env: process.env }), outdir, { imageTag });
-  console.log(`charts: ${files.length} manifests written to ${outdir}/`);
+  const [outdir = 'dist', ...args] = process.argv.slice(2);
+  try {
+    const context = contextFromArgs(args);
+    const reader = (key: string) => context.get(key);
+    const spec = loadPlatformSpec({ context: reader, contextKeys: [...context.keys()], env: process.env });
+    const files = renderCharts(spec, outdir, { imageTag: imageTagFrom(reader, process.env) });
+    console.log(`charts: ${files.length} manifests written to ${outdir}/`);
+  } catch (error) {
+    if (!(error instanceof PlatformSpecError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * Bundles every service (services/<svc>/src/main.ts) into build/services/<svc>/main.js with
- * esbuild — one file, Node 20 — and copies the service's SQL migrations beside it
+ * esbuild — one file, Node 24 — and copies the service's SQL migrations beside it
  * (DESIGN.md §5). Output is deterministic: same sources, same bytes.
  *
  * Usage: tsx scripts/build-services.ts [service ...]   (default: every service with a main.ts)
@@ -51,7 +51,7 @@ export async function buildService(name: string): Promise<string> {
     outfile,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'cjs',
     // The ESM-only dependencies use import.meta.url; give them the CommonJS equivalent.
     define: { 'import.meta.url': '__importMetaUrl' },

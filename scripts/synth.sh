@@ -1,11 +1,38 @@
 #!/usr/bin/env bash
-# `npm run synth`: every stack of every environment to cdk.out/, every chart to dist/<env>/.
-# Offline: no credentials, no lookups. Clean output directories first: CDK's validation
-# hashes all of cdk.out, and stale files would make two synths differ.
+# `npm run synth [-- <cdk synth arguments>]`: every stack of every environment to cdk.out/, every
+# chart to dist/<env>/. Offline: no credentials, no lookups. Arguments reach both the CDK app and
+# the chart renderer (`-c services:imageTag=<sha>`, `-c staging:account=<id>`).
+#
+# Both are written to a fresh folder beside them and swapped in only when everything succeeded:
+# a failed synth leaves the last good cdk.out/ and dist/ in place (and says so), and the new
+# output never mixes with stale files (CDK's validation hashes all of cdk.out).
+# SYNTH_OUTDIR=<dir> puts cdk.out/ and dist/ under <dir> instead of the repository root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/node.sh
 export CDK_DISABLE_VERSION_CHECK=true # the CLI would otherwise ask the npm registry for news
-rm -rf cdk.out dist
-cdk synth --quiet
-tsx charts/main.ts dist
-tsx scripts/synth-summary.ts cdk.out dist
+
+out=${SYNTH_OUTDIR:-.}
+mkdir -p "$out"
+stage=$(mktemp -d "$out/.synth.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+kept() {
+  local what=()
+  [ -d "$out/cdk.out" ] && what+=("$out/cdk.out")
+  [ -d "$out/dist" ] && what+=("$out/dist")
+  if [ ${#what[@]} -gt 0 ]; then echo "synth failed: ${what[*]} still hold the last good output" >&2
+  else echo "synth failed: nothing was written" >&2; fi
+  exit 1
+}
+
+npx cdk synth --quiet --output "$stage/cdk.out" "$@" || kept
+npx tsx charts/main.ts "$stage/dist" "$@" || kept
+
+# Swap: the old output goes only once the new one is complete.
+for part in cdk.out dist; do
+  rm -rf "${out:?}/$part.old"
+  if [ -e "$out/$part" ]; then mv "$out/$part" "$out/$part.old"; fi
+  mv "$stage/$part" "$out/$part"
+  rm -rf "${out:?}/$part.old"
+done
+npx tsx scripts/synth-summary.ts "$out/cdk.out" "$out/dist"

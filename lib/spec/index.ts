@@ -2,12 +2,15 @@
  * Loads and validates the platform spec. Every stack, chart, doc and test reads the spec
  * through here, so a bad value fails synth before any construct is built.
  */
+import { accountOverrideSources, unknownTargetInputs } from './context';
+import type { ContextReader } from './context';
 import { platformSpecData } from './platform';
 import { platformSpecSchema } from './schema';
 import type { EnvironmentName, PlatformSpec } from './schema';
 
 export * from './schema';
 export * from './names';
+export * from './context';
 
 export class PlatformSpecError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -16,23 +19,22 @@ export class PlatformSpecError extends Error {
   }
 }
 
-/** Reads a CDK context value (`-c key=value`); the app passes `node.tryGetContext`. */
-export type ContextReader = (key: string) => unknown;
-
 export interface LoadOptions {
   /** The raw spec; defaults to the repository's spec. Tests pass broken copies. */
   readonly data?: unknown;
   readonly context?: ContextReader;
+  /**
+   * Every context key given (the app passes `node.getAllContext()`'s keys): one that names an
+   * unknown environment or key fails the load, as does an unknown PLATFORM_<ENV>_ACCOUNT.
+   */
+  readonly contextKeys?: readonly string[];
   readonly env?: Readonly<Record<string, string | undefined>>;
-}
-
-/** Account ids are the one thing a deployer overrides: env PLATFORM_<ENV>_ACCOUNT or -c <env>:account=... */
-export function accountOverrideSources(env: EnvironmentName) {
-  return { envVar: `PLATFORM_${env.toUpperCase()}_ACCOUNT`, contextKey: `${env}:account` } as const;
 }
 
 export function loadPlatformSpec(options: LoadOptions = {}): PlatformSpec {
   const data = structuredClone(options.data ?? platformSpecData) as Record<string, unknown>;
+  const unknown = unknownTargetInputs(ENVIRONMENT_NAMES, options.contextKeys ?? [], options.env ?? {});
+  if (unknown.length > 0) throw new PlatformSpecError(unknown);
   applyAccountOverrides(data, options);
   const result = platformSpecSchema.safeParse(data, { reportInput: true });
   if (!result.success) {

@@ -3,7 +3,8 @@ import { App as Cdk8sApp } from 'cdk8s';
 import type { StageProps } from 'aws-cdk-lib';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { addBindingsChart, addPlatformCharts, IMAGE_TAG_CONTEXT } from '../../charts/main';
+import { addBindingsChart, addPlatformCharts } from '../../charts/main';
+import { imageTagFrom } from '../spec';
 import type { EnvironmentSpec, PlatformSpec } from '../spec';
 import { AnalyticsStack } from './analytics-stack';
 import { CacheStack } from './cache-stack';
@@ -74,7 +75,7 @@ export class PlatformStage extends Stage {
   private applyCharts(props: PlatformStageProps) {
     const { spec, environment } = props;
     const cluster = this.cluster.cluster;
-    const imageTag = this.node.tryGetContext(IMAGE_TAG_CONTEXT) as string | undefined;
+    const imageTag = imageTagFrom((key) => this.node.tryGetContext(key), process.env);
     // The CRDs (cert-manager, KEDA, TargetGroupBinding) and the webhooks the charts rely on.
     const addons = this.cluster.helmAddons;
     const prerequisites = [addons.awsLoadBalancerController, addons.certManager, addons.keda, this.cluster.vaultInjector];

@@ -18,7 +18,7 @@ await build({
   absWorkingDir: path.resolve(here, '..', '..'),
   bundle: true,
   platform: 'node',
-  target: 'node22',
+  target: 'node24',
   format: 'esm',
   mainFields: ['module', 'main'],
   // The Lambda runtime provides the AWS SDK v3 (client-redshift-data and client-secrets-manager included).

@@ -32,17 +32,20 @@ describe('.github/workflows/ci.yml', () => {
 
   test('the test job runs exactly the README test command, which .ci/run runs too', () => {
     const command = readmeTestCommand();
-    expect(command).toBe('npm ci && npm test');
+    expect(command).toBe('. scripts/node.sh && npm ci && npm test');
     expect(runs(workflow.jobs.test)).toEqual(['sudo bash scripts/setup/servers.sh', command]);
     expect(fs.readFileSync(path.join(root, '.ci', 'run'), 'utf8').split('\n')).toContain(command);
   });
 
-  test('the test job sets up Node 20 with the npm cache and Python 3.11, and the servers as root', () => {
+  test('the test and review jobs set up the Node of .nvmrc (24 LTS) with the npm cache and Python 3.11, and the servers as root', () => {
     const job = workflow.jobs.test;
     expect(job.steps.map((s) => s.uses?.split('@')[0] ?? 'run')).toEqual(['actions/checkout', 'actions/setup-node', 'actions/setup-python', 'run', 'run']);
     // The runner is not root; the setup script that npm test runs would stop without this.
     expect(job.steps[3]!.run).toBe('sudo bash scripts/setup/servers.sh');
-    expect(uses(job, 'actions/setup-node')?.with).toEqual({ 'node-version': 20, cache: 'npm' });
+    expect(fs.readFileSync(path.join(root, '.nvmrc'), 'utf8')).toMatch(/^24\.\d+\.\d+\n$/);
+    for (const j of [job, workflow.jobs.review]) {
+      expect(uses(j, 'actions/setup-node')?.with).toEqual({ 'node-version-file': '.nvmrc', cache: 'npm' });
+    }
     expect(uses(job, 'actions/setup-python')?.with).toEqual({ 'python-version': '3.11' });
   });
 

@@ -24,7 +24,7 @@ describe.each(services)('services/%s/Dockerfile', (service) => {
   });
   test('a distroless base and a numeric non-root user', () => {
     const from = instructions.filter((l) => l.startsWith('FROM '));
-    expect(from).toEqual(['FROM gcr.io/distroless/nodejs20-debian12:nonroot']);
+    expect(from).toEqual(['FROM gcr.io/distroless/nodejs24-debian12:nonroot']);
     expect(instructions).toContain('USER 65532:65532');
   });
   test('builds nothing inside the image (no RUN: the bundle is made by npm run build:services)', () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { durationSeconds, loadPlatformSpec } from '../../lib/spec';
+import { contextFromArgs, durationSeconds, imageTagFrom, loadPlatformSpec } from '../../lib/spec';
 import type { PlatformSpec } from '../../lib/spec';
 import { problemsAfter } from '../helpers/spec';
 import type { Mutable } from '../helpers/spec';
@@ -138,6 +138,50 @@ describe('account ids are overridable without editing the spec', () => {
   it('validates an override like any other value', () => {
     expect(() => loadPlatformSpec({ env: { PLATFORM_PRODUCTION_ACCOUNT: 'prod' } }))
       .toThrow('environments.production.account = "prod": must be a 12-digit AWS account id');
+  });
+});
+
+describe('a target that names nothing fails the load, one line each (no silent wrong target)', () => {
+  const problems = (options: Parameters<typeof loadPlatformSpec>[0]) => {
+    try {
+      loadPlatformSpec(options);
+      return [];
+    } catch (error) {
+      return (error as Error).message.split('\n').slice(1).map((line) => line.replace(/^ {2}- /, ''));
+    }
+  };
+
+  it('refuses an unknown environment in a context key or an account variable', () => {
+    expect(problems({ contextKeys: ['prod:account'] }))
+      .toEqual(['context prod:account: unknown environment "prod"; the environments are production, staging']);
+    expect(problems({ env: { PLATFORM_PROD_ACCOUNT: '123456789012' } }))
+      .toEqual(['environment variable PLATFORM_PROD_ACCOUNT: unknown environment "prod"; the environments are production, staging']);
+  });
+
+  it('refuses an unknown key of a known environment or of services, and reports every one', () => {
+    expect(problems({ contextKeys: ['staging:acount', 'services:imagetag', 'production:account'] })).toEqual([
+      'context services:imagetag: unknown key; services takes services:imageTag',
+      'context staging:acount: unknown key; staging takes staging:account',
+    ]);
+  });
+
+  it("leaves CDK's own context alone: feature flags, aws:cdk:*, keys without a namespace", () => {
+    expect(problems({
+      contextKeys: ['@aws-cdk/core:enablePartitionLiterals', 'aws:cdk:enable-path-metadata', 'aws-cdk:enableDiffNoFail', 'cli-telemetry'],
+      env: { PLATFORM_PRODUCTION_ACCOUNT: '123456789012', PLATFORM_PROD_ACCOUNT: '' },
+    })).toEqual([]);
+  });
+
+  it('reads context pairs from a cdk command line the way cdk does', () => {
+    expect([...contextFromArgs(['synth', '-c', 'a:b=1', '--context', 'c:d=x=y', '--context=e:f=', 'production/*'])])
+      .toEqual([['a:b', '1'], ['c:d', 'x=y'], ['e:f', '']]);
+    expect(() => contextFromArgs(['-c', 'novalue'])).toThrow('-c novalue: expected key=value');
+  });
+
+  it('takes the image tag from context before the environment variable', () => {
+    expect(imageTagFrom((key) => (key === 'services:imageTag' ? 'abc' : undefined), { SERVICES_IMAGE_TAG: 'def' })).toBe('abc');
+    expect(imageTagFrom(() => undefined, { SERVICES_IMAGE_TAG: 'def' })).toBe('def');
+    expect(imageTagFrom(undefined, {})).toBeUndefined();
   });
 });
 
