@@ -3,6 +3,7 @@ import type { ChartProps } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
 import type { EnvironmentSpec, PlatformSpec, ZoneName } from '../lib/spec';
+import { vaultNames } from '../lib/spec/vault-names';
 import { PGBOUNCER_NAMESPACE } from './lib/topology';
 
 export interface NamespacesChartProps extends ChartProps {
@@ -22,13 +23,20 @@ export function workloadNamespaces(spec: PlatformSpec): Array<{ name: string; zo
 /**
  * One namespace per workload, labelled with its security zone, each closed by a default-deny
  * policy in both directions plus DNS: the service charts open exactly what they need
- * (spec "Security Boundaries", DESIGN.md §4).
+ * (spec "Security Boundaries", DESIGN.md §4). Also the in-cluster name of Vault.
  */
 export class NamespacesChart extends Chart {
   constructor(scope: Construct, id: string, props: NamespacesChartProps) {
     super(scope, id, {
       ...props,
       labels: { 'app.kubernetes.io/part-of': props.spec.project, 'platform/environment': props.environment.name },
+    });
+    // A stable in-cluster name for Vault (vaultAddress in lib/topology), an alias of the
+    // environment's private DNS name of Vault: `ops vault-failover` moves that record to the
+    // standby, and every client follows without a redeploy.
+    new k8s.KubeService(this, 'vault', {
+      metadata: { name: 'vault', namespace: props.spec.clusterAddons.vaultInjector.namespace },
+      spec: { type: 'ExternalName', externalName: vaultNames(props.spec, props.environment.name).dnsName },
     });
     for (const { name, zone } of workloadNamespaces(props.spec)) {
       new k8s.KubeNamespace(this, `${name}-namespace`, {

@@ -22,7 +22,7 @@ function build(app: ReturnType<typeof testApp>, s: PlatformSpec, name: Environme
   const environment = s.environments[name];
   const network = new NetworkStack(stage, 'Network', { spec: s, environment });
   const keys = new VaultKeysStack(stage, 'VaultKeys', { spec: s, environment });
-  const standby = new VaultStandbyStack(stage, 'VaultStandby', { spec: s, environment, inDrRegion: true, keys });
+  const standby = new VaultStandbyStack(stage, 'VaultStandby', { spec: s, environment, inDrRegion: true, keys, network });
   const vault = new VaultStack(stage, 'Vault', { spec: s, environment, network, keys, standby });
   return { stage, network, keys, standby, vault };
 }
