@@ -65,7 +65,7 @@ export class VaultCluster extends Construct {
       this.securityGroup.connections.allowFrom(client.group, api, `${client.name} to Vault API (node address)`);
     }
     this.securityGroup.connections.allowFrom(this.loadBalancerSecurityGroup, api, 'NLB to Vault API and health checks');
-    this.securityGroup.connections.allowFrom(this.securityGroup, cluster, 'request forwarding among Vault nodes');
+    this.securityGroup.connections.allowInternally(cluster, 'request forwarding among Vault nodes');
     for (const client of props.cidrClients ?? []) {
       this.loadBalancerSecurityGroup.addIngressRule(ec2.Peer.ipv4(client.cidr), api, `${client.name} to Vault API`);
       this.securityGroup.addIngressRule(ec2.Peer.ipv4(client.cidr), api, `${client.name} to Vault API (node address)`);

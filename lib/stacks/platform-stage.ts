@@ -80,7 +80,8 @@ export class PlatformStage extends Stage {
     // The CRDs (cert-manager, KEDA, TargetGroupBinding) and the webhooks the charts rely on.
     // (SecurityGroupPolicy's CRD and webhook come with EKS's VPC resource controller.)
     const addons = this.cluster.helmAddons;
-    const prerequisites = [addons.awsLoadBalancerController, addons.certManager, addons.keda, this.cluster.vaultInjector];
+    // And every add-on namespace, where the namespaces chart closes the restricted zone.
+    const prerequisites = [addons.awsLoadBalancerController, addons.certManager, addons.keda, addons.prometheus, addons.metricsServer, this.cluster.vaultInjector];
 
     const [namespaces, ...workloads] = addPlatformCharts(new Cdk8sApp(), spec, environment, { imageTag });
     const namespacesManifest = cluster.addCdk8sChart(`Chart-${namespaces!.node.id}`, namespaces!);

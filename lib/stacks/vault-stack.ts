@@ -155,6 +155,15 @@ export class VaultStack extends PlatformStack {
       });
     });
 
+    if (spec.operatorAccess.bastion.includes('vault')) {
+      // The bastion's egress to the standby (no group can be named across regions).
+      new ec2.CfnSecurityGroupEgress(this, 'BastionToVaultStandby', {
+        groupId: network.zones.bastion.securityGroupId,
+        ipProtocol: 'tcp', fromPort: vault.apiPort, toPort: vault.apiPort, cidrIp: standbyCidr,
+        description: 'bastion to the Vault standby (after a failover)',
+      });
+    }
+
     new ssm.StringParameter(this, 'Address', {
       parameterName: names.addressParameter,
       description: 'Vault address clients use (ops vault-failover points it at the standby)',

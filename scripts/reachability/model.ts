@@ -30,8 +30,15 @@ export interface ModelInput {
   /** CloudFront's origin-facing managed prefix list per region: the CloudFront source. */
   readonly cloudFrontPrefixLists?: Readonly<Record<string, string>>;
   readonly addOnPods?: readonly AddOnPod[];
-  /** Lets tests change the synthesized output (delete a rule, add a route) before the model is built. */
-  readonly edit?: (stacks: CfnStack[], objects: K8sObject[]) => void;
+  /**
+   * Lets tests change the synthesized output before the model is built: the templates, the
+   * dist/ objects, and the objects the cluster stack applies (parsed from its templates).
+   */
+  readonly edit?: {
+    readonly templates?: (stacks: CfnStack[]) => void;
+    readonly manifests?: (objects: K8sObject[]) => void;
+    readonly applied?: (objects: K8sObject[]) => void;
+  };
 }
 
 export interface Model {
@@ -53,11 +60,14 @@ const DEFAULT_PORTS: Record<string, number> = { postgres: 5432, mysql: 3306, 'au
 
 export function buildModel(input: ModelInput): Model {
   const stacks = loadAssembly(input.cdkOut).filter((s) => s.environment === input.environment);
+  if (stacks.length === 0) throw new Error(`${input.cdkOut} has no stack of environment "${input.environment}"`);
   const objects = readDistObjects(input.dist, input.environment);
-  input.edit?.(stacks, objects);
+  input.edit?.templates?.(stacks);
+  input.edit?.manifests?.(objects);
   const cfn = new Cfn(stacks);
   const network = new Network(cfn);
   const applied = readAppliedObjects(cfn);
+  input.edit?.applied?.(applied);
   const builder = new EndpointBuilder(cfn, network);
   const endpoints: Endpoint[] = [];
 
@@ -161,6 +171,15 @@ class EndpointBuilder {
     };
   }
 
+  /** A launch template's groups: SecurityGroupIds, or its network interfaces' Groups. */
+  private launchTemplateGroups(template: CfnResource): SecurityGroup[] {
+    const { cfn, network } = this;
+    const groups = network.groupsOf(template, 'LaunchTemplateData', 'SecurityGroupIds');
+    const nics = cfn.prop(template, 'LaunchTemplateData', 'NetworkInterfaces');
+    if (Array.isArray(nics)) nics.forEach((_, i) => groups.push(...network.groupsOf(template, 'LaunchTemplateData', 'NetworkInterfaces', i, 'Groups')));
+    return groups;
+  }
+
   awsEndpoints(): Endpoint[] {
     const { cfn, network } = this;
     const out: (Endpoint | undefined)[] = [];
@@ -197,8 +216,7 @@ class EndpointBuilder {
     }
     for (const r of cfn.resourcesOfType('AWS::AutoScaling::AutoScalingGroup')) {
       const template = cfn.refOf(r.stack, (r.properties.LaunchTemplate as Record<string, unknown> | undefined)?.LaunchTemplateId);
-      const groups = template ? network.groupsOf(template, 'LaunchTemplateData', 'SecurityGroupIds') : [];
-      out.push(this.endpoint(r, 'auto-scaling-group', subnetsAt(r, 'VPCZoneIdentifier'), groups));
+      out.push(this.endpoint(r, 'auto-scaling-group', subnetsAt(r, 'VPCZoneIdentifier'), template ? this.launchTemplateGroups(template) : []));
     }
     for (const r of cfn.resourcesOfType('AWS::EKS::Cluster')) {
       const clusterGroup = network.groups.get(`${r.key}#ClusterSecurityGroupId`);
@@ -208,7 +226,7 @@ class EndpointBuilder {
     }
     for (const r of cfn.resourcesOfType('AWS::EKS::Nodegroup')) {
       const template = cfn.refOf(r.stack, (r.properties.LaunchTemplate as Record<string, unknown> | undefined)?.Id);
-      let groups = template ? network.groupsOf(template, 'LaunchTemplateData', 'SecurityGroupIds') : [];
+      let groups = template ? this.launchTemplateGroups(template) : [];
       const cluster = cfn.refOf(r.stack, r.properties.ClusterName);
       if (groups.length === 0 && cluster) groups = [network.groups.get(`${cluster.key}#ClusterSecurityGroupId`)!].filter(Boolean);
       out.push(this.endpoint(r, 'node-group', subnetsAt(r, 'Subnets'), groups, { listens: [tcp(10250, 'kubelet')] }));
