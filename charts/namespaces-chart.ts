@@ -50,7 +50,8 @@ export class NamespacesChart extends Chart {
     const restricted = zoneSubnetCidrs(props.spec, props.environment).restricted;
     for (const namespace of addOnNamespaces(props.spec)) {
       new k8s.KubeNetworkPolicy(this, `${namespace}-restricted-zone-guard`, {
-        metadata: { name: 'restricted-zone-guard', namespace },
+        // The add-ons' pods come from their Helm charts and EKS, not from these charts.
+        metadata: { name: 'restricted-zone-guard', namespace, annotations: { 'kube-score/ignore': 'networkpolicy-targets-pod' } },
         spec: {
           podSelector: {},
           policyTypes: ['Egress'],
