@@ -62,3 +62,17 @@ function dedupe(flows: readonly RequiredFlow[]): RequiredFlow[] {
 }
 
 export const flowKey = (from: Endpoint, to: Endpoint, port: PortSpec) => `${from.id} -> ${to.id} ${port.protocol}/${port.port}`;
+
+/** Every pair of endpoints on each destination's ports, evaluated: the whole matrix, for comparing two trees. */
+export function sweep(spec: PlatformSpec, model: Model): Map<string, Verdict> {
+  const out = new Map<string, Verdict>();
+  const endpoints = model.endpoints.filter((e) => e.kind !== 'aws-api');
+  for (const to of endpoints) {
+    for (const port of candidatePorts(to, spec)) {
+      for (const from of endpoints) {
+        if (from !== to) out.set(flowKey(from, to, port), evaluate(model, from, to, port));
+      }
+    }
+  }
+  return out;
+}
