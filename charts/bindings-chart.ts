@@ -3,14 +3,15 @@ import type { ChartProps } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
 import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
+import { SecurityGroupPolicy } from './imports/vpcresources.k8s.aws';
 import { TargetGroupBindingV1Beta1, TargetGroupBindingV1Beta1SpecServiceRefPort, TargetGroupBindingV1Beta1SpecTargetType } from './imports/elbv2.k8s.aws';
 import { pgbouncerDatabases } from './pgbouncer-chart';
 import { GATEWAY } from './service-chart';
-import { DATA_ENDPOINTS_CONFIGMAP, PGBOUNCER_DATABASES_CONFIGMAP, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName } from './lib/topology';
+import { DATA_ENDPOINTS_CONFIGMAP, dmzPodLabels, PGBOUNCER_DATABASES_CONFIGMAP, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName } from './lib/topology';
 
 /**
  * Values that exist only once the stacks are deployed (RDS, ElastiCache and MSK endpoints, the
- * edge's target group, Vault's load balancer). CDK passes its tokens; they resolve at deploy time.
+ * edge's target group, the DMZ's security group). CDK passes its tokens; they resolve at deploy time.
  */
 export interface PlatformBindings {
   readonly databaseWriterHost: string;
@@ -19,8 +20,8 @@ export interface PlatformBindings {
   /** SASL/SCRAM bootstrap brokers, comma-separated host:port. */
   readonly kafkaBootstrapBrokers: string;
   readonly apiGatewayTargetGroupArn: string;
-  /** DNS name of Vault's internal load balancer. */
-  readonly vaultHost: string;
+  /** The DMZ zone's security group: the pods of DMZ services get it through a SecurityGroupPolicy. */
+  readonly dmzSecurityGroupId: string;
 }
 
 export interface BindingsChartProps extends ChartProps {
@@ -71,10 +72,17 @@ export class BindingsChart extends Chart {
       new k8s.KubeConfigMap(this, `${service.name}-endpoints`, { metadata: { name: DATA_ENDPOINTS_CONFIGMAP, namespace: service.name }, data });
     }
 
-    // A stable in-cluster name for Vault (vaultAddress in lib/topology): the NLB's name is random.
-    new k8s.KubeService(this, 'vault', {
-      metadata: { name: 'vault', namespace: spec.clusterAddons.vaultInjector.namespace },
-      spec: { type: 'ExternalName', externalName: bindings.vaultHost },
-    });
+    // The DMZ's pods carry the DMZ zone's security group on their own network interfaces (the VPC
+    // CNI's pod ENIs), not the nodes' groups: the load balancer and the VPN reach them, and the DMZ
+    // group reaches the private zone only where the zones allow it (DESIGN.md §4).
+    for (const service of spec.services.filter((s) => s.zone === 'dmz')) {
+      new SecurityGroupPolicy(this, `${service.name}-security-groups`, {
+        metadata: { name: `${service.name}-dmz-zone`, namespace: service.name },
+        spec: {
+          podSelector: { matchLabels: dmzPodLabels(service.name) },
+          securityGroups: { groupIds: [bindings.dmzSecurityGroupId] },
+        },
+      });
+    }
   }
 }

@@ -3,7 +3,8 @@ import type { ChartProps } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
 import type { EnvironmentSpec, PlatformSpec, ZoneName } from '../lib/spec';
-import { PGBOUNCER_NAMESPACE } from './lib/topology';
+import { vaultNames } from '../lib/spec/vault-names';
+import { PGBOUNCER_NAMESPACE, zoneSubnetCidrs } from './lib/topology';
 
 export interface NamespacesChartProps extends ChartProps {
   readonly spec: PlatformSpec;
@@ -19,10 +20,16 @@ export function workloadNamespaces(spec: PlatformSpec): Array<{ name: string; zo
   ];
 }
 
+/** The namespaces of the cluster add-ons (Helm charts, EKS add-ons): kube-system and the spec's. */
+export function addOnNamespaces(spec: PlatformSpec): string[] {
+  return [...new Set(['kube-system', ...Object.values(spec.clusterAddons).map((a) => a.namespace)])].sort();
+}
+
 /**
  * One namespace per workload, labelled with its security zone, each closed by a default-deny
  * policy in both directions plus DNS: the service charts open exactly what they need
- * (spec "Security Boundaries", DESIGN.md §4).
+ * (spec "Security Boundaries", DESIGN.md §4). Also the in-cluster name of Vault, and the
+ * restricted zone closed to the add-ons' pods.
  */
 export class NamespacesChart extends Chart {
   constructor(scope: Construct, id: string, props: NamespacesChartProps) {
@@ -30,6 +37,28 @@ export class NamespacesChart extends Chart {
       ...props,
       labels: { 'app.kubernetes.io/part-of': props.spec.project, 'platform/environment': props.environment.name },
     });
+    // A stable in-cluster name for Vault (vaultAddress in lib/topology), an alias of the
+    // environment's private DNS name of Vault: `ops vault-failover` moves that record to the
+    // standby, and every client follows without a redeploy.
+    new k8s.KubeService(this, 'vault', {
+      metadata: { name: 'vault', namespace: props.spec.clusterAddons.vaultInjector.namespace },
+      spec: { type: 'ExternalName', externalName: vaultNames(props.spec, props.environment.name).dnsName },
+    });
+    // The add-ons' pods run with the nodes' security group, which the restricted zone admits for
+    // PgBouncer and the services: without a policy of their own they could reach the data stores.
+    // Everything else stays open to them (their charts are not ours to narrow).
+    const restricted = zoneSubnetCidrs(props.spec, props.environment).restricted;
+    for (const namespace of addOnNamespaces(props.spec)) {
+      new k8s.KubeNetworkPolicy(this, `${namespace}-restricted-zone-guard`, {
+        // The add-ons' pods come from their Helm charts and EKS, not from these charts.
+        metadata: { name: 'restricted-zone-guard', namespace, annotations: { 'kube-score/ignore': 'networkpolicy-targets-pod' } },
+        spec: {
+          podSelector: {},
+          policyTypes: ['Egress'],
+          egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: restricted } }] }],
+        },
+      });
+    }
     for (const { name, zone } of workloadNamespaces(props.spec)) {
       new k8s.KubeNamespace(this, `${name}-namespace`, {
         metadata: {

@@ -2,7 +2,7 @@ import { Chart } from 'cdk8s';
 import type { ChartProps } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
-import { durationSeconds } from '../lib/spec';
+import { durationSeconds, pgbouncerClientConnectionsPerPod } from '../lib/spec';
 import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
 import { staticCredsPath, staticRoles } from '../lib/vault/database';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, CertificateSpecPrivateKeyRotationPolicy, CertificateSpecUsages } from './imports/cert-manager.io';
@@ -292,7 +292,8 @@ export function pgbouncerIni(spec: PlatformSpec): string {
     ['auth_file', `${VAULT_SECRETS_MOUNT}/${USERLIST_FILE}`],
     ['stats_users', PGBOUNCER_STATS_USER],
     ['pool_mode', 'transaction'],
-    ['max_client_conn', spec.dataTier.pgbouncer.maxClientConnections],
+    // The spec's limit is PgBouncer's as a whole: every pod of both pools takes its share.
+    ['max_client_conn', pgbouncerClientConnectionsPerPod(spec)],
     ['default_pool_size', cfg.defaultPoolSize],
     ['max_db_connections', cfg.maxDbConnections],
     ['server_round_robin', 1],

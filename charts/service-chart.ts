@@ -290,7 +290,7 @@ function serviceEnv(spec: PlatformSpec, environment: EnvironmentSpec, service: S
       // PgBouncer's certificate comes from the same issuer as ours.
       { name: 'DATABASE_CA_FILE', value: `${TLS_MOUNT}/ca.crt` },
     );
-    if (name === 'user-service') {
+    if (spec.workloads.replicaReaders.includes(name)) {
       env.push(
         { name: 'DATABASE_READ_HOST', value: `${PGBOUNCER_READER}.${PGBOUNCER_NAMESPACE}.svc.cluster.local` },
         { name: 'DATABASE_READ_PORT', value: pgbouncerPort },

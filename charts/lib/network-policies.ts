@@ -8,7 +8,7 @@ import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { EnvironmentSpec, PlatformSpec, ServiceSpec } from '../../lib/spec';
 import {
   MONITORING, nonInternetCidrs, paymentProviderPort, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName,
-  zoneSubnetCidrs,
+  vaultStandbyCidr, zoneSubnetCidrs,
 } from './topology';
 
 const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
@@ -21,9 +21,13 @@ const cidrs = (blocks: readonly string[]): k8s.NetworkPolicyPeer[] => blocks.map
 /** Prometheus (scrapes /metrics on the health port) as a peer. */
 export const prometheusPeer = (spec: PlatformSpec) => inNamespace(spec.clusterAddons.prometheus.namespace, { ...MONITORING.podLabels });
 
-/** Egress to Vault's internal NLB (private zone) for the Vault Agent, on the API port. */
+/**
+ * Egress to Vault for the Vault Agent, on the API port: the primary's internal NLB (private zone)
+ * and, after a failover, the standby's in the DR region's VPC (over the peering).
+ */
 export function vaultEgress(spec: PlatformSpec, environment: EnvironmentSpec): k8s.NetworkPolicyEgressRule {
-  return { to: cidrs(zoneSubnetCidrs(spec, environment).private), ports: [tcp(spec.vault.apiPort)] };
+  const standby = vaultStandbyCidr(spec, environment);
+  return { to: cidrs([...zoneSubnetCidrs(spec, environment).private, ...(standby ? [standby] : [])]), ports: [tcp(spec.vault.apiPort)] };
 }
 
 function policy(scope: Construct, id: string, name: string, podSelector: Record<string, string>,
@@ -54,9 +58,11 @@ export function serviceNetworkPolicies(scope: Construct, props: ServicePoliciesP
     { from: [prometheusPeer(spec)], ports: [tcp(service.healthPort)] },
   ];
   if (service.zone === 'dmz') {
-    // Only the load balancer (public zone) reaches the DMZ: the ALB targets pod IPs through the
-    // TargetGroupBinding, and health-checks the health port.
+    // Only the load balancer (public zone) and the VPN reach the DMZ: the ALB targets pod IPs
+    // through the TargetGroupBinding, and health-checks the health port; the Client VPN translates
+    // its clients' addresses to its own interfaces in the DMZ subnets.
     ingress.push({ from: cidrs(zones.public), ports: [tcp(service.port), tcp(service.healthPort)] });
+    if (spec.operatorAccess.vpn.includes('dmz')) ingress.push({ from: cidrs(zones.dmz), ports: [tcp(service.port)] });
   }
   if (callers.length > 0) {
     ingress.push({ from: callers.map((caller) => inNamespace(caller, { 'app.kubernetes.io/name': caller })), ports: [tcp(service.port)] });
@@ -68,7 +74,7 @@ export function serviceNetworkPolicies(scope: Construct, props: ServicePoliciesP
     egress.push({ to: [inNamespace(callee, { 'app.kubernetes.io/name': callee })], ports: [tcp(serviceByName(spec, callee).port)] });
   }
   if (kinds.includes('database')) {
-    const pools = name === 'user-service' ? [PGBOUNCER_WRITER, PGBOUNCER_READER] : [PGBOUNCER_WRITER];
+    const pools = spec.workloads.replicaReaders.includes(name) ? [PGBOUNCER_WRITER, PGBOUNCER_READER] : [PGBOUNCER_WRITER];
     egress.push({ to: pools.map((pool) => inNamespace(PGBOUNCER_NAMESPACE, { 'app.kubernetes.io/name': pool })), ports: [tcp(spec.dataTier.pgbouncer.port)] });
   }
   if (kinds.includes('cache')) egress.push({ to: cidrs(zones.restricted), ports: [tcp(spec.dataTier.redis.port)] });

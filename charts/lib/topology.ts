@@ -15,7 +15,10 @@ export const SERVICES_ISSUER = 'platform-services';
 export const DATA_ENDPOINTS_CONFIGMAP = 'data-endpoints';
 /** ConfigMap holding PgBouncer's `[databases]` section with the RDS endpoints (bindings chart). */
 export const PGBOUNCER_DATABASES_CONFIGMAP = 'pgbouncer-databases';
-/** Where workloads find Vault: the `vault` ExternalName Service on the Vault NLB (bindings chart), in the injector's namespace. */
+/**
+ * Where workloads find Vault: the `vault` ExternalName Service (namespaces chart), in the injector's
+ * namespace, on the environment's private DNS name of Vault (a failover moves that record).
+ */
 export const vaultAddress = (spec: PlatformSpec) =>
   `https://vault.${spec.clusterAddons.vaultInjector.namespace}.svc.cluster.local:${spec.vault.apiPort}`;
 /** Namespace and selector labels of the Prometheus server that scrapes pods (Helm release `prometheus`). */
@@ -41,7 +44,7 @@ export function paymentProviderPort(spec: PlatformSpec): number {
  * EKS Pod Identity agent: their credentials must stay out of reach).
  */
 export function nonInternetCidrs(spec: PlatformSpec, environment: EnvironmentSpec): string[] {
-  const standby = spec.vault.standbyVpc.cidrs[environment.name as keyof PlatformSpec['vault']['standbyVpc']['cidrs']];
+  const standby = vaultStandbyCidr(spec, environment);
   const blocks = [
     environment.network.vpcCidr, environment.network.vpn.clientCidr, ...(standby ? [standby] : []),
     '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16',
@@ -62,6 +65,14 @@ export const tlsSecretName = (name: string) => `${name}-tls`;
 export const addrEnvName = (name: string) => `${name.replace(/-/g, '_').toUpperCase()}_ADDR`;
 /** The PostgreSQL role of a service: its name as an identifier (Vault static role of the same name). */
 export const databaseUser = (name: string) => name.replace(/-/g, '_');
+
+/** The labels a DMZ service's pods carry and its SecurityGroupPolicy selects (bindings chart). */
+export const dmzPodLabels = (name: string) => ({ 'app.kubernetes.io/name': name, 'platform/zone': 'dmz' });
+
+/** The Vault standby's VPC in the DR region (reached over the peering after a failover). */
+export function vaultStandbyCidr(spec: PlatformSpec, environment: EnvironmentSpec): string | undefined {
+  return spec.vault.standbyVpc.cidrs[environment.name as keyof PlatformSpec['vault']['standbyVpc']['cidrs']];
+}
 
 export function serviceByName(spec: PlatformSpec, name: string): ServiceSpec {
   const service = spec.services.find((s) => s.name === name);

@@ -13,5 +13,5 @@ export const EXAMPLE_BINDINGS: PlatformBindings = {
   cacheHost: 'master.platform-example-redis.abcdef.use1.cache.amazonaws.com',
   kafkaBootstrapBrokers: 'b-1.platformexamplekafka.abc123.c2.kafka.us-east-1.amazonaws.com:9096,b-2.platformexamplekafka.abc123.c2.kafka.us-east-1.amazonaws.com:9096',
   apiGatewayTargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/platf-ApiGa-EXAMPLE/0123456789abcdef',
-  vaultHost: 'platform-example-vault-0123456789abcdef.elb.us-east-1.amazonaws.com',
+  dmzSecurityGroupId: 'sg-0123456789abcdef0',
 };

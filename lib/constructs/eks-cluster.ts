@@ -76,8 +76,10 @@ export class EksCluster extends Construct {
       description: `EKS ${props.clusterName} control plane: API (443) from the VPN and the bastion`,
       allowAllOutbound: false,
     });
+    // Both directions: the clients' groups allow no egress beyond what their zones need, so each
+    // gets its egress rule to the API here (the VPN's otherwise stops at the DMZ).
     for (const client of props.apiClients) {
-      this.controlPlaneSecurityGroup.addIngressRule(client, ec2.Port.HTTPS, 'Kubernetes API from an admin entry point');
+      this.controlPlaneSecurityGroup.connections.allowFrom(client, ec2.Port.HTTPS, 'Kubernetes API from an admin entry point');
     }
 
     const privateSubnets = vpc.selectSubnets(props.subnets).subnets;

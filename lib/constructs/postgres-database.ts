@@ -50,6 +50,8 @@ export class PostgresDatabase extends Construct {
       description: `${name}: TLS only, connections logged`,
       parameters: {
         'rds.force_ssl': '1',
+        // Pinned from the spec, which checks that PgBouncer's server connections fit in it.
+        max_connections: String(db.maxConnections),
         // Who connected and when: audit evidence for the payment data (PCI DSS 10.2).
         log_connections: '1',
         log_disconnections: '1',
@@ -142,7 +144,7 @@ export class PostgresDatabase extends Construct {
       for (const id of ['AwsSolutions-RDS13', 'NIST.800.53.R5-RDSInstanceBackupEnabled', 'NIST.800.53.R5-RDSInBackupPlan']) {
         Validations.of(replica).acknowledge({
           id,
-          reason: 'RDS for PostgreSQL replicas cannot keep automated backups; their data is the primary\'s, which has automated backups and the hourly AWS Backup plan with a DR-region copy.',
+          reason: 'Backups of a replica would copy the primary\'s data a second time: the primary keeps automated backups (point-in-time restore) and the hourly AWS Backup plan with a DR-region copy, and `ops promote-replica` turns automated backups on (the writer\'s retention) as it promotes one.',
         });
       }
       for (const id of ['AwsSolutions-RDS2', 'PCI.DSS.321-RDSStorageEncrypted', 'NIST.800.53.R5-RDSStorageEncrypted', 'checkov:CKV_AWS_16']) {

@@ -1,10 +1,9 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as redshift from 'aws-cdk-lib/aws-redshiftserverless';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { acknowledge } from '../compliance';
 
 /**
  * A retained, KMS-encrypted secret {"username","password"} for a warehouse user, with a password
@@ -48,34 +47,28 @@ export interface ServerlessWarehouseProps {
 export class ServerlessWarehouse extends Construct {
   readonly namespace: redshift.CfnNamespace;
   readonly workgroup: redshift.CfnWorkgroup;
-  /** {"username","password"} of the admin user; the schema resource applies migrations with it. */
-  readonly adminSecret: secretsmanager.Secret;
+  /** {"username","password"} of the admin user, managed and rotated by Redshift; the schema resource applies migrations with it. */
+  readonly adminSecret: secretsmanager.ISecret;
   readonly workgroupArn: string;
   readonly endpointAddress: string;
 
   constructor(scope: Construct, id: string, props: ServerlessWarehouseProps) {
     super(scope, id);
-    this.adminSecret = warehouseUserSecret(this, 'AdminSecret', {
-      description: `${props.namespaceName}: Redshift Serverless admin user`,
-      username: props.adminUsername,
-      encryptionKey: props.encryptionKey,
-    });
-    acknowledge(this.adminSecret, 'AwsSolutions-SMG4',
-      'Rotating the admin password needs a rotation function inside the restricted zone; until it exists the admin is used only by the deploy-time schema resource, and the job writes as its own user.');
-    for (const ruleId of ['NIST.800.53.R5-SecretsManagerRotationEnabled', 'PCI.DSS.321-SecretsManagerRotationEnabled']) {
-      acknowledge(this.adminSecret, ruleId,
-        'Rotating the admin password needs a rotation function inside the restricted zone; until it exists the admin is used only by the deploy-time schema resource.');
-    }
-
     this.namespace = new redshift.CfnNamespace(this, 'Namespace', {
       namespaceName: props.namespaceName,
       dbName: props.databaseName,
       adminUsername: props.adminUsername,
-      adminUserPassword: this.adminSecret.secretValueFromJson('password').unsafeUnwrap(),
+      // Redshift keeps the admin password in a Secrets Manager secret of its own (encrypted with
+      // our key) and rotates it itself: no rotation function, so no new path into the restricted zone.
+      manageAdminPassword: true,
+      adminPasswordSecretKmsKeyId: props.encryptionKey.keyArn,
       kmsKeyId: props.encryptionKey.keyArn,
       // Who connected, who ran what, and user changes: the warehouse's audit trail.
       logExports: ['userlog', 'connectionlog', 'useractivitylog'],
     });
+    // {"username","password"}, what the Data API signs in with (the schema resource).
+    this.adminSecret = secretsmanager.Secret.fromSecretCompleteArn(this, 'AdminSecret',
+      Token.asString(this.namespace.getAtt('Namespace.AdminPasswordSecretArn')));
     this.namespace.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     this.workgroup = new redshift.CfnWorkgroup(this, 'Workgroup', {

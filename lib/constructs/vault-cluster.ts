@@ -21,6 +21,11 @@ export interface VaultClusterProps {
   readonly maxCapacity: number;
   /** Security groups whose members may call the API (8200): private workloads, bastion. */
   readonly clients?: ReadonlyArray<{ readonly name: string; readonly group: ec2.ISecurityGroup }>;
+  /**
+   * Address blocks whose hosts may call the API (8200) where no group can be named: the primary
+   * region's clients reaching the DR-region standby over an inter-region peering.
+   */
+  readonly cidrClients?: ReadonlyArray<{ readonly name: string; readonly cidr: string }>;
   /** CIDR peers on 8200 and 8201 (Enterprise DR replication between regions). */
   readonly replicationPeers?: readonly string[];
 }
@@ -44,10 +49,14 @@ export class VaultCluster extends Construct {
     const api = ec2.Port.tcp(vault.apiPort);
     const cluster = ec2.Port.tcp(vault.clusterPort);
 
-    // Egress open: nodes reach HashiCorp's RPM repository through the NAT and AWS APIs.
+    // Egress is HTTPS and the cluster port only: the AWS APIs the nodes call (DynamoDB, KMS,
+    // Secrets Manager, CloudWatch Logs; through endpoints where the VPC has them, else the NAT),
+    // HashiCorp's RPM repository (NAT), and request forwarding to the active node. DNS, NTP and
+    // instance metadata are link-local services that security groups do not filter.
     this.securityGroup = new ec2.SecurityGroup(this, 'NodeSecurityGroup', {
-      vpc, description: 'Vault nodes: API from clients and the NLB, cluster port among nodes', allowAllOutbound: true,
+      vpc, description: 'Vault nodes: API from clients and the NLB, cluster port among nodes', allowAllOutbound: false,
     });
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs and the HashiCorp package repository over HTTPS');
     this.loadBalancerSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
       vpc, description: 'Vault internal NLB: API from clients only', allowAllOutbound: false,
     });
@@ -56,10 +65,16 @@ export class VaultCluster extends Construct {
       this.securityGroup.connections.allowFrom(client.group, api, `${client.name} to Vault API (node address)`);
     }
     this.securityGroup.connections.allowFrom(this.loadBalancerSecurityGroup, api, 'NLB to Vault API and health checks');
-    this.securityGroup.connections.allowFrom(this.securityGroup, cluster, 'request forwarding among Vault nodes');
+    this.securityGroup.connections.allowInternally(cluster, 'request forwarding among Vault nodes');
+    for (const client of props.cidrClients ?? []) {
+      this.loadBalancerSecurityGroup.addIngressRule(ec2.Peer.ipv4(client.cidr), api, `${client.name} to Vault API`);
+      this.securityGroup.addIngressRule(ec2.Peer.ipv4(client.cidr), api, `${client.name} to Vault API (node address)`);
+    }
     for (const peer of props.replicationPeers ?? []) {
-      this.securityGroup.addIngressRule(ec2.Peer.ipv4(peer), api, 'DR replication peer cluster: API');
-      this.securityGroup.addIngressRule(ec2.Peer.ipv4(peer), cluster, 'DR replication peer cluster: cluster port');
+      for (const [port, what] of [[api, 'API'], [cluster, 'cluster port']] as const) {
+        this.securityGroup.addIngressRule(ec2.Peer.ipv4(peer), port, `DR replication peer cluster: ${what}`);
+        this.securityGroup.addEgressRule(ec2.Peer.ipv4(peer), port, `DR replication peer cluster: ${what}`);
+      }
     }
 
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {

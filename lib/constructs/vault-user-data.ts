@@ -42,7 +42,7 @@ export function vaultUserData(props: VaultUserDataProps): ec2.UserData {
   userData.addCommands(
     'set -euo pipefail',
     'dnf install -y dnf-plugins-core jq amazon-cloudwatch-agent',
-    'dnf config-manager --add-repo https://rpm.releases.hashicorp.com/AmazonLinux/hashicorp.repo',
+    `dnf config-manager --add-repo ${vault.packageRepository}/AmazonLinux/hashicorp.repo`,
     `dnf install -y ${pkg}`,
     'IMDS_TOKEN=$(curl -sS -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")',
     'NODE_IP=$(curl -sS -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/local-ipv4)',

@@ -22,6 +22,10 @@ export const platformSpecData: PlatformSpec = {
     restricted: { access: 'bastion-only', examples: ['Databases'], subnetCidrMask: 24 },
   },
 
+  // spec §5: the DMZ is reached over the VPN, the restricted zone from the bastion. choice: both
+  // reach the cluster's private API (kubectl), the bastion also Vault (bootstrap, docs/vault.md).
+  operatorAccess: { vpn: ['dmz', 'cluster-api'], bastion: ['restricted', 'cluster-api', 'vault'] },
+
   environments: {
     production: {
       name: 'production',
@@ -53,6 +57,8 @@ export const platformSpecData: PlatformSpec = {
         maxAllocatedStorageGiB: 1000, // choice: storage autoscaling ceiling
         backupRetentionDays: 35, // choice: RDS maximum point-in-time window
         logRetentionDays: 365, // choice
+        // choice: below RDS's default for 16 GiB (LEAST(DBInstanceClassMemory/9531392, 5000), about 1,700).
+        maxConnections: 1000,
       },
       cache: {
         nodeType: 'cache.r7g.large', // choice
@@ -116,6 +122,7 @@ export const platformSpecData: PlatformSpec = {
         maxAllocatedStorageGiB: 200, // choice
         backupRetentionDays: 7, // choice
         logRetentionDays: 90, // choice
+        maxConnections: 500, // choice: below RDS's default for 8 GiB (about 850)
       },
       cache: {
         nodeType: 'cache.t4g.medium', // choice
@@ -193,6 +200,7 @@ export const platformSpecData: PlatformSpec = {
       logExports: ['postgresql', 'upgrade', 'iam-db-auth-error'], // choice: every log RDS for PostgreSQL exports
       monitoringIntervalSeconds: 60, // choice: enhanced monitoring granularity
       performanceInsightsRetentionDays: 7, // choice: the free tier
+      reservedConnections: 20, // choice: 3 superuser + 2 RDS slots, Vault's admin, operators and headroom
     },
     pgbouncer: { maxClientConnections: 1000, port: 6432 }, // spec §6 "max 1000 connections"
     // choice: Valkey, not Redis OSS: the BSD-licensed continuation of Redis OSS 7.2, the same protocol
@@ -224,6 +232,7 @@ export const platformSpecData: PlatformSpec = {
   analytics: {
     flink: {
       runtime: 'FLINK-2_2', // choice: the current Managed Flink major (Java 17); analytics/pom.xml pins Flink 2.2
+      kafkaAuthentication: 'iam', // choice: the job signs in with its role; no password to hand it
       topics: ['order-events', 'payment-events'],
       consumerGroup: 'analytics',
       checkpointIntervalSeconds: 60, // choice: the warehouse lags Kafka by about a minute
@@ -279,6 +288,10 @@ export const platformSpecData: PlatformSpec = {
       subnetCidrMask: 24, // choice: 3 public (NAT only) + 3 private subnets fill half of the /20
     },
     kubernetesTokenTtl: 'PT1H', // choice: pods re-authenticate hourly
+    // The AWS APIs a node calls: storage, auto-unseal, its TLS secret, the audit log (docs/vault.md).
+    awsApis: ['dynamodb', 'kms', 'secretsmanager', 'logs'],
+    packageRepository: 'https://rpm.releases.hashicorp.com', // HashiCorp's official RPM repository
+    dnsTtlSeconds: 60, // choice: clients follow a failover within a minute of the record moving
     // spec §1 "System Overview": Users/Payments/Orders -> PostgreSQL, Orders -> Kafka, Users/Auth -> Redis;
     // the gateway's rate-limit counters are in Redis (DESIGN.md §5). choice: auth-service also has a
     // database: Redis is a cache, not the system of record for credentials (services/README.md).
@@ -313,6 +326,8 @@ export const platformSpecData: PlatformSpec = {
     paymentProvider: { apiBase: 'https://api.stripe.com' },
     // choice: one database per service, named after what it holds (docs/data-tier.md).
     databaseNames: { 'auth-service': 'auth', 'user-service': 'users', 'order-service': 'orders', 'payment-service': 'payments' },
+    // choice: user-service serves profile reads from the replicas (DESIGN.md §5 "reads may use the replicas").
+    replicaReaders: ['user-service'],
     // choice: Node.js processes with one event loop each; scale out, not up (limits 2x-4x requests
     // so a GC burst is not throttled, memory limit = request so the scheduler never overcommits).
     resources: {
@@ -324,12 +339,15 @@ export const platformSpecData: PlatformSpec = {
     },
     terminationGracePeriodSeconds: 30, // choice: the services drain for 20 s (services/README.md) plus headroom
     pgbouncer: {
-      replicas: 2, // choice: two poolers in two zones; max_client_conn applies to each
+      // choice: two poolers per pool in two zones; the spec's 1000 client connections are shared by
+      // all four pods (max_client_conn = 1000 / (2 pools x 2 replicas) = 250 each).
+      replicas: 2,
       image: 'docker.io/edoburu/pgbouncer:v1.24.1-p1', // choice: maintained, small, runs as non-root
       exporterImage: 'quay.io/prometheuscommunity/pgbouncer-exporter:v0.10.2', // choice: the Prometheus community exporter
       exporterPort: 9127, // choice: the exporter's default port
       defaultPoolSize: 20, // choice: per (database, user) and replica
-      // choice: per database and replica; 2 x 4 databases x 50 = 400 < max_connections of db.r7g.large (~1700)
+      // choice: per database and replica: a pool's 2 x 4 databases x 50 = 400 server connections
+      // fit each environment's database.maxConnections with the reserved ones (checked).
       maxDbConnections: 50,
       resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '1', memory: '128Mi' } },
       exporterResources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '100m', memory: '32Mi' } },

@@ -219,6 +219,11 @@ const environment = z.strictObject({
     maxAllocatedStorageGiB: z.number().int().min(20).max(65536),
     /** RDS automated backups (point-in-time restore window). */
     backupRetentionDays: z.number().int().min(1, 'must be >= 1: 0 turns automated backups off').max(35, 'must be <= 35 (RDS limit)'),
+    /**
+     * PostgreSQL's max_connections, pinned in the parameter group: PgBouncer's server connections
+     * plus dataTier.postgres.reservedConnections must fit (checked below).
+     */
+    maxConnections: z.number().int().min(10, 'must be >= 10').max(5000, 'must be <= 5000 (the most RDS gives any class by default)'),
     logRetentionDays,
   }),
   cache: z.strictObject({
@@ -254,6 +259,28 @@ const environment = z.strictObject({
 });
 
 /**
+ * The payment provider's API origin (services/README.md `STRIPE_API_BASE`): HTTPS only (the
+ * secret key travels in every request), and an origin only: the client takes host and port, so
+ * a path, query or credentials would be silently dropped.
+ */
+const httpsOrigin = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an https URL such as https://api.stripe.com' });
+    return;
+  }
+  if (url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `must be an https URL (got ${url.protocol.slice(0, -1)}): the secret key travels in every request` });
+  else if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not carry credentials: the key comes from Vault' });
+  else if (url.pathname !== '/' || url.search || url.hash || value.endsWith('/')) {
+    ctx.addIssue({ code: 'custom', message: 'must be an origin only (https://<host>[:<port>], no path, query or trailing slash)' });
+  } else if (!/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(url.hostname)) {
+    ctx.addIssue({ code: 'custom', message: 'must name the provider by DNS name, not an IP address (its addresses change)' });
+  }
+});
+
+/**
  * What a service may read from Vault: its database, cache and broker credentials, and
  * `payment-provider`: the payment provider's secret key (workloads.paymentProvider), which also
  * gives the service its only egress to the internet (docs/workloads.md "Network zones").
@@ -281,6 +308,12 @@ const vaultSpec = z.strictObject({
   }),
   /** Lifetime of the Vault token a pod gets from its Kubernetes service account. */
   kubernetesTokenTtl: duration,
+  /** The AWS APIs a Vault node calls (storage, unseal, TLS secret, audit logs): its HTTPS egress must reach them. */
+  awsApis: z.array(z.enum(['dynamodb', 'kms', 'secretsmanager', 'logs', 'ssm', 'ssmmessages', 'ec2messages', 'sts'])).min(1),
+  /** HashiCorp's package repository the nodes install Vault from at boot (through the NAT). */
+  packageRepository: httpsOrigin,
+  /** TTL of the private DNS record the cluster's clients resolve Vault by; a failover moves it. */
+  dnsTtlSeconds: z.number().int().min(5, 'must be >= 5').max(300, 'must be <= 300: a failover waits this long for clients to follow'),
   /** What each service may read from Vault, by VAULT_SECRET_KINDS. */
   serviceSecrets: z.record(kebabName, z.array(z.enum(VAULT_SECRET_KINDS)).min(1)),
   /** How often Vault rotates the services' static database passwords (database/static-creds). */
@@ -302,28 +335,6 @@ const pinnedImage = z.string().regex(
   'must be a pinned image <registry>/<repository>:<tag>[@sha256:<digest>] (no "latest" guessing)',
 );
 
-/**
- * The payment provider's API origin (services/README.md `STRIPE_API_BASE`): HTTPS only (the
- * secret key travels in every request), and an origin only: the client takes host and port, so
- * a path, query or credentials would be silently dropped.
- */
-const httpsOrigin = z.string().superRefine((value, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be an https URL such as https://api.stripe.com' });
-    return;
-  }
-  if (url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `must be an https URL (got ${url.protocol.slice(0, -1)}): the secret key travels in every request` });
-  else if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not carry credentials: the key comes from Vault' });
-  else if (url.pathname !== '/' || url.search || url.hash || value.endsWith('/')) {
-    ctx.addIssue({ code: 'custom', message: 'must be an origin only (https://<host>[:<port>], no path, query or trailing slash)' });
-  } else if (!/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(url.hostname)) {
-    ctx.addIssue({ code: 'custom', message: 'must name the provider by DNS name, not an IP address (its addresses change)' });
-  }
-});
-
 /** The charts (issue 7): what the spec does not give about the workloads, all our choice. */
 const workloads = z.strictObject({
   /** Image tag of the services when no `-c services:imageTag=<tag>` is given. */
@@ -340,6 +351,8 @@ const workloads = z.strictObject({
   }),
   /** PostgreSQL database of each service that has one (vault.serviceSecrets 'database'). */
   databaseNames: z.record(kebabName, z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a PostgreSQL identifier')),
+  /** Services that also read from the replicas, through PgBouncer's reader pool (DATABASE_READ_HOST). */
+  replicaReaders: z.array(kebabName),
   /** Requests and limits of each service's container, keyed by service name. */
   resources: z.record(kebabName, containerResources),
   /** Seconds between SIGTERM and SIGKILL; must exceed the services' drain time (SHUTDOWN_GRACE_MS). */
@@ -377,6 +390,8 @@ const analytics = z.strictObject({
   flink: z.strictObject({
     /** Managed Service for Apache Flink runtime (RuntimeEnvironment); analytics/pom.xml builds against it. */
     runtime: z.string().regex(/^FLINK-\d+_\d+$/, 'must be a Managed Flink runtime such as FLINK-2_2'),
+    /** How the job signs in to MSK: with its execution role (MSK IAM), on dataTier.kafka.iamPort. */
+    kafkaAuthentication: z.literal('iam'),
     /** The Kafka topics (of dataTier.kafka.topics) the job consumes. */
     topics: z.array(z.string()).min(1),
     /** Kafka consumer group of the job (its IAM policy names it). */
@@ -402,6 +417,10 @@ const analytics = z.strictObject({
   }),
 });
 
+/** What an operator entry point may reach (operatorAccess). */
+export const OPERATOR_TARGETS = ['dmz', 'cluster-api', 'restricted', 'vault'] as const;
+export type OperatorTarget = (typeof OPERATOR_TARGETS)[number];
+
 export const platformSpecSchema = z.strictObject({
   project: kebabName,
   securityZones: z.strictObject({
@@ -409,6 +428,15 @@ export const platformSpecSchema = z.strictObject({
     dmz: securityZone,
     private: securityZone,
     restricted: securityZone,
+  }),
+  /**
+   * The operators' entry points and what each reaches: the Client VPN (the DMZ's "VPN only") and
+   * the SSM bastion (the restricted zone's "Bastion only"). Security groups and the reachability
+   * model are derived from it.
+   */
+  operatorAccess: z.strictObject({
+    vpn: z.array(z.enum(OPERATOR_TARGETS)).min(1),
+    bastion: z.array(z.enum(OPERATOR_TARGETS)).min(1),
   }),
   environments: z.strictObject({
     production: environment,
@@ -425,6 +453,11 @@ export const platformSpecSchema = z.strictObject({
       masterUsername: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a PostgreSQL identifier'),
       logExports: z.array(z.enum(['postgresql', 'upgrade', 'iam-db-auth-error'])).min(1),
       monitoringIntervalSeconds: z.union([1, 5, 10, 15, 30, 60].map((n) => z.literal(n)) as [z.ZodLiteral<number>, z.ZodLiteral<number>]),
+      /**
+       * Connections kept free of PgBouncer's pools (superuser and RDS-reserved slots, Vault's
+       * admin connection, operators through the bastion): max_connections must exceed the pools by it.
+       */
+      reservedConnections: z.number().int().min(5, 'must be >= 5: PostgreSQL and RDS reserve some for superusers'),
       performanceInsightsRetentionDays: z.number().int().refine((d) => d === 7 || (d % 31 === 0 && d <= 713) || d === 731, {
         message: 'must be 7, a multiple of 31 up to 713, or 731 (Performance Insights retention periods)',
       }),
@@ -841,10 +874,27 @@ function checkWorkloads(spec: PlatformSpec, ctx: Ctx) {
   if (w.pgbouncer.defaultPoolSize > w.pgbouncer.maxDbConnections) {
     issue(['workloads', 'pgbouncer', 'defaultPoolSize'], w.pgbouncer.defaultPoolSize, `must be <= maxDbConnections (${w.pgbouncer.maxDbConnections})`);
   }
-  if (w.pgbouncer.replicas * w.pgbouncer.maxDbConnections > spec.dataTier.pgbouncer.maxClientConnections) {
+  const clientsPerPod = pgbouncerClientConnectionsPerPod(spec);
+  const serversPerPod = pgbouncerServerConnectionsPerPod(spec);
+  if (clientsPerPod < 1) {
+    issue(['dataTier', 'pgbouncer', 'maxClientConnections'], spec.dataTier.pgbouncer.maxClientConnections,
+      `is shared by ${PGBOUNCER_POOLS} pools x ${w.pgbouncer.replicas} replicas: must be at least one per PgBouncer pod`);
+  } else if (serversPerPod > clientsPerPod) {
     issue(['workloads', 'pgbouncer', 'maxDbConnections'], w.pgbouncer.maxDbConnections,
-      `times replicas (${w.pgbouncer.replicas}) must be <= dataTier.pgbouncer.maxClientConnections (${spec.dataTier.pgbouncer.maxClientConnections}): a pool never holds more server than client connections`);
+      `times the ${Object.keys(w.databaseNames).length} databases (${serversPerPod}) must be <= each PgBouncer pod's share of dataTier.pgbouncer.maxClientConnections (${clientsPerPod}): a pool never holds more server than client connections`);
   }
+  for (const [key, env] of Object.entries(spec.environments)) {
+    // Each pool's replicas all reach one instance in the worst case (the writer; the reader pool's
+    // hosts when one replica is down).
+    const needed = w.pgbouncer.replicas * serversPerPod + spec.dataTier.postgres.reservedConnections;
+    if (needed > env.database.maxConnections) {
+      issue(['environments', key, 'database', 'maxConnections'], env.database.maxConnections,
+        `must be >= PgBouncer's server connections to one instance (${w.pgbouncer.replicas} replicas x ${serversPerPod}) + dataTier.postgres.reservedConnections (${spec.dataTier.postgres.reservedConnections}) = ${needed}`);
+    }
+  }
+  w.replicaReaders.forEach((name, i) => {
+    if (!spec.vault.serviceSecrets[name]?.includes('database')) issue(['workloads', 'replicaReaders', i], name, 'has no database in vault.serviceSecrets');
+  });
   if (isoSeconds(w.certificates.renewBefore) >= isoSeconds(w.certificates.duration)) {
     issue(['workloads', 'certificates', 'renewBefore'], w.certificates.renewBefore, `must be shorter than duration (${w.certificates.duration})`);
   }
@@ -853,6 +903,22 @@ function checkWorkloads(spec: PlatformSpec, ctx: Ctx) {
   reserved.set(spec.dataTier.pgbouncer.port, 'dataTier.pgbouncer.port');
   const other = reserved.get(w.pgbouncer.exporterPort);
   if (other) issue(['workloads', 'pgbouncer', 'exporterPort'], w.pgbouncer.exporterPort, `port clash: also used by ${other}`);
+}
+
+/** PgBouncer runs two pools (charts/pgbouncer-chart.ts): the writer (RDS primary) and the reader (the replicas). */
+export const PGBOUNCER_POOLS = 2;
+
+/**
+ * Each PgBouncer pod's max_client_conn: the spec's limit is for PgBouncer as a whole, so it is
+ * shared by every replica of both pools.
+ */
+export function pgbouncerClientConnectionsPerPod(spec: Pick<PlatformSpec, 'dataTier' | 'workloads'>): number {
+  return Math.floor(spec.dataTier.pgbouncer.maxClientConnections / (PGBOUNCER_POOLS * spec.workloads.pgbouncer.replicas));
+}
+
+/** Server connections one PgBouncer pod may open: max_db_connections for each service database. */
+export function pgbouncerServerConnectionsPerPod(spec: Pick<PlatformSpec, 'workloads'>): number {
+  return Object.keys(spec.workloads.databaseNames).length * spec.workloads.pgbouncer.maxDbConnections;
 }
 
 /** Seconds of an already-validated PT duration (index.ts' durationSeconds imports this module). */

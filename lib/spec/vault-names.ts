@@ -29,6 +29,13 @@ export interface VaultNames {
   readonly addressParameter: string;
   /** SSM parameter in the standby region: the standby cluster's address, for the failover to publish. */
   readonly standbyAddressParameter: string;
+  /** Route 53 private hosted zone of the environment, associated with its VPC. */
+  readonly privateZone: string;
+  /**
+   * The name the cluster's clients resolve Vault by: a CNAME in the private zone to the active
+   * cluster's load balancer, which `ops vault-failover` moves to the standby's.
+   */
+  readonly dnsName: string;
 }
 
 export function vaultNames(spec: PlatformSpec, env: EnvironmentName | string): VaultNames {
@@ -50,5 +57,7 @@ export function vaultNames(spec: PlatformSpec, env: EnvironmentName | string): V
     licenseSecret: `${path}/license`,
     addressParameter: `/${path}/address`,
     standbyAddressParameter: `/${path}/standby-address`,
+    privateZone: `${env}.${spec.project}.internal`,
+    dnsName: `vault.${env}.${spec.project}.internal`,
   };
 }

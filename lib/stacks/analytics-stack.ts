@@ -3,10 +3,11 @@ import { CfnOutput, Fn } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { analyticsArtifactKey } from '../analytics/artifact';
-import { acknowledge } from '../compliance';
+import { acknowledge, acknowledgeDeployTimeFunction } from '../compliance';
 import { DataKey } from '../constructs/data-key';
 import { FlinkApplication } from '../constructs/flink-application';
 import { ServerlessWarehouse, warehouseUserSecret } from '../constructs/serverless-warehouse';
@@ -55,6 +56,8 @@ export class AnalyticsStack extends PlatformStack {
   /** Applies the migrations and keeps the writer user (Custom::WarehouseSchema). */
   readonly schema: WarehouseSchema;
   readonly jobSecurityGroup: ec2.SecurityGroup;
+  /** The admin user's secret, created and rotated by Redshift (manageAdminPassword). */
+  readonly adminSecretArn: string;
 
   constructor(scope: Construct, id: string, props: AnalyticsStackProps) {
     const { network, messaging, registry, ...stackProps } = props;
@@ -109,24 +112,6 @@ export class AnalyticsStack extends PlatformStack {
         'A new password reaches Redshift on the next deploy (the schema resource ALTERs the user from this secret), not by a rotation function: docs/analytics.md.');
     }
 
-    this.schema = new WarehouseSchema(this, 'WarehouseSchema', {
-      namePrefix: prefix,
-      workgroupName: this.warehouse.workgroup.workgroupName,
-      workgroupArn: this.warehouse.workgroupArn,
-      databaseName: analytics.warehouse.databaseName,
-      schemaName: analytics.warehouse.schemaName,
-      adminSecret: { secret: this.warehouse.adminSecret, key: this.encryptionKey },
-      writerSecret: { secret: this.writerSecret, key: this.encryptionKey },
-      writerUsername: analytics.warehouse.writerUsername,
-      migrationsDir: WAREHOUSE_MIGRATIONS_DIR,
-      vpc: network.vpc,
-      // Through the NAT to the Data API; the function never connects to the warehouse itself.
-      subnets: { subnetGroupName: JOB_SUBNET_GROUP },
-      logsKey: this.logsKey,
-      logRetentionDays: envAnalytics.flink.logRetentionDays,
-      dependencies: [this.warehouse.workgroup],
-    });
-
     const flink = analytics.flink;
     this.job = new FlinkApplication(this, 'Job', {
       applicationName: `${prefix}-analytics`,
@@ -161,6 +146,48 @@ export class AnalyticsStack extends PlatformStack {
       logRetentionDays: envAnalytics.flink.logRetentionDays,
       logsKey: this.logsKey,
     });
+    // Redshift keeps the admin password in a secret it manages and rotates (manageAdminPassword);
+    // CloudFormation has no attribute for that secret's ARN, so one GetNamespace at deploy reads it
+    // (through the stack's AwsCustomResource function, which the job's start created).
+    const namespaceLookup = new cr.AwsCustomResource(this, 'WarehouseAdminSecretLookup', {
+      onUpdate: {
+        service: 'RedshiftServerless',
+        action: 'GetNamespace',
+        parameters: { namespaceName: this.warehouse.namespace.namespaceName },
+        physicalResourceId: cr.PhysicalResourceId.of(`${prefix}-analytics/admin-secret`),
+        outputPaths: ['namespace.adminPasswordSecretArn'],
+      },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({
+        actions: ['redshift-serverless:GetNamespace'],
+        resources: [this.warehouse.namespace.attrNamespaceNamespaceArn],
+      })]),
+      installLatestAwsSdk: false,
+      vpc: network.vpc,
+      vpcSubnets: { subnetGroupName: JOB_SUBNET_GROUP },
+    });
+    namespaceLookup.node.addDependency(this.warehouse.namespace);
+    acknowledgeDeployTimeFunction(namespaceLookup);
+    this.adminSecretArn = namespaceLookup.getResponseField('namespace.adminPasswordSecretArn');
+    const adminSecret = secretsmanager.Secret.fromSecretCompleteArn(this, 'WarehouseAdminSecret', this.adminSecretArn);
+
+    this.schema = new WarehouseSchema(this, 'WarehouseSchema', {
+      namePrefix: prefix,
+      workgroupName: this.warehouse.workgroup.workgroupName,
+      workgroupArn: this.warehouse.workgroupArn,
+      databaseName: analytics.warehouse.databaseName,
+      schemaName: analytics.warehouse.schemaName,
+      adminSecret: { secret: adminSecret, key: this.encryptionKey },
+      writerSecret: { secret: this.writerSecret, key: this.encryptionKey },
+      writerUsername: analytics.warehouse.writerUsername,
+      migrationsDir: WAREHOUSE_MIGRATIONS_DIR,
+      vpc: network.vpc,
+      // Through the NAT to the Data API; the function never connects to the warehouse itself.
+      subnets: { subnetGroupName: JOB_SUBNET_GROUP },
+      logsKey: this.logsKey,
+      logRetentionDays: envAnalytics.flink.logRetentionDays,
+      dependencies: [this.warehouse.workgroup],
+    });
+
     this.grantTopicsRead(messaging.clusterArn, flink.topics, flink.consumerGroup);
     this.writerSecret.grantRead(this.job.role);
     // The job starts once its tables and its user exist.
@@ -169,7 +196,7 @@ export class AnalyticsStack extends PlatformStack {
     new CfnOutput(this, 'ApplicationName', { value: this.job.application.ref });
     new CfnOutput(this, 'WarehouseEndpoint', { value: this.warehouse.endpointAddress });
     new CfnOutput(this, 'WriterSecretArn', { value: this.writerSecret.secretArn });
-    new CfnOutput(this, 'AdminSecretArn', { value: this.warehouse.adminSecret.secretArn });
+    new CfnOutput(this, 'AdminSecretArn', { description: 'Managed and rotated by Redshift', value: this.adminSecretArn });
   }
 
   /**

@@ -62,7 +62,11 @@ export class ClusterStack extends PlatformStack {
       vpc: network.vpc,
       subnets,
       nodeSecurityGroup: network.zones.workloads,
-      apiClients: [network.zones.vpn, network.zones.bastion],
+      // spec.operatorAccess: kubectl over the VPN or from the bastion.
+      apiClients: [
+        ...(spec.operatorAccess.vpn.includes('cluster-api') ? [network.zones.vpn] : []),
+        ...(spec.operatorAccess.bastion.includes('cluster-api') ? [network.zones.bastion] : []),
+      ],
       kubectlLayer: kubectlLayer ?? defaultKubectlLayer(this, environment),
       logsKey: this.logsKey,
     });

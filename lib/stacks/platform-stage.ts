@@ -50,7 +50,9 @@ export class PlatformStage extends Stage {
     const { spec, environment } = props;
     this.network = new NetworkStack(this, 'Network', { spec, environment });
     this.vaultKeys = new VaultKeysStack(this, 'VaultKeys', { spec, environment });
-    this.vaultStandby = new VaultStandbyStack(this, 'VaultStandby', { spec, environment, inDrRegion: true, keys: this.vaultKeys });
+    this.vaultStandby = new VaultStandbyStack(this, 'VaultStandby', {
+      spec, environment, inDrRegion: true, keys: this.vaultKeys, network: this.network,
+    });
     this.vault = new VaultStack(this, 'Vault', { spec, environment, network: this.network, keys: this.vaultKeys, standby: this.vaultStandby });
     this.edge = new EdgeStack(this, 'Edge', { spec, environment, network: this.network });
     this.dataRecovery = new DataRecoveryStack(this, 'DataRecovery', { spec, environment });
@@ -77,16 +79,19 @@ export class PlatformStage extends Stage {
     const cluster = this.cluster.cluster;
     const imageTag = imageTagFrom((key) => this.node.tryGetContext(key), process.env);
     // The CRDs (cert-manager, KEDA, TargetGroupBinding) and the webhooks the charts rely on.
+    // (SecurityGroupPolicy's CRD and webhook come with EKS's VPC resource controller.)
     const addons = this.cluster.helmAddons;
-    const prerequisites = [addons.awsLoadBalancerController, addons.certManager, addons.keda, this.cluster.vaultInjector];
+    // And every add-on namespace, where the namespaces chart closes the restricted zone.
+    const prerequisites = [addons.awsLoadBalancerController, addons.certManager, addons.keda, addons.prometheus, addons.metricsServer, this.cluster.vaultInjector];
 
     const [namespaces, ...workloads] = addPlatformCharts(new Cdk8sApp(), spec, environment, { imageTag });
     const namespacesManifest = cluster.addCdk8sChart(`Chart-${namespaces!.node.id}`, namespaces!);
     namespacesManifest.node.addDependency(...prerequisites);
-    for (const chart of workloads) {
+    const workloadManifests = workloads.map((chart) => {
       const manifest = cluster.addCdk8sChart(`Chart-${chart.node.id}`, chart);
       manifest.node.addDependency(namespacesManifest);
-    }
+      return manifest;
+    });
 
     const bindings = addBindingsChart(new Cdk8sApp(), spec, environment, {
       databaseWriterHost: this.database.instance.dbInstanceEndpointAddress,
@@ -96,8 +101,12 @@ export class PlatformStage extends Stage {
       // the topics custom resource makes that call anyway and returns them.
       kafkaBootstrapBrokers: this.messaging.topicsResource.resource.getAttString('BootstrapBrokers'),
       apiGatewayTargetGroupArn: this.edge.apiGatewayTargetGroup.targetGroupArn,
-      vaultHost: this.vault.cluster.loadBalancer.loadBalancerDnsName,
+      dmzSecurityGroupId: this.network.zones.dmz.securityGroupId,
     });
-    cluster.addCdk8sChart(`Chart-${bindings.node.id}`, bindings).node.addDependency(namespacesManifest);
+    const bindingsManifest = cluster.addCdk8sChart(`Chart-${bindings.node.id}`, bindings);
+    bindingsManifest.node.addDependency(namespacesManifest);
+    // The workloads after the bindings: a pod gets its SecurityGroupPolicy's group only when the
+    // policy exists at the pod's creation, and pods mount the bindings' ConfigMaps.
+    for (const manifest of workloadManifests) manifest.node.addDependency(bindingsManifest);
   }
 }

@@ -1,5 +1,7 @@
-import { CfnOutput, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
@@ -16,6 +18,19 @@ import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 import type { VaultKeysStack } from './vault-keys-stack';
 import type { VaultStandbyStack } from './vault-standby-stack';
+
+/**
+ * Who calls Vault: the zones of the workloads with Vault secrets (every service; PgBouncer is a
+ * private-zone workload) and the bastion when spec.operatorAccess gives it Vault.
+ */
+export function vaultClients(spec: PlatformStackProps['spec'], network: Pick<NetworkStack, 'zones'>) {
+  const zones = new Set(spec.services.filter((s) => spec.vault.serviceSecrets[s.name]).map((s) => s.zone));
+  return [
+    { name: 'private workloads', group: network.zones.workloads },
+    ...(zones.has('dmz') ? [{ name: 'DMZ workloads', group: network.zones.dmz }] : []),
+    ...(spec.operatorAccess.bastion.includes('vault') ? [{ name: 'bastion', group: network.zones.bastion }] : []),
+  ];
+}
 
 export interface VaultStackProps extends PlatformStackProps {
   readonly network: NetworkStack;
@@ -34,9 +49,15 @@ export class VaultStack extends PlatformStack {
   readonly table: VaultStorageTable;
   readonly tlsSecret: secretsmanager.Secret;
   readonly cluster: VaultCluster;
+  readonly privateZone: route53.PrivateHostedZone;
 
   constructor(scope: Construct, id: string, props: VaultStackProps) {
-    super(scope, id, { description: `${props.spec.project} ${props.environment.name}: Vault primary cluster`, ...props });
+    super(scope, id, {
+      description: `${props.spec.project} ${props.environment.name}: Vault primary cluster`,
+      // Its routes to the standby name the peering connection the DR-region stack creates.
+      crossRegionReferences: true,
+      ...props,
+    });
     const { spec, environment, network, keys } = props;
     const vault = spec.vault;
     const names = vaultNames(spec, environment.name);
@@ -104,12 +125,44 @@ export class VaultStack extends PlatformStack {
       loadBalancerName: names.primaryLoadBalancer,
       minCapacity: vault.nodes,
       maxCapacity: vault.nodes,
-      clients: [
-        { name: 'private workloads', group: network.zones.workloads },
-        { name: 'bastion', group: network.zones.bastion },
-      ],
+      clients: vaultClients(spec, network),
       replicationPeers: enterprise ? [vault.standbyVpc.cidrs[environment.name as keyof typeof vault.standbyVpc.cidrs]] : [],
     });
+
+    // The name the cluster's clients use (the `vault` ExternalName Service aliases it): a record in
+    // the environment's private zone, pointing at the active cluster's load balancer. A failover
+    // moves it to the standby's (`ops vault-failover`), which the peering below makes reachable.
+    this.privateZone = new route53.PrivateHostedZone(this, 'PrivateZone', {
+      zoneName: names.privateZone,
+      vpc: network.vpc,
+      comment: `${spec.project} ${environment.name}: private names inside the VPC (Vault's, moved by a failover)`,
+    });
+    new route53.CnameRecord(this, 'VaultRecord', {
+      zone: this.privateZone,
+      recordName: names.dnsName,
+      domainName: this.cluster.loadBalancer.loadBalancerDnsName,
+      ttl: Duration.seconds(vault.dnsTtlSeconds),
+      comment: 'The active Vault cluster; ops vault-failover moves it to the standby',
+    });
+    // Routes to the DR-region standby over the peering its stack requests: the private zone's
+    // subnets (the pods, the bastion) reach its load balancer once the failover has moved the name.
+    const standbyCidr = vault.standbyVpc.cidrs[environment.name as keyof typeof vault.standbyVpc.cidrs];
+    network.vpc.selectSubnets({ subnetGroupName: 'private' }).subnets.forEach((subnet, i) => {
+      new ec2.CfnRoute(this, `ToVaultStandby${i + 1}`, {
+        routeTableId: subnet.routeTable.routeTableId,
+        destinationCidrBlock: standbyCidr,
+        vpcPeeringConnectionId: props.standby.peering.ref,
+      });
+    });
+
+    if (spec.operatorAccess.bastion.includes('vault')) {
+      // The bastion's egress to the standby (no group can be named across regions).
+      new ec2.CfnSecurityGroupEgress(this, 'BastionToVaultStandby', {
+        groupId: network.zones.bastion.securityGroupId,
+        ipProtocol: 'tcp', fromPort: vault.apiPort, toPort: vault.apiPort, cidrIp: standbyCidr,
+        description: 'bastion to the Vault standby (after a failover)',
+      });
+    }
 
     new ssm.StringParameter(this, 'Address', {
       parameterName: names.addressParameter,

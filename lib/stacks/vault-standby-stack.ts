@@ -1,5 +1,7 @@
 import { CfnOutput } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { zoneSubnetCidrs } from '../../charts/lib/topology';
 import type { Construct } from 'constructs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { RetainedLogGroup } from '../constructs/retained-log-group';
@@ -13,10 +15,13 @@ import type { EnvironmentName } from '../spec';
 import { vaultNames } from '../spec/vault-names';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
+import type { NetworkStack } from './network-stack';
 import type { VaultKeysStack } from './vault-keys-stack';
 
 export interface VaultStandbyStackProps extends PlatformStackProps {
   readonly keys: VaultKeysStack;
+  /** The environment's network: the standby's VPC is peered with it. */
+  readonly network: Pick<NetworkStack, 'vpc'>;
 }
 
 /**
@@ -32,6 +37,8 @@ export class VaultStandbyStack extends PlatformStack {
   readonly cluster: VaultCluster;
   /** Enterprise only: the standby's own storage table (DR replication fills it). */
   readonly table?: VaultStorageTable;
+  /** Inter-region peering with the environment's VPC: after a failover its clients reach the standby. */
+  readonly peering: ec2.CfnVPCPeeringConnection;
 
   constructor(scope: Construct, id: string, props: VaultStandbyStackProps) {
     super(scope, id, {
@@ -86,6 +93,22 @@ export class VaultStandbyStack extends PlatformStack {
       secretArns: [secretArn(names.tlsSecret), ...(enterprise ? [secretArn(names.licenseSecret)] : [])],
     });
 
+    // Requested from here (the accepter is the environment's VPC, same account: accepted without a
+    // role): this stack deploys first, and the primary's routes back name this connection.
+    this.peering = new ec2.CfnVPCPeeringConnection(this, 'PrimaryPeering', {
+      vpcId: this.vpc.vpc.vpcId,
+      peerVpcId: props.network.vpc.vpcId,
+      peerRegion: environment.region,
+    });
+    const primaryClients = zoneSubnetCidrs(spec, environment).private;
+    this.vpc.vpc.privateSubnets.forEach((subnet, i) => {
+      primaryClients.forEach((cidr, j) => {
+        new ec2.CfnRoute(this, `ToPrimary${i + 1}x${j + 1}`, {
+          routeTableId: subnet.routeTable.routeTableId, destinationCidrBlock: cidr, vpcPeeringConnectionId: this.peering.ref,
+        });
+      });
+    });
+
     this.cluster = new VaultCluster(this, 'Cluster', {
       vpc: this.vpc.vpc,
       subnets: { subnetGroupName: 'private' },
@@ -105,8 +128,10 @@ export class VaultStandbyStack extends PlatformStack {
       // Open source: zero until failover. Enterprise: a DR secondary must run to receive replication.
       minCapacity: enterprise ? vault.nodes : 0,
       maxCapacity: vault.nodes,
-      // No clients in the DR region yet: the failover publishes this address; the VPC is peered when workloads move.
+      // No clients in the DR region: after a failover the primary region's private zone (the
+      // pods, the bastion) calls it over the peering, by address (no group can be named across regions).
       clients: [],
+      cidrClients: primaryClients.map((cidr) => ({ name: `${environment.name} private zone`, cidr })),
       replicationPeers: enterprise ? [environment.network.vpcCidr] : [],
     });
 

@@ -5,6 +5,7 @@ import { compareTrees } from './compare';
 import type { TreeComparison } from './compare';
 import type { Labels } from './render';
 import { synthTrees } from './synth-trees';
+import type { SynthOutput } from './assembly';
 
 /** Exit codes: 0 fine, 1 the check failed, 2 the tool could not run (bad arguments, synth error). */
 export const EXIT_FAILED = 1;
@@ -38,6 +39,8 @@ export function parse(argv: string[], extra: NonNullable<ParseArgsConfig['option
 
 export interface Compared {
   readonly comparison: TreeComparison;
+  /** The two synthesized outputs (removed after `use` returns). */
+  readonly outputs: { readonly base: SynthOutput; readonly head: SynthOutput };
   readonly labels: Labels;
   /** The directory whose files (allow-list) belong to the head: the working tree, or the head checkout. */
   readonly headRoot: string;
@@ -49,7 +52,7 @@ export async function synthAndCompare(options: { base: string; head?: string; ke
   const trees = await synthTrees({ repo: process.cwd(), base: options.base, head: options.head, keep: options.keep, log });
   try {
     const comparison = compareTrees(trees.base, trees.head);
-    use({ comparison, labels: trees.labels, headRoot: trees.roots.head });
+    use({ comparison, labels: trees.labels, headRoot: trees.roots.head, outputs: { base: trees.base, head: trees.head } });
     if (options.keep) log(`outputs kept in ${trees.workdir}`);
   } finally {
     trees.cleanup();

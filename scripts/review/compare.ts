@@ -9,6 +9,7 @@ import type { ResourceDifference, TemplateDiff } from '@aws-cdk/cloudformation-d
 import { readAssemblyStacks, readManifests } from './assembly';
 import type { AssemblyStack, CfnTemplate, SynthOutput } from './assembly';
 import { unifiedDiff } from './line-diff';
+import type { ReachabilityDiff } from './reachability';
 
 export type ResourceChangeKind = 'added' | 'removed' | 'replaced' | 'may-replace' | 'modified';
 
@@ -67,6 +68,8 @@ export interface ManifestComparison {
 export interface TreeComparison {
   readonly stacks: readonly StackComparison[];
   readonly manifests: readonly ManifestComparison[];
+  /** The flows the change opens or closes (`npm run diff`; see reachability.ts). */
+  readonly reachability?: ReachabilityDiff;
 }
 
 // Colour codes chalk puts into cloudformation-diff's tables.

@@ -3,12 +3,15 @@
  *
  * The offline pull-request diff: synthesizes the base ref and the working tree (no AWS
  * credentials, temp dirs) and prints per environment and stack the resources added, removed,
- * replaced and modified, the IAM and security-group changes, and a unified diff of every
+ * replaced and modified, the IAM and security-group changes, the flows the change opens or
+ * closes (the reachability model, forbidden openings first), and a unified diff of every
  * rendered Kubernetes manifest that changed. --markdown writes the same for a PR comment.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { main, parse, synthAndCompare } from './cli';
+import { loadPlatformSpec } from '../../lib/spec';
+import { compareReachability } from './reachability';
 import { renderMarkdown, renderText } from './render';
 
 const USAGE = `usage: npm run diff -- --base <git-ref> [--head <git-ref>] [--markdown <file>] [--full] [--keep]
@@ -20,7 +23,9 @@ const USAGE = `usage: npm run diff -- --base <git-ref> [--head <git-ref>] [--mar
 
 main(async () => {
   const args = parse(process.argv.slice(2), { markdown: { type: 'string' }, full: { type: 'boolean' } }, USAGE);
-  await synthAndCompare({ base: args.base, head: args.head, keep: Boolean(args.keep) }, ({ comparison, labels }) => {
+  const spec = loadPlatformSpec({ env: process.env });
+  await synthAndCompare({ base: args.base, head: args.head, keep: Boolean(args.keep) }, ({ comparison: templates, labels, outputs }) => {
+    const comparison = { ...templates, reachability: compareReachability(outputs.base, outputs.head, spec) };
     process.stdout.write(renderText(comparison, labels, { full: Boolean(args.full), columns: process.stdout.columns }));
     const markdown = args.markdown as string | undefined;
     if (markdown) {

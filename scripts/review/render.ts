@@ -7,6 +7,7 @@ import { formatDifferences, formatTable } from '@aws-cdk/cloudformation-diff';
 import type { PropertyChange, ResourceChange, StackComparison, TreeComparison } from './compare';
 import { stripAnsi } from './compare';
 import type { GuardResult, StatefulRisk } from './guard';
+import type { ReachabilityChange, ReachabilityDiff } from './reachability';
 import { isStatefulType } from './stateful-types';
 
 export interface Labels {
@@ -63,8 +64,38 @@ function totals(comparison: TreeComparison): string {
     + `${sum((s) => s.replaced)} replaced, ${sum((s) => s.modified)} modified resources; ${plural(comparison.manifests.length, 'manifest')} changed`;
 }
 
+const forbiddenOpening = (c: ReachabilityChange) => Boolean(c.forbidden) && (c.change === 'opened' || c.change === 'widened');
+const requiredClosing = (c: ReachabilityChange) => Boolean(c.required) && (c.change === 'closed' || c.change === 'narrowed');
+
+/** One line per change: what, where, why it matters. */
+function changeLine(c: ReachabilityChange): string {
+  const tag = forbiddenOpening(c) ? '[FORBIDDEN]' : requiredClosing(c) ? '[REQUIRED] ' : '           ';
+  const what = `${c.change.toUpperCase()} ${c.from} -> ${c.to} ${c.port}${c.change === 'widened' || c.change === 'narrowed' ? ` (${c.before} -> ${c.after})` : ''}`;
+  const why = forbiddenOpening(c) ? `breaks: ${c.forbidden}` : c.required ? `needed: ${c.required}` : '';
+  return [tag.trim(), what, why && `- ${why}`, c.detail && `(${c.detail})`].filter(Boolean).join(' ');
+}
+
+function reachabilitySummary(diff: ReachabilityDiff): string {
+  const forbidden = diff.changes.filter(forbiddenOpening).length;
+  const required = diff.changes.filter(requiredClosing).length;
+  return `${plural(forbidden, 'forbidden opening')}, ${plural(required, 'required flow')} closed, ${plural(diff.changes.length - forbidden - required, 'other change')}`;
+}
+
+export function renderReachabilityText(diff: ReachabilityDiff): string[] {
+  const out = ['', `== reachability: flows this change opens or closes (zone rules and required flows from lib/spec) ==`, `  ${reachabilitySummary(diff)}`];
+  for (const environment of diff.environments) {
+    const changes = diff.changes.filter((c) => c.environment === environment);
+    if (!changes.length) continue;
+    out.push(`  ${environment}:`, ...changes.map((c) => `    ${changeLine(c)}`));
+  }
+  for (const s of diff.skipped) out.push(`  ${s.environment}: not compared (${s.reason})`);
+  if (!diff.changes.length) out.push('  no flow opened or closed');
+  return out;
+}
+
 export function renderText(comparison: TreeComparison, labels: Labels, options: { full?: boolean; columns?: number } = {}): string {
   const out: string[] = [`Platform diff: ${labels.base} -> ${labels.head}`, totals(comparison)];
+  if (comparison.reachability) out.push(...renderReachabilityText(comparison.reachability));
   for (const environment of environmentsOf(comparison)) {
     out.push('', `== ${environment} ==`);
     const stacks = comparison.stacks.filter((s) => s.environment === environment);
@@ -142,6 +173,41 @@ function markdownStack(stack: StackComparison, full: boolean): string {
   return out.join('\n');
 }
 
+/** The reachability section: a CAUTION alert for forbidden openings, then a table of every change. */
+export function reachabilityMarkdown(diff: ReachabilityDiff, maxRows = 100): string[] {
+  const out: string[] = [];
+  const forbidden = diff.changes.filter(forbiddenOpening);
+  const required = diff.changes.filter(requiredClosing);
+  if (forbidden.length) {
+    out.push('> [!CAUTION]', `> **This change opens ${plural(forbidden.length, 'forbidden path')}** (the zone table of lib/spec):`);
+    for (const c of forbidden.slice(0, 10)) out.push(`> - \`${c.environment}\`: ${cell(c.from)} → ${cell(c.to)} \`${c.port}\`: ${c.forbidden}`);
+    if (forbidden.length > 10) out.push(`> - and ${forbidden.length - 10} more below`);
+    out.push('');
+  }
+  if (required.length) {
+    out.push('> [!WARNING]', `> **This change closes ${plural(required.length, 'required flow')}:**`);
+    for (const c of required.slice(0, 10)) out.push(`> - \`${c.environment}\`: ${cell(c.from)} → ${cell(c.to)} \`${c.port}\` (${c.required})`);
+    if (required.length > 10) out.push(`> - and ${required.length - 10} more below`);
+    out.push('');
+  }
+  out.push(`### Reachability`, '', `${reachabilitySummary(diff)} (${diff.environments.join(', ') || 'no environment'} compared).`, '');
+  if (diff.changes.length) {
+    const rows = diff.changes.slice(0, maxRows).map((c) => [
+      forbiddenOpening(c) ? ':no_entry: **forbidden**' : requiredClosing(c) ? ':warning: **required**' : '',
+      c.environment, c.change, c.from, c.to, code(c.port),
+      forbiddenOpening(c) ? c.forbidden! : c.required ? `needed: ${c.required}` : '',
+      c.detail ?? '',
+    ]);
+    const table = markdownTable([['', 'Environment', 'Change', 'Source', 'Destination', 'Port', 'Rule / reason', 'Where']].concat(rows));
+    // The flagged rows are in the alerts above; the full list folds away when it is long.
+    if (diff.changes.length > 10) out.push(`<details><summary>All ${plural(diff.changes.length, 'change')}</summary>`, '', table, '', '</details>', '');
+    else out.push(table, '');
+    if (diff.changes.length > maxRows) out.push(`_${diff.changes.length - maxRows} more changes: run \`npm run diff\` for all._`, '');
+  }
+  for (const s of diff.skipped) out.push(`_${s.environment}: not compared (${s.reason})._`, '');
+  return out;
+}
+
 /** GitHub rejects comments over 65536 characters; leave room for what CI adds around it. */
 export const MARKDOWN_BUDGET = 60000;
 
@@ -151,7 +217,10 @@ export const MARKDOWN_BUDGET = 60000;
  */
 export function renderMarkdown(comparison: TreeComparison, labels: Labels, budget = MARKDOWN_BUDGET): string {
   const changed = comparison.stacks.filter((s) => s.status !== 'unchanged');
-  const head: string[] = [`## Platform diff: ${labels.base} → ${labels.head}`, '', totals(comparison), ''];
+  const head: string[] = [`## Platform diff: ${labels.base} → ${labels.head}`, ''];
+  // Reachability first, never cut: a forbidden opening must be the first thing a reviewer reads.
+  if (comparison.reachability) head.push(...reachabilityMarkdown(comparison.reachability));
+  head.push(totals(comparison), '');
   if (changed.length) {
     head.push(markdownTable([
       ['Environment', 'Stack', 'Added', 'Removed', 'Replaced', 'Modified', 'IAM', 'Security groups'],

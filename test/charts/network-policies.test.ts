@@ -1,6 +1,7 @@
 import { ENVIRONMENT_NAMES } from '../../lib/spec';
 import { parseCidr } from '../../lib/spec';
 import { paymentProviderPort, zoneSubnetCidrs } from '../../charts/lib/topology';
+import { addOnNamespaces } from '../../charts/namespaces-chart';
 import { findObject, renderEnvironment, spec } from './helpers';
 
 const ports = (rule: any) => rule.ports.map((p: any) => p.port);
@@ -54,23 +55,49 @@ describe.each(ENVIRONMENT_NAMES)('%s network zones', (envName) => {
     }
   });
 
-  it('lets only the load balancer reach the gateway\'s ports', () => {
+  it('lets only the load balancer (public subnets) and the VPN (its interfaces in the DMZ subnets) reach the gateway\'s ports', () => {
     const ingress = findObject(charts['api-gateway']!, 'NetworkPolicy', 'api-gateway-ingress').spec.ingress as any[];
     const gateway = spec.services.find((s) => s.name === 'api-gateway')!;
     const toServicePort = ingress.filter((r) => ports(r).includes(gateway.port));
-    expect(toServicePort).toEqual([{ from: zones.public.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: gateway.port }, { protocol: 'TCP', port: gateway.healthPort }] }]);
+    expect(toServicePort).toEqual([
+      { from: zones.public.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: gateway.port }, { protocol: 'TCP', port: gateway.healthPort }] },
+      { from: zones.dmz.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: gateway.port }] },
+    ]);
+  });
+
+  it('closes the restricted zone to every add-on namespace\'s pods, and nothing else', () => {
+    const guards = charts.namespaces!.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'restricted-zone-guard');
+    expect(guards.map((g) => g.metadata.namespace)).toEqual(addOnNamespaces(spec));
+    expect(guards.map((g) => g.metadata.namespace)).toEqual(expect.arrayContaining(['kube-system', 'monitoring', 'cert-manager', 'keda', 'vault']));
+    for (const guard of guards) {
+      expect(guard.spec).toEqual({ podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: zones.restricted } }] }] });
+    }
+  });
+
+  it('lets the Vault agents reach Vault\'s standby VPC after a failover, on the API port only', () => {
+    const standby = spec.vault.standbyVpc.cidrs[envName];
+    for (const service of spec.services) {
+      const egress = findObject(charts[service.name]!, 'NetworkPolicy', `${service.name}-egress`).spec.egress as any[];
+      const toStandby = egress.filter((r) => r.to.some((p: any) => p.ipBlock?.cidr === standby));
+      expect(toStandby).toEqual([{ to: [...zones.private, standby].map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: spec.vault.apiPort }] }]);
+    }
   });
 
   it('opens the internet only to the payment provider\'s users, on its API port, never to our own networks or the metadata service', () => {
     const environment = spec.environments[envName];
     const zoneBlocks = Object.values(zones).flat();
     const internetUsers: string[] = [];
-    const policies = Object.values(charts).flat().filter((o) => o.kind === 'NetworkPolicy');
+    // The add-on namespaces' guards are checked above (they allow everything but the restricted zone).
+    const policies = Object.values(charts).flat().filter((o) => o.kind === 'NetworkPolicy' && o.metadata.name !== 'restricted-zone-guard');
     for (const policy of policies) {
       for (const rule of [...(policy.spec.egress ?? []), ...(policy.spec.ingress ?? [])]) {
         for (const peer of [...(rule.to ?? []), ...(rule.from ?? [])].filter((p: any) => p.ipBlock)) {
-          // Every other ipBlock names a subnet of a zone: nothing else is widened.
+          // Every other ipBlock names a subnet of a zone, or Vault's standby VPC: nothing else is widened.
           if (zoneBlocks.includes(peer.ipBlock.cidr)) continue;
+          if (peer.ipBlock.cidr === spec.vault.standbyVpc.cidrs[envName]) {
+            expect(ports(rule)).toEqual([spec.vault.apiPort]);
+            continue;
+          }
           expect({ policy: policy.metadata.name, cidr: peer.ipBlock.cidr }).toEqual({ policy: policy.metadata.name, cidr: '0.0.0.0/0' });
           expect(rule.to).toHaveLength(1);
           expect(ports(rule)).toEqual([paymentProviderPort(spec)]);

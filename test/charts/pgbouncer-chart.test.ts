@@ -15,11 +15,24 @@ describe.each(ENVIRONMENT_NAMES)('%s pgbouncer chart', (envName) => {
   const config = findObject(objects, 'ConfigMap', 'pgbouncer-config').data;
   const settings = ini(config['pgbouncer.ini']);
 
-  it('caps client connections at the spec\'s 1000, transaction pooling', () => {
-    expect(Number(settings.max_client_conn)).toBe(spec.dataTier.pgbouncer.maxClientConnections);
-    expect(settings.max_client_conn).toBe('1000');
+  it('admits the spec\'s 1000 client connections in total, over every pod of both pools; transaction pooling', () => {
+    // Both pools' Deployments mount the same pgbouncer.ini: the cap is per pod, the spec's is PgBouncer's.
+    const pods = objects.filter((o) => o.kind === 'Deployment').map((d) => d.spec.replicas as number);
+    expect(pods).toHaveLength(2);
+    const total = pods.reduce((sum, replicas) => sum + replicas * Number(settings.max_client_conn), 0);
+    expect(total).toBe(spec.dataTier.pgbouncer.maxClientConnections);
+    expect(total).toBe(1000);
     expect(settings.pool_mode).toBe('transaction');
     expect(Number(settings.listen_port)).toBe(spec.dataTier.pgbouncer.port);
+  });
+
+  it('opens no more server connections to one database instance than its max_connections leaves after the reserved ones', () => {
+    const databases = pgbouncerDatabases(spec, 'host').trim().split('\n').length;
+    const perPod = databases * Number(settings.max_db_connections);
+    // A pool's pods all reach the writer (writer pool), or one replica in the worst case (reader pool).
+    const replicas = findObject(objects, 'Deployment', 'pgbouncer').spec.replicas as number;
+    expect(perPod).toBeLessThanOrEqual(Number(settings.max_client_conn));
+    expect(replicas * perPod + spec.dataTier.postgres.reservedConnections).toBeLessThanOrEqual(spec.environments[envName].database.maxConnections);
   });
 
   it('requires TLS from clients and verifies RDS', () => {

@@ -50,8 +50,25 @@ describe('bindings chart (deploy-time values)', () => {
     });
   });
 
-  it('names Vault in-cluster through an ExternalName Service on its load balancer', () => {
-    expect(findObject(objects, 'Service', 'vault', spec.clusterAddons.vaultInjector.namespace).spec)
-      .toEqual({ type: 'ExternalName', externalName: EXAMPLE_BINDINGS.vaultHost });
+  it('puts the DMZ zone\'s security group on the pods of the DMZ services, and on no other pod', () => {
+    const policies = objects.filter((o) => o.kind === 'SecurityGroupPolicy');
+    expect(policies.map((p) => [p.apiVersion, p.metadata.namespace, p.spec])).toEqual(
+      spec.services.filter((s) => s.zone === 'dmz').map((s) => ['vpcresources.k8s.aws/v1beta1', s.name, {
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': s.name, 'platform/zone': 'dmz' } },
+        securityGroups: { groupIds: [EXAMPLE_BINDINGS.dmzSecurityGroupId] },
+      }]),
+    );
+    // The selector matches the pods the gateway's chart renders.
+    const gateway = findObject(renderEnvironment('production')['api-gateway']!, 'Deployment', 'api-gateway');
+    expect(gateway.spec.template.metadata.labels).toMatchObject(policies[0].spec.podSelector.matchLabels);
+  });
+});
+
+describe('the in-cluster name of Vault', () => {
+  it('is an ExternalName Service on the environment\'s private DNS name of Vault, which a failover moves', () => {
+    for (const env of ['production', 'staging'] as const) {
+      expect(findObject(renderEnvironment(env).namespaces!, 'Service', 'vault', spec.clusterAddons.vaultInjector.namespace).spec)
+        .toEqual({ type: 'ExternalName', externalName: `vault.${env}.platform.internal` });
+    }
   });
 });

@@ -144,7 +144,9 @@ describe.each(ENVIRONMENT_NAMES)('%s service charts', (envName) => {
       const namespaces = peers.filter((p: any) => p.namespaceSelector).map((p: any) => p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']);
       expect(namespaces.sort()).toEqual([...callersOf(spec, name), spec.clusterAddons.prometheus.namespace].sort());
       const blocks = peers.filter((p: any) => p.ipBlock).map((p: any) => p.ipBlock.cidr);
-      expect(blocks).toEqual(service.zone === 'dmz' ? zoneSubnetCidrs(spec, environment).public : []);
+      // The DMZ: the load balancer's subnets, and the DMZ subnets where the Client VPN's interfaces are.
+      const zones = zoneSubnetCidrs(spec, environment);
+      expect(blocks).toEqual(service.zone === 'dmz' ? [...zones.public, ...zones.dmz] : []);
     });
   });
 });

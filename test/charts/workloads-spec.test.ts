@@ -16,9 +16,22 @@ describe('workloads spec', () => {
     expect(problemsAfter((d) => { d.workloads.pgbouncer.replicas = 1; })).toContain('workloads.pgbouncer.replicas = 1: must be >= 2');
   });
 
-  it('rejects server pools larger than the client connection cap', () => {
-    expect(problemsAfter((d) => { d.workloads.pgbouncer.maxDbConnections = 600; }))
-      .toContain('workloads.pgbouncer.maxDbConnections = 600: times replicas (2) must be <= dataTier.pgbouncer.maxClientConnections (1000)');
+  it('rejects server pools larger than each pod\'s share of the client connection cap', () => {
+    expect(problemsAfter((d) => { d.workloads.pgbouncer.maxDbConnections = 70; }))
+      .toContain('workloads.pgbouncer.maxDbConnections = 70: times the 4 databases (280) must be <= each PgBouncer pod\'s share of dataTier.pgbouncer.maxClientConnections (250)');
+    expect(problemsAfter((d) => { d.dataTier.pgbouncer.maxClientConnections = 3; }))
+      .toContain('dataTier.pgbouncer.maxClientConnections = 3: is shared by 2 pools x 2 replicas: must be at least one per PgBouncer pod');
+  });
+
+  it('rejects a max_connections the pools and the reserved connections do not fit in', () => {
+    // 2 replicas x 4 databases x 50 + 20 reserved = 420.
+    expect(problemsAfter((d) => { d.environments.staging.database.maxConnections = 400; }))
+      .toContain('environments.staging.database.maxConnections = 400: must be >= PgBouncer\'s server connections to one instance (2 replicas x 200) + dataTier.postgres.reservedConnections (20) = 420');
+  });
+
+  it('rejects a replica reader without a database', () => {
+    expect(problemsAfter((d) => { d.workloads.replicaReaders = ['api-gateway']; }))
+      .toContain('workloads.replicaReaders.0 = "api-gateway": has no database in vault.serviceSecrets');
   });
 
   it('rejects an unpinned image', () => {

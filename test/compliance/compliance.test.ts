@@ -37,6 +37,18 @@ describe.each(compliancePacks(app).map((pack) => [pack.name, pack] as const))('%
   });
 });
 
+describe('IAM roles', () => {
+  it('carry no inline policy anywhere, the library\'s own custom-resource providers included (the packs do not inspect those roles)', () => {
+    const inline = app.node.findAll().filter((c): c is Stack => c instanceof Stack).flatMap((stack) => {
+      type Resources = Record<string, { Type: string; Properties?: { Policies?: unknown } }>;
+      const resources = ((stack as unknown as { _toCloudFormation(): { Resources?: Resources } })._toCloudFormation().Resources ?? {}) as Resources;
+      return Object.entries(resources).filter(([, r]) => r.Type === 'AWS::IAM::Role' && r.Properties?.Policies !== undefined)
+        .map(([id]) => `${stack.stackName}/${id}`);
+    });
+    expect(inline).toEqual([]);
+  });
+});
+
 describe('acknowledged findings', () => {
   const acknowledgements = allConstructs(app).flatMap((construct) => construct.node.metadata
     .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY || entry.type === TEMPLATE_ACKNOWLEDGEMENT_METADATA)

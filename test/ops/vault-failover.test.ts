@@ -9,12 +9,15 @@
  * - Instances reach InService (and terminate) at once, so the waits pass on their first poll;
  *   the RTO-bounded timeout is not exercised.
  * - SuspendProcesses is accepted; moto does not enforce it on later launches.
+ * The private hosted zone and its record are real Route 53 API calls on moto.
  */
 import {
   AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateLaunchTemplateCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateLaunchTemplateCommand, CreateVpcCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import type { VPCRegion } from '@aws-sdk/client-route-53';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { loadPlatformSpec } from '../../lib/spec';
 import { vaultNames } from '../../lib/spec/vault-names';
@@ -27,6 +30,8 @@ const spec = loadPlatformSpec();
 const names = vaultNames(spec, 'staging');
 const { primaryRegion, standbyRegion } = names;
 const STANDBY_ADDRESS = 'https://platform-staging-vault-dr-0123.elb.us-west-2.amazonaws.com:8200';
+const STANDBY_HOST = 'platform-staging-vault-dr-0123.elb.us-west-2.amazonaws.com';
+const PRIMARY_HOST = 'platform-staging-vault-4567.elb.us-east-1.amazonaws.com';
 
 const moto = motoForThisFile();
 
@@ -34,6 +39,7 @@ const moto = motoForThisFile();
 const globalTableClients: VaultFailoverClients = {
   autoScaling: (region) => new AutoScalingClient({ region }),
   ssm: (region) => new SSMClient({ region }),
+  route53: () => new Route53Client({ region: 'us-east-1' }),
   dynamoDb: (region) => {
     const client = new DynamoDBClient({ region });
     client.middlewareStack.add((next, context) => async (args) => {
@@ -63,8 +69,28 @@ async function group(region: string, name: string) {
   return (await new AutoScalingClient({ region }).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }))).AutoScalingGroups![0];
 }
 
-async function deployed(options: { table?: boolean } = {}) {
+/** What the Vault stack creates: the private zone on the environment's VPC, the name on the primary's NLB. */
+async function privateZone(): Promise<string> {
+  const vpc = (await new EC2Client({ region: primaryRegion }).send(new CreateVpcCommand({ CidrBlock: spec.environments.staging.network.vpcCidr }))).Vpc!.VpcId!;
+  const route53 = new Route53Client({ region: 'us-east-1' });
+  const zone = (await route53.send(new CreateHostedZoneCommand({
+    Name: names.privateZone, CallerReference: `test-${Date.now()}`, VPC: { VPCId: vpc, VPCRegion: primaryRegion as VPCRegion }, HostedZoneConfig: { PrivateZone: true },
+  }))).HostedZone!.Id!.replace('/hostedzone/', '');
+  await route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zone, ChangeBatch: { Changes: [{
+    Action: 'CREATE', ResourceRecordSet: { Name: names.dnsName, Type: 'CNAME', TTL: spec.vault.dnsTtlSeconds, ResourceRecords: [{ Value: PRIMARY_HOST }] },
+  }] } }));
+  return zone;
+}
+async function record(zone: string) {
+  const sets = (await new Route53Client({ region: 'us-east-1' }).send(new ListResourceRecordSetsCommand({ HostedZoneId: zone }))).ResourceRecordSets!;
+  const found = sets.find((r) => r.Name === `${names.dnsName}.` && r.Type === 'CNAME')!;
+  return { value: found.ResourceRecords![0]!.Value, ttl: found.TTL };
+}
+
+let zoneId = '';
+async function deployed(options: { table?: boolean; zone?: boolean } = {}) {
   await moto().reset();
+  if (options.zone !== false) zoneId = await privateZone();
   await createGroup(primaryRegion, names.primaryAutoScalingGroup, spec.vault.nodes);
   await createGroup(standbyRegion, names.standbyAutoScalingGroup, 0);
   if (options.table !== false) {
@@ -98,18 +124,23 @@ describe('vault-failover plan (default)', () => {
       [standbyRegion, 'dynamodb:DescribeTable', names.table, 'checked'],
       [standbyRegion, 'autoscaling:DescribeAutoScalingGroups', names.standbyAutoScalingGroup, 'checked'],
       [standbyRegion, 'ssm:GetParameter', names.standbyAddressParameter, 'checked'],
+      ['global', 'route53:ListHostedZonesByName', names.privateZone, 'checked'],
+      ['global', 'route53:ListResourceRecordSets', names.dnsName, 'checked'],
       [primaryRegion, 'autoscaling:SuspendProcesses', names.primaryAutoScalingGroup, 'planned'],
       [primaryRegion, 'autoscaling:UpdateAutoScalingGroup', names.primaryAutoScalingGroup, 'planned'],
       [primaryRegion, 'autoscaling:DescribeAutoScalingGroups', names.primaryAutoScalingGroup, 'planned'],
       [standbyRegion, 'autoscaling:UpdateAutoScalingGroup', names.standbyAutoScalingGroup, 'planned'],
       [standbyRegion, 'autoscaling:DescribeAutoScalingGroups', names.standbyAutoScalingGroup, 'planned'],
+      ['global', 'route53:ChangeResourceRecordSets', names.dnsName, 'planned'],
       [standbyRegion, 'ssm:PutParameter', names.addressParameter, 'planned'],
       [primaryRegion, 'ssm:PutParameter', names.addressParameter, 'planned'],
     ]);
     expect(result.steps.map((s) => s.order)).toEqual(result.steps.map((_, i) => i + 1));
-    expect(result.steps[5].params).toEqual({ MinSize: 0, DesiredCapacity: 0 });
-    expect(result.steps[7].params).toEqual({ MinSize: 3, MaxSize: 3, DesiredCapacity: 3 });
-    expect(result.steps[9].params).toMatchObject({ Value: STANDBY_ADDRESS, Overwrite: true });
+    expect(result.steps[7].params).toEqual({ MinSize: 0, DesiredCapacity: 0 });
+    expect(result.steps[9].params).toEqual({ MinSize: 3, MaxSize: 3, DesiredCapacity: 3 });
+    expect(result.steps[11].params).toEqual({ Action: 'UPSERT', Type: 'CNAME', Value: STANDBY_HOST, TTL: spec.vault.dnsTtlSeconds });
+    expect(result.steps[12].params).toMatchObject({ Value: STANDBY_ADDRESS, Overwrite: true });
+    expect(result.dns).toEqual({ name: names.dnsName, zoneId, target: PRIMARY_HOST });
     expect(result.primary.instances).toBe(spec.vault.nodes);
     expect(result.rtoSeconds).toBe(3600);
   });
@@ -117,12 +148,13 @@ describe('vault-failover plan (default)', () => {
   it('changes nothing', async () => {
     expect((await group(primaryRegion, names.primaryAutoScalingGroup)).Instances).toHaveLength(spec.vault.nodes);
     expect((await group(standbyRegion, names.standbyAutoScalingGroup)).DesiredCapacity).toBe(0);
+    expect((await record(zoneId)).value).toBe(PRIMARY_HOST);
   });
 
   it('renders a numbered plan for humans', () => {
     const text = failover.render!(result);
     expect(text).toContain('nothing changed; re-run with --execute');
-    expect(text).toMatch(/ 8\. \[planned\] us-west-2 autoscaling:UpdateAutoScalingGroup platform-staging-vault-standby/);
+    expect(text).toMatch(/10\. \[planned\] us-west-2 autoscaling:UpdateAutoScalingGroup platform-staging-vault-standby/);
   });
 });
 
@@ -143,6 +175,15 @@ describe('vault-failover --execute', () => {
       expect(value).toBe(STANDBY_ADDRESS);
     }
   });
+
+  it('moves the cluster\'s name of Vault (the ExternalName\'s target) to the standby\'s load balancer, after the standby is up', async () => {
+    await deployed();
+    const result = await failover.run({ positionals: ['staging'], values: { execute: true } }, context());
+    expect(await record(zoneId)).toEqual({ value: STANDBY_HOST, ttl: spec.vault.dnsTtlSeconds });
+    const order = (call: string) => result.steps.find((s) => s.call === call && s.status === 'done')!.order;
+    const standbyUp = result.steps.filter((s) => s.call === 'autoscaling:DescribeAutoScalingGroups' && s.region === standbyRegion).at(-1)!.order;
+    expect(order('route53:ChangeResourceRecordSets')).toBeGreaterThan(standbyUp);
+  });
 });
 
 describe('vault-failover errors', () => {
@@ -159,6 +200,13 @@ describe('vault-failover errors', () => {
     const c = capture();
     expect(await runOps(['vault-failover', 'staging', '--execute'], c.io)).toBe(2);
     expect(c.err[0]).toContain('standby table platform-staging-vault not found');
+    expect((await group(primaryRegion, names.primaryAutoScalingGroup)).Instances).toHaveLength(spec.vault.nodes);
+  });
+
+  it('refuses when the private zone with the cluster\'s name of Vault is missing, before changing anything', async () => {
+    await deployed({ zone: false });
+    await expect(failover.run({ positionals: ['staging'], values: { execute: true } }, context()))
+      .rejects.toThrow(`private hosted zone ${names.privateZone} not found`);
     expect((await group(primaryRegion, names.primaryAutoScalingGroup)).Instances).toHaveLength(spec.vault.nodes);
   });
 

@@ -1,8 +1,9 @@
 /**
  * A tiny platform-shaped repository for the review tools' tests: a CDK app with two Stages
- * (production, staging) of one data stack each, and a charts/main.ts rendering one HPA per
- * environment, both driven by fixture-spec.json so each commit changes one thing. It uses this
- * repository's node_modules through a symlink (gitignored, as node_modules is here).
+ * (production, staging) of one data stack each (a database in a restricted subnet, a bastion and
+ * a function in a private one), and a charts/main.ts rendering one HPA per environment, both
+ * driven by fixture-spec.json so each commit changes one thing. It uses this repository's
+ * node_modules through a symlink (gitignored, as node_modules is here).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,13 +19,21 @@ export interface FixtureSpec {
   readonly queue: boolean;
   /** maxReplicas of the rendered HPA. */
   readonly maxReplicas: number;
+  /**
+   * The network around the database (zone-named subnets, a bastion, a VPC function with open
+   * egress): whether the bastion's group is admitted on 5432, and whether anything is.
+   */
+  readonly bastionToDatabase?: boolean;
+  readonly anywhereToDatabase?: boolean;
 }
 
 const APP = `import * as fs from 'node:fs';
 import { App, CfnDeletionPolicy, Stack, Stage } from 'aws-cdk-lib';
-import { CfnSecurityGroup } from 'aws-cdk-lib/aws-ec2';
+import { CfnInstance, CfnSecurityGroup, CfnSecurityGroupIngress, CfnSubnet, CfnVPC } from 'aws-cdk-lib/aws-ec2';
 import { CfnRole } from 'aws-cdk-lib/aws-iam';
-import { CfnDBInstance } from 'aws-cdk-lib/aws-rds';
+import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { CfnDBInstance, CfnDBSubnetGroup } from 'aws-cdk-lib/aws-rds';
+import { Construct } from 'constructs';
 import { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 
@@ -33,9 +42,37 @@ const app = new App();
 for (const env of ['production', 'staging']) {
   const stage = new Stage(app, env, { env: { account: '111111111111', region: 'us-east-1' } });
   const data = new Stack(stage, 'Data', { stackName: \`fixture-\${env}-data\` });
+  // A platform-shaped network: subnets named after their zones, a bastion, a function with open egress.
+  const vpc = new CfnVPC(data, 'Vpc', { cidrBlock: '10.0.0.0/16' });
+  const subnet = (zone: string, cidr: string) => new CfnSubnet(data, \`\${zone}Subnet\`, {
+    vpcId: vpc.ref, cidrBlock: cidr, availabilityZone: 'us-east-1a', tags: [{ key: 'aws-cdk:subnet-name', value: zone }],
+  });
+  const privateSubnet = subnet('private', '10.0.0.0/24');
+  const restrictedSubnet = subnet('restricted', '10.0.1.0/24');
+  const noEgress = [{ ipProtocol: 'icmp', cidrIp: '255.255.255.255/32', fromPort: 252, toPort: 86 }];
+  const bastionGroup = new CfnSecurityGroup(data, 'BastionGroup', {
+    vpcId: vpc.ref, groupDescription: 'bastion', securityGroupEgress: [{ ipProtocol: 'tcp', fromPort: 5432, toPort: 5432, cidrIp: '10.0.1.0/24' }],
+  });
+  const restrictedGroup = new CfnSecurityGroup(data, 'RestrictedGroup', { vpcId: vpc.ref, groupDescription: 'data stores', securityGroupEgress: noEgress });
+  new CfnInstance(new Construct(data, 'Bastion'), 'Host', { imageId: 'ami-12345678', subnetId: privateSubnet.ref, securityGroupIds: [bastionGroup.attrGroupId] });
+  const handlerGroup = new CfnSecurityGroup(data, 'HandlerGroup', { vpcId: vpc.ref, groupDescription: 'a function, all egress (EC2 default)' });
+  new CfnFunction(data, 'Handler', {
+    role: 'arn:aws:iam::111111111111:role/handler', runtime: 'nodejs22.x', handler: 'index.handler', code: { zipFile: 'exports.handler = async () => {};' },
+    vpcConfig: { subnetIds: [privateSubnet.ref], securityGroupIds: [handlerGroup.attrGroupId] },
+  });
+  if (spec.bastionToDatabase ?? true) {
+    new CfnSecurityGroupIngress(data, 'BastionToDatabase', {
+      groupId: restrictedGroup.attrGroupId, ipProtocol: 'tcp', fromPort: 5432, toPort: 5432, sourceSecurityGroupId: bastionGroup.attrGroupId,
+    });
+  }
+  if (spec.anywhereToDatabase) {
+    new CfnSecurityGroupIngress(data, 'AnywhereToDatabase', { groupId: restrictedGroup.attrGroupId, ipProtocol: 'tcp', fromPort: 5432, toPort: 5432, cidrIp: '0.0.0.0/0' });
+  }
+  const subnets = new CfnDBSubnetGroup(data, 'DatabaseSubnets', { dbSubnetGroupDescription: 'restricted', subnetIds: [restrictedSubnet.ref] });
   const db = new CfnDBInstance(data, 'Database', {
     engine: 'postgres', dbInstanceClass: 'db.t3.micro', allocatedStorage: '20', masterUsername: 'app',
     manageMasterUserPassword: true, dbInstanceIdentifier: \`\${spec.dbIdentifier}-\${env}\`,
+    dbSubnetGroupName: subnets.ref, vpcSecurityGroups: [restrictedGroup.attrGroupId], port: '5432',
   });
   db.cfnOptions.deletionPolicy = CfnDeletionPolicy.SNAPSHOT;
   db.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.SNAPSHOT;

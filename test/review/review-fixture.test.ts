@@ -1,15 +1,20 @@
 /**
  * `npm run diff` and `npm run check:replacements` end to end on a fixture repository (see
  * fixture-repo.ts) whose commits (a) add resources, (b) change an autoscaling bound in a
- * rendered manifest, (c) replace a database. Each commit is synthesized once, through the
- * tools' own worktree + synth machinery, and reused; one test runs the real CLI entry.
+ * rendered manifest, (d) open a path into the restricted zone (an ingress from anywhere on the
+ * database's group), (e) close paths (both of the group's ingress rules removed), (c) replace a database.
+ * Each commit is synthesized once, through the tools' own worktree + synth machinery, and
+ * reused; the last tests run the real CLI entries.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SynthOutput } from '../../scripts/review/assembly';
+import { loadPlatformSpec } from '../../lib/spec';
 import { compareTrees } from '../../scripts/review/compare';
+import { compareReachability } from '../../scripts/review/reachability';
+import type { ReachabilityDiff } from '../../scripts/review/reachability';
 import type { TreeComparison } from '../../scripts/review/compare';
 import { applyAllowList, findStatefulRisks } from '../../scripts/review/guard';
 import { renderGuard, renderMarkdown, renderText } from '../../scripts/review/render';
@@ -26,6 +31,10 @@ const installs: string[] = [];
 let addResource: TreeComparison;
 let changeBound: TreeComparison;
 let replaceDb: TreeComparison;
+let openPath: ReachabilityDiff;
+let closePath: ReachabilityDiff;
+let noPathChange: ReachabilityDiff;
+const spec = loadPlatformSpec();
 
 beforeAll(async () => {
   repo = new FixtureRepo(work);
@@ -33,7 +42,9 @@ beforeAll(async () => {
     repo.commit(BASE, 'base'),
     repo.commit({ ...BASE, queue: true }, '(a) add a queue, a role and a security group'),
     repo.commit({ ...BASE, queue: true, maxReplicas: 20 }, '(b) raise the payment-service maxReplicas'),
-    repo.commit({ ...BASE, queue: true, maxReplicas: 20, dbIdentifier: 'orders-db-v2' }, '(c) rename the database instance'),
+    repo.commit({ ...BASE, queue: true, maxReplicas: 20, anywhereToDatabase: true }, '(d) admit anything on the database port'),
+    repo.commit({ ...BASE, queue: true, maxReplicas: 20, bastionToDatabase: false }, '(e) drop both rules of the database\'s group'),
+    repo.commit({ ...BASE, queue: true, maxReplicas: 20, bastionToDatabase: false, dbIdentifier: 'orders-db-v2' }, '(c) rename the database instance'),
   ];
   const checkouts = commits.map((commit, i) => addWorktree(repo.root, commit, path.join(work, `tree-${i}`)));
   try {
@@ -44,7 +55,10 @@ beforeAll(async () => {
   }
   addResource = compareTrees(outputs[0], outputs[1]);
   changeBound = compareTrees(outputs[1], outputs[2]);
-  replaceDb = compareTrees(outputs[2], outputs[3]);
+  replaceDb = compareTrees(outputs[4], outputs[5]);
+  openPath = compareReachability(outputs[2], outputs[3], spec);
+  closePath = compareReachability(outputs[3], outputs[4], spec);
+  noPathChange = compareReachability(outputs[4], outputs[5], spec);
 });
 
 const labels = { base: 'HEAD~1 (abc1234)', head: 'working tree' };
@@ -139,6 +153,54 @@ describe('(c) a commit replacing a database', () => {
   });
 });
 
+describe('(d) a commit opening a path into the restricted zone, (e) one closing the bastion\'s', () => {
+  const DB = 'RDS writer Data/Database';
+  it('reports the opening as forbidden, first, naming the zone rule it breaks', () => {
+    expect(openPath.environments).toEqual(['production', 'staging']);
+    const [first] = openPath.changes;
+    expect(first).toMatchObject({
+      environment: 'production', change: 'opened', from: 'Lambda Data/Handler', to: DB, port: 'tcp/5432', before: 'none', after: 'all',
+      forbidden: 'the restricted zone admits only the bastion and the workloads that own the store',
+    });
+    // The function's group has EC2's default egress: only the new ingress stood in the way.
+    expect(openPath.changes.map((c) => `${c.environment} ${c.change} ${c.from} -> ${c.to} ${c.port}`)).toEqual([
+      `production opened Lambda Data/Handler -> ${DB} tcp/5432`, `staging opened Lambda Data/Handler -> ${DB} tcp/5432`,
+    ]);
+    const text = renderText({ ...changeBound, reachability: openPath }, labels);
+    expect(text).toContain('2 forbidden openings, 0 required flows closed, 0 other changes');
+    expect(text).toContain(`[FORBIDDEN] OPENED Lambda Data/Handler -> ${DB} tcp/5432 - breaks: the restricted zone admits only the bastion and the workloads that own the store`);
+    const markdown = renderMarkdown({ ...changeBound, reachability: openPath }, labels);
+    // The alert comes before anything else of the comment.
+    expect(markdown.indexOf('> [!CAUTION]')).toBeGreaterThan(0);
+    expect(markdown.indexOf('> [!CAUTION]')).toBeLessThan(markdown.indexOf('stacks changed'));
+    expect(markdown).toContain('> **This change opens 2 forbidden paths** (the zone table of lib/spec):');
+    expect(markdown).toContain(`> - \`production\`: Lambda Data/Handler → ${DB} \`tcp/5432\`: the restricted zone admits only the bastion and the workloads that own the store`);
+    expect(markdown).toContain(`| :no_entry: **forbidden** | production | opened | Lambda Data/Handler | ${DB} | \`tcp/5432\` |`);
+  });
+
+  it('reports the closing of the bastion\'s required flow first, with the layer that now stops it', () => {
+    expect(closePath.changes.map((c) => [c.environment, c.change, c.from, c.to, c.port, c.required ?? c.forbidden])).toEqual([
+      ['production', 'closed', 'instance Data/Bastion/Host', DB, 'tcp/5432', 'operatorAccess.bastion: the restricted zone (PostgreSQL writer)'],
+      ['staging', 'closed', 'instance Data/Bastion/Host', DB, 'tcp/5432', 'operatorAccess.bastion: the restricted zone (PostgreSQL writer)'],
+      // Closing the forbidden path again is listed, unflagged.
+      ['production', 'closed', 'Lambda Data/Handler', DB, 'tcp/5432', undefined],
+      ['staging', 'closed', 'Lambda Data/Handler', DB, 'tcp/5432', undefined],
+    ]);
+    expect(closePath.changes[0]!.detail).toMatch(/^security-group-ingress: production\/Data\/RestrictedGroup: ingress: nothing admits 10\.0\.0\.0\/24 or its groups \(production\/Data\/BastionGroup\) on tcp\/5432/);
+    const text = renderText({ ...changeBound, reachability: closePath }, labels);
+    expect(text).toContain('0 forbidden openings, 2 required flows closed, 2 other changes');
+    expect(text).toContain(`[REQUIRED] CLOSED instance Data/Bastion/Host -> ${DB} tcp/5432 - needed: operatorAccess.bastion: the restricted zone (PostgreSQL writer) (security-group-ingress:`);
+    const markdown = renderMarkdown({ ...changeBound, reachability: closePath }, labels);
+    expect(markdown).not.toContain('[!CAUTION]');
+    expect(markdown).toContain('> [!WARNING]\n> **This change closes 2 required flows:**');
+  });
+
+  it('reports no reachability change for a commit that changes no path', () => {
+    expect(noPathChange.changes).toEqual([]);
+    expect(renderText({ ...replaceDb, reachability: noPathChange }, labels)).toContain('no flow opened or closed');
+  });
+});
+
 describe('the command-line entries', () => {
   const cli = (script: string, args: string[]) => spawnSync(process.execPath, [path.join(MAIN_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(MAIN_ROOT, 'scripts', 'review', script), ...args], {
     cwd: repo.root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' },
@@ -162,6 +224,17 @@ describe('the command-line entries', () => {
     expect(allowed.stdout).toContain('by review/replacements-allowed.json entry 0 (stack fixture-production-data, logicalId Database): CHG-42: rename approved');
     expect(allowed.stdout).toContain('OK: no stateful resource would be replaced or deleted beyond the 2 allowed changes.');
     expect(allowed.status).toBe(0);
+    expect(repo.git('worktree', 'list').split('\n')).toHaveLength(1);
+  });
+
+  it('diff --base HEAD~3 --head HEAD~2 (commit d) --markdown shows the forbidden opening at the top of the comment', () => {
+    const markdown = path.join(work, 'diff.md');
+    const run = cli('diff.ts', ['--base', 'HEAD~3', '--head', 'HEAD~2', '--markdown', markdown]);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('== reachability: flows this change opens or closes');
+    expect(run.stdout).toMatch(/\[FORBIDDEN\] OPENED Lambda Data\/Handler -> RDS writer Data\/Database tcp\/5432/);
+    const text = fs.readFileSync(markdown, 'utf8');
+    expect(text.indexOf('> [!CAUTION]')).toBeLessThan(text.indexOf('### production'));
     expect(repo.git('worktree', 'list').split('\n')).toHaveLength(1);
   });
 

@@ -49,6 +49,12 @@ describe('the spec says what the architecture document says', () => {
     expect(spec.services.find((s) => s.name === 'api-gateway')!.zone).toBe('dmz');
   });
 
+  it('lets operators in through the VPN (the DMZ, "VPN only") and the bastion (the restricted zone, "Bastion only")', () => {
+    expect(spec.operatorAccess.vpn).toContain('dmz');
+    expect(spec.operatorAccess.bastion).toContain('restricted');
+    expect(problemsAfter((d) => { (d.operatorAccess.vpn as string[]).push('internet'); })).toContain('operatorAccess.vpn.2');
+  });
+
   it('is frozen: nothing downstream can change a number by accident', () => {
     expect(() => { (spec.services[0].autoscaling as { minReplicas: number }).minReplicas = 1; }).toThrow(TypeError);
   });

@@ -21,6 +21,11 @@ describe('the Vault spec (DESIGN.md §7)', () => {
     expect(spec.drRegion.name).toBe('us-west-2');
   });
 
+  it('names Vault inside each environment\'s VPC by a private DNS name the failover moves', () => {
+    expect(vaultNames(spec, 'production')).toMatchObject({ privateZone: 'production.platform.internal', dnsName: 'vault.production.platform.internal' });
+    expect(vaultNames(spec, 'staging').dnsName).toBe('vault.staging.platform.internal');
+  });
+
   it('derives resource names that fit AWS limits and differ per environment', () => {
     const prod = vaultNames(spec, 'production');
     const staging = vaultNames(spec, 'staging');
@@ -65,6 +70,9 @@ describe('Vault spec validation names the field and the value', () => {
       'vault.staticCredentialRotation.services = "30d": must be an ISO-8601 duration'],
     ['a services CA that expires before its certificates', (d) => { d.vault.pkiCaTtl = 'PT24H'; },
       'vault.pkiCaTtl = "PT24H": must be longer than workloads.certificates.duration (PT720H)'],
+    ['a DNS TTL a failover would wait on too long', (d) => { d.vault.dnsTtlSeconds = 3600; }, 'vault.dnsTtlSeconds = 3600: must be <= 300'],
+    ['a package repository over plain HTTP', (d) => { d.vault.packageRepository = 'http://rpm.releases.hashicorp.com'; }, 'vault.packageRepository = "http://rpm.releases.hashicorp.com": must be an https URL'],
+    ['an AWS API the nodes cannot be granted', (d) => { (d.vault.awsApis as string[]).push('ec2'); }, 'vault.awsApis.4'],
   ])('rejects %s', (_label, edit, expected) => {
     expect(problemsAfter(edit)).toContain(expected);
   });

@@ -32,7 +32,6 @@ const assemblies = Object.fromEntries(ENVIRONMENT_NAMES.map((name) => [name, env
 /** The same ids in both environments: a new id is a replacement (the data is gone). */
 const STATEFUL = [
   ['WarehouseKey599C76DF', 'AWS::KMS::Key'],
-  ['WarehouseAdminSecret0B1DB325', 'AWS::SecretsManager::Secret'],
   ['WarehouseNamespace78ED5B58', 'AWS::RedshiftServerless::Namespace'],
   ['WriterSecret4C3EB24E', 'AWS::SecretsManager::Secret'],
   ['LogEncryptionKeyA864C340', 'AWS::KMS::Key'],
@@ -169,9 +168,9 @@ describe.each(ENVIRONMENT_NAMES)('%s analytics', (name) => {
     const jobPolicy = ofType(template, 'AWS::IAM::Policy').find(([id]) => id.startsWith('JobRoleDefaultPolicy'))![1];
     const jobSecretReads = jobPolicy.Properties!.PolicyDocument.Statement.filter((s: any) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
     expect(jobSecretReads.map((s: any) => s.Resource)).toEqual([{ Ref: logicalId(analytics.writerSecret) }]);
-    // Only the deploy-time schema function reads the admin secret.
+    // Only the deploy-time schema function reads the admin secret (Redshift's, found at deploy).
     const adminReaders = ofType(template, 'AWS::IAM::Policy')
-      .filter(([, p]) => JSON.stringify(p.Properties!.PolicyDocument).includes(logicalId(analytics.warehouse.adminSecret)))
+      .filter(([, p]) => JSON.stringify(p.Properties!.PolicyDocument).includes('namespace.adminPasswordSecretArn'))
       .map(([id]) => id);
     expect(adminReaders).toHaveLength(1);
     expect(adminReaders[0]).toMatch(/^WarehouseSchemaHandler/);
@@ -208,8 +207,21 @@ describe.each(ENVIRONMENT_NAMES)('%s analytics', (name) => {
       KmsKeyId: { 'Fn::GetAtt': [logicalId(analytics.encryptionKey), 'Arn'] },
       LogExports: ['userlog', 'connectionlog', 'useractivitylog'],
     });
-    // The admin password is a dynamic reference to the secret, never a literal in the template.
-    expect(JSON.stringify(namespace.Properties!.AdminUserPassword)).toContain('{{resolve:secretsmanager:');
+    // Redshift owns and rotates the admin password (its own secret, our key): none in the template.
+    expect(namespace.Properties).toMatchObject({
+      ManageAdminPassword: true, AdminPasswordSecretKmsKeyId: { 'Fn::GetAtt': [logicalId(analytics.encryptionKey), 'Arn'] },
+    });
+    expect(namespace.Properties!.AdminUserPassword).toBeUndefined();
+    // Its ARN is read at deploy (no CloudFormation attribute gives it), with GetNamespace on this namespace only.
+    const lookup = ofType(template, 'Custom::AWS').find(([id]) => id.startsWith('WarehouseAdminSecretLookup'))![1];
+    const call = JSON.parse(JSON.stringify(lookup.Properties!.Create ?? lookup.Properties!.Update));
+    expect(JSON.stringify(call)).toContain('GetNamespace');
+    const lookupPolicy = ofType(template, 'AWS::IAM::Policy').find(([id]) => id.startsWith('WarehouseAdminSecretLookup'))![1];
+    expect(lookupPolicy.Properties!.PolicyDocument.Statement).toEqual([{
+      Action: 'redshift-serverless:GetNamespace', Effect: 'Allow',
+      Resource: { 'Fn::GetAtt': [ofType(template, 'AWS::RedshiftServerless::Namespace')[0]![0], 'Namespace.NamespaceArn'] },
+    }]);
+    expect(ofType(template, 'AWS::SecretsManager::Secret').map(([id]) => id)).toEqual([logicalId(analytics.writerSecret)]);
     expect(workgroup.Properties).toMatchObject({
       PubliclyAccessible: false, EnhancedVpcRouting: true, Port: spec.analytics.warehouse.port,
       BaseCapacity: environment.analytics.warehouse.baseCapacityRpu, MaxCapacity: environment.analytics.warehouse.maxCapacityRpu,

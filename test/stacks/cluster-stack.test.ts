@@ -141,6 +141,16 @@ describe.each(ENVIRONMENT_NAMES)('%s cluster', (name) => {
     expect(rules).toHaveLength(2);
   });
 
+  it('lets the VPN\'s clients out to the API: an egress rule on the VPN group (which otherwise stops at the DMZ)', () => {
+    const cluster = onlyResource(name, 'AWS::EKS::Cluster')[1];
+    const [controlPlaneGroup] = cluster.Properties.ResourcesVpcConfig.SecurityGroupIds;
+    const egress = resourcesOfType(name, 'AWS::EC2::SecurityGroupEgress').map(([, r]) => r.Properties)
+      .filter((p) => JSON.stringify(p.DestinationSecurityGroupId) === JSON.stringify(controlPlaneGroup));
+    expect(egress.map((p) => [p.IpProtocol, p.FromPort, p.ToPort, networkValue(name, p.GroupId)])).toEqual(
+      expect.arrayContaining([['tcp', 443, 443, securityGroupRef(name, 'vpn')]]),
+    );
+  });
+
   it('logs all five control-plane log types to a retained log group of the spec retention', () => {
     template().hasResourceProperties('AWS::EKS::Cluster', {
       Logging: {

@@ -135,6 +135,11 @@ describe.each(ENVIRONMENT_NAMES)('%s database', (name) => {
     for (const [, instance] of instances()) expect(instance.Properties!.DBParameterGroupName).toEqual({ Ref: groupId });
   });
 
+  it('pins max_connections to the spec\'s, which PgBouncer\'s server connections fit in (spec check)', () => {
+    const [[, group]] = ofType(template, 'AWS::RDS::DBParameterGroup');
+    expect(group.Properties!.Parameters.max_connections).toBe(String(env.database.maxConnections));
+  });
+
   it('places every instance in the restricted subnets behind the restricted zone group, opening nothing new', () => {
     const [[groupId, subnetGroup]] = ofType(template, 'AWS::RDS::DBSubnetGroup');
     expectRestrictedSubnets(subnetGroup.Properties!.SubnetIds, network);

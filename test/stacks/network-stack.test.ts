@@ -145,7 +145,6 @@ describe.each(ENVIRONMENT_NAMES)('%s network', (name) => {
     const id = (group: keyof NetworkStack['zones']) => logicalId(name, zones()[group]);
     const gateway = spec.services.find((s) => s.zone === 'dmz')!;
     const core = spec.services.filter((s) => s.zone === 'private');
-    const dataPorts = [spec.dataTier.postgres.port, spec.dataTier.redis.port, spec.dataTier.kafka.saslScramPort, spec.dataTier.kafka.iamPort];
 
     it('admits nothing from the internet directly into any zone', () => {
       for (const [, group] of ofType(name, 'AWS::EC2::SecurityGroup')) {
@@ -154,38 +153,42 @@ describe.each(ENVIRONMENT_NAMES)('%s network', (name) => {
       for (const [, rule] of ofType(name, 'AWS::EC2::SecurityGroupIngress')) expect(rule.Properties!.CidrIp).not.toBe('0.0.0.0/0');
     });
 
-    it('DMZ: admits only the load balancer (gateway and health ports) and the VPN (gateway port)', () => {
+    it('DMZ: admits only the load balancer (gateway and health ports), the VPN (gateway port), and the nodes on the health port (kubelet, Prometheus)', () => {
       const rules = ingressRules(name, id('dmz'));
       expect(rules.map((r) => [r.SourceSecurityGroupId['Fn::GetAtt'][0], r.FromPort, r.ToPort]).sort()).toEqual([
         [id('loadBalancer'), gateway.port, gateway.port],
         [id('loadBalancer'), gateway.healthPort, gateway.healthPort],
         [id('vpn'), gateway.port, gateway.port],
+        [id('workloads'), gateway.healthPort, gateway.healthPort],
       ].sort());
       expect(gateway.port).toBe(8000);
     });
 
-    it('private: admits the DMZ and the mesh itself, on the core service ports only', () => {
+    it('private: admits the DMZ and the mesh itself on the core service ports, and DNS from the DMZ (CoreDNS runs on the nodes)', () => {
       const rules = ingressRules(name, id('workloads'));
-      const expected = core.flatMap((s) => [[id('dmz'), s.port], [id('workloads'), s.port]]);
-      expect(rules.map((r) => [r.SourceSecurityGroupId['Fn::GetAtt'][0], r.FromPort])).toEqual(expect.arrayContaining(expected));
+      const expected = [
+        ...core.flatMap((s) => [[id('dmz'), 'tcp', s.port], [id('workloads'), 'tcp', s.port]]),
+        [id('dmz'), 'udp', 53], [id('dmz'), 'tcp', 53],
+      ];
+      expect(rules.map((r) => [r.SourceSecurityGroupId['Fn::GetAtt'][0], r.IpProtocol, r.FromPort])).toEqual(expect.arrayContaining(expected));
       expect(rules).toHaveLength(expected.length);
       expect(core.map((s) => s.port)).toEqual([8001, 8002, 8003, 8004]);
     });
 
-    it('restricted: admits the private workloads and the bastion on data ports, the gateway on Redis, the bastion alone on the warehouse', () => {
+    it('restricted: admits each store\'s owners on its port (PgBouncer and the services from the private zone, the gateway on Redis), and the bastion on every data port', () => {
       const rules = ingressRules(name, id('restricted'));
       const sources = (port: number) => rules.filter((r) => r.FromPort === port && r.ToPort === port)
         .map((r) => r.SourceSecurityGroupId['Fn::GetAtt'][0]).sort();
-      for (const port of dataPorts) {
-        const expected = port === spec.dataTier.redis.port
-          ? [id('bastion'), id('dmz'), id('workloads')]
-          : [id('bastion'), id('workloads')];
-        expect(sources(port)).toEqual(expected.sort());
-      }
+      const data = spec.dataTier;
+      expect(sources(data.postgres.port)).toEqual([id('bastion'), id('workloads')].sort());
+      expect(sources(data.redis.port)).toEqual([id('bastion'), id('dmz'), id('workloads')].sort());
+      expect(sources(data.kafka.saslScramPort)).toEqual([id('bastion'), id('workloads')].sort());
+      // No workload signs in to Kafka with IAM (the Flink job does, through its own stack's rule).
+      expect(sources(data.kafka.iamPort)).toEqual([id('bastion')]);
       // The warehouse: people through the bastion; the analytics job's rule is its own stack's.
       expect(sources(spec.analytics.warehouse.port)).toEqual([id('bastion')]);
-      expect(rules).toHaveLength(dataPorts.length * 2 + 1 + 1);
-      expect(dataPorts).toEqual([5432, 6379, 9096, 9098]);
+      expect(rules).toHaveLength(9);
+      expect([data.postgres.port, data.redis.port, data.kafka.saslScramPort, data.kafka.iamPort]).toEqual([5432, 6379, 9096, 9098]);
     });
 
     it('opens no inbound rule to the bastion and no SSH anywhere', () => {
@@ -218,6 +221,18 @@ describe.each(ENVIRONMENT_NAMES)('%s network', (name) => {
     expect(associated).toEqual(subnetIdsOfZone(name, 'dmz').sort());
   });
 
+  it('gives no role an inline policy: the default-group provider\'s grant is a managed policy on the default group alone, in place before the call', () => {
+    for (const [id, role] of ofType(name, 'AWS::IAM::Role')) expect([id, role.Properties!.Policies]).toEqual([id, undefined]);
+    const [[policyId, policy]] = ofType(name, 'AWS::IAM::ManagedPolicy').filter(([id]) => id.includes('VpcRestrictDefaultSG'));
+    const [[roleId]] = ofType(name, 'AWS::IAM::Role').filter(([id]) => id.includes('VpcRestrictDefaultSG'));
+    expect(policy.Properties!.Roles).toEqual([{ Ref: roleId }]);
+    const [statement] = policy.Properties!.PolicyDocument.Statement;
+    expect(statement.Action).toEqual(['ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress', 'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress']);
+    expect(JSON.stringify(statement.Resource)).toContain('"DefaultSecurityGroup"');
+    const [[, custom]] = ofType(name, 'Custom::VpcRestrictDefaultSG');
+    expect((custom as any).DependsOn).toContain(policyId);
+  });
+
   it('runs an SSM bastion with no key, no public address, IMDSv2 and an encrypted disk', () => {
     const [[, instance]] = ofType(name, 'AWS::EC2::Instance');
     const props = instance.Properties!;
@@ -230,7 +245,7 @@ describe.each(ENVIRONMENT_NAMES)('%s network', (name) => {
       LaunchTemplateData: { MetadataOptions: { HttpTokens: 'required' } },
     });
     // Session Manager's actions only, no wildcard actions, no AWS-managed policy.
-    const [[, policy]] = ofType(name, 'AWS::IAM::ManagedPolicy');
+    const [[, policy]] = ofType(name, 'AWS::IAM::ManagedPolicy').filter(([id]) => id.startsWith('Bastion'));
     const actions = policy.Properties!.PolicyDocument.Statement.flatMap((st: any) => st.Action);
     expect(actions.every((a: string) => /^(ssm:UpdateInstanceInformation|ssmmessages:[A-Z]\w+|ec2messages:[A-Z]\w+)$/.test(a))).toBe(true);
     expect(actions).toContain('ssmmessages:OpenDataChannel');

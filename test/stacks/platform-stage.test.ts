@@ -64,13 +64,23 @@ describe('an environment stage', () => {
     for (const id of helm) expect(namespaces.resource.DependsOn).toContain(id);
   });
 
-  it('binds the deploy-time values: target group, RDS writer and replicas, cache, Kafka brokers, Vault', () => {
+  it('binds the deploy-time values: target group, RDS writer and replicas, cache, Kafka brokers, the DMZ group', () => {
     const text = JSON.stringify(chartManifest('bindings').objects);
     expect(text).toContain('TargetGroupBinding');
     // Cross-stack references, resolved by CloudFormation at deploy time.
     for (const output of ['platform-staging-edge', 'PostgresPrimary', 'PostgresReplica1', 'PostgresReplica2', 'PrimaryEndPointAddress',
-      'BootstrapBrokers', 'LoadBalancer']) {
+      'BootstrapBrokers', 'ZonesDmz']) {
       expect(text).toContain(output);
+    }
+    // The DMZ group of the network stack, on the gateway's pods (SecurityGroupPolicy).
+    expect(text).toMatch(/"kind\\?":\\?"SecurityGroupPolicy\\?"/);
+    expect(text).toMatch(/PublishOutputFnGetAttZonesDmz\w+GroupId/);
+  });
+
+  it('applies the workloads after the bindings: a pod gets its SecurityGroupPolicy\'s group only if the policy was there first', () => {
+    const bindings = chartManifest('bindings');
+    for (const chart of ['pgbouncer', ...spec.services.map((s) => s.name)]) {
+      expect(chartManifest(chart).resource.DependsOn).toContain(bindings.id);
     }
   });
 

@@ -5,6 +5,7 @@ import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
 import type { EnvironmentName, PlatformSpec } from '../../lib/spec';
 import { platformSpecData } from '../../lib/spec/platform';
 import { vaultNames } from '../../lib/spec/vault-names';
+import { zoneSubnetCidrs } from '../../charts/lib/topology';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { VaultKeysStack } from '../../lib/stacks/vault-keys-stack';
 import { VaultStack } from '../../lib/stacks/vault-stack';
@@ -22,7 +23,7 @@ function build(app: ReturnType<typeof testApp>, s: PlatformSpec, name: Environme
   const environment = s.environments[name];
   const network = new NetworkStack(stage, 'Network', { spec: s, environment });
   const keys = new VaultKeysStack(stage, 'VaultKeys', { spec: s, environment });
-  const standby = new VaultStandbyStack(stage, 'VaultStandby', { spec: s, environment, inDrRegion: true, keys });
+  const standby = new VaultStandbyStack(stage, 'VaultStandby', { spec: s, environment, inDrRegion: true, keys, network });
   const vault = new VaultStack(stage, 'Vault', { spec: s, environment, network, keys, standby });
   return { stage, network, keys, standby, vault };
 }
@@ -171,7 +172,7 @@ describe.each(ENVIRONMENT_NAMES)('%s Vault', (name) => {
 
   it('scopes each node role to its key, table, log group and secrets', () => {
     for (const [template, region] of [[t().vault, env.region], [t().standby, spec.drRegion.name]] as const) {
-      const statements = one(template, 'AWS::IAM::ManagedPolicy').Properties!.PolicyDocument.Statement as any[];
+      const statements = ofType(template, 'AWS::IAM::ManagedPolicy').find(([id]) => id.startsWith('NodeRole'))![1].Properties!.PolicyDocument.Statement as any[];
       const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
       expect(Object.keys(bySid).sort()).toEqual(['AuditLogs', 'AutoUnseal', 'BootSecrets', 'BootSecretsKey', 'SessionManager', 'StorageTable']);
       expect(bySid.AutoUnseal.Action).toEqual(['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt']);
@@ -190,25 +191,63 @@ describe.each(ENVIRONMENT_NAMES)('%s Vault', (name) => {
     }
   });
 
-  it('admits the API only from private workloads and the bastion (via the NLB or directly), 8201 among nodes', () => {
+  it('admits the API only from the workloads (private zone and DMZ) and the bastion (via the NLB or directly), 8201 among nodes', () => {
     const vault = t().vault;
     const nodeSg = logicalId(b().vault, b().vault.cluster.securityGroup);
     const lbSg = logicalId(b().vault, b().vault.cluster.loadBalancerSecurityGroup);
     const source = (r: any) => refName(r.SourceSecurityGroupId);
     const lbRules = ingress(vault, lbSg);
-    expect(lbRules.map((r) => [r.FromPort, r.ToPort])).toEqual([[8200, 8200], [8200, 8200]]);
-    expect(lbRules.map(source).sort()).toEqual([expect.stringContaining('ZonesBastion'), expect.stringContaining('ZonesWorkloads')]);
+    expect(lbRules.map((r) => [r.FromPort, r.ToPort])).toEqual([[8200, 8200], [8200, 8200], [8200, 8200]]);
+    const clients = [expect.stringContaining('ZonesBastion'), expect.stringContaining('ZonesDmz'), expect.stringContaining('ZonesWorkloads')];
+    expect(lbRules.map(source).sort()).toEqual(clients);
     const nodeRules = ingress(vault, nodeSg);
     const api = nodeRules.filter((r) => r.FromPort === 8200).map(source).sort();
-    expect(api).toEqual([expect.stringContaining('ZonesBastion'), expect.stringContaining('ZonesWorkloads'), lbSg].sort());
+    expect(api).toEqual([...clients, lbSg].sort());
     expect(nodeRules.filter((r) => r.FromPort === 8201).map(source)).toEqual([nodeSg]);
-    expect(nodeRules).toHaveLength(4);
+    expect(nodeRules).toHaveLength(5);
     for (const template of [vault, t().standby, t().keys]) {
       for (const [, group] of ofType(template, 'AWS::EC2::SecurityGroup')) {
         for (const rule of group.Properties!.SecurityGroupIngress ?? []) expect(rule.CidrIp).not.toBe('0.0.0.0/0');
       }
       for (const [, rule] of ofType(template, 'AWS::EC2::SecurityGroupIngress')) expect(rule.Properties!.CidrIp).not.toBe('0.0.0.0/0');
     }
+  });
+
+  it('lets the nodes out on HTTPS (AWS APIs, the package repository) and to each other on the cluster port, nothing else', () => {
+    for (const [template, stack] of [[t().vault, b().vault], [t().standby, b().standby]] as const) {
+      const nodeSg = logicalId(stack, stack.cluster.securityGroup);
+      const group = resourcesOf(template)[nodeSg]!;
+      expect(group.Properties!.SecurityGroupEgress).toEqual([
+        { CidrIp: '0.0.0.0/0', Description: 'AWS APIs and the HashiCorp package repository over HTTPS', FromPort: 443, IpProtocol: 'tcp', ToPort: 443 },
+      ]);
+      const standalone = ofType(template, 'AWS::EC2::SecurityGroupEgress').map(([, r]) => r.Properties!)
+        .filter((p) => p.GroupId['Fn::GetAtt']?.[0] === nodeSg);
+      expect(standalone.map((p) => [refName(p.DestinationSecurityGroupId), p.FromPort])).toEqual([[nodeSg, spec.vault.clusterPort]]);
+    }
+  });
+
+  it('names the active cluster in a private hosted zone record the failover moves, and peers the standby\'s VPC with the routes both ways', () => {
+    const zone = one(t().vault, 'AWS::Route53::HostedZone');
+    expect(zone.Properties!.Name).toBe(`${names.privateZone}.`);
+    expect(zone.Properties!.VPCs).toEqual([{ VPCId: expect.anything(), VPCRegion: env.region }]);
+    const record = one(t().vault, 'AWS::Route53::RecordSet');
+    expect(record.Properties).toMatchObject({ Name: `${names.dnsName}.`, Type: 'CNAME', TTL: String(spec.vault.dnsTtlSeconds) });
+    expect(JSON.stringify(record.Properties!.ResourceRecords)).toContain('LoadBalancer');
+    const peering = one(t().standby, 'AWS::EC2::VPCPeeringConnection');
+    expect(peering.Properties).toMatchObject({ PeerRegion: env.region });
+    expect(JSON.stringify(peering.Properties!.PeerVpcId)).toContain('Fn::GetStackOutput');
+    const standbyCidr = spec.vault.standbyVpc.cidrs[name];
+    const primaryRoutes = ofType(t().vault, 'AWS::EC2::Route').map(([, r]) => r.Properties!);
+    expect(primaryRoutes.map((r) => r.DestinationCidrBlock)).toEqual([standbyCidr, standbyCidr, standbyCidr]);
+    for (const route of primaryRoutes) expect(JSON.stringify(route.VpcPeeringConnectionId)).toContain('Fn::GetStackOutput');
+    const backRoutes = ofType(t().standby, 'AWS::EC2::Route').map(([, r]) => r.Properties!).filter((r) => r.VpcPeeringConnectionId);
+    // Each of the standby's three private route tables -> each of the primary's private subnets.
+    expect(backRoutes).toHaveLength(9);
+    expect([...new Set(backRoutes.map((r) => r.DestinationCidrBlock))].sort()).toEqual([...zoneSubnetCidrs(spec, env).private].sort());
+    // The standby admits those subnets (no group of another region can be named).
+    const lbSg = logicalId(b().standby, b().standby.cluster.loadBalancerSecurityGroup);
+    expect(ofType(t().standby, 'AWS::EC2::SecurityGroup').find(([id]) => id === lbSg)![1].Properties!.SecurityGroupIngress
+      .map((r: any) => [r.CidrIp, r.FromPort])).toEqual(zoneSubnetCidrs(spec, env).private.map((c) => [c, spec.vault.apiPort]));
   });
 
   it('serves clients through an internal NLB in the private subnets and publishes its address', () => {

@@ -8,7 +8,9 @@
  *   1. primary ASG: suspend Launch, scale to 0, wait for no instances
  *   2. DR table replica: ACTIVE, replicating from the primary region
  *   3. standby ASG: scale to the spec's node count, wait InService
- *   4. publish the standby's address in the address SSM parameter (DR region, then primary)
+ *   4. move the cluster's name of Vault (a CNAME in the environment's private zone, which the
+ *      `vault` ExternalName Service aliases) to the standby's load balancer
+ *   5. publish the standby's address in the address SSM parameter (DR region, then primary)
  * Enterprise (DR replication): the same, with the standby already running and a manual promote.
  */
 import {
@@ -16,6 +18,7 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ChangeResourceRecordSetsCommand, ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { durationSeconds } from '../../../lib/spec';
 import { vaultNames } from '../../../lib/spec/vault-names';
@@ -26,6 +29,8 @@ export interface VaultFailoverClients {
   autoScaling(region: string): AutoScalingClient;
   dynamoDb(region: string): DynamoDBClient;
   ssm(region: string): SSMClient;
+  /** Route 53 is global (its API answers from us-east-1). */
+  route53(): Route53Client;
 }
 
 export interface VaultFailoverDeps {
@@ -56,6 +61,8 @@ export interface FailoverResult {
   readonly rtoSeconds: number;
   readonly primary: { readonly region: string; readonly autoScalingGroup: string; readonly instances: number | 'unreachable' };
   readonly standby: { readonly region: string; readonly autoScalingGroup: string; readonly table: string; readonly address: string };
+  /** The cluster's name of Vault: the record the failover moves, and where it pointed when read. */
+  readonly dns: { readonly name: string; readonly zoneId?: string; readonly target?: string };
   readonly steps: FailoverStep[];
 }
 
@@ -63,6 +70,7 @@ const defaultClients: VaultFailoverClients = {
   autoScaling: (region) => new AutoScalingClient({ region }),
   dynamoDb: (region) => new DynamoDBClient({ region }),
   ssm: (region) => new SSMClient({ region }),
+  route53: () => new Route53Client({ region: 'us-east-1' }),
 };
 
 async function describeGroup(client: AutoScalingClient, name: string): Promise<AutoScalingGroup | undefined> {
@@ -187,6 +195,29 @@ export function createVaultFailover(deps: VaultFailoverDeps = {}): OpsCommand<Fa
       }
       getAddress.note = address;
 
+      // The name the cluster's clients use (docs/vault.md): a CNAME in the environment's private zone.
+      const route53 = clients.route53();
+      const findZone = step({
+        region: 'global', call: 'route53:ListHostedZonesByName', target: names.privateZone,
+        purpose: 'the private zone holding the cluster\'s name of Vault',
+      });
+      const zoneId = await onPrimary(findZone, async () => {
+        const zones = (await route53.send(new ListHostedZonesByNameCommand({ DNSName: names.privateZone }))).HostedZones ?? [];
+        const zone = zones.find((z) => z.Name === `${names.privateZone}.` && z.Config?.PrivateZone);
+        if (!zone?.Id) throw new OpsError(`private hosted zone ${names.privateZone} not found: the Vault stack creates it`);
+        return zone.Id.replace(/^\/hostedzone\//, '');
+      });
+      let dnsTarget: string | undefined;
+      if (zoneId) {
+        findZone.status = 'checked';
+        findZone.note = zoneId;
+        const readRecord = step({ region: 'global', call: 'route53:ListResourceRecordSets', target: names.dnsName, purpose: 'where the cluster\'s name of Vault points now' }, 'checked');
+        const sets = (await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: names.dnsName, StartRecordType: 'CNAME', MaxItems: 1 }))).ResourceRecordSets ?? [];
+        dnsTarget = sets.find((r) => r.Name === `${names.dnsName}.` && r.Type === 'CNAME')?.ResourceRecords?.[0]?.Value;
+        readRecord.note = dnsTarget ?? 'no record yet';
+      }
+      const standbyHost = address ? new URL(address).hostname : '';
+
       // --- The failover (planned; executed with --execute) -------------------------------------
       const suspend = step({
         region: names.primaryRegion, call: 'autoscaling:SuspendProcesses', target: names.primaryAutoScalingGroup,
@@ -211,6 +242,11 @@ export function createVaultFailover(deps: VaultFailoverDeps = {}): OpsCommand<Fa
       const waitUp = step({
         region: names.standbyRegion, call: 'autoscaling:DescribeAutoScalingGroups', target: names.standbyAutoScalingGroup,
         params: { until: `${nodes} InService` }, purpose: 'the standby nodes are up (they auto-unseal with the replica key)',
+      });
+      const moveName = step({
+        region: 'global', call: 'route53:ChangeResourceRecordSets', target: names.dnsName,
+        params: { Action: 'UPSERT', Type: 'CNAME', Value: standbyHost, TTL: spec.vault.dnsTtlSeconds },
+        purpose: `the cluster's clients (the vault ExternalName Service) follow within the record's TTL (${spec.vault.dnsTtlSeconds} s)`,
       });
       const publishDr = step({
         region: names.standbyRegion, call: 'ssm:PutParameter', target: names.addressParameter,
@@ -245,6 +281,15 @@ export function createVaultFailover(deps: VaultFailoverDeps = {}): OpsCommand<Fa
           ((await describeGroup(standbyAs, names.standbyAutoScalingGroup))?.Instances ?? [])
             .filter((i) => i.LifecycleState === 'InService').length >= nodes);
         waitUp.status = 'done';
+        if (!zoneId) throw new OpsError(`cannot move ${names.dnsName}: private hosted zone ${names.privateZone} not found`);
+        await onPrimary(moveName, () => route53.send(new ChangeResourceRecordSetsCommand({
+          HostedZoneId: zoneId,
+          ChangeBatch: {
+            Comment: `ops vault-failover: ${environment.name} to ${names.standbyRegion}`,
+            Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: names.dnsName, Type: 'CNAME', TTL: spec.vault.dnsTtlSeconds, ResourceRecords: [{ Value: standbyHost }] } }],
+          },
+        })));
+        if (moveName.status === 'planned') moveName.status = 'done';
         await standbySsm.send(new PutParameterCommand({ Name: names.addressParameter, Value: address, Overwrite: true, Type: 'String' }));
         publishDr.status = 'done';
         await onPrimary(publishPrimary, () => clients.ssm(names.primaryRegion).send(new PutParameterCommand({
@@ -260,6 +305,7 @@ export function createVaultFailover(deps: VaultFailoverDeps = {}): OpsCommand<Fa
         rtoSeconds,
         primary: { region: names.primaryRegion, autoScalingGroup: names.primaryAutoScalingGroup, instances: primaryInstances },
         standby: { region: names.standbyRegion, autoScalingGroup: names.standbyAutoScalingGroup, table: standbyTable, address },
+        dns: { name: names.dnsName, ...(zoneId ? { zoneId } : {}), ...(dnsTarget ? { target: dnsTarget } : {}) },
         steps,
       };
     },
