@@ -1,7 +1,7 @@
 // Real servers on loopback for integration tests (README.md beside this file).
 export type {
   TestCa, IssueOptions, IssuedCertificate, CreateTestCaOptions, ServerOptions,
-  PostgresServer, DatabaseAccess, RedisServer, KafkaServer, KafkaServerOptions, KafkaTopic,
+  PostgresServer, PostgresOptions, DatabaseAccess, MasterAccess, RedisServer, KafkaServer, KafkaServerOptions, KafkaTopic,
 } from './types';
 export { createTestCa, issueServiceCertificate } from './ca';
 export { startPostgres } from './postgres';
