@@ -18,6 +18,8 @@ export const DATABASE_CONNECTION = 'postgres';
 export const VAULT_DATABASE_ADMIN = 'vault_admin';
 /** Replaced by vault/bootstrap.sh with the RDS writer endpoint (a deploy-time value). */
 export const DATABASE_HOST_PLACEHOLDER = '${DATABASE_HOST}';
+/** Replaced by vault/bootstrap.sh with the port: the spec's, unless DATABASE_PORT says otherwise (tests). */
+export const DATABASE_PORT_PLACEHOLDER = '${DATABASE_PORT}';
 /** Where Vault serves a static role's current credentials (username, password, ttl). */
 export const staticCredsPath = (role: string) => `database/static-creds/${role}`;
 
@@ -64,7 +66,7 @@ export function renderDatabaseConnection(spec: PlatformSpec): Record<string, Rec
     [`database/config/${DATABASE_CONNECTION}`]: {
       plugin_name: 'postgresql-database-plugin',
       allowed_roles: staticRoles(spec).map((r) => r.name),
-      connection_url: `postgresql://{{username}}:{{password}}@${DATABASE_HOST_PLACEHOLDER}:${spec.dataTier.postgres.port}/postgres?sslmode=require`,
+      connection_url: `postgresql://{{username}}:{{password}}@${DATABASE_HOST_PLACEHOLDER}:${DATABASE_PORT_PLACEHOLDER}/postgres?sslmode=require`,
       username: VAULT_DATABASE_ADMIN,
       password_authentication: 'scram-sha-256',
       verify_connection: true,
