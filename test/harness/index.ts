@@ -9,3 +9,5 @@ export { startRedis } from './redis';
 export { startKafka, KAFKA_VERSION } from './kafka';
 export { HarnessError } from './process';
 export { startStripeMock, STRIPE_MOCK_VERSION, type StripeMockServer, type StripeMockOptions } from './stripe-mock';
+export { startVault, VAULT_VERSION, type VaultServer, type VaultServerOptions } from './vault';
+export { startKubeApiServer, KUBERNETES_VERSION, SERVICE_ACCOUNT_ISSUER, type KubeApiServer, type KubeApiServerOptions } from './kube-apiserver';
