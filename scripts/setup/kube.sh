@@ -118,6 +118,8 @@ go build -trimpath -ldflags "$ldflags" -o "$tmp/" ./cmd/...
 for b in "${binaries[@]}"; do mv "$tmp/$b" "$bin/$b"; done
 rmdir "$tmp"
 "$bin/kube-apiserver" --version
-"$bin/etcd" --version | head -1
+# Not piped into head: with pipefail, etcd's SIGPIPE would fail the script before the stamp.
+etcd_version=$("$bin/etcd" --version)
+echo "${etcd_version%%$'\n'*}"
 echo "$want" > "$stamp"
 echo "setup: Kubernetes control plane built in $(( $(date +%s) - started )) s: $bin"
