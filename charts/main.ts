@@ -13,6 +13,7 @@ import { NamespacesChart } from './namespaces-chart';
 import { PgBouncerChart } from './pgbouncer-chart';
 import { PkiChart } from './pki-chart';
 import { ServiceChart } from './service-chart';
+import { VaultAuthChart } from './vault-auth-chart';
 
 export interface PlatformChartsOptions {
   /** Tag of the services' images; defaults to the spec's workloads.defaultImageTag. */
@@ -21,7 +22,7 @@ export interface PlatformChartsOptions {
 
 /**
  * Adds every reviewable chart of one environment to a cdk8s app, in apply order: namespaces,
- * the certificate issuer, PgBouncer, then one chart per service of the spec.
+ * Vault's token reviewer, the certificate issuer, PgBouncer, then one chart per service of the spec.
  */
 export function addPlatformCharts(app: App, spec: PlatformSpec, environment: EnvironmentSpec, options: PlatformChartsOptions = {}): Chart[] {
   const imageTag = options.imageTag ?? spec.workloads.defaultImageTag;
@@ -30,6 +31,7 @@ export function addPlatformCharts(app: App, spec: PlatformSpec, environment: Env
   }
   return [
     new NamespacesChart(app, 'namespaces', { spec, environment }),
+    new VaultAuthChart(app, 'vault-auth', { spec, environment }),
     new PkiChart(app, 'pki', { spec, environment }),
     new PgBouncerChart(app, 'pgbouncer', { spec, environment }),
     ...spec.services.map((service) => new ServiceChart(app, service.name, { spec, environment, service: service.name, imageTag })),

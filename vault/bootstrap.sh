@@ -12,7 +12,10 @@
 #   K8S_HOST (the EKS API endpoint), K8S_CA_FILE (its CA bundle)
 #   DATABASE_HOST (RDS writer endpoint), PGUSER and PGPASSWORD (the RDS master user, from its
 #   RDS-managed secret), RDS_CA_FILE (the region's RDS CA bundle)
-# Optional: <SERVICE>_STRIPE_SECRET_KEY_FILE (`operatorSecrets[].fileVariable` in bootstrap.json,
+# Optional: DATABASE_PORT (default `database.port` in bootstrap.json, the spec's RDS port).
+#   VAULT_AUDIT_FILE: where the file audit device writes (default `audit.file` in
+#   bootstrap.json, the path the nodes' CloudWatch agent ships; the tests point it elsewhere).
+#   <SERVICE>_STRIPE_SECRET_KEY_FILE (`operatorSecrets[].fileVariable` in bootstrap.json,
 #   e.g. PAYMENT_SERVICE_STRIPE_SECRET_KEY_FILE): a file holding that operator secret, written to
 #   Vault only if the entry is absent. Without it an absent entry makes bootstrap fail at the end,
 #   after applying everything else, printing the command that puts the key.
@@ -43,8 +46,9 @@ write_all() {
 kv_mount=$(param .kvMount)
 
 # File audit device: the CloudWatch agent on each node ships this file (user data).
+audit_file=${VAULT_AUDIT_FILE:-$(param .audit.file)}
 vault audit list -format=json | jq -e 'has("file/")' >/dev/null \
-  || vault audit enable file file_path=/var/log/vault/audit.log
+  || vault audit enable file file_path="${audit_file}"
 
 # Engines the policies read from.
 mounts=$(vault secrets list -format=json)
@@ -55,9 +59,30 @@ pki_ttl="$(param .pki.maxLeaseTtlSeconds)s"
 jq -e --arg m "${pki_mount}/" 'has($m)' <<<"${mounts}" >/dev/null || vault secrets enable -path="${pki_mount}" -max-lease-ttl="${pki_ttl}" pki
 vault secrets tune -max-lease-ttl="${pki_ttl}" "${pki_mount}/" >/dev/null
 
-# Kubernetes auth: pods present projected service-account tokens with audience "vault".
+# Kubernetes auth: pods present projected service-account tokens with audience "vault", which
+# Vault checks with the cluster's TokenReview API. Vault runs outside the cluster, so it calls that
+# API with the long-lived token of its own reviewer account (bound to system:auth-delegator, in
+# the charts), read from that account's token Secret, which the token controller fills.
 vault auth list -format=json | jq -e 'has("kubernetes/")' >/dev/null || vault auth enable kubernetes
-vault write auth/kubernetes/config kubernetes_host="${K8S_HOST}" kubernetes_ca_cert=@"${K8S_CA_FILE}" >/dev/null
+reviewer_namespace=$(param .kubernetesAuth.tokenReviewer.namespace)
+reviewer_secret=$(param .kubernetesAuth.tokenReviewer.secret)
+TOKEN_REVIEWER_JWT=
+for _ in $(seq 30); do
+  TOKEN_REVIEWER_JWT=$(kubectl get secret "${reviewer_secret}" --namespace "${reviewer_namespace}" -o 'jsonpath={.data.token}' 2>/dev/null | base64 -d || true)
+  [[ -n "${TOKEN_REVIEWER_JWT}" ]] && break
+  sleep 2
+done
+if [[ -z "${TOKEN_REVIEWER_JWT}" ]]; then
+  echo "bootstrap: secret ${reviewer_namespace}/${reviewer_secret} holds no token after 60 s: is the vault-auth chart applied (the cluster stack deploys it)?" >&2
+  exit 1
+fi
+export TOKEN_REVIEWER_JWT
+# The body on stdin, so the token never shows in argv.
+jq -n --arg host "${K8S_HOST}" --rawfile ca "${K8S_CA_FILE}" \
+  '{kubernetes_host: $host, kubernetes_ca_cert: $ca, token_reviewer_jwt: env.TOKEN_REVIEWER_JWT, disable_local_ca_jwt: true}' \
+  | vault write auth/kubernetes/config - >/dev/null
+unset TOKEN_REVIEWER_JWT
+echo "wrote auth/kubernetes/config (token reviewer ${reviewer_namespace}/${reviewer_secret})"
 
 for policy in policies/*.hcl; do
   vault policy write "$(basename "${policy}" .hcl)" "${policy}" >/dev/null
@@ -112,32 +137,45 @@ if [[ "$(vault kv get -mount="${kv_mount}" -field="${rds_ca_field}" "${rds_ca_pa
 fi
 
 # Database: the services' roles and databases, as the RDS master user.
-export PGHOST="${DATABASE_HOST}" PGDATABASE=postgres PGSSLMODE=verify-full PGSSLROOTCERT="${RDS_CA_FILE}"
+db_port=${DATABASE_PORT:-$(param .database.port)}
+export PGHOST="${DATABASE_HOST}" PGPORT="${db_port}" PGDATABASE=postgres PGSSLMODE=verify-full PGSSLROOTCERT="${RDS_CA_FILE}"
 psql -X -q -v ON_ERROR_STOP=1 -f database/bootstrap.sql
-# Vault's connection user gets a fresh password on every run, which Vault replaces at once
-# (rotate-root): no person ever knows the one in use, and a re-run always converges.
 db_admin=$(param .database.adminUser)
 db_connection=$(param .database.connection)
-DB_ADMIN_PASSWORD=$(openssl rand -base64 48 | tr -dc 'A-Za-z0-9' | head -c 40)
-export DB_ADMIN_PASSWORD
-printf 'ALTER ROLE "%s" PASSWORD '"'"'%s'"'"';\n' "${db_admin}" "${DB_ADMIN_PASSWORD}" | psql -X -q -v ON_ERROR_STOP=1
-jq -c --arg p "database/config/${db_connection}" --arg placeholder "$(param .database.hostPlaceholder)" --arg host "${DATABASE_HOST}" \
-  '.[$p] | .connection_url |= (split($placeholder) | join($host)) | .password = env.DB_ADMIN_PASSWORD' database/connection.json \
-  | vault write "database/config/${db_connection}" - >/dev/null
-unset DB_ADMIN_PASSWORD
-vault write -f "database/rotate-root/${db_connection}" >/dev/null
-echo "configured database/config/${db_connection} (root rotated)"
+desired=$(jq -c --arg p "database/config/${db_connection}" --arg host_placeholder "$(param .database.hostPlaceholder)" --arg host "${DATABASE_HOST}" \
+  --arg port_placeholder "$(param .database.portPlaceholder)" --arg port "${db_port}" \
+  '.[$p] | .connection_url |= (split($host_placeholder) | join($host) | split($port_placeholder) | join($port))' database/connection.json)
+# Kept when Vault already has this connection and can still log in with the password it holds
+# (database/reset reconnects with the stored configuration): a re-run changes nothing.
+current=$(vault read -format=json "database/config/${db_connection}" 2>/dev/null | jq -c '.data | {
+  plugin_name, allowed_roles, verify_connection, connection_url: .connection_details.connection_url,
+  username: .connection_details.username, password_authentication: .connection_details.password_authentication}' || true)
+if [[ -n "${current}" ]] && jq -e --argjson want "${desired}" '. == ($want | del(.password))' <<<"${current}" >/dev/null \
+  && vault write -f "database/reset/${db_connection}" >/dev/null 2>&1; then
+  echo "kept database/config/${db_connection}"
+else
+  # Vault's connection user gets a fresh password, which Vault at once replaces (rotate-root): no
+  # person ever knows the one in use, and a run after a broken connection converges.
+  DB_ADMIN_PASSWORD=$(openssl rand -base64 48 | tr -dc 'A-Za-z0-9' | head -c 40)
+  export DB_ADMIN_PASSWORD
+  printf 'ALTER ROLE "%s" PASSWORD '"'"'%s'"'"';\n' "${db_admin}" "${DB_ADMIN_PASSWORD}" | psql -X -q -v ON_ERROR_STOP=1
+  jq -c '.password = env.DB_ADMIN_PASSWORD' <<<"${desired}" | vault write "database/config/${db_connection}" - >/dev/null
+  unset DB_ADMIN_PASSWORD
+  vault write -f "database/rotate-root/${db_connection}" >/dev/null
+  echo "configured database/config/${db_connection} (root rotated)"
+fi
 # Static roles: Vault sets each user's password on creation and rotates it every rotation_period.
 write_all database/static-roles.json
 
-# PKI: a root CA generated inside Vault once (its key never leaves Vault), then the services role.
+# PKI: the URLs first, so the root CA generated inside Vault once (its key never leaves Vault)
+# carries them (AIA and CRL distribution point), then the services role.
+vault write "${pki_mount}/config/urls" issuing_certificates="$(param .pki.issuingCertificates)" \
+  crl_distribution_points="$(param .pki.crlDistributionPoints)" >/dev/null
 if ! vault list -format=json "${pki_mount}/issuers" >/dev/null 2>&1; then
   vault write "${pki_mount}/root/generate/internal" common_name="$(param .pki.commonName)" \
     key_type=ec key_bits=256 ttl="${pki_ttl}" issuer_name=services-root >/dev/null
   echo "generated the ${pki_mount} root CA"
 fi
-vault write "${pki_mount}/config/urls" issuing_certificates="$(param .pki.issuingCertificates)" \
-  crl_distribution_points="$(param .pki.crlDistributionPoints)" >/dev/null
 write_all pki/roles.json
 
 # The Vault CA (public) as Secret vault-ca in every namespace whose pods talk to Vault: the

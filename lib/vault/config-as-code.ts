@@ -8,11 +8,13 @@
 import { workloadNamespaces } from '../../charts/namespaces-chart';
 import { pgbouncerUserPaths } from '../../charts/pgbouncer-chart';
 import { VAULT_ISSUER_SERVICE_ACCOUNT } from '../../charts/pki-chart';
+import { TOKEN_REVIEWER, tokenReviewerNamespace } from '../../charts/vault-auth-chart';
+import { VAULT_AUDIT_LOG } from '../constructs/vault-user-data';
 import { PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER } from '../../charts/lib/topology';
 import { durationSeconds } from '../spec';
 import type { PlatformSpec, ServiceSpec, VaultSecretKind } from '../spec';
 import {
-  DATABASE_CONNECTION, DATABASE_HOST_PLACEHOLDER, renderDatabaseBootstrapSql, renderDatabaseConnection, renderStaticRoles,
+  DATABASE_CONNECTION, DATABASE_HOST_PLACEHOLDER, DATABASE_PORT_PLACEHOLDER, renderDatabaseBootstrapSql, renderDatabaseConnection, renderStaticRoles,
   staticCredsPath, VAULT_DATABASE_ADMIN,
 } from './database';
 import { pkiMountConfig, pkiPath, renderPkiRole, renderVaultServerExtensions } from './pki';
@@ -205,7 +207,14 @@ export function renderKubernetesRoles(spec: PlatformSpec): Record<string, Kubern
 export function renderBootstrapParameters(spec: PlatformSpec) {
   return {
     kvMount: KV_MOUNT,
-    database: { connection: DATABASE_CONNECTION, adminUser: VAULT_DATABASE_ADMIN, hostPlaceholder: DATABASE_HOST_PLACEHOLDER },
+    // The file the nodes' CloudWatch agent ships (lib/constructs/vault-user-data.ts).
+    audit: { file: VAULT_AUDIT_LOG },
+    // Vault calls TokenReview with this account's long-lived token (charts/vault-auth-chart.ts).
+    kubernetesAuth: { tokenReviewer: { namespace: tokenReviewerNamespace(spec), secret: TOKEN_REVIEWER.secret } },
+    database: {
+      connection: DATABASE_CONNECTION, adminUser: VAULT_DATABASE_ADMIN,
+      hostPlaceholder: DATABASE_HOST_PLACEHOLDER, port: spec.dataTier.postgres.port, portPlaceholder: DATABASE_PORT_PLACEHOLDER,
+    },
     generatedKeys: GENERATED_KEYS.map(({ path, field, bytes }) => ({ path, field, bytes })),
     operatorSecrets: operatorSecrets(spec).map(({ path, field, description, pattern, fileVariable }) => ({ path, field, description, pattern, fileVariable })),
     rdsCa: RDS_CA,

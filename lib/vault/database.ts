@@ -18,6 +18,8 @@ export const DATABASE_CONNECTION = 'postgres';
 export const VAULT_DATABASE_ADMIN = 'vault_admin';
 /** Replaced by vault/bootstrap.sh with the RDS writer endpoint (a deploy-time value). */
 export const DATABASE_HOST_PLACEHOLDER = '${DATABASE_HOST}';
+/** Replaced by vault/bootstrap.sh with the port: the spec's, unless DATABASE_PORT says otherwise (tests). */
+export const DATABASE_PORT_PLACEHOLDER = '${DATABASE_PORT}';
 /** Where Vault serves a static role's current credentials (username, password, ttl). */
 export const staticCredsPath = (role: string) => `database/static-creds/${role}`;
 
@@ -64,7 +66,7 @@ export function renderDatabaseConnection(spec: PlatformSpec): Record<string, Rec
     [`database/config/${DATABASE_CONNECTION}`]: {
       plugin_name: 'postgresql-database-plugin',
       allowed_roles: staticRoles(spec).map((r) => r.name),
-      connection_url: `postgresql://{{username}}:{{password}}@${DATABASE_HOST_PLACEHOLDER}:${spec.dataTier.postgres.port}/postgres?sslmode=require`,
+      connection_url: `postgresql://{{username}}:{{password}}@${DATABASE_HOST_PLACEHOLDER}:${DATABASE_PORT_PLACEHOLDER}/postgres?sslmode=require`,
       username: VAULT_DATABASE_ADMIN,
       password_authentication: 'scram-sha-256',
       verify_connection: true,
@@ -103,7 +105,24 @@ export function renderDatabaseBootstrapSql(spec: PlatformSpec): string {
     `-- NOINHERIT: membership (needed for ADMIN OPTION) must not hand it the services' privileges.`,
     `SELECT format('CREATE ROLE %I LOGIN NOINHERIT CREATEROLE', ${literal(VAULT_DATABASE_ADMIN)})`,
     `  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${literal(VAULT_DATABASE_ADMIN)}) \\gexec`,
-    `ALTER ROLE ${ident(VAULT_DATABASE_ADMIN)} LOGIN NOINHERIT CREATEROLE NOSUPERUSER NOCREATEDB NOREPLICATION;`,
+    '-- Only the attributes the current user may set: RDS\'s master is no superuser, and PostgreSQL 16+',
+    '-- lets only a superuser write SUPERUSER, REPLICATION or BYPASSRLS, even to switch them off. A role',
+    '-- that carries one of them (made by a superuser earlier) is an error, not something to keep.',
+    'DO $$',
+    'DECLARE',
+    `  admin text := ${literal(VAULT_DATABASE_ADMIN)};`,
+    '  superuser boolean := (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);',
+    '  role pg_catalog.pg_roles%ROWTYPE;',
+    'BEGIN',
+    "  EXECUTE format('ALTER ROLE %I LOGIN NOINHERIT CREATEROLE NOCREATEDB', admin);",
+    '  IF superuser THEN',
+    "    EXECUTE format('ALTER ROLE %I NOSUPERUSER NOREPLICATION NOBYPASSRLS', admin);",
+    '  END IF;',
+    '  SELECT * INTO role FROM pg_catalog.pg_roles WHERE rolname = admin;',
+    '  IF role.rolsuper OR role.rolreplication OR role.rolbypassrls THEN',
+    "    RAISE EXCEPTION 'role % has SUPERUSER, REPLICATION or BYPASSRLS, which only a superuser can remove: run ALTER ROLE % NOSUPERUSER NOREPLICATION NOBYPASSRLS as one', admin, admin;",
+    '  END IF;',
+    'END $$;',
     'DO $$',
     'DECLARE',
     '  r text;',
@@ -117,9 +136,12 @@ export function renderDatabaseBootstrapSql(spec: PlatformSpec): string {
     '    ELSE',
     `      EXECUTE format('GRANT %I TO %I WITH ADMIN OPTION', r, ${literal(VAULT_DATABASE_ADMIN)});`,
     '    END IF;',
-    '    -- PostgreSQL 16+: a non-superuser (RDS\'s master) may make a role a database owner only if it can SET ROLE to it.',
+    '    -- A non-superuser (RDS\'s master) may make a role a database owner, and act as that owner',
+    '    -- below, only as a member of it. PostgreSQL 16+: SET, but no INHERIT of its privileges.',
     '    IF v16 AND NOT superuser THEN',
     "      EXECUTE format('GRANT %I TO CURRENT_USER WITH INHERIT FALSE, SET TRUE', r);",
+    '    ELSIF NOT superuser THEN',
+    "      EXECUTE format('GRANT %I TO CURRENT_USER', r);",
     '    END IF;',
     '  END LOOP;',
     'END $$;',
@@ -133,7 +155,11 @@ export function renderDatabaseBootstrapSql(spec: PlatformSpec): string {
       '',
       `-- ${db.database}: ${db.name}'s database, its user's alone (PgBouncer logs in as that user).`,
       `ALTER DATABASE ${ident(db.database)} OWNER TO ${ident(db.username)};`,
+      // As the owner: PUBLIC's CONNECT and TEMPORARY are the owner's grants, and a REVOKE by anyone
+      // else (RDS's master, a member without INHERIT) revokes nothing, with only a warning.
+      `SET ROLE ${ident(db.username)};`,
       `REVOKE ALL ON DATABASE ${ident(db.database)} FROM PUBLIC;`,
+      'RESET ROLE;',
     );
   }
   lines.push('');

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { startPostgres, type DatabaseAccess, type PostgresServer } from '../harness';
 import { findPostgresBin } from '../harness/postgres';
+import { loadPlatformSpec } from '../../lib/spec';
 
 let pg: PostgresServer;
 let db: DatabaseAccess;
@@ -99,7 +100,23 @@ describe('startPostgres', () => {
   });
 
   test('a missing installation fails with one line naming it and the setup command', () => {
-    expect(() => findPostgresBin('/nonexistent/postgresql')).toThrow(/^missing: PostgreSQL server .*npm run setup/);
+    expect(() => findPostgresBin(17, { embedded: '/nonexistent/native', debian: '/nonexistent/postgresql' })).toThrow(/^missing: PostgreSQL 17 server .*npm run setup/);
+  });
+
+  test("runs RDS's engine version by default (lib/spec dataTier.postgres.engineVersion)", () => {
+    expect(pg.version).toBe(loadPlatformSpec().dataTier.postgres.engineVersion);
+  });
+
+  test('createMaster gives an RDS-like master: CREATEROLE and CREATEDB, no superuser, no pg_shadow', async () => {
+    const master = await pg.createMaster();
+    const client = await connect(master.url);
+    try {
+      const { rows } = await client.query('SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication FROM pg_roles WHERE rolname = current_user');
+      expect(rows[0]).toEqual({ rolsuper: false, rolcreaterole: true, rolcreatedb: true, rolreplication: false });
+      await expect(client.query('SELECT passwd FROM pg_shadow')).rejects.toThrow(/permission denied/);
+    } finally {
+      await client.end();
+    }
   });
 });
 

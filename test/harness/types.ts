@@ -45,6 +45,19 @@ export interface ServerOptions {
   ca?: TestCa;
 }
 
+/** startPostgres(): the major version to run (default: RDS's, lib/spec dataTier.postgres). */
+export interface PostgresOptions extends ServerOptions {
+  major?: number;
+}
+
+/** An RDS-like master user: LOGIN CREATEROLE CREATEDB, not a superuser. */
+export interface MasterAccess {
+  user: string;
+  password: string;
+  /** postgresql:// URL of database `postgres`, sslmode=verify-full. */
+  url: string;
+}
+
 export interface DatabaseAccess {
   database: string;
   /** Non-superuser role owning the database. */
@@ -62,6 +75,10 @@ export interface PostgresServer {
   caFile: string;
   /** Superuser URL over TLS: for test set-up only, services never get it. */
   superuserUrl: string;
+  /** `SHOW server_version`, e.g. `17.9`. */
+  version: string;
+  /** Creates (or resets the password of) an RDS-like master user: for what RDS's master runs. */
+  createMaster(name?: string): Promise<MasterAccess>;
   /** Temp dir holding data, socket, certificates and `postgres.log`. */
   dir: string;
   /** Server process id while it runs (for crash tests: kill it yourself), else undefined. */

@@ -5,6 +5,7 @@ import { vaultNames } from '../../lib/spec/vault-names';
 import type { PlatformSpec } from '../../lib/spec';
 import {
   operatorSecrets, renderKubernetesRoles, servicePolicyPaths, STRIPE_SECRET_KEY_PATTERN, vaultClients, vaultConfigFiles,
+  renderBootstrapParameters,
 } from '../../lib/vault/config-as-code';
 import { renderDatabaseConnection, renderStaticRoles } from '../../lib/vault/database';
 import { renderPkiRole, vaultServerCertificateNames } from '../../lib/vault/pki';
@@ -173,7 +174,9 @@ describe('Vault configuration as code', () => {
     });
     const connection = renderDatabaseConnection(spec)['database/config/postgres']!;
     expect(connection.allowed_roles).toEqual(Object.keys(roles).map((k) => k.split('/').pop()));
-    expect(connection.connection_url).toBe(`postgresql://{{username}}:{{password}}@\${DATABASE_HOST}:${spec.dataTier.postgres.port}/postgres?sslmode=require`);
+    expect(connection.connection_url).toBe('postgresql://{{username}}:{{password}}@${DATABASE_HOST}:${DATABASE_PORT}/postgres?sslmode=require');
+    // bootstrap.sh puts the spec's port there unless DATABASE_PORT says otherwise (the tests).
+    expect(renderBootstrapParameters(spec).database).toMatchObject({ port: spec.dataTier.postgres.port, portPlaceholder: '${DATABASE_PORT}', hostPlaceholder: '${DATABASE_HOST}' });
   });
 
   it('issues short-lived EC certificates for exactly the workload names, for server and client use', () => {

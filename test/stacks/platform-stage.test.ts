@@ -55,7 +55,7 @@ describe('an environment stage', () => {
 
   it('applies the workload charts after the namespaces, and those after the CRDs\' Helm charts', () => {
     const namespaces = chartManifest('namespaces');
-    for (const chart of ['pki', 'pgbouncer', 'api-gateway', 'payment-service', 'bindings']) {
+    for (const chart of ['vault-auth', 'pki', 'pgbouncer', 'api-gateway', 'payment-service', 'bindings']) {
       expect(chartManifest(chart).resource.DependsOn).toContain(namespaces.id);
     }
     const helm = Object.entries(cluster.findResources('Custom::AWSCDK-EKS-HelmChart'))

@@ -13,7 +13,24 @@ SELECT format('CREATE ROLE %I LOGIN', r.name) FROM (VALUES ('auth_service'), ('u
 -- NOINHERIT: membership (needed for ADMIN OPTION) must not hand it the services' privileges.
 SELECT format('CREATE ROLE %I LOGIN NOINHERIT CREATEROLE', 'vault_admin')
   WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'vault_admin') \gexec
-ALTER ROLE "vault_admin" LOGIN NOINHERIT CREATEROLE NOSUPERUSER NOCREATEDB NOREPLICATION;
+-- Only the attributes the current user may set: RDS's master is no superuser, and PostgreSQL 16+
+-- lets only a superuser write SUPERUSER, REPLICATION or BYPASSRLS, even to switch them off. A role
+-- that carries one of them (made by a superuser earlier) is an error, not something to keep.
+DO $$
+DECLARE
+  admin text := 'vault_admin';
+  superuser boolean := (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);
+  role pg_catalog.pg_roles%ROWTYPE;
+BEGIN
+  EXECUTE format('ALTER ROLE %I LOGIN NOINHERIT CREATEROLE NOCREATEDB', admin);
+  IF superuser THEN
+    EXECUTE format('ALTER ROLE %I NOSUPERUSER NOREPLICATION NOBYPASSRLS', admin);
+  END IF;
+  SELECT * INTO role FROM pg_catalog.pg_roles WHERE rolname = admin;
+  IF role.rolsuper OR role.rolreplication OR role.rolbypassrls THEN
+    RAISE EXCEPTION 'role % has SUPERUSER, REPLICATION or BYPASSRLS, which only a superuser can remove: run ALTER ROLE % NOSUPERUSER NOREPLICATION NOBYPASSRLS as one', admin, admin;
+  END IF;
+END $$;
 DO $$
 DECLARE
   r text;
@@ -27,9 +44,12 @@ BEGIN
     ELSE
       EXECUTE format('GRANT %I TO %I WITH ADMIN OPTION', r, 'vault_admin');
     END IF;
-    -- PostgreSQL 16+: a non-superuser (RDS's master) may make a role a database owner only if it can SET ROLE to it.
+    -- A non-superuser (RDS's master) may make a role a database owner, and act as that owner
+    -- below, only as a member of it. PostgreSQL 16+: SET, but no INHERIT of its privileges.
     IF v16 AND NOT superuser THEN
       EXECUTE format('GRANT %I TO CURRENT_USER WITH INHERIT FALSE, SET TRUE', r);
+    ELSIF NOT superuser THEN
+      EXECUTE format('GRANT %I TO CURRENT_USER', r);
     END IF;
   END LOOP;
 END $$;
@@ -40,16 +60,24 @@ SELECT format('CREATE DATABASE %I OWNER %I', d.name, d.owner) FROM (VALUES ('aut
 
 -- auth: auth-service's database, its user's alone (PgBouncer logs in as that user).
 ALTER DATABASE "auth" OWNER TO "auth_service";
+SET ROLE "auth_service";
 REVOKE ALL ON DATABASE "auth" FROM PUBLIC;
+RESET ROLE;
 
 -- users: user-service's database, its user's alone (PgBouncer logs in as that user).
 ALTER DATABASE "users" OWNER TO "user_service";
+SET ROLE "user_service";
 REVOKE ALL ON DATABASE "users" FROM PUBLIC;
+RESET ROLE;
 
 -- payments: payment-service's database, its user's alone (PgBouncer logs in as that user).
 ALTER DATABASE "payments" OWNER TO "payment_service";
+SET ROLE "payment_service";
 REVOKE ALL ON DATABASE "payments" FROM PUBLIC;
+RESET ROLE;
 
 -- orders: order-service's database, its user's alone (PgBouncer logs in as that user).
 ALTER DATABASE "orders" OWNER TO "order_service";
+SET ROLE "order_service";
 REVOKE ALL ON DATABASE "orders" FROM PUBLIC;
+RESET ROLE;

@@ -1,0 +1,56 @@
+import { Chart } from 'cdk8s';
+import type { ChartProps } from 'cdk8s';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import type { Construct } from 'constructs';
+import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
+
+export interface VaultAuthChartProps extends ChartProps {
+  readonly spec: PlatformSpec;
+  readonly environment: EnvironmentSpec;
+}
+
+/**
+ * The account Vault's Kubernetes auth reviews the pods' tokens with, and the Secret holding its
+ * long-lived token, which vault/bootstrap.sh writes into `auth/kubernetes/config`
+ * (`token_reviewer_jwt`). Vault runs on EC2, outside the cluster: without a reviewer token it
+ * would send each pod's own token to the TokenReview API, which only accounts bound to
+ * `system:auth-delegator` may call (docs/vault.md "Kubernetes auth").
+ */
+export const TOKEN_REVIEWER = { serviceAccount: 'vault-token-reviewer', secret: 'vault-token-reviewer' } as const;
+
+/** The namespace of the reviewer: the injector's (created with its Helm release). */
+export const tokenReviewerNamespace = (spec: PlatformSpec) => spec.clusterAddons.vaultInjector.namespace;
+
+/**
+ * One dedicated ServiceAccount bound to `system:auth-delegator` (TokenReview and
+ * SubjectAccessReview, nothing else), with a `kubernetes.io/service-account-token` Secret that
+ * the token controller fills with a non-expiring token. The workloads' own accounts get no
+ * cluster-wide right: a compromised pod cannot probe other accounts' tokens.
+ */
+export class VaultAuthChart extends Chart {
+  constructor(scope: Construct, id: string, props: VaultAuthChartProps) {
+    super(scope, id, {
+      ...props,
+      labels: { 'app.kubernetes.io/part-of': props.spec.project, 'platform/environment': props.environment.name },
+    });
+    const namespace = tokenReviewerNamespace(props.spec);
+    new k8s.KubeServiceAccount(this, 'token-reviewer', {
+      metadata: { name: TOKEN_REVIEWER.serviceAccount, namespace },
+      // No pod runs as it: its only use is the token below, held by Vault.
+      automountServiceAccountToken: false,
+    });
+    new k8s.KubeSecret(this, 'token-reviewer-token', {
+      metadata: {
+        name: TOKEN_REVIEWER.secret,
+        namespace,
+        annotations: { 'kubernetes.io/service-account.name': TOKEN_REVIEWER.serviceAccount },
+      },
+      type: 'kubernetes.io/service-account-token',
+    });
+    new k8s.KubeClusterRoleBinding(this, 'token-reviewer-auth-delegator', {
+      metadata: { name: `${TOKEN_REVIEWER.serviceAccount}-auth-delegator` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
+      subjects: [{ kind: 'ServiceAccount', name: TOKEN_REVIEWER.serviceAccount, namespace }],
+    });
+  }
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# A real Kubernetes control plane for the tests (test/harness/kube-apiserver.ts): etcd,
+# kube-apiserver, kube-controller-manager (only its service-account token controller runs in the
+# tests) and kubectl, built from the Go module proxy (DESIGN.md §8) into .cache/kube/bin.
+# k8s.io/kubernetes is not meant to be required as a module: its go.mod replaces its 31 staging
+# modules (k8s.io/api, client-go, ...) with folders, so a module of ours requires it and pins each
+# to the published v0.<minor>.<patch> of the same release; etcd's server at the 3.6 version
+# Kubernetes pins. The mains are the upstream ones (command constructors and cli.Run). One
+# `go build` for all four, CGO_ENABLED=0, -trimpath, stripped, with the version stamped as the
+# release does. Idempotent and stamp-based: a no-op when the stamp matches this script.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+KUBERNETES=v1.35.4
+STAGING=v0.35.4
+ETCD=v3.6.5
+staging=(
+  api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider cluster-bootstrap
+  code-generator component-base component-helpers controller-manager cri-api cri-client csi-translation-lib
+  dynamic-resource-allocation endpointslice externaljwt kms kube-aggregator kube-controller-manager kube-proxy
+  kube-scheduler kubectl kubelet metrics mount-utils pod-security-admission sample-apiserver sample-cli-plugin
+  sample-controller
+)
+
+root="$PWD/.cache/kube"
+bin="$root/bin"
+stamp="$bin/.stamp"
+want="$(sha256sum "$0" | cut -d' ' -f1)"
+binaries=(etcd kube-apiserver kube-controller-manager kubectl)
+present=1
+for b in "${binaries[@]}"; do [ -x "$bin/$b" ] || present=; done
+if [ -n "$present" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "setup: go is missing (the Kubernetes control plane is built with it); install Go >= 1.25" >&2
+  exit 1
+fi
+
+export GOPATH="$PWD/.cache/go/path" GOMODCACHE="$PWD/.cache/go/pkg/mod" GOCACHE="$PWD/.cache/go/build-cache"
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+started=$(date +%s)
+echo "setup: building etcd $ETCD, kube-apiserver, kube-controller-manager and kubectl $KUBERNETES from the Go module proxy into $bin (one-time; several minutes on 2 cores)"
+
+module="$root/module"
+rm -rf "$module"
+mkdir -p "$module"/cmd/{etcd,kube-apiserver,kube-controller-manager,kubectl} "$bin"
+cd "$module"
+
+{
+  printf 'module platform.test/kube\n\ngo 1.25.0\n\ngodebug default=go1.25\n\n'
+  printf 'require (\n\tgo.etcd.io/etcd/server/v3 %s\n\tk8s.io/kubernetes %s\n)\n\nreplace (\n' "$ETCD" "$KUBERNETES"
+  for s in "${staging[@]}"; do printf '\tk8s.io/%s => k8s.io/%s %s\n' "$s" "$s" "$STAGING"; done
+  printf ')\n'
+} > go.mod
+
+cat > cmd/etcd/main.go <<'EOF'
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+EOF
+cat > cmd/kube-apiserver/main.go <<'EOF'
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewAPIServerCommand())) }
+EOF
+cat > cmd/kube-controller-manager/main.go <<'EOF'
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/kubernetes/cmd/kube-controller-manager/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewControllerManagerCommand())) }
+EOF
+cat > cmd/kubectl/main.go <<'EOF'
+package main
+
+import (
+	"k8s.io/component-base/cli"
+	"k8s.io/kubectl/pkg/cmd"
+	"k8s.io/kubectl/pkg/cmd/util"
+)
+
+func main() {
+	if err := cli.RunNoErrOutput(cmd.NewDefaultKubectlCommand()); err != nil {
+		util.CheckErr(err)
+	}
+}
+EOF
+
+minor=${KUBERNETES#v1.}
+minor=${minor%%.*}
+ldflags="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  ldflags+=" -X $pkg.gitVersion=$KUBERNETES -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+done
+tmp="$bin.tmp"
+rm -rf "$tmp"
+go build -trimpath -ldflags "$ldflags" -o "$tmp/" ./cmd/...
+for b in "${binaries[@]}"; do mv "$tmp/$b" "$bin/$b"; done
+rmdir "$tmp"
+"$bin/kube-apiserver" --version
+# Not piped into head: with pipefail, etcd's SIGPIPE would fail the script before the stamp.
+etcd_version=$("$bin/etcd" --version)
+echo "${etcd_version%%$'\n'*}"
+echo "$want" > "$stamp"
+echo "setup: Kubernetes control plane built in $(( $(date +%s) - started )) s: $bin"

@@ -1,0 +1,195 @@
+// A real Vault server (built by scripts/setup/vault.sh into .cache/vault/bin) on loopback: TLS
+// with a certificate from the test CA, file storage in its temp dir, initialised with one unseal
+// key share and unsealed, so a test gets a root token and a CLI environment as an operator does
+// after `vault operator init` (docs/vault.md "Bootstrap").
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { createTestCa, issueServiceCertificate } from './ca';
+import { requestJson } from './https';
+import type { JsonResponse } from './https';
+import {
+  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, freePort, portWasTaken, registerTempDir, unregisterTempDir, waitReady,
+} from './process';
+import type { ServerOptions, TestCa } from './types';
+
+const READY_TIMEOUT_MS = 60000;
+
+/** The version scripts/setup/vault.sh builds: read from the script, the one place it is written. */
+export const VAULT_VERSION: string = (() => {
+  const match = /^VAULT=(v\S+)$/m.exec(readFileSync(join(REPO_ROOT, 'scripts', 'setup', 'vault.sh'), 'utf8'));
+  if (!match) throw new HarnessError('scripts/setup/vault.sh: no VAULT=v<version> line');
+  return match[1]!;
+})();
+
+export function findVault(root = cacheDir('vault', 'bin')): string {
+  const binary = join(root, 'vault');
+  if (!existsSync(binary)) {
+    throw new HarnessError(`missing: Vault ${VAULT_VERSION} (no ${binary}); build it with \`npm run setup\` (scripts/setup/vault.sh)`);
+  }
+  return binary;
+}
+
+export interface VaultServerOptions extends ServerOptions {
+  /** More top-level HCL for the server's configuration file. */
+  readonly extraConfig?: string;
+}
+
+export interface VaultServer {
+  /** `https://127.0.0.1:<port>` (VAULT_ADDR). */
+  readonly address: string;
+  readonly port: number;
+  /** The CA Vault's server certificate chains to (VAULT_CACERT). */
+  readonly caFile: string;
+  readonly ca: TestCa;
+  /** The initial root token. */
+  readonly rootToken: string;
+  /** Folder holding the vault binary (for PATH). */
+  readonly binDir: string;
+  readonly dir: string;
+  readonly logFile: string;
+  readonly pid: number | undefined;
+  /** Environment for the vault CLI and scripts calling it: VAULT_ADDR, VAULT_CACERT, VAULT_TOKEN, PATH with vault first. */
+  env(token?: string): NodeJS.ProcessEnv;
+  /** One API call, `/v1/<path>`; the token defaults to the root token. */
+  request<T = any>(method: string, path: string, opts?: { body?: unknown; token?: string }): Promise<JsonResponse<T>>;
+  /** Stops Vault (data kept), starts it again and unseals it. */
+  restart(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function startVault(opts: VaultServerOptions = {}): Promise<VaultServer> {
+  const binary = findVault();
+  const dir = await mkdtemp(join(tmpdir(), 'platform-test-vault-'));
+  registerTempDir(dir);
+  try {
+    return await setUp(dir, binary, opts);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    unregisterTempDir(dir);
+    throw error;
+  }
+}
+
+async function setUp(dir: string, binary: string, opts: VaultServerOptions): Promise<VaultServer> {
+  const ca = opts.ca ?? (await createTestCa({ dir: join(dir, 'ca') }));
+  const caPem = readFileSync(ca.caFile);
+  const cert = await issueServiceCertificate(ca, 'vault');
+  const logFile = join(dir, 'vault.log');
+  const configFile = join(dir, 'vault.hcl');
+  await mkdir(join(dir, 'data'), { mode: 0o700 });
+  await writeFile(logFile, '');
+
+  let port = 0;
+  const writeConfig = async (clusterPort: number) => {
+    await writeFile(configFile, [
+      '# written by test/harness/vault.ts',
+      'ui = false',
+      // No swap here to keep secrets out of, and mlock needs a capability the tests lack.
+      'disable_mlock = true',
+      `api_addr = "https://127.0.0.1:${port}"`,
+      `cluster_addr = "https://127.0.0.1:${clusterPort}"`,
+      'listener "tcp" {',
+      `  address = "127.0.0.1:${port}"`,
+      `  cluster_address = "127.0.0.1:${clusterPort}"`,
+      `  tls_cert_file = "${cert.certFile}"`,
+      `  tls_key_file = "${cert.keyFile}"`,
+      '  tls_min_version = "tls12"',
+      '}',
+      `storage "file" {\n  path = "${join(dir, 'data')}"\n}`,
+      opts.extraConfig ?? '',
+      '',
+    ].join('\n'));
+  };
+
+  const proc = new ManagedProcess({
+    name: 'Vault',
+    command: binary,
+    args: ['server', `-config=${configFile}`],
+    cwd: dir,
+    // Nothing of the caller's VAULT_* reaches the server.
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VAULT_'))),
+    logFile,
+    orphanDir: dir,
+  });
+
+  const address = () => `https://127.0.0.1:${port}`;
+  const call = <T = any>(method: string, path: string, body?: unknown, token?: string) =>
+    requestJson<T>(`${address()}/v1/${path}`, { method, body, ca: caPem, headers: token ? { 'x-vault-token': token } : {} });
+
+  // Any answer of sys/health means the listener serves TLS (501: not initialised, 503: sealed).
+  const listening = async () => {
+    await waitReady(proc, async () => (await call('GET', 'sys/health')).status > 0, {
+      timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, what: `TLS on 127.0.0.1:${port}`,
+    });
+  };
+
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    await writeConfig(await freePort());
+    proc.start();
+    try {
+      await listening();
+      break;
+    } catch (error) {
+      if (attempt < 3 && !proc.running && portWasTaken(logFile)) continue;
+      await proc.stop('SIGKILL');
+      throw error;
+    }
+  }
+
+  const init = await call<{ keys_base64: string[]; root_token: string }>('PUT', 'sys/init', { secret_shares: 1, secret_threshold: 1 });
+  if (init.status !== 200) throw new HarnessError(`Vault sys/init answered ${init.status}: ${init.text}`);
+  const unsealKey = init.body.keys_base64[0]!;
+  const rootToken = init.body.root_token;
+
+  const unseal = async () => {
+    const res = await call('PUT', 'sys/unseal', { key: unsealKey });
+    if (res.status !== 200) throw new HarnessError(`Vault sys/unseal answered ${res.status}: ${res.text}`);
+    // 200 from sys/health: initialised, unsealed and active (the standby-less single node).
+    await waitReady(proc, async () => (await call('GET', 'sys/health')).status === 200, {
+      timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, what: 'active and unsealed (sys/health 200)',
+    });
+  };
+  await unseal();
+
+  const binDir = join(binary, '..');
+  let disposed = false;
+  return {
+    address: address(),
+    port,
+    caFile: ca.caFile,
+    ca,
+    rootToken,
+    binDir,
+    dir,
+    logFile,
+    get pid() {
+      return proc.running ? proc.pid : undefined;
+    },
+    env(token = rootToken) {
+      return {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VAULT_'))),
+        PATH: [binDir, process.env.PATH ?? ''].join(delimiter),
+        VAULT_ADDR: address(),
+        VAULT_CACERT: ca.caFile,
+        VAULT_TOKEN: token,
+      };
+    },
+    request: (method, path, o = {}) => call(method, path, o.body, o.token ?? rootToken),
+    async restart() {
+      await proc.stop('SIGTERM');
+      proc.start();
+      await listening();
+      await unseal();
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await proc.stop('SIGTERM', 10000);
+      await rm(dir, { recursive: true, force: true });
+      unregisterTempDir(dir);
+    },
+  };
+}
