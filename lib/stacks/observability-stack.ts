@@ -1,5 +1,6 @@
 import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
@@ -130,5 +131,5 @@ function natGatewayIds(vpc: ec2.IVpc): string[] {
 function vaultTargetGroup(cluster: ObservabilityStackProps['vault']['cluster']) {
   const group = cluster.loadBalancer.node.tryFindChild('Api')?.node.tryFindChild('NodesGroup');
   if (!group) throw new Error('VaultCluster no longer creates its target group at LoadBalancer/Api/NodesGroup: update the observability stack');
-  return group as import('aws-cdk-lib/aws-elasticloadbalancingv2').NetworkTargetGroup;
+  return group as elbv2.NetworkTargetGroup;
 }
