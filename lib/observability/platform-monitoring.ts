@@ -5,6 +5,7 @@ import {
 } from 'cdk-monitoring-constructs';
 import type { CustomMetricGroup, CustomThreshold } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
+import { acknowledge } from '../compliance';
 import type { Severity } from '../spec';
 import type { AwsAlarmDefinition, AwsAlarmGroup } from './aws-alarms';
 import { runbookLink } from './runbooks';
@@ -97,7 +98,12 @@ export class PlatformMonitoring extends Construct {
         runbookLink: runbookLink(area as AwsAlarmGroup['area'], `${area}-critical`),
         actionOverride: notify('critical'),
       });
-      if (composite) composites.set(area, composite);
+      if (!composite) continue;
+      composites.set(area, composite);
+      for (const child of this.facade.createdAlarmsWithTag(compositeTag(area))) {
+        acknowledge(child.alarm, 'NIST.800.53.R5-CloudWatchAlarmAction',
+          `Part of the composite alarm ${props.namePrefix}-${area}-critical, which notifies the critical topic; this alarm notifies nobody itself so that one failure pages once.`);
+      }
     }
     this.composites = composites;
     this.alarms = new Map(this.facade.createdAlarms().map((a) => [a.alarmNameSuffix, a.alarm]));

@@ -89,6 +89,7 @@ export class AlertmanagerPublisher extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const topicArn = (severity: Severity) => stack.formatArn({ service: 'sns', resource: alarmTopicName(props.spec, props.environment, severity) });
+    const anyKey = stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
     this.identity = new PodIdentityRole(this, 'Identity', {
       cluster: props.cluster,
       namespace: props.namespace,
@@ -100,7 +101,7 @@ export class AlertmanagerPublisher extends Construct {
           new iam.PolicyStatement({
             sid: 'EncryptForTheTopics',
             actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-            resources: [stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+            resources: [anyKey],
             conditions: {
               StringEquals: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` },
               'ForAnyValue:StringEquals': { 'kms:ResourceAliases': alarmTopicsKeyAlias(props.spec, props.environment) },
@@ -109,7 +110,7 @@ export class AlertmanagerPublisher extends Construct {
         ],
       }),
     });
-    acknowledge(this.identity.policy!, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${stack.region}:${stack.account}:key/*]`,
+    acknowledge(this.identity.policy!, `AwsSolutions-IAM5[Resource::${anyKey}]`,
       'The topics\' key is created by the observability stack, which depends on this one; the grant is limited to the key carrying its alias and to use through SNS.');
     this.values = prometheusAddonValues(props.spec, props.environment, topicArn);
   }

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack } from 'aws-cdk-lib';
+import { CfnOutput } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -99,7 +99,7 @@ export class ObservabilityStack extends PlatformStack {
       onUpdate: describe,
       policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({
         actions: ['eks:DescribeNodegroup'],
-        resources: [Stack.of(this).formatArn({ service: 'eks', resource: 'nodegroup', resourceName: `${clusterName}/${nodegroupName}/*` })],
+        resources: [cluster.nodegroup.nodegroupArn],
       })]),
       installLatestAwsSdk: false,
       vpc,
