@@ -128,7 +128,7 @@ export function awsAlarmGroups(spec: PlatformSpec, environment: EnvironmentSpec,
 
   // AWS Backup: recovery points land in the in-region vault and are copied to the DR vault.
   const backupPeriod = Duration.minutes(o.backup.metricPeriodMinutes);
-  const rpoPeriods = rpoSeconds / backupPeriod.toSeconds();
+  const rpoPeriods = Math.ceil(rpoSeconds / backupPeriod.toSeconds());
   const backupMetric = (name: string, dims: Record<string, string>) => metric('AWS/Backup', name, dims, 'Sum', backupPeriod);
   const backup: AwsAlarmDefinition[] = [{
     id: 'backup-job-failed',

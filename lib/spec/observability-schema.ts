@@ -48,7 +48,7 @@ export const observabilitySchema = z.strictObject({
     replicaLagWarningSeconds: positiveInt,
   }),
   backup: z.strictObject({
-    /** Period of the AWS Backup metrics; must divide the database RPO. */
+    /** Period of the AWS Backup metrics (each divides the whole-hour database RPO). */
     metricPeriodMinutes: z.union([z.literal(1), z.literal(5), z.literal(15), z.literal(60)]),
   }),
   cache: z.strictObject({
@@ -141,13 +141,6 @@ export function checkObservability(input: CrossFieldInput, issue: (path: (string
   }
   const rpo = input.databaseRpoSeconds;
   if (rpo !== undefined) {
-    const period = o.backup.metricPeriodMinutes * 60;
-    if (rpo % period !== 0) {
-      issue(at('backup', 'metricPeriodMinutes'), o.backup.metricPeriodMinutes, `must divide the database RPO (${rpo / 60} min)`);
-    } else if (rpo / period > 288) {
-      // CloudWatch evaluates at most a day of periods (evaluation periods x period <= 86400 s).
-      issue(at('backup', 'metricPeriodMinutes'), o.backup.metricPeriodMinutes, `gives ${rpo / period} evaluation periods for the RPO; CloudWatch allows one day of them`);
-    }
     if (o.database.replicaLagWarningSeconds >= rpo) {
       issue(at('database', 'replicaLagWarningSeconds'), o.database.replicaLagWarningSeconds, `must be < the database RPO (${rpo} s), which is the critical threshold`);
     }
