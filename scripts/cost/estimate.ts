@@ -424,8 +424,9 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
 
   'AWS::CloudWatch::Alarm': (e, id, props, type) => {
     // One alarm metric per metric read: the alarm's own, or each MetricStat of its metric math.
-    const queries = Array.isArray(props.Metrics) ? props.Metrics as Array<Record<string, any>> : undefined;
-    const stats = queries ? queries.filter((q) => q.MetricStat !== undefined) : [props];
+    type Query = { readonly MetricStat?: { readonly Period?: unknown }; readonly Period?: unknown };
+    const queries = Array.isArray(props.Metrics) ? props.Metrics as Query[] : undefined;
+    const stats: Query[] = queries ? queries.filter((q) => q.MetricStat !== undefined) : [props as Query];
     const periods = stats.map((s) => literal(s.MetricStat?.Period ?? s.Period));
     const period = periods.some((p) => p === undefined) ? undefined : Math.min(...(periods as number[]));
     const highResolution = period !== undefined && period < 60;

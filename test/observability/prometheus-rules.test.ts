@@ -70,7 +70,7 @@ async function promtoolTest(cases: readonly Case[]): Promise<void> {
     await run('promtool', ['test', 'rules', file], { cwd: dir });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`promtool test rules failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    throw new Error(`promtool test rules failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
   }
 }
 
