@@ -8,6 +8,7 @@ import { durationSeconds, ENVIRONMENT_NAMES, loadPlatformSpec, resourceNames } f
 import type { EnvironmentName } from '../../lib/spec';
 import { PlatformStage } from '../../lib/stacks/platform-stage';
 import { testApp } from '../helpers/app';
+import { expectStatefulResourcesPinned } from '../helpers/data-tier-stacks';
 import { normaliseTemplate } from '../helpers/normalise-template';
 
 const spec = loadPlatformSpec();
@@ -197,6 +198,17 @@ describe.each(ENVIRONMENT_NAMES)('%s', (name) => {
     expect(text).toContain('alerting_rules.yml');
     expect(text).toContain(prometheusRules(spec).alerting.groups[0]!.rules[0]!.alert);
     expect(text).toContain(`platform-${name}-alarms-critical`);
+  });
+
+  it('keeps the logical ids of its keys and log group (a new id replaces them)', () => {
+    expectStatefulResourcesPinned(templates[name], [
+      ['TopicsKeyEB724AD3', 'AWS::KMS::Key'],
+      ['LogEncryptionKeyA864C340', 'AWS::KMS::Key'],
+      ['NodeGroupAutoScalingGroupLogsLogGroup26F823DA', 'AWS::Logs::LogGroup'],
+    ]);
+    // Topic names are fixed (Alertmanager's role names them); their ids too, so subscribers stay.
+    expect(topicId(name, 'critical')).toBe('TopicsCritical54F8F423');
+    expect(topicId(name, 'warning')).toBe('TopicsWarning3952D1DF');
   });
 
   it('matches the snapshot', () => {
