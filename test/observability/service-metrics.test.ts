@@ -46,7 +46,12 @@ let stack: Stack;
 const scraped = new Map<string, Sample[]>();
 
 beforeAll(async () => {
-  stack = await startStack({ logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', payments: true, kafka: true, outboxPollIntervalMs: 100 });
+  stack = await startStack({
+    logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', payments: true, kafka: true, outboxPollIntervalMs: 100,
+    // This test reads metrics, not latency: a sign-up (password hashing) on a loaded two-core
+    // machine must not hit the gateway's 5 s production deadline.
+    gatewayEnv: { REQUEST_TIMEOUT_MS: '60000' },
+  });
   const api = apiClient(stack.gatewayUrl);
   const alice = await newAccount(api, 'metrics');
   const order = await api('POST', '/v1/orders', {
