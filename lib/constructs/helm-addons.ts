@@ -3,7 +3,8 @@ import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { IDependable } from 'constructs';
-import type { HelmChartSpec, PlatformSpec } from '../spec';
+import type { EnvironmentSpec, HelmChartSpec, PlatformSpec } from '../spec';
+import { AlertmanagerPublisher } from '../observability/prometheus-addon';
 import { acknowledge } from '../compliance';
 import { PodIdentityRole } from './pod-identity-role';
 // The controller's official IAM policy, vendored verbatim from aws-cdk-lib 2.276.0
@@ -19,6 +20,8 @@ export interface HelmAddonsProps {
   readonly clusterReady: readonly IDependable[];
   /** The EBS CSI driver, which provisions the volumes of the gp3 StorageClass. */
   readonly storageReady: readonly IDependable[];
+  /** Rules and Alertmanager routing for the Prometheus add-on (lib/observability); none: Prometheus only feeds KEDA. */
+  readonly observability?: { readonly spec: PlatformSpec; readonly environment: EnvironmentSpec };
 }
 
 /** Service account of the AWS Load Balancer Controller (the chart creates it with this name). */
@@ -106,18 +109,23 @@ export class HelmAddons extends Construct {
     });
     this.gp3StorageClass.node.addDependency(...props.storageReady);
 
+    // The services' recording and alerting rules, and Alertmanager publishing to the alarm topics.
+    const alerting = props.observability
+      ? new AlertmanagerPublisher(this, 'Alertmanager', { cluster, ...props.observability, namespace: charts.prometheus.namespace })
+      : undefined;
     this.prometheus = this.chart('Prometheus', cluster, charts.prometheus, {
       server: {
         // The chart's default scrape config already includes the `kubernetes-pods` job, which
         // scrapes every pod annotated prometheus.io/scrape: "true" (port/path from annotations).
         persistentVolume: { enabled: true, storageClass: GP3_STORAGE_CLASS },
       },
-      // This Prometheus feeds KEDA's latency trigger (DESIGN.md §7); alerting and pushed
-      // metrics belong to the observability stack.
+      // This Prometheus also feeds KEDA's latency trigger (DESIGN.md §7); nothing pushes metrics.
       alertmanager: { enabled: false },
       'prometheus-pushgateway': { enabled: false },
+      ...alerting?.values,
     });
     this.prometheus.node.addDependency(this.gp3StorageClass);
+    if (alerting) this.prometheus.node.addDependency(alerting.identity.association);
 
     // Everything after the controller: its webhooks must answer before other charts create
     // Services, and on delete the controller must outlive them to remove their load balancers.

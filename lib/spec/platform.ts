@@ -362,6 +362,82 @@ export const platformSpecData: PlatformSpec = {
     },
   },
 
+  // Alarms, alerts and dashboards (docs/observability.md): every threshold sits next to what it
+  // watches, with its unit in its name. All our choice unless derived (noted) from the spec above.
+  observability: {
+    alarmPeriodSeconds: 60, // choice: CloudWatch's standard resolution
+    sustainedMinutes: 5, // choice: a condition holds this long before it alarms (one bad minute pages no one)
+    database: {
+      cpuUtilizationMaxPercent: 80, // choice
+      // choice: storage autoscaling keeps >= 10% of the allocation free; below it, autoscaling failed or hit its ceiling
+      freeStorageMinPercentOfAllocated: 10,
+      // choice: of the server connections PgBouncer may open (workloads.pgbouncer: replicas x databases x maxDbConnections)
+      connectionsMaxPercentOfPgBouncerBudget: 90,
+      replicaLagWarningSeconds: 300, // choice; the critical replica-lag alarm is the database RPO itself
+    },
+    backup: {
+      // choice: AWS Backup publishes its job and recovery-point counts every 5 minutes; the
+      // no-recovery-point alarm fires RPO + one such period after the newest point, not before.
+      metricPeriodMinutes: 5,
+    },
+    cache: {
+      memoryUsageMaxPercent: 80, // choice: of maxmemory, before evictions start
+      evictionsMaxPerMinute: 100, // choice: evicted rate-limit counters loosen the gateway's limits
+      replicationLagMaxSeconds: 30, // choice
+    },
+    kafka: {
+      diskUsedMaxPercent: 80, // choice: of each broker's data volume (environments.<env>.messaging.brokerStorageGiB)
+      // choice: the warehouse lags Kafka by about a checkpoint (analytics.flink.checkpointIntervalSeconds); ten minutes is a stuck job
+      analyticsConsumerLagMaxSeconds: 600,
+    },
+    edge: {
+      loadBalancer5xxMaxPercent: 1, // choice: of requests, gateway (target) and ALB errors together
+      targetResponseTimeP99MaxMs: 1000, // choice: the gateway's p99 as the ALB sees it
+      wafBlockedRequestsMaxPer5Minutes: 5000, // choice: a spike well above the per-IP rate limit's normal trickle
+      cloudFront5xxMaxPercent: 1, // choice
+    },
+    vault: {
+      // choice: the secrets RPO is 0, which asynchronous replication cannot promise (docs/vault.md);
+      // alarm when the lag leaves "about a second" far behind.
+      replicationLatencyMaxMs: 5000,
+    },
+    nat: { packetsDroppedMaxPer5Minutes: 1000 }, // choice; any port-allocation error alarms
+    analytics: {
+      // choice: the warehouse at its RPU ceiling (environments.<env>.analytics.warehouse.maxCapacityRpu) this long is capacity, not a spike
+      warehouseAtMaxCapacityMinutes: 30,
+    },
+    // choice: SLOs of each service, per HTTP route (api-gateway) and per RPC (the others).
+    slos: {
+      'api-gateway': { errorRateMaxPercent: 1, latencyP99MaxMs: 1000 },
+      'auth-service': { errorRateMaxPercent: 0.5, latencyP99MaxMs: 300 },
+      'user-service': { errorRateMaxPercent: 0.5, latencyP99MaxMs: 300 },
+      'payment-service': { errorRateMaxPercent: 0.5, latencyP99MaxMs: 1000 }, // Stripe's round trip is in it
+      'order-service': { errorRateMaxPercent: 0.5, latencyP99MaxMs: 300 },
+    },
+    inCluster: {
+      outboxBacklogMaxRows: 1000, // choice: rows not yet acknowledged by Kafka, per topic
+      outboxLagP99MaxSeconds: 30, // choice: bench/orders measures ~0.2 s; 30 s is a relay or broker problem
+      rateLimitFallbackMaxMinutes: 5, // choice: limits counted per pod (Redis down) for longer than this
+      consumerDuplicateMaxPercent: 5, // choice: of consumed events; more is a redelivery storm
+      certificateExpiryMinHours: 168, // choice: 7 days left means cert-manager missed its renewal (workloads.certificates.renewBefore)
+      pgbouncerPoolUtilizationMaxPercent: 90, // choice: of max_db_connections per database and pooler
+    },
+    // choice: placeholder endpoints until the real pager and mailing lists exist. Production pages
+    // (critical -> the pager), staging notifies only.
+    notifications: {
+      production: {
+        paging: true,
+        critical: [{ kind: 'pager', endpoint: 'https://events.pager.example.com/integration/platform-production' }],
+        warning: [{ kind: 'email', endpoint: 'platform-alerts@example.com' }],
+      },
+      staging: {
+        paging: false,
+        critical: [{ kind: 'email', endpoint: 'platform-staging-alerts@example.com' }],
+        warning: [{ kind: 'email', endpoint: 'platform-staging-alerts@example.com' }],
+      },
+    },
+  },
+
   // choice: chart versions pinned so a deploy is reproducible; bump them here.
   clusterAddons: {
     awsLoadBalancerController: {

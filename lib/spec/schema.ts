@@ -5,6 +5,7 @@
  * (ports, topics) and are bundled by esbuild, so the spec must stay plain data + zod.
  */
 import { z } from 'zod';
+import { checkObservability, observabilitySchema } from './observability-schema';
 
 /** Instance families and sizes we accept; anything else is a typo until proven otherwise. */
 export const INSTANCE_FAMILIES = [
@@ -511,7 +512,16 @@ export const platformSpecSchema = z.strictObject({
     /** The Vault Agent injector (docs/vault.md): renders secrets into the pods; no Vault server in-cluster. */
     vaultInjector: helmChart,
   }),
+  /** Alarms, alerts, dashboards and who they notify (lib/spec/observability-schema.ts). */
+  observability: observabilitySchema,
 }).superRefine((spec, ctx) => {
+  checkObservability({
+    observability: spec.observability,
+    environmentNames: Object.keys(spec.environments),
+    serviceNames: spec.services.map((s) => s.name),
+    databaseRpoSeconds: spec.disasterRecovery.database ? isoSeconds(spec.disasterRecovery.database.rpo) : undefined,
+    certificateRenewBeforeSeconds: isoSeconds(spec.workloads.certificates.renewBefore),
+  }, (path, input, message) => ctx.addIssue({ code: 'custom', path, input, message }));
   checkWorkloads(spec, ctx);
   checkPorts(spec.services, spec.dataTier, ctx);
   checkVault(spec, ctx);
@@ -563,6 +573,8 @@ export type KafkaTopicSpec = z.infer<typeof kafkaTopic>;
 export type WorkloadsSpec = PlatformSpec['workloads'];
 export type AnalyticsSpec = PlatformSpec['analytics'];
 export type ContainerResourcesSpec = z.infer<typeof containerResources>;
+export type { ObservabilitySpec, NotificationSubscription, Severity } from './observability-schema';
+export { SEVERITIES } from './observability-schema';
 
 type Ctx = z.RefinementCtx;
 

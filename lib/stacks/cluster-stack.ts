@@ -79,6 +79,7 @@ export class ClusterStack extends PlatformStack {
       charts: spec.clusterAddons,
       clusterReady: [this.nodegroup, this.addons.coreDns, this.addons.podIdentityAgent],
       storageReady: [this.addons.ebsCsiDriver],
+      observability: { spec, environment },
     });
 
     const injector = spec.clusterAddons.vaultInjector;

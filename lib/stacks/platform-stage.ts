@@ -14,6 +14,7 @@ import { DataRecoveryStack } from './data-recovery-stack';
 import { EdgeStack } from './edge-stack';
 import { MessagingStack } from './messaging-stack';
 import { NetworkStack } from './network-stack';
+import { ObservabilityStack } from './observability-stack';
 import { RegistryStack } from './registry-stack';
 import { VaultKeysStack } from './vault-keys-stack';
 import { VaultStack } from './vault-stack';
@@ -44,6 +45,8 @@ export class PlatformStage extends Stage {
   readonly registry: RegistryStack;
   /** Kafka -> Flink -> Data Warehouse (issue 9). */
   readonly analytics: AnalyticsStack;
+  /** Alarms, notification topics and the dashboard of everything above (docs/observability.md). */
+  readonly observability: ObservabilityStack;
 
   constructor(scope: Construct, id: string, props: PlatformStageProps) {
     super(scope, id, { env: { account: props.environment.account, region: props.environment.region } });
@@ -65,6 +68,9 @@ export class PlatformStage extends Stage {
     this.registry = new RegistryStack(this, 'Registry', { spec, environment });
     this.analytics = new AnalyticsStack(this, 'Analytics', {
       spec, environment, network: this.network, messaging: this.messaging, registry: this.registry,
+    });
+    this.observability = new ObservabilityStack(this, 'Observability', {
+      spec, environment, network: this.network, edge: this.edge, vault: this.vault, cluster: this.cluster,
     });
     this.applyCharts(props);
   }

@@ -90,6 +90,7 @@ export const USAGE_ONLY_TYPES: Readonly<Record<string, string>> = {
   'AWS::Lambda::LayerVersion': 'layer storage not estimated',
   'AWS::SecretsManager::RotationSchedule': 'rotation invocations not estimated',
   'AWS::SNS::Topic': 'requests not estimated',
+  'AWS::SNS::Subscription': 'notifications delivered (email, HTTPS) not estimated',
   'AWS::SQS::Queue': 'requests not estimated',
   'AWS::Events::Rule': 'events not estimated',
   'AWS::StepFunctions::StateMachine': 'state transitions not estimated',
@@ -421,8 +422,24 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     e.monthly(id, type, `secret${replicas ? ` + ${replicas} replica(s)` : ''}`, count, 'secret', e.p?.secretMonth, 'API calls not estimated');
   },
 
-  'AWS::CloudWatch::Alarm': (e, id, _props, type) => {
-    e.monthly(id, type, 'alarm', 1, 'alarm', e.p?.cloudWatchAlarmMonth);
+  'AWS::CloudWatch::Alarm': (e, id, props, type) => {
+    // One alarm metric per metric read: the alarm's own, or each MetricStat of its metric math.
+    type Query = { readonly MetricStat?: { readonly Period?: unknown }; readonly Period?: unknown };
+    const queries = Array.isArray(props.Metrics) ? props.Metrics as Query[] : undefined;
+    const stats: Query[] = queries ? queries.filter((q) => q.MetricStat !== undefined) : [props as Query];
+    const periods = stats.map((s) => literal(s.MetricStat?.Period ?? s.Period));
+    const period = periods.some((p) => p === undefined) ? undefined : Math.min(...(periods as number[]));
+    const highResolution = period !== undefined && period < 60;
+    e.monthly(id, type, `${highResolution ? 'high-resolution ' : ''}alarm, ${stats.length} metric(s)`, period === undefined ? undefined : stats.length, 'alarm metric',
+      highResolution ? e.p?.cloudWatchHighResolutionAlarmMonth : e.p?.cloudWatchAlarmMonth);
+  },
+
+  'AWS::CloudWatch::CompositeAlarm': (e, id, _props, type) => {
+    e.monthly(id, type, 'composite alarm', 1, 'alarm', e.p?.cloudWatchCompositeAlarmMonth);
+  },
+
+  'AWS::CloudWatch::Dashboard': (e, id, _props, type) => {
+    e.monthly(id, type, 'dashboard', 1, 'dashboard', e.p?.cloudWatchDashboardMonth, 'the account\'s first three dashboards are free; not deducted');
   },
 
   'AWS::SSM::Parameter': (e, id, props, type) => {

@@ -4,7 +4,8 @@
  * "unknown", never guessed.
  *
  * Source and date: the AWS public on-demand pricing pages (EC2, EKS, RDS for PostgreSQL,
- * ElastiCache, MSK, Managed Service for Apache Flink, VPC, Elastic Load Balancing, WAF, KMS, Secrets Manager, Client VPN), read
+ * ElastiCache, MSK, Managed Service for Apache Flink, VPC, Elastic Load Balancing, WAF, KMS, Secrets Manager, Client VPN,
+ * CloudWatch), read
  * by hand, not fetched: this repository builds offline. The figures are the rates believed
  * current in 2025 (see `PRICES.date`). They MUST be refreshed before anyone quotes them:
  * docs/cost.md says how (AWS Price List API query per SKU). A `null` price means "we do not
@@ -55,8 +56,16 @@ export interface RegionPrices {
   readonly kmsKeyMonth: number;
   /** Secrets Manager, per secret-month (each replica region counts as a secret). */
   readonly secretMonth: number;
-  /** CloudWatch standard-resolution alarm, per alarm-month. */
+  /**
+   * CloudWatch metric alarm, per metric of the alarm per month (a metric-math alarm pays for each
+   * metric it reads): standard resolution (period >= 60 s) and high resolution (10 or 30 s).
+   */
   readonly cloudWatchAlarmMonth: number;
+  readonly cloudWatchHighResolutionAlarmMonth: number;
+  /** CloudWatch composite alarm, per alarm-month. */
+  readonly cloudWatchCompositeAlarmMonth: number;
+  /** CloudWatch dashboard, per dashboard-month (the account's first three are free: not deducted here). */
+  readonly cloudWatchDashboardMonth: number;
   /** SSM Parameter Store advanced parameter, per parameter-month (standard ones are free). */
   readonly ssmAdvancedParameterMonth: number;
   /** Route 53 hosted zone, per zone-month (queries are not estimated). */
@@ -111,6 +120,9 @@ const US_EAST_1: RegionPrices = {
   kmsKeyMonth: 1,
   secretMonth: 0.40,
   cloudWatchAlarmMonth: 0.10,
+  cloudWatchHighResolutionAlarmMonth: 0.30,
+  cloudWatchCompositeAlarmMonth: 0.50,
+  cloudWatchDashboardMonth: 3,
   ssmAdvancedParameterMonth: 0.05,
   route53HostedZoneMonth: 0.50,
 };

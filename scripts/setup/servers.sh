@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real servers for the integration tests (test/harness/): Debian's postgresql, redis-server,
-# nginx, wrk, openssl and pgbouncer, and the Kafka broker's jars from Maven Central into
+# nginx, wrk, openssl and pgbouncer, prometheus (promtool unit-tests the alerting rules) and
+# prometheus-alertmanager (amtool checks Alertmanager's configuration), and the Kafka broker's jars from Maven Central into
 # .cache/kafka/<version>/libs (scripts/setup/kafka/pom.xml). Idempotent; well under a second
 # when all is present (binaries are looked up, the jars' stamp is compared).
 set -euo pipefail
@@ -16,6 +17,8 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -24,8 +27,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "setup: installing ${missing[*]} with apt-get"
   # The packages' maintainer scripts start their daemons (PostgreSQL's "main" cluster on 5432,
-  # redis-server on 6379, nginx on 80) through invoke-rc.d. The harness starts its own servers on
-  # free ports, so deny every start while installing: policy-rc.d exit 101 = "action forbidden".
+  # redis-server on 6379, nginx on 80, prometheus on 9090) through invoke-rc.d. The harness
+  # starts its own servers on free ports (and promtool/amtool need no daemon), so deny every
+  # start while installing: policy-rc.d exit 101 = "action forbidden".
   # Without systemd that also keeps the install from failing on a start it cannot do.
   policy=/usr/sbin/policy-rc.d
   own_policy=
@@ -40,7 +44,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
   # Should a daemon have started anyway (a system whose init ignores policy-rc.d), stop it:
   # it would hold the packages' default ports and is never used by the tests.
-  for pidfile in /run/redis/redis-server.pid /run/nginx.pid /run/postgresql/*-main.pid; do
+  for pidfile in /run/redis/redis-server.pid /run/nginx.pid /run/postgresql/*-main.pid /run/prometheus/prometheus.pid /run/prometheus/prometheus-alertmanager.pid; do
     if [ -f "$pidfile" ] && kill -0 "$(head -n1 "$pidfile")" 2>/dev/null; then
       echo "setup: stopping the daemon of $pidfile started by its package"
       kill "$(head -n1 "$pidfile")" || true

@@ -170,3 +170,34 @@ describe('the analytics stack', () => {
     expect(JSON.stringify(estimate)).toContain('RPU-hours while queries run');
   });
 });
+
+describe('alarms and dashboards', () => {
+  const stat = (name: string, period: number) => ({ Id: name, MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: name }, Period: period, Stat: 'Sum' }, ReturnData: false });
+  const template: CfnTemplate = {
+    Resources: {
+      Simple: { Type: 'AWS::CloudWatch::Alarm', Properties: { MetricName: 'CPUUtilization', Namespace: 'AWS/RDS', Period: 300, Statistic: 'Average' } },
+      Math: { Type: 'AWS::CloudWatch::Alarm', Properties: { Metrics: [stat('t5', 60), stat('e5', 60), stat('requests', 60), { Id: 'expr', Expression: '100 * (t5 + e5) / requests' }] } },
+      Fast: { Type: 'AWS::CloudWatch::Alarm', Properties: { MetricName: 'x', Namespace: 'y', Period: 10, Statistic: 'Maximum' } },
+      Token: { Type: 'AWS::CloudWatch::Alarm', Properties: { MetricName: 'x', Namespace: 'y', Period: { Ref: 'P' }, Statistic: 'Maximum' } },
+      Composite: { Type: 'AWS::CloudWatch::CompositeAlarm', Properties: { AlarmRule: 'ALARM(a) OR ALARM(b)' } },
+      Board: { Type: 'AWS::CloudWatch::Dashboard', Properties: { DashboardBody: '{}' } },
+      Subscription: { Type: 'AWS::SNS::Subscription', Properties: { Protocol: 'email', Endpoint: 'x@example.com' } },
+    },
+  };
+  const estimate = estimateTemplate(template, 'us-east-1', PRICES);
+  const item = (id: string) => estimate.items.find((i) => i.logicalId === id);
+
+  test('a metric alarm pays per metric it reads, high resolution at its rate', () => {
+    expect(item('Simple')).toMatchObject({ quantity: 1, unitPrice: 0.10, monthly: 0.10 });
+    expect(item('Math')).toMatchObject({ quantity: 3, unitPrice: 0.10, monthly: 0.30 });
+    expect(item('Fast')).toMatchObject({ quantity: 1, unitPrice: 0.30, monthly: 0.30 });
+    expect(item('Token')).toMatchObject({ quantity: null, monthly: null });
+  });
+
+  test('composite alarms and dashboards are priced; subscriptions are usage', () => {
+    expect(item('Composite')).toMatchObject({ quantity: 1, unitPrice: 0.50, monthly: 0.50 });
+    expect(item('Board')).toMatchObject({ quantity: 1, unitPrice: 3, monthly: 3 });
+    expect(estimate.usageOnly.map((u) => u.type)).toEqual(['AWS::SNS::Subscription']);
+    expect(estimate.unknownTypes ?? []).toEqual([]);
+  });
+});

@@ -33,7 +33,7 @@ beforeAll(() => {
 test('forwards its arguments: the account reaches the templates, the image tag the templates and the manifests', () => {
   expect(first.stderr).not.toMatch(/synth failed/);
   expect(first.status).toBe(0);
-  expect(first.stdout).toMatch(/24 stacks in .*cdk\.out\/, 16 manifests/);
+  expect(first.stdout).toMatch(/26 stacks in .*cdk\.out\/, 16 manifests/);
   const staging = stagingTemplates();
   expect(staging).toContain('"123456789012"');
   expect(staging).toContain(':0123abcd');

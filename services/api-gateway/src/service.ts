@@ -136,6 +136,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   };
   const openApi = renderOpenApiDocument(ROUTES);
   const httpsFiles = { certFile: config.TLS_CERT_FILE, keyFile: config.TLS_KEY_FILE };
+  metrics.watchCertificateExpiry(config.TLS_CERT_FILE);
 
   const app = buildApp({
     logger, backends: { auth, users, orders, payments }, verifier, jwks, decisions, limiter, policies,

@@ -14,7 +14,7 @@ import {
   EventConsumer, GrpcServer, Metrics, OutboxRelay, ServiceError, Status, commonEnv, createKafkaProducer, createLogger,
   createPostgres, databaseEnv, grpcServerEnv, invalidArgument, kafkaEnv, loadConfig, runMigrations, startHealthServer, Cleanups, startupGate, migrationsBeside,
 } from '../../shared/src';
-import type { CallContext, KafkaMessage, Logger, ServiceHandlers } from '../../shared/src';
+import type { CallContext, ConsumeOutcome, KafkaMessage, Logger, ServiceHandlers } from '../../shared/src';
 import {
   DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OrderStore, checkCurrencyField, checkId, checkItems, decodeCursor,
 } from './orders';
@@ -114,7 +114,7 @@ export async function startOrderService(config: OrderServiceConfig, options: Ord
       registers: [metrics.registry],
     });
     const consumerLog = logger.child({ component: 'payment-events-consumer' });
-    const handlePaymentEvent = async (message: KafkaMessage): Promise<void> => {
+    const handlePaymentEvent = async (message: KafkaMessage): Promise<ConsumeOutcome> => {
       let event: unknown;
       try {
         event = JSON.parse(message.value);
@@ -126,16 +126,17 @@ export async function startOrderService(config: OrderServiceConfig, options: Ord
         // Never retried: it would block the partition forever. Counted and logged for a person.
         invalidEvents.inc({ topic: message.topic });
         consumerLog.error({ partition: message.partition, offset: String(message.offset), problems }, 'skipping an invalid payment event');
-        return;
+        return 'invalid';
       }
       const envelope = event as EventEnvelope<string, { paymentId: string; amount: Money }>;
-      if (envelope.type !== 'payment.captured') return;
+      if (envelope.type !== 'payment.captured') return 'processed';
       const outcome = await store.markPaid(envelope.eventId, envelope.orderId, envelope.payload.paymentId, envelope.payload.amount);
       consumerLog.info({ orderId: envelope.orderId, eventId: envelope.eventId, outcome }, 'payment.captured applied');
+      return outcome === 'duplicate' ? 'duplicate' : 'processed';
     };
     const consumer = new EventConsumer(config, {
       clientId: `${SERVICE_NAME}-payment-events`, groupId: SERVICE_NAME, topics: [PAYMENT_EVENTS_TOPIC],
-      logger: consumerLog, handle: handlePaymentEvent, maxBackoffMs: options.maxBackoffMs,
+      logger: consumerLog, handle: handlePaymentEvent, maxBackoffMs: options.maxBackoffMs, registry: metrics.registry,
     });
     consumer.start();
     cleanups.push(() => consumer.stop());

@@ -189,6 +189,7 @@ export class GrpcServer {
   async listen(port: number, host = '0.0.0.0'): Promise<number> {
     const certificates = watchCertificates(this.options.tls);
     this.certificates = certificates;
+    this.options.metrics.watchCertificateExpiry(this.options.tls.certFile);
     await certificates.ready();
     const credentials = grpc.experimental.createCertificateProviderServerCredentials(certificates.provider, certificates.provider, true);
     const bound = await new Promise<number>((resolve, reject) => {

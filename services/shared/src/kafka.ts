@@ -14,6 +14,8 @@ import {
 } from '@platformatic/kafka';
 import type { BaseOptions, Message, MessagesStream } from '@platformatic/kafka';
 import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { KafkaConfig } from './config';
 
 export type KafkaProducer = Producer<string, string, string, string>;
@@ -121,12 +123,17 @@ export interface EventConsumerOptions extends KafkaConsumerOptions {
    * its offset is not committed, so nothing is skipped while, say, PostgreSQL is down. A message
    * that can never be applied (malformed) must be handled (logged, counted) and not thrown.
    */
-  readonly handle: (message: KafkaMessage) => Promise<void>;
+  readonly handle: (message: KafkaMessage) => Promise<void | ConsumeOutcome>;
+  /** Counts every handled message in `kafka_consumer_messages_total{topic,outcome}` (returned outcome; none = processed). */
+  readonly registry?: Registry;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
   /** Longest wait of one fetch when the topic is idle (default 1 s): also bounds stop(). */
   readonly maxWaitTimeMs?: number;
 }
+
+/** What handling a message did: applied it, recognised a redelivery (de-duplicated), or skipped it as invalid. */
+export type ConsumeOutcome = 'processed' | 'duplicate' | 'invalid';
 
 class Stopped extends Error {}
 
@@ -144,10 +151,17 @@ export class EventConsumer {
   private stream: MessagesStream<string, string, string, string> | undefined;
   private wake: (() => void) | undefined;
   private healthy = false;
+  private readonly handled: Counter<'topic' | 'outcome'> | undefined;
 
   constructor(private readonly config: KafkaConfig, private readonly options: EventConsumerOptions) {
     this.minBackoffMs = options.minBackoffMs ?? 200;
     this.maxBackoffMs = options.maxBackoffMs ?? 5000;
+    this.handled = options.registry && new Counter({
+      name: 'kafka_consumer_messages_total',
+      help: 'Consumed messages by topic and outcome (processed, duplicate: an event id seen before, invalid: skipped).',
+      labelNames: ['topic', 'outcome'],
+      registers: [options.registry],
+    });
   }
 
   start(): void {
@@ -214,7 +228,8 @@ export class EventConsumer {
     for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new Stopped();
       try {
-        await this.options.handle(message);
+        const outcome = await this.options.handle(message);
+        this.handled?.inc({ topic: message.topic, outcome: outcome ?? 'processed' });
         return;
       } catch (err) {
         if (attempt === 1) {

@@ -3,9 +3,13 @@
  * served on the health port. Latency buckets include 0.2 s exactly so the payment autoscaler's
  * p95 > 200 ms threshold falls on a bucket boundary.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5, 10];
+
+export const CERTIFICATE_EXPIRY_METRIC = 'tls_certificate_expiry_timestamp_seconds';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -32,6 +36,27 @@ export class Metrics {
   /** A histogram on this registry with the shared latency buckets (e.g. the gateway's HTTP one). */
   latencyHistogram<L extends string>(name: string, help: string, labelNames: readonly L[]): Histogram<L> {
     return new Histogram({ name, help, labelNames: [...labelNames], buckets: [...LATENCY_BUCKETS_SECONDS], registers: [this.registry] });
+  }
+
+  /**
+   * `tls_certificate_expiry_timestamp_seconds`: notAfter of the serving certificate in `certFile`,
+   * read at every scrape (cert-manager renews the file in place; an alert fires when a renewal
+   * did not arrive). Idempotent: a process serves one certificate.
+   */
+  watchCertificateExpiry(certFile: string): void {
+    if (this.registry.getSingleMetric(CERTIFICATE_EXPIRY_METRIC)) return;
+    new Gauge({
+      name: CERTIFICATE_EXPIRY_METRIC,
+      help: 'Expiry (notAfter) of the serving TLS certificate, as a Unix timestamp.',
+      registers: [this.registry],
+      collect() {
+        try {
+          this.set(Date.parse(new X509Certificate(readFileSync(certFile)).validTo) / 1000);
+        } catch {
+          // Unreadable mid-renewal: keep the last figure rather than failing the scrape.
+        }
+      },
+    });
   }
 
   cacheResult(cache: string, result: 'hit' | 'miss'): void {

@@ -177,6 +177,7 @@ export class OutboxRelay {
   private readonly processedRetentionMs: number;
   private healthy = false;
   readonly pendingGauge: Gauge<'topic'>;
+  private readonly publishedTopics = new Set<string>();
   private readonly lagSeconds: Histogram<'topic'>;
   private readonly publishedTotal: Counter<'topic'>;
   private readonly errorsTotal: Counter;
@@ -190,6 +191,7 @@ export class OutboxRelay {
     this.retentionMs = options.retentionMs ?? 24 * 3600_000;
     this.processedRetentionMs = options.processedRetentionMs ?? defaultProcessedRetentionMs();
     const pool = options.pool;
+    const published = this.publishedTopics;
     this.pendingGauge = new Gauge({
       name: 'outbox_pending',
       help: 'Outbox rows not yet acknowledged by Kafka, by topic.',
@@ -200,6 +202,8 @@ export class OutboxRelay {
         try {
           const { rows } = await pool.query<{ topic: string; n: string }>('SELECT topic, count(*)::text AS n FROM outbox WHERE sent_at IS NULL GROUP BY topic');
           this.reset();
+          // An explicit 0 for the topics this relay publishes to: an empty backlog is a series too.
+          for (const topic of published) this.set({ topic }, 0);
           for (const row of rows) this.set({ topic: row.topic }, Number(row.n));
         } catch {
           // PostgreSQL down: keep the last figure rather than failing the whole scrape.
@@ -287,6 +291,7 @@ export class OutboxRelay {
       for (const row of rows) {
         this.lagSeconds.observe({ topic: row.topic }, Math.max(0, ackedAt - row.created_at.getTime()) / 1000);
         this.publishedTotal.inc({ topic: row.topic });
+        this.publishedTopics.add(row.topic);
       }
       return rows.length;
     } catch (err) {
