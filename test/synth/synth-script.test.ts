@@ -33,7 +33,9 @@ beforeAll(() => {
 test('forwards its arguments: the account reaches the templates, the image tag the templates and the manifests', () => {
   expect(first.stderr).not.toMatch(/synth failed/);
   expect(first.status).toBe(0);
-  expect(first.stdout).toMatch(/26 stacks in .*cdk\.out\/, 16 manifests/);
+  const [, stacks, manifests] = /(\d+) stacks in .*cdk\.out\/, (\d+) manifests/.exec(first.stdout) ?? [];
+  expect(Number(stacks)).toBeGreaterThan(20);
+  expect(Number(manifests)).toBe(['production', 'staging'].flatMap((env) => fs.readdirSync(path.join(out, 'dist', env))).length);
   const staging = stagingTemplates();
   expect(staging).toContain('"123456789012"');
   expect(staging).toContain(':0123abcd');
