@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acmCertificateArn } from './environment-arns';
 import type { EnvironmentSpec } from '../spec';
 
 export interface DmzVpnProps {
@@ -35,8 +36,8 @@ export class DmzVpn extends Construct {
       vpc,
       description: `${environment.name} DMZ access`,
       cidr: vpn.clientCidr,
-      serverCertificateArn: vpn.serverCertificateArn,
-      clientCertificateArn: vpn.clientRootCertificateArn,
+      serverCertificateArn: acmCertificateArn(this, vpn.serverCertificateId),
+      clientCertificateArn: acmCertificateArn(this, vpn.clientRootCertificateId),
       vpcSubnets: { subnetGroupName: 'dmz' },
       securityGroups: [securityGroup],
       // Only VPC-bound traffic enters the tunnel; the rest of a laptop's traffic does not.

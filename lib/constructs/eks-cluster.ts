@@ -8,6 +8,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge } from '../compliance';
+import { iamRoleArn } from './environment-arns';
 import type { EnvironmentSpec } from '../spec';
 
 export interface EksClusterProps {
@@ -125,7 +126,7 @@ export class EksCluster extends Construct {
     });
 
     // Access entries (authentication mode API): the spec's admin role is cluster admin.
-    this.cluster.grantClusterAdmin('AdminRoleAccess', spec.adminRoleArn);
+    this.cluster.grantClusterAdmin('AdminRoleAccess', iamRoleArn(this, spec.adminRoleName));
 
     this.launchTemplate = new ec2.LaunchTemplate(this, 'NodeLaunchTemplate', {
       // The workloads zone group plus the EKS cluster security group: a launch template's

@@ -22,7 +22,7 @@ export class MultiRegionKeyReplica extends Construct {
       primaryKeyArn: props.primaryKeyArn,
       description: props.description,
       pendingWindowInDays: 30,
-      keyPolicy: keyPolicyDocument({ account: stack.account, region: stack.region, logGroupNames: props.logGroupNames }),
+      keyPolicy: keyPolicyDocument({ partition: stack.partition, account: stack.account, region: stack.region, logGroupNames: props.logGroupNames }),
     });
     this.key.applyRemovalPolicy(RemovalPolicy.RETAIN);
     this.keyId = this.key.attrKeyId;

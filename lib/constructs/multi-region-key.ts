@@ -1,8 +1,11 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import type { IConstruct } from 'constructs';
 
 export interface KeyPolicyOptions {
+  /** The partition of the stack the key lives in (`Stack.of(scope).partition`). */
+  readonly partition: string;
   readonly account: string;
   readonly region: string;
   /** Log groups (names) CloudWatch Logs may encrypt with this key, in `region`. */
@@ -15,11 +18,11 @@ export interface KeyPolicyOptions {
  * named log groups only.
  */
 export function keyPolicyDocument(options: KeyPolicyOptions): Record<string, unknown> {
-  const { account, region, logGroupNames = [] } = options;
+  const { partition, account, region, logGroupNames = [] } = options;
   const statements: Record<string, unknown>[] = [{
     Sid: 'AccountAdministersThroughIam',
     Effect: 'Allow',
-    Principal: { AWS: `arn:aws:iam::${account}:root` },
+    Principal: { AWS: `arn:${partition}:iam::${account}:root` },
     Action: 'kms:*',
     Resource: '*',
   }];
@@ -32,7 +35,7 @@ export function keyPolicyDocument(options: KeyPolicyOptions): Record<string, unk
       Resource: '*',
       Condition: {
         ArnEquals: {
-          'kms:EncryptionContext:aws:logs:arn': logGroupNames.map((name) => `arn:aws:logs:${region}:${account}:log-group:${name}`),
+          'kms:EncryptionContext:aws:logs:arn': logGroupNames.map((name) => `arn:${partition}:logs:${region}:${account}:log-group:${name}`),
         },
       },
     });
@@ -64,7 +67,7 @@ export class MultiRegionKey extends Construct {
       multiRegion: true,
       enableKeyRotation: true,
       pendingWindowInDays: 30,
-      keyPolicy: keyPolicyDocument({ account: stack.account, region: stack.region, logGroupNames: props.logGroupNames }),
+      keyPolicy: keyPolicyDocument({ partition: stack.partition, account: stack.account, region: stack.region, logGroupNames: props.logGroupNames }),
     });
     // Losing the key loses every secret sealed with it.
     this.key.applyRemovalPolicy(RemovalPolicy.RETAIN);
@@ -73,7 +76,7 @@ export class MultiRegionKey extends Construct {
   }
 }
 
-/** The ARN a multi-region key's replica has in `region` (same key id). */
-export function replicaKeyArn(account: string, region: string, keyId: string): string {
-  return `arn:aws:kms:${region}:${account}:key/${keyId}`;
+/** The ARN a multi-region key's replica has in `region` (same key id), in `scope`'s account and partition. */
+export function replicaKeyArn(scope: IConstruct, region: string, keyId: string): string {
+  return Stack.of(scope).formatArn({ service: 'kms', region, resource: 'key', resourceName: keyId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
 }

@@ -38,8 +38,8 @@ export const platformSpecData: PlatformSpec = {
         natGateways: 3, // choice: one per AZ, an AZ outage keeps egress in the others
         flowLogRetentionDays: 365, // choice
         vpn: {
-          serverCertificateArn: `arn:aws:acm:us-east-1:${PRODUCTION_ACCOUNT}:certificate/00000000-0000-4000-8000-000000000001`,
-          clientRootCertificateArn: `arn:aws:acm:us-east-1:${PRODUCTION_ACCOUNT}:certificate/00000000-0000-4000-8000-000000000002`,
+          serverCertificateId: '00000000-0000-4000-8000-000000000001',
+          clientRootCertificateId: '00000000-0000-4000-8000-000000000002',
           clientCidr: '10.250.0.0/22', // choice
         },
         bastionInstanceType: 't3.micro', // choice
@@ -47,7 +47,7 @@ export const platformSpecData: PlatformSpec = {
       cluster: {
         kubernetesVersion: '1.35', // choice: newest with a kubectl layer in aws-cdk-lib
         nodeGroup: { instanceType: 'm5.xlarge', nodes: 10, diskSizeGiB: 100 }, // spec §4 (disk: choice)
-        adminRoleArn: `arn:aws:iam::${PRODUCTION_ACCOUNT}:role/platform-admin`, // choice
+        adminRoleName: 'platform-admin', // choice
         controlPlaneLogRetentionDays: 365, // choice
       },
       database: {
@@ -84,8 +84,8 @@ export const platformSpecData: PlatformSpec = {
         domainName: 'api.platform.example.com',
         originDomainName: 'origin.api.platform.example.com',
         // choice: CloudFront reads viewer certificates from us-east-1 only, whatever the region.
-        cloudFrontCertificateArn: `arn:aws:acm:us-east-1:${PRODUCTION_ACCOUNT}:certificate/00000000-0000-4000-8000-000000000011`,
-        loadBalancerCertificateArn: `arn:aws:acm:us-east-1:${PRODUCTION_ACCOUNT}:certificate/00000000-0000-4000-8000-000000000012`, // choice: in the environment's region
+        cloudFrontCertificateId: '00000000-0000-4000-8000-000000000011',
+        loadBalancerCertificateId: '00000000-0000-4000-8000-000000000012', // choice: in the environment's region
         wafRateLimitPer5Minutes: 2000, // choice: per client IP; the gateway's own Redis limiter is finer-grained
         wafLogRetentionDays: 365, // choice
         accessLogExpirationDays: 365, // choice: as long as the WAF logs
@@ -103,8 +103,8 @@ export const platformSpecData: PlatformSpec = {
         natGateways: 1, // choice: one NAT is enough for staging; an AZ outage there is tolerable
         flowLogRetentionDays: 90, // choice
         vpn: {
-          serverCertificateArn: `arn:aws:acm:us-east-1:${STAGING_ACCOUNT}:certificate/00000000-0000-4000-8000-000000000003`,
-          clientRootCertificateArn: `arn:aws:acm:us-east-1:${STAGING_ACCOUNT}:certificate/00000000-0000-4000-8000-000000000004`,
+          serverCertificateId: '00000000-0000-4000-8000-000000000003',
+          clientRootCertificateId: '00000000-0000-4000-8000-000000000004',
           clientCidr: '10.251.0.0/22', // choice
         },
         bastionInstanceType: 't3.micro', // choice
@@ -112,7 +112,7 @@ export const platformSpecData: PlatformSpec = {
       cluster: {
         kubernetesVersion: '1.35', // choice
         nodeGroup: { instanceType: 'm5.large', nodes: 3, diskSizeGiB: 50 }, // spec §4 (disk: choice)
-        adminRoleArn: `arn:aws:iam::${STAGING_ACCOUNT}:role/platform-admin`, // choice
+        adminRoleName: 'platform-admin', // choice
         controlPlaneLogRetentionDays: 90, // choice
       },
       database: {
@@ -143,8 +143,8 @@ export const platformSpecData: PlatformSpec = {
         domainName: 'api.staging.platform.example.com',
         originDomainName: 'origin.api.staging.platform.example.com',
         // choice: CloudFront reads viewer certificates from us-east-1 only, whatever the region.
-        cloudFrontCertificateArn: `arn:aws:acm:us-east-1:${STAGING_ACCOUNT}:certificate/00000000-0000-4000-8000-000000000013`,
-        loadBalancerCertificateArn: `arn:aws:acm:us-east-1:${STAGING_ACCOUNT}:certificate/00000000-0000-4000-8000-000000000014`, // choice: in the environment's region
+        cloudFrontCertificateId: '00000000-0000-4000-8000-000000000013',
+        loadBalancerCertificateId: '00000000-0000-4000-8000-000000000014', // choice: in the environment's region
         wafRateLimitPer5Minutes: 2000, // choice: per client IP; the gateway's own Redis limiter is finer-grained
         wafLogRetentionDays: 90, // choice
         accessLogExpirationDays: 90, // choice: as long as the WAF logs

@@ -41,11 +41,14 @@ const duration = z.string().regex(
   /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$|^PT0S$/,
   'must be an ISO-8601 duration such as PT1H or PT30M',
 );
-const acmCertificateArn = z.string().regex(
-  /^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/,
-  'must be an ACM certificate ARN',
+// Certificates and roles are named by id/name; their ARNs are derived in the environment's account
+// and region and the using stack's partition (lib/constructs/environment-arns.ts), so an account
+// override moves them along.
+const acmCertificateId = z.string().regex(
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  'must be an ACM certificate id (the UUID that ends its ARN)',
 );
-const iamRoleArn = z.string().regex(/^arn:aws:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN');
+const iamRoleName = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name (no path, at most 64 characters)');
 
 const cidr = z.string().refine((value) => parseCidr(value) !== undefined, {
   message: 'must be an IPv4 CIDR block such as 10.0.0.0/16',
@@ -118,10 +121,10 @@ const environmentEdge = z.strictObject({
   domainName: dnsName,
   /** The ALB's own name: CloudFront connects to it over TLS, so the ALB certificate must cover it. */
   originDomainName: dnsName,
-  /** CloudFront's viewer certificate; CloudFront reads ACM in us-east-1 only. */
-  cloudFrontCertificateArn: acmCertificateArn,
-  /** The ALB's HTTPS listener certificate, in the environment's region. */
-  loadBalancerCertificateArn: acmCertificateArn,
+  /** CloudFront's viewer certificate: its ACM id in the environment's account, in us-east-1 (CloudFront reads ACM there only). */
+  cloudFrontCertificateId: acmCertificateId,
+  /** The ALB's HTTPS listener certificate: its ACM id in the environment's account and region. */
+  loadBalancerCertificateId: acmCertificateId,
   /** WAF rate-based rule: requests per client IP per 5-minute window (WAF allows 10..2e9). */
   wafRateLimitPer5Minutes: z.number().int().min(10, 'must be >= 10 (WAF minimum)').max(2_000_000_000, 'must be <= 2000000000 (WAF maximum)'),
   wafLogRetentionDays: logRetentionDays,
@@ -200,8 +203,10 @@ const environment = z.strictObject({
     natGateways: positiveInt,
     flowLogRetentionDays: logRetentionDays,
     vpn: z.strictObject({
-      serverCertificateArn: acmCertificateArn,
-      clientRootCertificateArn: acmCertificateArn,
+      /** ACM certificate id of the VPN server certificate, in the environment's account and region. */
+      serverCertificateId: acmCertificateId,
+      /** ACM certificate id of the client root CA, in the environment's account and region. */
+      clientRootCertificateId: acmCertificateId,
       clientCidr: cidr,
     }),
     bastionInstanceType: instanceType,
@@ -209,7 +214,8 @@ const environment = z.strictObject({
   cluster: z.strictObject({
     kubernetesVersion: z.string().regex(/^1\.\d{2}$/, 'must be a Kubernetes minor version such as 1.35'),
     nodeGroup,
-    adminRoleArn: iamRoleArn,
+    /** The IAM role (in the environment's account) operators assume for cluster admin. */
+    adminRoleName: iamRoleName,
     controlPlaneLogRetentionDays: logRetentionDays,
   }),
   database: z.strictObject({
@@ -708,12 +714,6 @@ function checkEnvironment(key: string, env: EnvironmentSpec, ctx: Ctx) {
       message: 'must be between /12 and /22 (AWS Client VPN limit)',
     });
   }
-  for (const field of ['serverCertificateArn', 'clientRootCertificateArn'] as const) {
-    const arn = env.network.vpn[field];
-    if (!arn.startsWith(`arn:aws:acm:${env.region}:`)) {
-      ctx.addIssue({ code: 'custom', path: at('network', 'vpn', field), input: arn, message: `must be in region ${env.region}` });
-    }
-  }
 }
 
 /** CloudFront takes viewer certificates and CLOUDFRONT-scope web ACLs from us-east-1 only. */
@@ -721,16 +721,7 @@ export const CLOUDFRONT_REGION = 'us-east-1';
 
 function checkEnvironmentEdge(key: string, env: EnvironmentSpec, edgeSpec: PlatformSpec['edge'], ctx: Ctx) {
   const at = (...rest: (string | number)[]) => ['environments', key, 'edge', ...rest];
-  const { cloudFrontCertificateArn, loadBalancerCertificateArn, domainName, originDomainName } = env.edge;
-  if (!cloudFrontCertificateArn.startsWith(`arn:aws:acm:${CLOUDFRONT_REGION}:`)) {
-    ctx.addIssue({
-      code: 'custom', path: at('cloudFrontCertificateArn'), input: cloudFrontCertificateArn,
-      message: `must be in region ${CLOUDFRONT_REGION} (CloudFront reads certificates from there only)`,
-    });
-  }
-  if (!loadBalancerCertificateArn.startsWith(`arn:aws:acm:${env.region}:`)) {
-    ctx.addIssue({ code: 'custom', path: at('loadBalancerCertificateArn'), input: loadBalancerCertificateArn, message: `must be in region ${env.region}` });
-  }
+  const { domainName, originDomainName } = env.edge;
   const versions = env.edge.originVerifySecretVersionIds;
   if (new Set(versions).size !== versions.length) {
     ctx.addIssue({ code: 'custom', path: at('originVerifySecretVersionIds'), input: versions, message: 'must not repeat a version' });

@@ -10,6 +10,7 @@ import { EksCluster } from '../constructs/eks-cluster';
 import { HelmAddons } from '../constructs/helm-addons';
 import type { EnvironmentSpec } from '../spec';
 import type { NetworkStack } from './network-stack';
+import { iamRoleArn } from '../constructs/environment-arns';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 
@@ -107,7 +108,7 @@ export class ClusterStack extends PlatformStack {
     new CfnOutput(this, 'UpdateKubeconfigCommand', {
       description: 'Write a kubeconfig entry as the admin role (the endpoint is private: connect the VPN first)',
       value: `aws eks update-kubeconfig --name ${this.cluster.clusterName} --region ${environment.region}`
-        + ` --role-arn ${environment.cluster.adminRoleArn}`,
+        + ` --role-arn ${iamRoleArn(this, environment.cluster.adminRoleName)}`,
     });
   }
 }

@@ -1,4 +1,4 @@
-import { CfnOutput } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput } from 'aws-cdk-lib';
 import type * as backup from 'aws-cdk-lib/aws-backup';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
@@ -44,7 +44,9 @@ export class DataRecoveryStack extends PlatformStack {
       encryptionKey: this.encryptionKey,
       lock: spec.dataTier.backup.vaultLock,
     }).vault;
-    this.backupVaultArn = `arn:aws:backup:${spec.drRegion.name}:${environment.account}:backup-vault:${name}`;
+    this.backupVaultArn = this.formatArn({
+      service: 'backup', region: spec.drRegion.name, resource: 'backup-vault', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
 
     new CfnOutput(this, 'BackupVaultArn', { value: this.backupVault.backupVaultArn });
   }

@@ -12,6 +12,7 @@ import { ManagedRulesWebAcl } from '../constructs/managed-rules-web-acl';
 import { OriginVerifySecret } from '../constructs/origin-verify-secret';
 import { CLOUDFRONT_REGION } from '../spec';
 import type { NetworkStack } from './network-stack';
+import { acmCertificateArn, cloudFrontCertificateArn } from '../constructs/environment-arns';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 
@@ -103,7 +104,7 @@ export class EdgeStack extends PlatformStack {
       subnetGroupName: EDGE_SUBNET_GROUP,
       securityGroup: network.zones.loadBalancer,
       cloudFrontPrefixListId: prefixListId,
-      certificateArn: edge.loadBalancerCertificateArn,
+      certificateArn: acmCertificateArn(this, edge.loadBalancerCertificateId),
       originVerifyHeader: { name: headerName, acceptedValues: originSecret.acceptedValues },
       service,
       accessLogBucket: accessLogs.bucket,
@@ -117,7 +118,7 @@ export class EdgeStack extends PlatformStack {
 
     this.distribution = new ApiDistribution(this, 'Cdn', {
       domainName: edge.domainName,
-      certificateArn: edge.cloudFrontCertificateArn,
+      certificateArn: cloudFrontCertificateArn(this, edge.cloudFrontCertificateId),
       originDomainName: edge.originDomainName,
       originVerifyHeader: { name: headerName, value: originSecret.sentValue },
       webAclArn: cloudFrontAcl.webAcl.attrArn,

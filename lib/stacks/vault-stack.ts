@@ -64,7 +64,7 @@ export class VaultStack extends PlatformStack {
     const enterprise = vault.enterpriseReplication;
     const dr = spec.drRegion.name;
     this.addStackDependency(props.standby, 'the DR-region replica keys encrypt the table and secret replicas');
-    const drDataKeyArn = replicaKeyArn(this.account, dr, keys.dataKey.keyId);
+    const drDataKeyArn = replicaKeyArn(this, dr, keys.dataKey.keyId);
 
     this.table = new VaultStorageTable(this, 'Storage', {
       tableName: names.table,

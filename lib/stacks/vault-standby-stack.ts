@@ -1,4 +1,4 @@
-import { CfnOutput } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { zoneSubnetCidrs } from '../../charts/lib/topology';
@@ -84,11 +84,13 @@ export class VaultStandbyStack extends PlatformStack {
     }
     const tableName = enterprise ? names.standbyTable : names.table;
     // The secrets are replicas of the primary region's (created by VaultStack, same name, random suffix).
-    const secretArn = (name: string) => `arn:aws:secretsmanager:${this.region}:${this.account}:secret:${name}-??????`;
+    const secretArn = (name: string) => this.formatArn({
+      service: 'secretsmanager', resource: 'secret', resourceName: `${name}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     const role = new VaultNodeRole(this, 'NodeRole', {
       unsealKeyArn: this.unsealKey.keyArn,
       secretsKeyArn: this.dataKey.keyArn,
-      tableArn: this.table?.table.tableArn ?? `arn:aws:dynamodb:${this.region}:${this.account}:table/${tableName}`,
+      tableArn: this.table?.table.tableArn ?? this.formatArn({ service: 'dynamodb', resource: 'table', resourceName: tableName }),
       auditLogGroup: audit.logGroup,
       secretArns: [secretArn(names.tlsSecret), ...(enterprise ? [secretArn(names.licenseSecret)] : [])],
     });

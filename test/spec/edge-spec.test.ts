@@ -6,10 +6,11 @@ import type { Mutable } from '../helpers/spec';
 const spec = loadPlatformSpec();
 
 describe('the edge spec', () => {
-  it('puts CloudFront certificates in us-east-1 and ALB certificates in the environment region', () => {
+  it('names certificates by their ACM id: the account, region and partition come from the environment', () => {
     for (const env of Object.values(spec.environments)) {
-      expect(env.edge.cloudFrontCertificateArn).toMatch(/^arn:aws:acm:us-east-1:/);
-      expect(env.edge.loadBalancerCertificateArn).toMatch(new RegExp(`^arn:aws:acm:${env.region}:`));
+      for (const id of [env.edge.cloudFrontCertificateId, env.edge.loadBalancerCertificateId]) {
+        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      }
     }
   });
 
@@ -26,14 +27,11 @@ describe('the edge spec', () => {
 
 describe('edge validation names the field and the value', () => {
   it.each<[string, (d: Mutable<PlatformSpec>) => void, string]>([
-    ['CloudFront certificate outside us-east-1', (d) => {
-      d.environments.production.edge.cloudFrontCertificateArn = 'arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-4000-8000-000000000011';
-    }, 'environments.production.edge.cloudFrontCertificateArn = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-4000-8000-000000000011": must be in region us-east-1'],
-    ['ALB certificate outside the environment region', (d) => {
-      d.environments.staging.edge.loadBalancerCertificateArn = 'arn:aws:acm:us-west-2:222222222222:certificate/00000000-0000-4000-8000-000000000014';
-    }, 'environments.staging.edge.loadBalancerCertificateArn = "arn:aws:acm:us-west-2:222222222222:certificate/00000000-0000-4000-8000-000000000014": must be in region us-east-1'],
-    ['certificate that is not an ACM ARN', (d) => { d.environments.production.edge.loadBalancerCertificateArn = 'my-cert'; },
-      'environments.production.edge.loadBalancerCertificateArn = "my-cert": must be an ACM certificate ARN'],
+    ['an ARN where the certificate id belongs (it would pin another account)', (d) => {
+      d.environments.production.edge.cloudFrontCertificateId = 'arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-4000-8000-000000000011';
+    }, 'environments.production.edge.cloudFrontCertificateId = "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-4000-8000-000000000011": must be an ACM certificate id (the UUID that ends its ARN)'],
+    ['certificate id that is not a UUID', (d) => { d.environments.production.edge.loadBalancerCertificateId = 'my-cert'; },
+      'environments.production.edge.loadBalancerCertificateId = "my-cert": must be an ACM certificate id (the UUID that ends its ARN)'],
     ['domain name with upper case', (d) => { d.environments.production.edge.domainName = 'API.example.com'; },
       'environments.production.edge.domainName = "API.example.com": must be a lower-case DNS name'],
     ['origin name equal to the public name', (d) => { d.environments.staging.edge.originDomainName = d.environments.staging.edge.domainName; },

@@ -96,9 +96,11 @@ describe('validation names the field and the value', () => {
       'environments.production.network.vpcCidr = "10.10.0.1/16": must be an IPv4 CIDR block'],
     ['log retention CloudWatch does not offer', (d) => { d.environments.production.network.flowLogRetentionDays = 100; },
       'environments.production.network.flowLogRetentionDays = 100: must be a CloudWatch Logs retention period'],
-    ['certificate from another region', (d) => {
-      d.environments.production.network.vpn.serverCertificateArn = 'arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-4000-8000-000000000001';
-    }, 'environments.production.network.vpn.serverCertificateArn = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-4000-8000-000000000001": must be in region us-east-1'],
+    ['VPN certificate given as an ARN', (d) => {
+      d.environments.production.network.vpn.serverCertificateId = 'arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-4000-8000-000000000001';
+    }, 'environments.production.network.vpn.serverCertificateId = "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-4000-8000-000000000001": must be an ACM certificate id (the UUID that ends its ARN)'],
+    ['admin role given as an ARN', (d) => { d.environments.staging.cluster.adminRoleName = 'arn:aws:iam::222222222222:role/platform-admin'; },
+      'environments.staging.cluster.adminRoleName = "arn:aws:iam::222222222222:role/platform-admin": must be an IAM role name (no path, at most 64 characters)'],
     ['environment key and name disagree', (d) => { d.environments.staging.name = 'stage'; },
       'environments.staging.name = "stage": must equal its key "staging"'],
     ['chart version range instead of a pin', (d) => { d.clusterAddons.keda.version = '^2.20'; },

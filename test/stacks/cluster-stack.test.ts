@@ -188,7 +188,7 @@ describe.each(ENVIRONMENT_NAMES)('%s cluster', (name) => {
     });
     template().hasResourceProperties('AWS::EKS::AccessEntry', {
       ClusterName: { Ref: clusterId() },
-      PrincipalArn: env.cluster.adminRoleArn,
+      PrincipalArn: `arn:aws:iam::${env.account}:role/${env.cluster.adminRoleName}`,
       AccessPolicies: [{
         AccessScope: { Type: 'cluster' },
         PolicyArn: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy']] },
@@ -369,7 +369,7 @@ describe.each(ENVIRONMENT_NAMES)('%s cluster', (name) => {
         'Fn::Join': ['', [
           'aws eks update-kubeconfig --name ',
           { Ref: clusterId() },
-          ` --region ${env.region} --role-arn ${env.cluster.adminRoleArn}`,
+          ` --region ${env.region} --role-arn arn:aws:iam::${env.account}:role/${env.cluster.adminRoleName}`,
         ]],
       },
     });

@@ -207,12 +207,12 @@ describe.each(ENVIRONMENT_NAMES)('%s network', (name) => {
 
   it('terminates a mutual-TLS Client VPN in the DMZ subnets with the spec certificates and CIDR', () => {
     template().hasResourceProperties('AWS::EC2::ClientVpnEndpoint', {
-      ServerCertificateArn: env.network.vpn.serverCertificateArn,
+      ServerCertificateArn: `arn:aws:acm:${env.region}:${env.account}:certificate/${env.network.vpn.serverCertificateId}`,
       ClientCidrBlock: env.network.vpn.clientCidr,
       SplitTunnel: true,
       AuthenticationOptions: [{
         Type: 'certificate-authentication',
-        MutualAuthentication: { ClientRootCertificateChainArn: env.network.vpn.clientRootCertificateArn },
+        MutualAuthentication: { ClientRootCertificateChainArn: `arn:aws:acm:${env.region}:${env.account}:certificate/${env.network.vpn.clientRootCertificateId}` },
       }],
       ConnectionLogOptions: Match.objectLike({ Enabled: true }),
       SecurityGroupIds: [{ 'Fn::GetAtt': [logicalId(name, zones().vpn), 'GroupId'] }],

@@ -38,6 +38,8 @@ test('forwards its arguments: the account reaches the templates, the image tag t
   expect(Number(manifests)).toBe(['production', 'staging'].flatMap((env) => fs.readdirSync(path.join(out, 'dist', env))).length);
   const staging = stagingTemplates();
   expect(staging).toContain('"123456789012"');
+  // Everything that lives in the account follows it: certificates, the admin role.
+  expect(staging).not.toContain('222222222222');
   expect(staging).toContain(':0123abcd');
   expect(read('dist/staging/api-gateway.k8s.yaml')).toMatch(/image: .*api-gateway:0123abcd$/m);
   expect(fs.readdirSync(out).sort()).toEqual(['cdk.out', 'dist']);

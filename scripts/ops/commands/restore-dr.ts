@@ -194,7 +194,7 @@ export async function runDrRestore(args: OpsArgs, { spec, log }: OpsContext, env
   const parameterGroup = stringFlag(args, 'parameter-group');
   const roleFlag = stringFlag(args, 'iam-role');
   if (roleFlag?.startsWith('arn:') && !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleFlag)) {
-    throw new OpsError(`--iam-role "${roleFlag}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>) or a role name`);
+    throw new OpsError(`--iam-role "${roleFlag}" is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>) or a role name`);
   }
 
   const latest = to === 'latest';
