@@ -2,8 +2,9 @@
 // Redis from the harness, then user-service, auth-service and api-gateway started through
 // their own config loaders and start* functions, wired exactly as in Kubernetes (mTLS, one
 // certificate per workload, identity allow-lists). On request (StackOptions) also order-service
-// (database `orders`), payment-service (database `payments`, stripe-mock) and Kafka with the
-// spec's topics. Used by the integration tests and by bench/gateway and bench/orders.
+// (database `orders`), payment-service (database `payments`, stripe-mock behind the recording
+// proxy of provider-ledger.ts) and Kafka with the spec's topics. Used by the integration tests and
+// by bench/gateway and bench/orders.
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -17,6 +18,8 @@ import type { OrderServiceHandle } from '../../../services/order-service/src/ser
 import { loadPaymentServiceConfig, startPaymentService } from '../../../services/payment-service/src/service';
 import type { PaymentServiceHandle } from '../../../services/payment-service/src/service';
 import { createLogger } from '../../../services/shared/src/logger';
+import { startProviderLedger } from './provider-ledger';
+import type { ProviderLedger } from './provider-ledger';
 import { loadAuthConfig } from '../../../services/auth-service/src/config';
 import { startAuthService } from '../../../services/auth-service/src/service';
 import type { AuthServiceHandle } from '../../../services/auth-service/src/service';
@@ -67,6 +70,8 @@ export interface Stack {
   readonly redis: RedisServer;
   readonly kafka: KafkaServer | undefined;
   readonly stripe: StripeMockServer | undefined;
+  /** What payment-service asked of the provider (it reaches stripe-mock through it). */
+  readonly ledger: ProviderLedger | undefined;
   readonly databases: Readonly<Partial<Record<AnyWorkload, DatabaseAccess>>>;
   readonly certs: Readonly<Record<'api-gateway' | 'auth-service' | 'user-service', IssuedCertificate>>;
   readonly auth: AuthServiceHandle;
@@ -119,6 +124,7 @@ export interface PreparedStack {
   readonly redis: RedisServer;
   readonly kafka: KafkaServer | undefined;
   readonly stripe: StripeMockServer | undefined;
+  readonly ledger: ProviderLedger | undefined;
   /** Each service's database (superuser access via `pg.superuserUrl`). */
   readonly databases: Readonly<Partial<Record<AnyWorkload, DatabaseAccess>>>;
   readonly certs: Readonly<Record<Workload, IssuedCertificate>> & Readonly<Partial<Record<OptionalWorkload, IssuedCertificate>>>;
@@ -143,6 +149,11 @@ export async function prepareStack(options: StackOptions = {}): Promise<Prepared
   const cleanups: (() => Promise<unknown>)[] = [() => pg.dispose(), () => redis.dispose()];
   if (kafka) cleanups.push(() => kafka.dispose());
   if (stripe) cleanups.push(() => stripe.dispose());
+  const ledger = stripe ? await startProviderLedger(stripe.url).catch(async (err: unknown) => {
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
+    throw err;
+  }) : undefined;
+  if (ledger) cleanups.push(() => ledger.close());
   const dispose = async () => {
     for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
   };
@@ -200,11 +211,11 @@ export async function prepareStack(options: StackOptions = {}): Promise<Prepared
       paymentEnv = {
         LOG_LEVEL: logLevel, GRPC_PORT: String(paymentGrpc), HEALTH_PORT: String(paymentHealth),
         ...tlsEnv(certs['payment-service']!, ca), ...db(paymentsDb), ...broker,
-        ORDER_SERVICE_ADDR: `127.0.0.1:${orderGrpc}`, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY_FILE: stripeKeyFile,
+        ORDER_SERVICE_ADDR: `127.0.0.1:${orderGrpc}`, STRIPE_API_BASE: ledger!.url, STRIPE_SECRET_KEY_FILE: stripeKeyFile,
       };
     }
     return {
-      ca, pg, redis, kafka, stripe, certs,
+      ca, pg, redis, kafka, stripe, ledger, certs,
       databases: {
         'auth-service': authDb, 'user-service': usersDb,
         ...(ordersDb ? { 'order-service': ordersDb } : {}), ...(paymentsDb ? { 'payment-service': paymentsDb } : {}),
@@ -225,7 +236,7 @@ export async function prepareStack(options: StackOptions = {}): Promise<Prepared
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logLevel = options.logLevel ?? 'silent';
   const prepared = await prepareStack(options);
-  const { ca, pg, redis, kafka, stripe, certs, databases } = prepared;
+  const { ca, pg, redis, kafka, stripe, ledger, certs, databases } = prepared;
   const userEnv = prepared.env['user-service'];
   const authEnv = prepared.env['auth-service'];
   const gatewayBaseEnv = prepared.env['api-gateway'];
@@ -266,7 +277,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const main = await startOneGateway();
 
     return {
-      ca, pg, redis, kafka, stripe, databases, certs, auth, users, orders, payments,
+      ca, pg, redis, kafka, stripe, ledger, databases, certs, auth, users, orders, payments,
       gateway: main.handle,
       gatewayUrl: main.url,
       env: { 'api-gateway': main.env, 'auth-service': authEnv, 'user-service': userEnv },
