@@ -96,10 +96,11 @@ export function codePoints(value: string): number {
 /** Why `value` breaks `rule` (`is required`, `must be at most 200 characters`, ...), or undefined. */
 export function textProblem(value: string, rule: TextRule): string | undefined {
   if (value === '') return 'is required';
+  // The form first: "must be a UUID" says more about "nope" than a length would.
+  if (!regex(rule).test(value)) return rule.patternMessage;
   const length = codePoints(value);
   if (length < rule.minLength) return `must be at least ${rule.minLength} characters`;
   if (length > rule.maxLength) return `must be at most ${rule.maxLength} characters`;
-  if (!regex(rule).test(value)) return rule.patternMessage;
   return undefined;
 }
 
