@@ -240,7 +240,7 @@ export function buildApp(options: AppOptions) {
 
   // A documented path with another method is 405 with the methods it has (RFC 9110 §15.5.6).
   const matchers = ROUTES.map((r) => ({ method: r.method, matches: pathMatcher(r.path) }));
-  app.setNotFoundHandler((request, reply) => {
+  const unmatched = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0]!;
     const allowed = [...new Set(matchers.filter((m) => m.matches.test(path)).map((m) => m.method))].sort();
     if (allowed.length > 0 && !allowed.includes(request.method as (typeof allowed)[number])) {
@@ -249,9 +249,16 @@ export function buildApp(options: AppOptions) {
       return;
     }
     sendProblem(reply, problem(404, `no route ${request.method} ${path}`));
-  });
+  };
+  app.setNotFoundHandler(unmatched);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // No route, but the framework failed first (a body on a method no route has, e.g. QUERY
+    // without a Content-Type): the method or the path is the answer, not the body.
+    if (request.is404) {
+      unmatched(request, reply);
+      return;
+    }
     const mapped = toProblem(error);
     if (mapped.problem.status >= 500) {
       // Internals go to the log, never to the client.

@@ -45,6 +45,10 @@ describe('api-gateway HTTP errors', () => {
     const cancel = await t.request('GET', '/v1/orders/3f1c2a9e-6b7d-4e8f-9a0b-1c2d3e4f5a6b:cancel');
     expectProblem(cancel, 405);
     expect(cancel.headers.allow).toBe('POST');
+    // A method no route has, with no Content-Type (QUERY may carry a body): still 405.
+    const query = await t.request('QUERY', '/v1/users/me');
+    expectProblem(query, 405);
+    expect(query.headers.allow).toBe('GET, PATCH');
     // HEAD is not an undocumented twin of GET.
     const head = await fetch(`${t.base}/openapi.json`, { method: 'HEAD' });
     expect([head.status, head.headers.get('allow')]).toEqual([405, 'GET']);
