@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
+import { grantRole } from '../../../services/auth-service/src/accounts';
 import { apiClient, newAccount, orderBody } from './client';
 import type { Account, Api, Res } from './client';
 import { startStack } from './stack';
@@ -32,11 +33,16 @@ function parameterAdmits(path: string, method: string, name: string, value: stri
 let stack: Stack;
 let api: Api;
 let me: Account;
+/** May read any profile: a user id reaches user-service instead of stopping at authorization. */
+let admin: Account;
 
 beforeAll(async () => {
   stack = await startStack({ logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', orders: true, gatewayEnv: { RATE_LIMIT_ANONYMOUS: '100000' } });
   api = apiClient(stack.gatewayUrl);
   me = await newAccount(api, 'exact');
+  admin = await newAccount(api, 'exact-admin');
+  await grantRole(stack.auth.postgres.pool, admin.email, 'admin');
+  await stack.auth.authorizer.forgetRoles(admin.userId);
 }, 180_000);
 
 afterAll(async () => {
@@ -82,9 +88,11 @@ it('product ids: the same length (code points) and characters in the document an
 
 it('user ids in paths: what the document admits, user-service accepts', async () => {
   const ids = [me.userId, me.userId.toUpperCase(), randomUUID(), 'abc_def', 'user-1', `${me.userId}x`, '0'.repeat(36)];
-  const found = await disagreements(ids, (id) => parameterAdmits('/v1/users/{id}', 'get', 'id', id),
+  const asOwner = await disagreements(ids, (id) => parameterAdmits('/v1/users/{id}', 'get', 'id', id),
     (id) => api('GET', `/v1/users/${encodeURIComponent(id)}`, { token: me.access }));
-  expect(found).toEqual([]);
+  const asAdmin = await disagreements(ids, (id) => parameterAdmits('/v1/users/{id}', 'get', 'id', id),
+    (id) => api('GET', `/v1/users/${encodeURIComponent(id)}`, { token: admin.access }));
+  expect({ asOwner, asAdmin }).toEqual({ asOwner: [], asAdmin: [] });
 });
 
 it('page tokens: any token of the documented form continues a listing; others are 400', async () => {
