@@ -70,10 +70,10 @@ async function paymentLatency(): Promise<number> {
 
 it(`${ORDERS} orders, each cancelled and paid (and the payment retried) at the same moment: paid once or cancelled with nothing taken`, async () => {
   // Which request leaves first, and by how much, varies with the order: the cancel leaves up to
-  // three payment latencies after the payment (the races run eight at a time, so a payment is
-  // slower than alone), or the payment up to half a latency after the cancel. Cancels meet
-  // payments before their hold, while they charge, and after they are captured.
-  const step = Math.max(5, (await paymentLatency()) * 3 / 11);
+  // four payment latencies after the payment (the races run eight at a time, so a payment is
+  // slower than alone), or the payment up to two thirds of a latency after the cancel. Cancels
+  // meet payments before their hold, while they charge, and after they are captured.
+  const step = Math.max(5, (await paymentLatency()) * 4 / 11);
   const races = await pool(ORDERS, PARALLEL, async (i): Promise<Race> => {
     const price = `${(i % 50) + 1}.25`;
     const created = await api('POST', '/v1/orders', { token: alice.access, body: orderBody(price, 1) });
