@@ -24,6 +24,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 beforeAll(async () => {
   stack = await startStack({
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Latency is not what this is about (every step hashes a password with scrypt).
+    gatewayEnv: { REQUEST_TIMEOUT_MS: '20000' },
     // Recovery of half-done changes looks every 300 ms for changes unchanged for 500 ms.
     serviceEnv: { 'auth-service': { EMAIL_CHANGE_RECOVERY_INTERVAL_MS: '300', EMAIL_CHANGE_RECOVERY_AFTER_MS: '500' } },
   });

@@ -21,8 +21,9 @@ let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', payments: true,
-    // Hundreds of requests from one client and one user in a minute: limits are not what this run is about.
-    gatewayEnv: { RATE_LIMIT_ANONYMOUS: '1000000', RATE_LIMIT_AUTHENTICATED: '1000000' },
+    // Hundreds of requests from one client and one user in a minute: limits are not what this run
+    // is about, nor is latency (a login's scrypt on a loaded 2-core machine can take seconds).
+    gatewayEnv: { RATE_LIMIT_ANONYMOUS: '1000000', RATE_LIMIT_AUTHENTICATED: '1000000', REQUEST_TIMEOUT_MS: '20000' },
   });
 }, 240_000);
 

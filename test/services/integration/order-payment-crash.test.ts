@@ -23,6 +23,8 @@ beforeAll(async () => {
   stack = await startStack({
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', payments: true, kafka: true,
     processes: ['order-service', 'payment-service'],
+    // Latency is not what this is about: a loaded 2-core machine gets a generous budget.
+    gatewayEnv: { REQUEST_TIMEOUT_MS: '20000' },
     // Recovery looks every half second for payments unchanged for a second.
     serviceEnv: { 'payment-service': { PAYMENT_RECOVERY_INTERVAL_MS: '500', PAYMENT_RECOVERY_AFTER_MS: '1000' } },
   });

@@ -36,7 +36,8 @@ async function pool<T>(count: number, width: number, fn: (i: number) => Promise<
 beforeAll(async () => {
   stack = await startStack({
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', payments: true, kafka: true, outboxPollIntervalMs: 100,
-    gatewayEnv: { RATE_LIMIT_AUTHENTICATED: '100000' },
+    // Limits and latency are not what this is about (24 requests in flight on a loaded 2-core machine).
+    gatewayEnv: { RATE_LIMIT_AUTHENTICATED: '100000', REQUEST_TIMEOUT_MS: '20000' },
   });
   api = apiClient(stack.gatewayUrl);
   alice = await newAccount(api, 'alice');
