@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# A Python venv with the pinned tools of scripts/requirements-tools.txt (cfn-lint, checkov, moto)
-# under .cache/venv. Takes well under a second when all is present (a stamp of the requirements
-# file is compared).
+# A Python venv with the pinned tools of scripts/requirements-tools.txt (cfn-lint, checkov, moto,
+# schemathesis) under .cache/venv. Takes well under a second when all is present (a stamp of the
+# requirements file is compared).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -31,3 +31,4 @@ python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
 echo "$want" > "$stamp"
 "$venv/bin/cfn-lint" --version
+"$venv/bin/schemathesis" --version

@@ -34,23 +34,36 @@ export function minorUnits(currency: string): number {
 }
 
 /**
- * Parses a decimal string ("19.99", "0.3", "300") into integer minor units of `currency`.
- * Rejects negatives, signs, exponents, excess precision and amounts beyond NUMERIC(12,2);
- * `allowZero` is false for prices and totals that must be positive.
+ * The decimal strings parseAmount accepts for a currency with `minorDigits` decimals and at most
+ * `integerDigits` integer digits, as a regular expression (the gateway's request schemas carry
+ * it): greater than zero, no sign, exponent, separator or leading zero.
  */
-export function parseAmount(value: unknown, currency: string, options: { allowZero?: boolean } = {}): bigint {
+export function amountPattern(minorDigits: number, integerDigits: number = MAX_INTEGER_DIGITS): string {
+  const fraction = minorDigits > 0 ? `(?:\\.[0-9]{1,${minorDigits}})?` : '';
+  const zero = minorDigits > 0 ? '0+(?:\\.0+)?' : '0+';
+  return `^(?!${zero}$)(?:0|[1-9][0-9]{0,${integerDigits - 1}})${fraction}$`;
+}
+
+/**
+ * Parses a decimal string ("19.99", "0.3", "300") into integer minor units of `currency`.
+ * Rejects negatives, signs, exponents, leading zeros, excess precision and amounts beyond
+ * NUMERIC(12,2) (or `maxIntegerDigits`); `allowZero` is false for prices and totals that must be
+ * positive.
+ */
+export function parseAmount(value: unknown, currency: string, options: { allowZero?: boolean; maxIntegerDigits?: number } = {}): bigint {
   const digits = minorUnits(currency);
+  const maxIntegerDigits = options.maxIntegerDigits ?? MAX_INTEGER_DIGITS;
   if (typeof value !== 'string' || value.trim() === '') throw new MoneyError('is required');
   if (value.startsWith('-')) throw new MoneyError('must not be negative');
   const match = /^(\d+)(?:\.(\d+))?$/.exec(value);
   if (!match) throw new MoneyError('must be a decimal number such as 19.99');
-  const [, whole, fraction = ''] = match;
-  const integer = whole!.replace(/^0+(?=\d)/, '');
-  if (integer.length > MAX_INTEGER_DIGITS) throw new MoneyError(`must have at most ${MAX_INTEGER_DIGITS} integer digits`);
+  const [, integer, fraction = ''] = match;
+  if (integer!.length > 1 && integer!.startsWith('0')) throw new MoneyError('must not have leading zeros');
+  if (integer!.length > maxIntegerDigits) throw new MoneyError(`must have at most ${maxIntegerDigits} integer digits`);
   if (fraction.length > digits) {
     throw new MoneyError(digits === 0 ? `must be a whole number in ${currency}` : `must have at most ${digits} decimal places in ${currency}`);
   }
-  const minor = BigInt(integer) * 10n ** BigInt(digits) + BigInt((fraction || '0').padEnd(digits, '0') || '0');
+  const minor = BigInt(integer!) * 10n ** BigInt(digits) + BigInt((fraction || '0').padEnd(digits, '0') || '0');
   if (minor === 0n && !options.allowZero) throw new MoneyError('must be greater than zero');
   return minor;
 }

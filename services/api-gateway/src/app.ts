@@ -1,9 +1,13 @@
 /**
  * The Fastify application: hooks for request id, deadline, authentication, rate limiting and
- * authorization around the handlers in routes.ts, and the one error handler that turns every
- * failure into application/problem+json.
+ * authorization around the handlers in routes.ts, UTF-8 JSON bodies read within their own time
+ * budget (body.ts), 405 with Allow for a documented path with another method, and the error
+ * handlers that turn every failure, the framework's and Node's included, into
+ * application/problem+json.
  */
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { LogController } from 'fastify';
@@ -22,8 +26,9 @@ import type { FieldError, Problem } from './problem';
 import type { RateLimitPolicy, RateLimiter } from './rate-limit';
 import type { KeyPair } from './https';
 import { rateLimitHeaders } from './rate-limit';
-import { PATTERN_MESSAGE } from './schemas';
-import { ROUTES, fastifyPath } from './routes';
+import { readJsonBody } from './body';
+import { PATTERN_MESSAGE, isUuidSchema } from './schemas';
+import { ROUTES, fastifyPath, pathMatcher } from './routes';
 import type { Backends, Principal, RouteDefinition } from './routes';
 
 export interface AppOptions {
@@ -34,7 +39,10 @@ export interface AppOptions {
   readonly decisions: DecisionCache;
   readonly limiter: RateLimiter;
   readonly policies: { readonly anonymous: RateLimitPolicy; readonly authenticated: RateLimitPolicy };
+  /** Budget of the work done for a request once its body has arrived (also the gRPC deadline). */
   readonly requestTimeoutMs: number;
+  /** Time a client has to send the whole request (headers and body) from its start. */
+  readonly bodyTimeoutMs: number;
   readonly bodyLimitBytes: number;
   readonly trustedProxyCidrs: readonly string[];
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -45,6 +53,8 @@ export interface AppOptions {
 
 interface GatewayRequestState {
   deadline: Date;
+  /** By when the body must have arrived (epoch milliseconds). */
+  bodyDeadline: number;
   principal: Principal | undefined;
 }
 
@@ -80,10 +90,11 @@ export function buildApp(options: AppOptions) {
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
-    // Backstop only: gRPC deadlines normally end a slow request first (with 504).
-    handlerTimeout: options.requestTimeoutMs + 500,
-    // Time allowed to receive a whole request (slow-loris); a client gets the same budget as we do.
-    requestTimeout: options.requestTimeoutMs * 2,
+    // Backstop only, counted from the request's start: the body's own budget (408) and then the
+    // gRPC deadlines (504) end a slow request first.
+    handlerTimeout: options.bodyTimeoutMs + options.requestTimeoutMs + 1000,
+    // Node's own limit on receiving a request (slow headers); past the body's budget, which answers first.
+    requestTimeout: options.bodyTimeoutMs + 1000,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -93,13 +104,31 @@ export function buildApp(options: AppOptions) {
       const { address, prefix } = parseCidr(c)!;
       return `${address}/${prefix}`;
     }) : false,
-    return503OnClosing: true,
+    // Fastify's own 503 while closing is plain JSON: the onRequest hook below answers instead.
+    return503OnClosing: false,
     // HEAD would be an undocumented twin of every GET.
     exposeHeadRoutes: false,
     frameworkErrors: (error, _request, reply) => {
       // Router-level failures (malformed URL encoding, too-long params): the client's fault.
       sendProblem(reply, problem(400, error.message));
     },
+    // Errors Node's HTTP parser meets before a request exists (headers too large, malformed).
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => writeClientError(err, socket, options.logger),
+  });
+
+  // Only UTF-8 JSON bodies, read by body.ts; anything else has no parser and is 415.
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  const parseJson = (request: FastifyRequest, text: string) => new Promise<unknown>((resolve, reject) => {
+    defaultJson(request, text, (err: Error | null, value?: unknown) => (err ? reject(err) : resolve(value)));
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', async (request: FastifyRequest) => readJsonBody(request.raw, {
+    limit: options.bodyLimitBytes, deadline: request.gateway.bodyDeadline, parse: (text) => parseJson(request, text),
+  }));
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
   });
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
@@ -111,8 +140,20 @@ export function buildApp(options: AppOptions) {
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    request.gateway = { deadline: new Date(Date.now() + options.requestTimeoutMs), principal: undefined };
+    const now = Date.now();
+    request.gateway = { deadline: new Date(now + options.requestTimeoutMs), bodyDeadline: now + options.bodyTimeoutMs, principal: undefined };
     reply.header('X-Request-Id', request.id);
+    if (closing) throw new ProblemError(problem(503, 'the gateway is shutting down; retry'), { Connection: 'close' });
+  });
+
+  // The body has arrived: the request's own budget starts now (a slow client does not eat the
+  // backends' deadline), and ids are compared and forwarded in the one form the services use.
+  app.addHook('preValidation', async (request) => {
+    request.gateway.deadline = new Date(Date.now() + options.requestTimeoutMs);
+    const def = request.routeOptions.config.route;
+    if (!def) return;
+    lowerCaseIds(request.params as Record<string, unknown>, def.params);
+    lowerCaseIds(request.query as Record<string, unknown>, def.query);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -197,11 +238,27 @@ export function buildApp(options: AppOptions) {
     });
   }
 
-  app.setNotFoundHandler((request, reply) => {
-    sendProblem(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`));
-  });
+  // A documented path with another method is 405 with the methods it has (RFC 9110 §15.5.6).
+  const matchers = ROUTES.map((r) => ({ method: r.method, matches: pathMatcher(r.path) }));
+  const unmatched = (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = [...new Set(matchers.filter((m) => m.matches.test(path)).map((m) => m.method))].sort();
+    if (allowed.length > 0 && !allowed.includes(request.method as (typeof allowed)[number])) {
+      reply.header('Allow', allowed.join(', '));
+      sendProblem(reply, problem(405, `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`));
+      return;
+    }
+    sendProblem(reply, problem(404, `no route ${request.method} ${path}`));
+  };
+  app.setNotFoundHandler(unmatched);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // No route, but the framework failed first (a body on a method no route has, e.g. QUERY
+    // without a Content-Type): the method or the path is the answer, not the body.
+    if (request.is404) {
+      unmatched(request, reply);
+      return;
+    }
     const mapped = toProblem(error);
     if (mapped.problem.status >= 500) {
       // Internals go to the log, never to the client.
@@ -213,6 +270,28 @@ export function buildApp(options: AppOptions) {
   });
 
   return app;
+}
+
+function lowerCaseIds(values: Record<string, unknown> | undefined, schema: object | undefined): void {
+  const properties = (schema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  if (!values || !properties) return;
+  for (const [key, prop] of Object.entries(properties)) {
+    if (isUuidSchema(prop) && typeof values[key] === 'string') values[key] = (values[key] as string).toLowerCase();
+  }
+}
+
+/** A Node-level client error as problem+json, written on the socket (there is no request object). */
+function writeClientError(err: NodeJS.ErrnoException, socket: Socket, logger: Logger): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const detail = status === 431 ? 'the request headers are larger than the limit'
+    : status === 408 ? 'the request did not arrive in time' : 'the request is not valid HTTP';
+  logger.debug({ code: err.code, status }, 'client error');
+  if (socket.writable) {
+    const body = JSON.stringify({ ...problem(status, detail), requestId: randomUUID() });
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }
 
 function sendProblem(reply: FastifyReply, body: Problem): void {
@@ -237,10 +316,16 @@ export function toProblem(error: unknown): MappedProblem {
       wwwAuthenticate: `Bearer error="invalid_token", error_description=${quote(error.reason)}`,
     };
   }
-  if (isGrpcError(error)) return { problem: problemFromGrpc(error, 'a backend service') };
+  if (isGrpcError(error)) {
+    const mapped = problemFromGrpc(error, 'a backend service');
+    // A 401 from a service (a revoked token) asks for a new token, as the gateway's own 401s do.
+    return mapped.status === 401 ? { problem: mapped, wwwAuthenticate: `Bearer error="invalid_token", error_description=${quote(mapped.detail ?? 'invalid token')}` } : { problem: mapped };
+  }
   const fe = error as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string };
   if (Array.isArray(fe.validation)) {
-    const errors = fe.validation.map((issue) => fieldError(fe.validationContext ?? 'body', issue));
+    // An if/then rule repeats the failure of its `then` part: keep the one that names the field.
+    const issues = fe.validation.filter((issue, _i, all) => issue.keyword !== 'if' || all.length === 1);
+    const errors = issues.map((issue) => fieldError(fe.validationContext ?? 'body', issue));
     return { problem: problem(400, errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors }) };
   }
   if (fe.code === 'FST_ERR_HANDLER_TIMEOUT') return { problem: problem(504, 'the request did not complete within the deadline') };

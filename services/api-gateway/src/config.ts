@@ -55,8 +55,10 @@ export function gatewayEnvSchema() {
     PAYMENT_SERVICE_ADDR: grpcTargetVar(),
     // The ALB's subnets: X-Forwarded-For is believed only from these peers.
     TRUSTED_PROXY_CIDRS: cidrListVar(),
-    // The whole-request budget, also the deadline of every gRPC call made for the request.
+    // The budget of a request once its body has arrived, also the deadline of every gRPC call made for it.
     REQUEST_TIMEOUT_MS: positiveIntVar(5000),
+    // Time a client has to send a whole request, body included, from its start (else 408).
+    BODY_TIMEOUT_MS: positiveIntVar(10_000),
     BODY_LIMIT_BYTES: positiveIntVar(16 * 1024),
     RATE_LIMIT_WINDOW_SECONDS: positiveIntVar(60),
     // Per client IP on routes without a token (sign-up, login, refresh, JWKS, OpenAPI).

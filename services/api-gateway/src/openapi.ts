@@ -10,7 +10,8 @@ import type { RouteDefinition } from './routes';
 export const OPENAPI_INFO = {
   title: 'platform public API',
   version: '1.0.0',
-  description: 'Served by api-gateway. Errors are RFC 9457 application/problem+json. '
+  description: 'Served by api-gateway. Request bodies are UTF-8 JSON (application/json, no other charset). '
+    + 'Errors are RFC 9457 application/problem+json; a known path with another method is 405 with Allow. '
     + 'Responses carry RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset and RateLimit-Policy; a 429 carries Retry-After.',
 } as const;
 
@@ -23,13 +24,14 @@ const RATE_LIMIT_HEADERS = {
 } as const;
 
 const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
-  400: 'Malformed request: invalid JSON or a field failing validation (named in `errors`).',
+  400: 'Malformed request: a body that is not UTF-8 JSON (invalid UTF-8 or lone surrogates included), shorter than its Content-Length, or a field failing validation (named in `errors`).',
   401: 'Missing, malformed, expired or otherwise invalid access token.',
   403: 'The caller is not allowed to do this.',
   404: 'No such resource.',
+  408: 'The request body did not arrive in time.',
   409: 'Conflicts with the current state (e.g. email already registered).',
   413: 'Request body larger than the limit.',
-  415: 'Content-Type is not application/json.',
+  415: 'Content-Type is not application/json, or names a charset other than UTF-8.',
   429: 'Rate limit exceeded; see Retry-After.',
   500: 'Unexpected error in the gateway.',
   502: 'A backend service failed.',
@@ -43,6 +45,7 @@ export function problemStatuses(route: RouteDefinition): number[] {
   if (route.body || route.params || route.query || route.headers) statuses.add(400);
   if (route.auth === 'bearer') statuses.add(401);
   if (route.body) {
+    statuses.add(408);
     statuses.add(413);
     statuses.add(415);
   }
@@ -75,6 +78,7 @@ export function buildOpenApiDocument(routes: readonly RouteDefinition[]): Record
         description: doc.description,
         headers: RATE_LIMIT_HEADERS,
         ...(doc.schema ? { content: { 'application/json': { schema: doc.schema } } } : {}),
+        ...(doc.links ? { links: doc.links } : {}),
       };
     }
     for (const status of problemStatuses(route)) {

@@ -60,13 +60,23 @@ export interface RouteResult {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** An OpenAPI link: the operation a response leads to, and where its parameters come from. */
+export interface LinkDoc {
+  readonly operationId: string;
+  readonly parameters?: Readonly<Record<string, string>>;
+  readonly requestBody?: unknown;
+  readonly description?: string;
+}
+
 export interface ResponseDoc {
   readonly description: string;
   readonly schema?: object;
+  /** Documented next steps (OpenAPI links), also what stateful fuzzing follows. */
+  readonly links?: Readonly<Record<string, LinkDoc>>;
 }
 
 export interface RouteDefinition {
-  readonly method: 'GET' | 'POST' | 'PATCH';
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'PUT';
   /** OpenAPI path template, e.g. `/v1/users/{id}`. */
   readonly path: string;
   readonly operationId: string;
@@ -147,20 +157,20 @@ const self = (_params: Record<string, string>, p: Pick<Principal, 'subject'>) =>
 const selfUpdate = (_params: Record<string, string>, p: Pick<Principal, 'subject'>) => ({ action: 'users:update', resource: `users/${p.subject}` });
 
 async function updateProfile(id: string, body: Record<string, unknown>, call: Parameters<RouteDefinition['handler']>[0]['call'], backends: Backends) {
-  const res = await unary(backends.users, 'updateUser', {
-    id,
-    ...(typeof body.name === 'string' ? { name: body.name } : {}),
-    ...(typeof body.email === 'string' ? { email: body.email } : {}),
-  }, call);
+  const res = await unary(backends.users, 'updateUser', { id, name: body.name as string }, call);
   return { status: 200, body: userJson(res.user) };
 }
+
+const byId = (operationId: string, from: string, description?: string): LinkDoc => ({
+  operationId, parameters: { id: `$response.body#/${from}` }, ...(description ? { description } : {}),
+});
 
 export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'POST', path: '/v1/auth/signup', operationId: 'signUp', tag: 'auth', auth: 'anonymous',
     summary: 'Create an account (profile and credential).',
     body: S.SignupBody,
-    responses: { 201: { description: 'Account created.', schema: S.SignupResponse } },
+    responses: { 201: { description: 'Account created.', schema: S.SignupResponse, links: { GetUser: byId('getUser', 'userId', 'The new profile (its owner or an admin).') } } },
     problems: [409],
     async handler({ body, call, backends }) {
       const res = await unary(backends.auth, 'register', {
@@ -244,22 +254,35 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     method: 'PATCH', path: '/v1/users/{id}', operationId: 'updateUser', tag: 'users', auth: 'bearer',
-    summary: 'Change a profile\'s name or email: the caller\'s own, or any for admins.',
+    summary: 'Change a profile\'s name: the caller\'s own, or any for admins (the login email changes with PUT /v1/users/me/email).',
     authorize: (params) => ({ action: 'users:update', resource: `users/${params.id}` }),
     params: S.UserIdParams,
     body: S.UpdateUserBody,
     responses: { 200: { description: 'The updated profile.', schema: S.User } },
-    problems: [403, 404, 409],
+    problems: [403, 404],
     handler: ({ params, body, call, backends }) => updateProfile(params.id!, body, call, backends),
   },
   {
     method: 'PATCH', path: '/v1/users/me', operationId: 'updateOwnUser', tag: 'users', auth: 'bearer',
-    summary: "Change the caller's own name or email.",
+    summary: "Change the caller's own name.",
     authorize: selfUpdate,
     body: S.UpdateUserBody,
     responses: { 200: { description: 'The updated profile.', schema: S.User } },
-    problems: [403, 404, 409],
+    problems: [403, 404],
     handler: ({ principal, body, call, backends }) => updateProfile(principal!.subject, body, call, backends),
+  },
+  {
+    method: 'PUT', path: '/v1/users/me/email', operationId: 'changeOwnEmail', tag: 'users', auth: 'bearer',
+    summary: 'Change the caller\'s login email, with the current password: the credential and the profile change together or not at all; '
+      + 'the old address no longer logs in. An address any account holds is 409.',
+    authorize: selfUpdate,
+    body: S.ChangeEmailBody,
+    responses: { 204: { description: 'The login email is changed.' } },
+    problems: [403, 409],
+    async handler({ body, call, backends }) {
+      await unary(backends.auth, 'changeEmail', { newEmail: body.email as string, currentPassword: body.currentPassword as string }, call);
+      return { status: 204 };
+    },
   },
   {
     method: 'GET', path: '/v1/users', operationId: 'listUsers', tag: 'users', auth: 'bearer',
@@ -294,7 +317,19 @@ export const ROUTES: readonly RouteDefinition[] = [
     summary: 'Place an order for the caller; the total is computed server-side from the items.',
     authorize: (_params, p) => ({ action: 'orders:create', resource: ownOrders(p) }),
     body: S.CreateOrderBody,
-    responses: { 201: { description: 'Order created (pending).', schema: S.Order } },
+    responses: {
+      201: {
+        description: 'Order created (pending).', schema: S.Order,
+        links: {
+          GetOrder: byId('getOrder', 'id'),
+          CancelOrder: byId('cancelOrder', 'id'),
+          PayOrder: {
+            operationId: 'createPayment', description: 'Pay the order: its total, in its currency.',
+            requestBody: { orderId: '$response.body#/id', amount: '$response.body#/total', currency: '$response.body#/currency', paymentMethod: 'pm_card_visa' },
+          },
+        },
+      },
+    },
     problems: [403],
     async handler({ body, call, backends }) {
       const items = body.items as { productId: string; quantity: number; unitPrice: string }[];
@@ -339,7 +374,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     method: 'POST', path: '/v1/orders/{id}:cancel', operationId: 'cancelOrder', tag: 'orders', auth: 'bearer',
-    summary: 'Cancel a pending order (any other state is 409).',
+    summary: 'Cancel a pending order (any other state is 409, also paying: a payment holds the order until it has failed or succeeded).',
     authorize: (params, p) => ({ action: 'orders:cancel', resource: `${ownOrders(p)}/${params.id}` }),
     params: S.OrderIdParams,
     responses: { 200: { description: 'The cancelled order.', schema: S.Order } },
@@ -352,11 +387,18 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'POST', path: '/v1/payments', operationId: 'createPayment', tag: 'payments', auth: 'bearer',
     summary: 'Pay a pending order of the caller. Idempotent by the Idempotency-Key header: a retry with the same key and body '
-      + 'returns the stored payment with the same 201 (draft-ietf-httpapi-idempotency-key-header); the same key with another body is 409.',
+      + 'returns the stored payment with the same 201 (draft-ietf-httpapi-idempotency-key-header); the same key with another body is 409. '
+      + 'The order is held (paying) before anything is charged, so a cancel either wins before the charge or is refused; an amount or '
+      + 'currency other than the order\'s is 409. A 503 means the outcome is not known yet: retry with the same key.',
     authorize: (_params, p) => ({ action: 'payments:create', resource: ownPayments(p) }),
     headers: S.IdempotencyKeyHeaders,
     body: S.CreatePaymentBody,
-    responses: { 201: { description: 'The payment (captured, or failed with failureReason); the stored one for a repeated key.', schema: S.Payment } },
+    responses: {
+      201: {
+        description: 'The payment (captured, or failed with failureReason); the stored one for a repeated key.', schema: S.Payment,
+        links: { GetPayment: byId('getPayment', 'id'), RefundPayment: byId('refundPayment', 'id'), GetPaidOrder: byId('getOrder', 'orderId') },
+      },
+    },
     problems: [403, 404, 409],
     async handler({ body, headers, call, backends }) {
       const res = await unary(backends.payments, 'createPayment', {
@@ -404,11 +446,16 @@ export const ROUTES: readonly RouteDefinition[] = [
 
 /**
  * OpenAPI `{id}` -> Fastify `:id`; a literal ':' (as in `signing-keys:rotate`) is `::` in Fastify.
- * A parameter followed by a literal ':' (`{id}:cancel`, AIP-136 custom methods) needs a regex
- * ending the parameter at the ':', else the router reads `id::cancel` as the parameter's name.
+ * Every parameter ends at a ':' (a regex parameter): `{id}:cancel` (AIP-136 custom methods) would
+ * otherwise read as a parameter named `id::cancel`, and `GET /v1/orders/<id>:cancel` would reach
+ * GET /v1/orders/{id} instead of answering 405.
  */
 export function fastifyPath(openApiPath: string): string {
-  return openApiPath.replace(/:/g, '::')
-    .replace(/\{([A-Za-z0-9_]+)\}(?=::)/g, ':$1(^[^:/]+)')
-    .replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
+  return openApiPath.replace(/:/g, '::').replace(/\{([A-Za-z0-9_]+)\}/g, ':$1(^[^:/]+)');
+}
+
+/** A path template as a regular expression: which documented path a request path is. */
+export function pathMatcher(openApiPath: string): RegExp {
+  const parts = openApiPath.split(/(\{[A-Za-z0-9_]+\})/).map((part) => (/^\{.*\}$/.test(part) ? '[^/:]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  return new RegExp(`^${parts.join('')}$`);
 }

@@ -1,11 +1,15 @@
 /**
  * JSON Schemas of the public API: the single source for Fastify's validation and serialization
  * and for the OpenAPI document (schemas stay within the subset that draft-07 (ajv) and
- * OpenAPI 3.1 (JSON Schema 2020-12) read the same way).
+ * OpenAPI 3.1 (JSON Schema 2020-12) read the same way). Every rule a service checks on a field
+ * comes from the same definition the service uses (FIELD_RULES, ORDER_LIMITS, the money
+ * module), so a request this document admits is one the services accept.
  */
 
-import { CURRENCIES } from '../../events/money';
+import { CURRENCIES, CURRENCY_MINOR_UNITS, MAX_INTEGER_DIGITS, amountPattern } from '../../events/money';
 import { ACCOUNT_LIMITS } from '../../shared/src/account-limits';
+import { FIELD_RULES, ORDER_LIMITS } from '../../shared/src/field-rules';
+import type { TextRule } from '../../shared/src/field-rules';
 
 export const Problem = {
   type: 'object',
@@ -29,11 +33,32 @@ export const Problem = {
   },
 } as const;
 
-const email = { type: 'string', format: 'email', maxLength: ACCOUNT_LIMITS.emailMaxLength } as const;
-const name = { type: 'string', minLength: 1, maxLength: ACCOUNT_LIMITS.nameMaxLength } as const;
+/**
+ * What a client is told when a `pattern` fails (an OpenAPI extension keyword; ajv ignores it):
+ * a regular expression is no explanation.
+ */
+export const PATTERN_MESSAGE = 'x-pattern-message';
+
+/** A text field with the rule the services check (lengths in code points, as JSON Schema counts). */
+function text(rule: TextRule, description?: string) {
+  return {
+    type: 'string', minLength: rule.minLength, maxLength: rule.maxLength, pattern: rule.pattern,
+    [PATTERN_MESSAGE]: rule.patternMessage, ...(description ? { description } : {}),
+  } as const;
+}
+
+/** Ids: any case is accepted; the gateway compares and forwards them in lower case. */
+export const uuid = text(FIELD_RULES.uuid, 'A UUID (compared case-insensitively).');
+
+/** True for a schema of an id the gateway lower-cases before authorizing and forwarding. */
+export function isUuidSchema(schema: unknown): boolean {
+  return typeof schema === 'object' && schema !== null && (schema as { pattern?: unknown }).pattern === FIELD_RULES.uuid.pattern;
+}
+
+const email = text(FIELD_RULES.email, 'Compared case-insensitively; stored in lower case.');
+const name = text(FIELD_RULES.name);
 const password = { type: 'string', minLength: ACCOUNT_LIMITS.passwordMinLength, maxLength: ACCOUNT_LIMITS.passwordMaxLength } as const;
 const token = { type: 'string', minLength: 1, maxLength: 4096 } as const;
-const userId = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } as const;
 
 export const SignupBody = {
   type: 'object',
@@ -95,23 +120,34 @@ export const UserIdParams = {
   type: 'object',
   additionalProperties: false,
   required: ['id'],
-  properties: { id: userId },
+  properties: { id: uuid },
 } as const;
 
+/** The login email is not a profile field here: it changes through ChangeEmailBody, with the password. */
 export const UpdateUserBody = {
   type: 'object',
   additionalProperties: false,
-  minProperties: 1,
-  properties: { name, email },
+  required: ['name'],
+  properties: { name },
 } as const;
+
+export const ChangeEmailBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['email', 'currentPassword'],
+  properties: {
+    email: { ...email, description: 'The new login email; no other account may hold it.' },
+    currentPassword: { type: 'string', minLength: 1, maxLength: 1024, description: 'The account\'s password now (re-authentication).' },
+  },
+} as const;
+
+const pageToken = text(FIELD_RULES.pageToken, 'nextPageToken of the previous page.');
+const pageSize = { type: 'integer', minimum: 1, maximum: ORDER_LIMITS.maxPageSize, default: ORDER_LIMITS.defaultPageSize } as const;
 
 export const ListUsersQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: {
-    pageSize: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-    pageToken: { type: 'string', maxLength: 512 },
-  },
+  properties: { pageSize, pageToken },
 } as const;
 
 export const UserList = {
@@ -138,34 +174,46 @@ export const OpenApiDocument = {
   description: 'This document (OpenAPI 3.1).',
 } as const;
 
-/**
- * What a client is told when a `pattern` fails (an OpenAPI extension keyword; ajv ignores it):
- * a regular expression is no explanation.
- */
-export const PATTERN_MESSAGE = 'x-pattern-message';
-
 // ---- orders and payments (amounts are decimal strings, never JSON numbers) ----
 
+const MAX_MINOR_DIGITS = Math.max(...Object.values(CURRENCY_MINOR_UNITS));
+
 /**
- * A positive decimal amount: up to ten integer digits (the NUMERIC(12,2) columns) and at most two
- * decimals (the most any accepted currency has; a currency with fewer, like JPY, is checked by
- * the service). Zero, signs, exponents and separators are refused here, naming the field.
+ * A positive decimal amount with at most `integerDigits` integer digits and the currency's minor
+ * digits (parseAmount's rule, from the same money module): zero, signs, exponents, separators and
+ * leading zeros are refused. The schema admits the most decimals any currency has; per-currency
+ * rules follow from byCurrency().
  */
-const amount = {
-  type: 'string',
-  pattern: '^(?!0+(?:\\.0+)?$)(?:0|[1-9][0-9]{0,9})(?:\\.[0-9]{1,2})?$',
-  [PATTERN_MESSAGE]: 'must be a decimal string greater than zero with at most two decimals, e.g. "19.99"',
-  description: 'Decimal string greater than zero with at most the currency\'s minor digits, e.g. "19.99".',
-} as const;
+function amount(minorDigits: number, integerDigits: number, description: string) {
+  return {
+    type: 'string',
+    pattern: amountPattern(minorDigits, integerDigits),
+    [PATTERN_MESSAGE]: minorDigits > 0
+      ? `must be a decimal string greater than zero with at most ${integerDigits} integer digits and ${minorDigits} decimals, e.g. "19.99"`
+      : `must be a whole number greater than zero with at most ${integerDigits} digits in this currency`,
+    description,
+  } as const;
+}
+
+/**
+ * if/then rules for currencies with fewer minor digits (JPY: none): `at` builds the schema that
+ * puts the amount rule where the amount sits in the body.
+ */
+function byCurrency(integerDigits: number, at: (rule: ReturnType<typeof amount>) => object): object[] {
+  const digits = [...new Set(Object.values(CURRENCY_MINOR_UNITS))].filter((d) => d < MAX_MINOR_DIGITS).sort();
+  return digits.map((d) => ({
+    if: { required: ['currency'], properties: { currency: { enum: CURRENCIES.filter((c) => CURRENCY_MINOR_UNITS[c] === d) } } },
+    then: at(amount(d, integerDigits, `In ${CURRENCIES.filter((c) => CURRENCY_MINOR_UNITS[c] === d).join(', ')}.`)),
+  }));
+}
+
 const currency = {
   type: 'string', enum: [...CURRENCIES],
-  description: 'ISO 4217 code from the accepted list.',
+  description: `ISO 4217 code from the accepted list; ${CURRENCIES.filter((c) => CURRENCY_MINOR_UNITS[c] === 0).join(', ')} without decimals.`,
 } as const;
-const uuid = { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' } as const;
-// Free text is stored as data (parameterised SQL); control characters are refused.
-const productId = { type: 'string', minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]+$' } as const;
-const pageToken = { type: 'string', maxLength: 512 } as const;
+const productId = text(FIELD_RULES.productId);
 const timestamp = { type: 'string', format: 'date-time' } as const;
+const unitPrice = amount(MAX_MINOR_DIGITS, ORDER_LIMITS.unitPriceIntegerDigits, 'Decimal string greater than zero with at most the currency\'s minor digits, e.g. "19.99".');
 
 export const OrderItem = {
   type: 'object',
@@ -173,8 +221,8 @@ export const OrderItem = {
   required: ['productId', 'quantity', 'unitPrice'],
   properties: {
     productId,
-    quantity: { type: 'integer', minimum: 1, maximum: 10_000 },
-    unitPrice: amount,
+    quantity: { type: 'integer', minimum: 1, maximum: ORDER_LIMITS.maxQuantity },
+    unitPrice,
   },
 } as const;
 
@@ -183,9 +231,10 @@ export const CreateOrderBody = {
   additionalProperties: false,
   required: ['items', 'currency'],
   properties: {
-    items: { type: 'array', minItems: 1, maxItems: 100, items: OrderItem },
+    items: { type: 'array', minItems: 1, maxItems: ORDER_LIMITS.maxItems, items: OrderItem },
     currency,
   },
+  allOf: byCurrency(ORDER_LIMITS.unitPriceIntegerDigits, (rule) => ({ properties: { items: { items: { properties: { unitPrice: rule } } } } })),
 } as const;
 
 export const Order = {
@@ -204,7 +253,10 @@ export const Order = {
     },
     total: { type: 'string', description: 'Sum of quantity x unitPrice, exact, as a decimal string.' },
     currency: { type: 'string' },
-    status: { type: 'string', enum: ['pending', 'paid', 'fulfilled', 'cancelled'] },
+    status: {
+      type: 'string', enum: ['pending', 'paying', 'paid', 'fulfilled', 'cancelled'],
+      description: 'paying: a payment holds the order while it charges; it cannot be cancelled until that payment has failed.',
+    },
     createdAt: timestamp,
     updatedAt: timestamp,
   },
@@ -221,9 +273,9 @@ export const ListOrdersQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    pageSize: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+    pageSize,
     pageToken,
-    userId: { ...userId, description: 'Whose orders (admins); the caller\'s own by default.' },
+    userId: { ...uuid, description: 'Whose orders (admins); the caller\'s own by default.' },
   },
 } as const;
 
@@ -241,10 +293,7 @@ export const IdempotencyKeyHeaders = {
   type: 'object',
   required: ['idempotency-key'],
   properties: {
-    'idempotency-key': {
-      type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$',
-      description: 'Client-chosen key (1..255 printable ASCII characters, no spaces): a retry with the same key and body returns the stored payment instead of charging again.',
-    },
+    'idempotency-key': text(FIELD_RULES.idempotencyKey, 'Client-chosen key (1..255 printable ASCII characters, no spaces): a retry with the same key and body returns the stored payment instead of charging again.'),
   },
 } as const;
 
@@ -254,10 +303,11 @@ export const CreatePaymentBody = {
   required: ['orderId', 'amount', 'currency', 'paymentMethod'],
   properties: {
     orderId: uuid,
-    amount: { ...amount, description: 'Must equal the order\'s total.' },
-    currency: { ...currency, description: 'Must equal the order\'s currency.' },
-    paymentMethod: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_]+$', description: 'The provider\'s payment method token (Stripe PaymentMethod id, pm_...).' },
+    amount: amount(MAX_MINOR_DIGITS, MAX_INTEGER_DIGITS, 'Must equal the order\'s total (else 409).'),
+    currency: { ...currency, description: 'Must equal the order\'s currency (else 409).' },
+    paymentMethod: text(FIELD_RULES.paymentMethod, 'The provider\'s payment method token (Stripe PaymentMethod id, pm_...).'),
   },
+  allOf: byCurrency(MAX_INTEGER_DIGITS, (rule) => ({ properties: { amount: rule } })),
 } as const;
 
 export const Payment = {

@@ -141,6 +141,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const app = buildApp({
     logger, backends: { auth, users, orders, payments }, verifier, jwks, decisions, limiter, policies,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    bodyTimeoutMs: config.BODY_TIMEOUT_MS,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     trustedProxyCidrs: config.TRUSTED_PROXY_CIDRS,
     httpDuration,

@@ -32,6 +32,10 @@ export const authConfigSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: positiveIntVar(30 * 86_400),
   // choice: verifiers cache the JWKS 5 minutes; a new key waits that long before it signs.
   JWKS_MAX_AGE_SECONDS: positiveIntVar(300),
+  // How often recovery looks for email changes a failure or a crash left half done, and how long
+  // one must have been unchanged (longer than a request takes) before recovery finishes it.
+  EMAIL_CHANGE_RECOVERY_INTERVAL_MS: positiveIntVar(10_000),
+  EMAIL_CHANGE_RECOVERY_AFTER_MS: positiveIntVar(30_000),
 }).superRefine((cfg, ctx) => {
   if (cfg.ACCESS_TOKEN_TTL_SECONDS >= cfg.REFRESH_TOKEN_TTL_SECONDS) {
     ctx.addIssue({ code: 'custom', path: ['ACCESS_TOKEN_TTL_SECONDS'], input: String(cfg.ACCESS_TOKEN_TTL_SECONDS), message: 'must be shorter than REFRESH_TOKEN_TTL_SECONDS' });

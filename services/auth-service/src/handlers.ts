@@ -44,6 +44,10 @@ export function authHandlers(deps: HandlerDeps): ServiceHandlers<typeof AuthServ
       const result = await authorizer.authorize(req.subject, req.action, req.resource, req.tokenId);
       return { allowed: result.allowed, reason: result.reason, roles: [...result.roles], ttlSeconds: result.ttlSeconds };
     },
+    async changeEmail(req, ctx: CallContext) {
+      if (!ctx.subject) throw new ServiceError(Status.UNAUTHENTICATED, 'x-subject: an email change needs the calling user');
+      return { email: await accounts.changeEmail(ctx.subject.toLowerCase(), req.newEmail, req.currentPassword) };
+    },
     async rotateSigningKey(_req, ctx: CallContext) {
       // The gateway authorizes admin routes too; checking here again keeps a mis-routed call
       // (or another allowed peer) from rotating keys on its own.

@@ -129,6 +129,19 @@ export async function startAuthService(config: AuthConfig, deps: AuthServiceDeps
     }, PURGE_INTERVAL_MS);
     purge.unref();
     cleanups.push(() => clearInterval(purge));
+    let recovering: Promise<unknown> | undefined;
+    const emailRecovery = setInterval(() => {
+      recovering ??= accounts.finishEmailChanges(config.EMAIL_CHANGE_RECOVERY_AFTER_MS)
+        .catch((err: unknown) => logger.warn({ err }, 'email change recovery pass failed'))
+        .finally(() => {
+          recovering = undefined;
+        });
+    }, config.EMAIL_CHANGE_RECOVERY_INTERVAL_MS);
+    emailRecovery.unref();
+    cleanups.push(async () => {
+      clearInterval(emailRecovery);
+      await recovering;
+    });
     markStarted();
 
     let stopping: Promise<void> | undefined;

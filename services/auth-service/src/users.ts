@@ -1,4 +1,4 @@
-/** user-service over gRPC mTLS: the profile half of an account (Register and its compensation). */
+/** user-service over gRPC mTLS: the profile half of an account (Register and its compensation, ChangeEmail). */
 import { UserServiceClient } from '../../proto/gen/user/v1/user';
 import { createClient, createClientCredentials, ServiceError, Status, unary } from '../../shared/src';
 import type { TlsFiles } from '../../shared/src';
@@ -27,6 +27,11 @@ export async function connectUserService(target: string, tls: TlsFiles): Promise
         throw translate(err);
       });
     },
+    async setEmail(id, email) {
+      await unary(client, 'updateUser', { id, email }, { timeoutMs: CALL_TIMEOUT_MS }).catch((err: unknown) => {
+        throw translate(err);
+      });
+    },
     close() {
       client.close();
       certificates.close();
@@ -43,6 +48,8 @@ function translate(err: unknown): Error {
   switch (e?.code) {
     case Status.INVALID_ARGUMENT:
     case Status.ALREADY_EXISTS:
+    case Status.NOT_FOUND:
+    case Status.PERMISSION_DENIED:
       return new ServiceError(e.code, String(e.details ?? 'rejected by user-service'));
     case Status.UNAVAILABLE:
     case Status.DEADLINE_EXCEEDED:

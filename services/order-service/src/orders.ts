@@ -1,30 +1,36 @@
 /**
  * Orders in PostgreSQL: input checks naming the field, exact totals in integer minor units,
  * the status machine, and every state change's event written to the outbox in the same
- * transaction.
+ * transaction. A payment holds its order (paying) before it charges anything, so a cancel and a
+ * payment can never both succeed (services/README.md "Orders and payments").
  */
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { MoneyError, checkCurrency, formatAmount, maxAmount, minorUnits, newEvent, parseAmount } from '../../events';
-import type { Money } from '../../events';
+import type { EventEnvelope, Money } from '../../events';
 import { ServiceError, Status, enqueue, invalidArgument, processOnce, withTransaction } from '../../shared/src';
+import { FIELD_RULES, ORDER_LIMITS, decodePageToken, encodePageToken, textProblem } from '../../shared/src/field-rules';
 
-export const ORDER_STATUSES = ['pending', 'paid', 'fulfilled', 'cancelled'] as const;
+export const ORDER_STATUSES = ['pending', 'paying', 'paid', 'fulfilled', 'cancelled'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-/** The status machine: pending -> paid -> fulfilled, pending -> cancelled. */
+/**
+ * The status machine: pending -> paying (held by one payment) -> paid -> fulfilled, paying ->
+ * pending when that payment fails, pending -> cancelled. pending -> paid remains for a capture
+ * of a payment made before holds existed.
+ */
 export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
-  pending: ['paid', 'cancelled'],
+  pending: ['paying', 'paid', 'cancelled'],
+  paying: ['paid', 'pending'],
   paid: ['fulfilled'],
   fulfilled: [],
   cancelled: [],
 };
 
-export const MAX_ITEMS = 100;
-export const MAX_QUANTITY = 10_000;
-export const MAX_PRODUCT_ID_LENGTH = 100;
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
+export const MAX_ITEMS = ORDER_LIMITS.maxItems;
+export const MAX_QUANTITY = ORDER_LIMITS.maxQuantity;
+export const DEFAULT_PAGE_SIZE = ORDER_LIMITS.defaultPageSize;
+export const MAX_PAGE_SIZE = ORDER_LIMITS.maxPageSize;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -78,16 +84,16 @@ export function checkItems(items: readonly ItemInput[], currency: string): { ite
   if (items.length > MAX_ITEMS) throw invalidArgument('items', `must contain at most ${MAX_ITEMS} items`);
   let totalMinor = 0n;
   const valid = items.map((item, i) => {
-    const productId = item.productId.trim();
-    if (productId === '') throw invalidArgument(`items[${i}].product_id`, 'is required');
-    if (productId.length > MAX_PRODUCT_ID_LENGTH) throw invalidArgument(`items[${i}].product_id`, `must be at most ${MAX_PRODUCT_ID_LENGTH} characters`);
-    // Control characters have no place in an identifier (and would garble logs).
-    if (/\p{Cc}/u.test(productId)) throw invalidArgument(`items[${i}].product_id`, 'must not contain control characters');
+    // The rule the public document gives (FIELD_RULES): control characters and surrounding
+    // whitespace are refused, not trimmed, and the length is counted in code points.
+    const productId = item.productId;
+    const problem = textProblem(productId, FIELD_RULES.productId);
+    if (problem) throw invalidArgument(`items[${i}].product_id`, problem);
     if (!Number.isInteger(item.quantity) || item.quantity < 1) throw invalidArgument(`items[${i}].quantity`, 'must be a whole number of at least 1');
     if (item.quantity > MAX_QUANTITY) throw invalidArgument(`items[${i}].quantity`, `must be at most ${MAX_QUANTITY}`);
     let unitPriceMinor: bigint;
     try {
-      unitPriceMinor = parseAmount(item.unitPrice, currency);
+      unitPriceMinor = parseAmount(item.unitPrice, currency, { maxIntegerDigits: ORDER_LIMITS.unitPriceIntegerDigits });
     } catch (err) {
       if (err instanceof MoneyError) throw invalidArgument(`items[${i}].unit_price`, err.problem);
       throw err;
@@ -113,25 +119,18 @@ function canonical(text: string, currency: string): string {
 export interface Cursor {
   readonly createdAt: Date;
   readonly id: string;
-  /** The user filter the token was issued for ('' = every user). */
-  readonly user: string;
 }
 
-export function encodeCursor(row: OrderRow, user: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, t: row.createdAt.toISOString(), i: row.id, u: user })).toString('base64url');
+/** The next page starts after this order (newest first); the token is FIELD_RULES.pageToken's form. */
+export function encodeCursor(row: OrderRow): string {
+  return encodePageToken(row.createdAt, row.id);
 }
 
-export function decodeCursor(token: string, user: string): Cursor {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: unknown; t?: unknown; i?: unknown; u?: unknown };
-    const createdAt = new Date(String(parsed.t));
-    if (parsed.v !== 1 || typeof parsed.i !== 'string' || !UUID.test(parsed.i) || Number.isNaN(createdAt.getTime())) throw new Error('bad cursor');
-    // A token belongs to the listing it came from: another filter must start over.
-    if (parsed.u !== user) throw new Error('other listing');
-    return { createdAt, id: parsed.i, user };
-  } catch {
-    throw invalidArgument('page_token', 'is not a token returned by ListOrders for this listing');
-  }
+/** Any token of the documented form is a position the listing can continue from. */
+export function decodeCursor(token: string): Cursor {
+  const position = decodePageToken(token);
+  if (!position) throw invalidArgument('page_token', 'is not a token returned by ListOrders');
+  return position;
 }
 
 interface DbOrder {
@@ -221,7 +220,7 @@ export class OrderStore {
       params,
     );
     const orders = await this.withItems(this.pool, rows.slice(0, pageSize));
-    const next = rows.length > pageSize ? encodeCursor(orders[orders.length - 1]!, userId ?? '') : '';
+    const next = rows.length > pageSize ? encodeCursor(orders[orders.length - 1]!) : '';
     return { orders, next };
   }
 
@@ -231,6 +230,9 @@ export class OrderStore {
       const { rows } = await client.query<DbOrder>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE`, [id]);
       const order = rows[0];
       if (!order || !mayAccess(actor, order.user_id)) throw notFound(id);
+      if (order.status === 'paying') {
+        throw new ServiceError(Status.FAILED_PRECONDITION, `order ${id} is being paid; it cannot become ${to} unless that payment fails`);
+      }
       if (!TRANSITIONS[order.status].includes(to)) {
         throw new ServiceError(Status.FAILED_PRECONDITION, `order ${id} is ${order.status}; it cannot become ${to}`);
       }
@@ -245,15 +247,57 @@ export class OrderStore {
   }
 
   /**
-   * payment.captured: marks a pending order paid once per event id (processOnce) and enqueues
-   * order.paid, all in one transaction. A capture that does not match the order (unknown order,
-   * other amount or currency, order no longer pending) changes nothing and is logged: it needs
-   * a person (a refund), not a retry. Returns what happened.
+   * pending -> paying for `paymentId`, before payment-service charges anything (the row lock
+   * orders it with a cancel: whichever commits first wins, the other is refused). Repeating it for
+   * the payment that holds the order (a retry, a recovery) answers the order unchanged.
+   */
+  async holdForPayment(orderId: string, paymentId: string, amount: Money, actor: Actor): Promise<OrderRow> {
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<DbOrder & { payment_id: string | null }>(`SELECT ${ORDER_COLUMNS}, payment_id FROM orders WHERE id = $1 FOR UPDATE`, [orderId]);
+      const order = rows[0];
+      if (!order || !mayAccess(actor, order.user_id)) throw notFound(orderId);
+      const expected = money(order);
+      if (amount.currency !== expected.currency || amount.amount !== expected.amount) {
+        throw new ServiceError(Status.FAILED_PRECONDITION, `order ${orderId} totals ${expected.amount} ${expected.currency}, not ${amount.amount} ${amount.currency}`);
+      }
+      const heldByThis = order.payment_id === paymentId;
+      if (order.status === 'pending') {
+        const { rows: updated } = await client.query<DbOrder>(
+          `UPDATE orders SET status = 'paying', payment_id = $2, updated_at = now() WHERE id = $1 RETURNING ${ORDER_COLUMNS}`,
+          [orderId, paymentId],
+        );
+        return (await this.withItems(client, [updated[0]!]))[0]!;
+      }
+      if (heldByThis && (order.status === 'paying' || order.status === 'paid' || order.status === 'fulfilled')) {
+        return (await this.withItems(client, [order]))[0]!;
+      }
+      const why = order.status === 'paying' ? 'another payment of this order is in progress; retry when it has finished'
+        : order.status === 'cancelled' ? 'it is cancelled' : 'it is already paid';
+      throw new ServiceError(Status.FAILED_PRECONDITION, `order_id: order ${orderId} cannot be paid: ${why}`);
+    });
+  }
+
+  /**
+   * A payment event, from Kafka or handed over by payment-service, applied once per event id
+   * (processOnce) in one transaction with its effect: payment.captured marks the order paid,
+   * payment.failed ends the hold of that payment. Other events change nothing.
+   */
+  async applyPaymentEvent(event: EventEnvelope<string, { paymentId: string; amount: Money }>): Promise<'paid' | 'released' | 'duplicate' | 'ignored'> {
+    if (event.type === 'payment.captured') return this.markPaid(event.eventId, event.orderId, event.payload.paymentId, event.payload.amount);
+    if (event.type === 'payment.failed') return this.releaseHold(event.eventId, event.orderId, event.payload.paymentId);
+    return 'ignored';
+  }
+
+  /**
+   * payment.captured: marks the order paid (held by this payment, or pending for a payment made
+   * before holds existed) and enqueues order.paid. A capture that does not match the order
+   * (unknown order, other amount or currency, held by another payment, cancelled) changes
+   * nothing and is logged as an error: the hold makes it impossible, so it needs a person.
    */
   async markPaid(eventId: string, orderId: string, paymentId: string, amount: Money): Promise<'paid' | 'duplicate' | 'ignored'> {
     return withTransaction(this.pool, async (client) => {
       const outcome = await processOnce(client, eventId, async (): Promise<'paid' | 'ignored'> => {
-        const { rows } = await client.query<DbOrder>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE`, [orderId]);
+        const { rows } = await client.query<DbOrder & { payment_id: string | null }>(`SELECT ${ORDER_COLUMNS}, payment_id FROM orders WHERE id = $1 FOR UPDATE`, [orderId]);
         const order = rows[0];
         const log = this.logger.child({ orderId, paymentId, eventId });
         if (!order) {
@@ -265,8 +309,10 @@ export class OrderStore {
           log.error({ captured: amount, expected }, 'captured amount does not match the order total; order left unpaid');
           return 'ignored';
         }
-        if (order.status !== 'pending') {
-          log.warn({ status: order.status }, 'payment captured for an order that is not pending; left as is');
+        if ((order.status === 'paid' || order.status === 'fulfilled') && order.payment_id === paymentId) return 'ignored';
+        const mayPay = order.status === 'pending' || (order.status === 'paying' && order.payment_id === paymentId);
+        if (!mayPay) {
+          log.error({ status: order.status, heldBy: order.payment_id }, 'payment captured for an order it does not hold; left as is');
           return 'ignored';
         }
         const { rows: updated } = await client.query<DbOrder>(
@@ -275,6 +321,20 @@ export class OrderStore {
         );
         await enqueue(client, newEvent('order.paid', orderId, { userId: order.user_id, status: 'paid', total: expected, paymentId, paymentEventId: eventId }, updated[0]!.updated_at));
         return 'paid';
+      });
+      return outcome.processed ? outcome.result : 'duplicate';
+    });
+  }
+
+  /** payment.failed: the order held by that payment is pending again (payable, cancellable). */
+  async releaseHold(eventId: string, orderId: string, paymentId: string): Promise<'released' | 'duplicate' | 'ignored'> {
+    return withTransaction(this.pool, async (client) => {
+      const outcome = await processOnce(client, eventId, async (): Promise<'released' | 'ignored'> => {
+        const { rowCount } = await client.query(
+          "UPDATE orders SET status = 'pending', payment_id = NULL, updated_at = now() WHERE id = $1 AND status = 'paying' AND payment_id = $2",
+          [orderId, paymentId],
+        );
+        return rowCount ? 'released' : 'ignored';
       });
       return outcome.processed ? outcome.result : 'duplicate';
     });

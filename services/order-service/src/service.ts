@@ -1,14 +1,15 @@
 /**
  * order-service (spec: "Order management"): order.v1.OrderService over gRPC with mTLS,
  * PostgreSQL as the system of record, every state change's event written to the outbox in the
- * same transaction and relayed to the spec's order-events topic; it consumes payment-events so
- * a captured payment marks the order paid (once per event id).
+ * same transaction and relayed to the spec's order-events topic. payment-service holds an order
+ * before it charges (HoldForPayment); the payment's outcome arrives twice, handed over directly
+ * (ApplyPaymentEvent) and through payment-events on Kafka, and is applied once per event id.
  */
 import { z } from 'zod';
 import { Counter } from 'prom-client';
 import { OrderServiceService } from '../../proto/gen/order/v1/order';
 import type { Order } from '../../proto/gen/order/v1/order';
-import { ORDER_EVENTS_TOPIC, PAYMENT_EVENTS_TOPIC, validateEvent } from '../../events';
+import { MoneyError, ORDER_EVENTS_TOPIC, PAYMENT_EVENTS_TOPIC, checkCurrency, formatAmount, parseAmount, validateEvent } from '../../events';
 import type { EventEnvelope, Money } from '../../events';
 import {
   EventConsumer, GrpcServer, Metrics, OutboxRelay, ServiceError, Status, commonEnv, createKafkaProducer, createLogger,
@@ -24,6 +25,7 @@ export const SERVICE_NAME = 'order-service';
 /** api-gateway serves the order API; payment-service reads an order's amount and currency. */
 export const DEFAULT_ALLOWED_PEERS = ['api-gateway', 'payment-service'] as const;
 export const ADMIN_ROLE = 'admin';
+const PAYMENT_SERVICE = 'payment-service';
 
 export const orderServiceEnvSchema = z.object({
   ...commonEnv(SERVICE_NAME),
@@ -77,7 +79,7 @@ function actorOf(ctx: CallContext, readOnly: boolean): Actor {
     if (!UUID.test(ctx.subject)) throw new ServiceError(Status.UNAUTHENTICATED, 'x-subject must be a user id');
     return { userId: ctx.subject.toLowerCase(), admin: ctx.roles.includes(ADMIN_ROLE) };
   }
-  if (readOnly && ctx.peer === 'payment-service') return { userId: undefined, admin: true };
+  if (readOnly && ctx.peer === PAYMENT_SERVICE) return { userId: undefined, admin: true };
   throw new ServiceError(Status.UNAUTHENTICATED, 'x-subject is required: calls are made on behalf of a user');
 }
 
@@ -129,9 +131,8 @@ export async function startOrderService(config: OrderServiceConfig, options: Ord
         return 'invalid';
       }
       const envelope = event as EventEnvelope<string, { paymentId: string; amount: Money }>;
-      if (envelope.type !== 'payment.captured') return 'processed';
-      const outcome = await store.markPaid(envelope.eventId, envelope.orderId, envelope.payload.paymentId, envelope.payload.amount);
-      consumerLog.info({ orderId: envelope.orderId, eventId: envelope.eventId, outcome }, 'payment.captured applied');
+      const outcome = await store.applyPaymentEvent(envelope);
+      if (outcome !== 'ignored') consumerLog.info({ orderId: envelope.orderId, eventId: envelope.eventId, type: envelope.type, outcome }, 'payment event applied');
       return outcome === 'duplicate' ? 'duplicate' : 'processed';
     };
     const consumer = new EventConsumer(config, {
@@ -170,7 +171,7 @@ export async function startOrderService(config: OrderServiceConfig, options: Ord
           if (!actor.admin && wanted !== actor.userId) throw new ServiceError(Status.PERMISSION_DENIED, 'user_id: customers list only their own orders');
           userId = wanted;
         }
-        const after = req.pageToken ? decodeCursor(req.pageToken, userId ?? '') : undefined;
+        const after = req.pageToken ? decodeCursor(req.pageToken) : undefined;
         const page = await store.list(userId, pageSize, after);
         return { orders: page.orders.map(toProto), nextPageToken: page.next };
       },
@@ -187,6 +188,38 @@ export async function startOrderService(config: OrderServiceConfig, options: Ord
         const order = await store.transition(id, 'fulfilled', actor);
         logger.info({ orderId: order.id }, 'order fulfilled');
         return { order: toProto(order) };
+      },
+      async holdForPayment(req, ctx) {
+        if (ctx.peer !== PAYMENT_SERVICE) throw new ServiceError(Status.PERMISSION_DENIED, 'only payment-service holds orders for payments');
+        if (!ctx.subject || !UUID.test(ctx.subject)) throw new ServiceError(Status.UNAUTHENTICATED, 'x-subject: the payer is required');
+        const orderId = checkId(req.orderId, 'order_id');
+        const paymentId = checkId(req.paymentId, 'payment_id');
+        let amount: Money;
+        try {
+          const currency = checkCurrency(req.currency);
+          amount = { amount: formatAmount(parseAmount(req.amount, currency), currency), currency };
+        } catch (err) {
+          if (err instanceof MoneyError) throw invalidArgument('amount', err.problem);
+          throw err;
+        }
+        const order = await store.holdForPayment(orderId, paymentId, amount, { userId: ctx.subject.toLowerCase(), admin: false });
+        logger.info({ orderId, paymentId, status: order.status }, 'order held for a payment');
+        return { order: toProto(order) };
+      },
+      async applyPaymentEvent(req, ctx) {
+        if (ctx.peer !== PAYMENT_SERVICE) throw new ServiceError(Status.PERMISSION_DENIED, 'only payment-service hands over payment events');
+        let event: unknown;
+        try {
+          event = JSON.parse(req.eventJson);
+        } catch {
+          throw invalidArgument('event_json', 'is not JSON');
+        }
+        const problems = validateEvent(PAYMENT_EVENTS_TOPIC, event);
+        if (problems.length > 0) throw invalidArgument('event_json', problems.join('; '));
+        const envelope = event as EventEnvelope<string, { paymentId: string; amount: Money }>;
+        const outcome = await store.applyPaymentEvent(envelope);
+        if (outcome !== 'ignored') logger.info({ orderId: envelope.orderId, eventId: envelope.eventId, type: envelope.type, outcome }, 'payment event applied (handed over)');
+        return { outcome };
       },
     };
 

@@ -4,10 +4,18 @@
  * written in one transaction (the outbox), so no event is lost and none is sent for a change
  * that did not happen.
  *
+ * Orders and payments (services/README.md): before anything is charged, the order is held for
+ * the payment at order-service (pending -> paying), so a cancel can no longer win; a refusal
+ * there (cancelled, paid, held by another payment) ends the attempt with nothing charged. Each
+ * step with the provider (authorise, capture) is its own transaction, committed as soon as the
+ * provider answered, so a crash loses at most the step in flight; recovery (recoverUnfinished)
+ * or a retry repeats it with the same provider idempotency key, which the provider answers
+ * without a second effect. The outcome (payment.captured, payment.failed) is handed to
+ * order-service right after its commit and reaches it through Kafka as well.
+ *
  * Idempotency: a request claims its (user, Idempotency-Key) row with an INSERT that the unique
- * constraint arbitrates; whoever then holds the row lock drives the provider, and everybody
- * else waits for it and returns what it stored. Provider calls for one order are serialised by
- * a transaction-scoped advisory lock, so two different keys cannot both charge the same order.
+ * constraint arbitrates; a step runs holding the order's advisory lock and the payment's row
+ * lock, so concurrent requests with one key (or recovery) take turns and each step happens once.
  */
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
@@ -20,7 +28,7 @@ import type { PaymentProvider, ProviderOutcome } from './provider';
 
 export const PAYMENT_STATUSES = ['pending', 'authorized', 'captured', 'failed', 'refunded'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
-/** States a repeated request may still move forward (a crash or a provider outage stopped it). */
+/** States a repeated request or recovery may still move forward (a crash or an outage stopped it). */
 const UNFINISHED: ReadonlySet<PaymentStatus> = new Set(['pending', 'authorized']);
 
 export interface PaymentRow {
@@ -37,6 +45,8 @@ export interface PaymentRow {
   readonly failureReason: string | undefined;
   readonly idempotencyKey: string;
   readonly requestFingerprint: string;
+  /** The provider's payment method token; absent on payments made before it was stored. */
+  readonly paymentMethod: string | undefined;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -54,13 +64,25 @@ export interface CreateInput {
 /** Writes an event into the outbox inside the caller's transaction. */
 export type EventWriter = (client: PoolClient, event: EventEnvelope<PaymentEventType>) => Promise<void>;
 
+/** order-service as payments need it (HoldForPayment, ApplyPaymentEvent). */
+export interface OrderGate {
+  /**
+   * Holds the order for `payment` (idempotent for the payment holding it). Resolves when held;
+   * `refused` (with the error the client gets) when the order cannot be paid by it; throws
+   * (UNAVAILABLE) when order-service did not answer, so the hold may or may not stand.
+   */
+  hold(payment: PaymentRow): Promise<{ readonly refused?: ServiceError }>;
+  /** Hands a committed event to order-service at once; best effort (Kafka brings it too). */
+  handOver(event: EventEnvelope<PaymentEventType>): Promise<void>;
+}
+
 const COLUMNS = `id, order_id, user_id, amount::text AS amount, currency, status, provider, provider_reference, refund_reference,
-  failure_reason, idempotency_key, request_fingerprint, created_at, updated_at`;
+  failure_reason, idempotency_key, request_fingerprint, payment_method, created_at, updated_at`;
 
 interface DbRow {
   id: string; order_id: string; user_id: string; amount: string; currency: string; status: PaymentStatus; provider: string;
   provider_reference: string | null; refund_reference: string | null; failure_reason: string | null;
-  idempotency_key: string; request_fingerprint: string; created_at: Date; updated_at: Date;
+  idempotency_key: string; request_fingerprint: string; payment_method: string | null; created_at: Date; updated_at: Date;
 }
 
 function toRow(r: DbRow): PaymentRow {
@@ -70,7 +92,7 @@ function toRow(r: DbRow): PaymentRow {
     id: r.id, orderId: r.order_id, userId: r.user_id, amount, currency: r.currency, status: r.status, provider: r.provider,
     providerReference: r.provider_reference ?? undefined, refundReference: r.refund_reference ?? undefined,
     failureReason: r.failure_reason ?? undefined, idempotencyKey: r.idempotency_key, requestFingerprint: r.request_fingerprint,
-    createdAt: r.created_at, updatedAt: r.updated_at,
+    paymentMethod: r.payment_method ?? undefined, createdAt: r.created_at, updatedAt: r.updated_at,
   };
 }
 
@@ -97,7 +119,22 @@ export interface PaymentServiceDeps {
   readonly pool: Pool;
   readonly provider: PaymentProvider;
   readonly writeEvent: EventWriter;
+  readonly orders: OrderGate;
   readonly logger: Logger;
+}
+
+/** One step of a payment: the payment after it, or done. */
+type StepResult = { readonly done: true; readonly payment: PaymentRow } | { readonly done: false };
+
+export interface RecoveryOptions {
+  /** Payments unchanged for this long are taken over (a live request changes them sooner). */
+  readonly olderThanMs: number;
+  /**
+   * A pending payment older than this is not authorised again: the provider keeps idempotency
+   * keys for 24 hours, after which a repeat could charge twice. Logged for a person instead.
+   */
+  readonly idempotencyWindowMs: number;
+  readonly limit?: number;
 }
 
 export class Payments {
@@ -116,89 +153,127 @@ export class Payments {
   /**
    * Creates (or replays) the payment of `input` and drives it as far as the provider allows.
    * Returns the stored payment; throws ALREADY_EXISTS for a reused key with another body,
-   * FAILED_PRECONDITION when the order already has a successful payment, UNAVAILABLE when the
-   * provider's answer is unknown (retry with the same key).
+   * FAILED_PRECONDITION when the order cannot be paid by it (cancelled, paid, held by another
+   * payment), UNAVAILABLE when order-service or the provider did not answer (retry with the same
+   * key; recovery finishes it otherwise).
    */
   async create(input: CreateInput): Promise<PaymentRow> {
     const fingerprint = requestFingerprint(input);
-    const client = await this.deps.pool.connect();
-    let broken: unknown;
-    try {
-      // The unique constraint decides who created the row; a concurrent INSERT waits for the
-      // first one's commit and then does nothing.
-      await client.query(
-        `INSERT INTO payments (order_id, user_id, amount, currency, provider, idempotency_key, request_fingerprint)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT ON CONSTRAINT payments_idempotency_key_key DO NOTHING`,
-        [input.orderId, input.userId, input.amount, input.currency, this.deps.provider.name, input.idempotencyKey, fingerprint],
-      );
-      return await this.drive(client, input, fingerprint);
-    } catch (err) {
-      broken = err;
-      throw err;
-    } finally {
-      // A connection whose transaction failed half-way is not reused.
-      client.release(broken instanceof ServiceError ? undefined : (broken as Error | undefined));
+    // The unique constraint decides who created the row; a concurrent INSERT waits for the
+    // first one's commit and then does nothing (a row stored before payment methods were kept
+    // gets the retry's method, which the fingerprint makes the same).
+    await this.deps.pool.query(
+      `INSERT INTO payments (order_id, user_id, amount, currency, provider, idempotency_key, request_fingerprint, payment_method)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT ON CONSTRAINT payments_idempotency_key_key DO UPDATE
+         SET payment_method = EXCLUDED.payment_method
+         WHERE payments.payment_method IS NULL AND payments.request_fingerprint = EXCLUDED.request_fingerprint`,
+      [input.orderId, input.userId, input.amount, input.currency, this.deps.provider.name, input.idempotencyKey, fingerprint, input.paymentMethod],
+    );
+    return this.drive(input.orderId, input.userId, input.idempotencyKey, fingerprint);
+  }
+
+  /** Runs the payment's steps until it is finished or one of them throws. */
+  private async drive(orderId: string, userId: string, key: string, fingerprint: string | undefined): Promise<PaymentRow> {
+    for (;;) {
+      const result = await this.step(orderId, userId, key, fingerprint);
+      if (result.done) return result.payment;
     }
   }
 
-  private async drive(client: PoolClient, input: CreateInput, fingerprint: string): Promise<PaymentRow> {
-    await client.query('BEGIN');
-    let committed = false;
+  /**
+   * One transaction: lock, read, and at most one provider call with its recorded outcome. Events
+   * are handed to order-service after the commit.
+   */
+  private async step(orderId: string, userId: string, key: string, fingerprint: string | undefined): Promise<StepResult> {
+    const client = await this.deps.pool.connect();
+    let broken: unknown;
+    const committed: EventEnvelope<PaymentEventType>[] = [];
+    let result: StepResult;
     try {
-      // Lock order everywhere: the order's advisory lock, then the payment row.
-      await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [orderLockKey(input.orderId)]);
-      const { rows } = await client.query<DbRow>(`SELECT ${COLUMNS} FROM payments WHERE user_id = $1 AND idempotency_key = $2 FOR UPDATE`, [input.userId, input.idempotencyKey]);
-      if (!rows[0]) throw new Error('payment row vanished after its INSERT');
-      let payment = toRow(rows[0]);
-      if (payment.requestFingerprint !== fingerprint) throw keyReused();
-      if (!UNFINISHED.has(payment.status)) {
-        await client.query('COMMIT');
-        committed = true;
-        return payment;
-      }
-      if (payment.status === 'pending') {
-        const paid = await client.query('SELECT 1 FROM payments WHERE order_id = $1 AND id <> $2 AND status IN (\'authorized\', \'captured\')', [payment.orderId, payment.id]);
-        if (paid.rowCount) {
-          // Nothing was charged for this key: forget it, so a repeat gets the same refusal.
-          await client.query('DELETE FROM payments WHERE id = $1', [payment.id]);
-          await client.query('COMMIT');
-          committed = true;
-          throw orderAlreadyPaid(payment.orderId);
+      result = await this.inTransaction(client, async (commit) => {
+        // Lock order everywhere: the order's advisory lock, then the payment row.
+        await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [orderLockKey(orderId)]);
+        const { rows } = await client.query<DbRow>(`SELECT ${COLUMNS} FROM payments WHERE user_id = $1 AND idempotency_key = $2 FOR UPDATE`, [userId, key]);
+        if (!rows[0]) throw new ServiceError(Status.ABORTED, 'idempotency_key: the payment of this key was just refused; retry to see why');
+        let payment = toRow(rows[0]);
+        if (fingerprint !== undefined && payment.requestFingerprint !== fingerprint) throw keyReused();
+        if (!UNFINISHED.has(payment.status)) {
+          await commit();
+          return { done: true, payment };
         }
-      }
-      const amountMinor = parseAmount(payment.amount, payment.currency);
-      try {
+        const amountMinor = parseAmount(payment.amount, payment.currency);
         if (payment.status === 'pending') {
-          const outcome = await this.deps.provider.authorize({
+          const paid = await client.query('SELECT 1 FROM payments WHERE order_id = $1 AND id <> $2 AND status IN (\'authorized\', \'captured\')', [payment.orderId, payment.id]);
+          if (paid.rowCount) return this.forget(client, commit, payment, orderAlreadyPaid(payment.orderId));
+          // Nothing is charged before the order is held for this payment.
+          const held = await this.deps.orders.hold(payment);
+          if (held.refused) return this.forget(client, commit, payment, held.refused);
+          if (!payment.paymentMethod) throw new Error(`payment ${payment.id} has no payment method to authorise with`);
+          const outcome = await this.provider(payment, () => this.deps.provider.authorize({
             paymentId: payment.id, orderId: payment.orderId, amountMinor, currency: payment.currency,
-            paymentMethod: input.paymentMethod, idempotencyKey: `payment-${payment.id}-authorize`,
-          });
-          payment = await this.apply(client, payment, outcome);
+            paymentMethod: payment.paymentMethod!, idempotencyKey: `payment-${payment.id}-authorize`,
+          }));
+          const applied = await this.apply(client, payment, outcome);
+          payment = applied.payment;
+          committed.push(applied.event);
+        } else {
+          const outcome = await this.provider(payment, () => this.deps.provider.capture(payment.providerReference!, amountMinor, `payment-${payment.id}-capture`));
+          const applied = await this.apply(client, payment, outcome);
+          payment = applied.payment;
+          committed.push(applied.event);
         }
-        if (payment.status === 'authorized') {
-          const outcome = await this.deps.provider.capture(payment.providerReference!, amountMinor, `payment-${payment.id}-capture`);
-          payment = await this.apply(client, payment, outcome);
-        }
-      } catch (err) {
-        if (!(err instanceof ProviderUnavailableError)) throw err;
-        // Keep what is known (an authorisation stays recorded); a retry continues from there.
-        await client.query('COMMIT');
-        committed = true;
-        this.deps.logger.warn({ err, paymentId: payment.id, status: payment.status }, 'payment provider unavailable');
-        throw new ServiceError(Status.UNAVAILABLE, `the payment provider is unavailable; payment ${payment.id} is ${payment.status}: retry with the same Idempotency-Key`);
-      }
-      await client.query('COMMIT');
-      committed = true;
-      return payment;
+        await commit();
+        return UNFINISHED.has(payment.status) ? { done: false } : { done: true, payment };
+      });
     } catch (err) {
-      if (!committed) await client.query('ROLLBACK').catch(() => undefined);
-      if (isUniqueViolation(err, 'payments_one_success_per_order')) throw orderAlreadyPaid(input.orderId);
+      broken = err;
+      if (isUniqueViolation(err, 'payments_one_success_per_order')) throw orderAlreadyPaid(orderId);
       throw err;
+    } finally {
+      // A connection whose transaction failed half-way is not reused.
+      client.release(broken === undefined || broken instanceof ServiceError ? undefined : (broken as Error));
+    }
+    for (const event of committed) {
+      if (event.type === 'payment.captured' || event.type === 'payment.failed') await this.deps.orders.handOver(event);
+    }
+    return result;
+  }
+
+  private async inTransaction<T>(client: PoolClient, fn: (commit: () => Promise<void>) => Promise<T>): Promise<T> {
+    await client.query('BEGIN');
+    let done = false;
+    const commit = async () => {
+      await client.query('COMMIT');
+      done = true;
+    };
+    try {
+      return await fn(commit);
+    } finally {
+      if (!done) await client.query('ROLLBACK').catch(() => undefined);
+    }
+  }
+
+  /** Nothing was charged for this payment: forget it, so a repeat of the key meets the same refusal. */
+  private async forget(client: PoolClient, commit: () => Promise<void>, payment: PaymentRow, refusal: ServiceError): Promise<never> {
+    await client.query('DELETE FROM payments WHERE id = $1', [payment.id]);
+    await commit();
+    this.deps.logger.info({ paymentId: payment.id, orderId: payment.orderId, reason: refusal.message }, 'payment refused before any charge');
+    throw refusal;
+  }
+
+  /** A provider call; an unknown outcome leaves the payment as it is (the transaction rolls back). */
+  private async provider(payment: PaymentRow, call: () => Promise<ProviderOutcome>): Promise<ProviderOutcome> {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof ProviderUnavailableError)) throw err;
+      this.deps.logger.warn({ err, paymentId: payment.id, status: payment.status }, 'payment provider unavailable');
+      throw new ServiceError(Status.UNAVAILABLE, `the payment provider is unavailable; payment ${payment.id} is ${payment.status}: retry with the same Idempotency-Key`);
     }
   }
 
   /** Records a provider outcome and its event, in the caller's transaction. */
-  private async apply(client: PoolClient, payment: PaymentRow, outcome: ProviderOutcome): Promise<PaymentRow> {
+  private async apply(client: PoolClient, payment: PaymentRow, outcome: ProviderOutcome): Promise<{ payment: PaymentRow; event: EventEnvelope<PaymentEventType> }> {
     const status: PaymentStatus = outcome.kind === 'declined' ? 'failed' : outcome.kind;
     const reference = outcome.reference ?? payment.providerReference ?? null;
     const reason = outcome.kind === 'declined' ? outcome.reason : null;
@@ -207,9 +282,44 @@ export class Payments {
       [payment.id, status, reference, reason],
     );
     const updated = toRow(rows[0]!);
-    await this.emit(client, updated);
+    const event = await this.emit(client, updated);
     this.deps.logger.info({ paymentId: updated.id, orderId: updated.orderId, status, reason }, 'payment state changed');
-    return updated;
+    return { payment: updated, event };
+  }
+
+  /**
+   * Finishes payments that a crash or an outage left pending or authorized and nobody retried:
+   * the same steps with the same provider idempotency keys, so an authorisation or capture the
+   * provider already made is answered again, not made twice. Returns how many were finished.
+   */
+  async recoverUnfinished(options: RecoveryOptions): Promise<number> {
+    const { rows } = await this.deps.pool.query<{ order_id: string; user_id: string; idempotency_key: string; status: PaymentStatus; created_at: Date; id: string }>(
+      `SELECT id, order_id, user_id, idempotency_key, status, created_at FROM payments
+        WHERE status IN ('pending', 'authorized') AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
+        ORDER BY updated_at LIMIT $2`,
+      [options.olderThanMs, options.limit ?? 50],
+    );
+    let finished = 0;
+    for (const row of rows) {
+      const log = this.deps.logger.child({ paymentId: row.id, orderId: row.order_id, status: row.status });
+      if (row.status === 'pending' && Date.now() - row.created_at.getTime() > options.idempotencyWindowMs) {
+        log.error('unfinished payment older than the provider\'s idempotency window: not authorised again; needs a person');
+        continue;
+      }
+      try {
+        const payment = await this.drive(row.order_id, row.user_id, row.idempotency_key, undefined);
+        finished++;
+        log.info({ now: payment.status }, 'unfinished payment recovered');
+      } catch (err) {
+        if (err instanceof ServiceError && err.code !== Status.UNAVAILABLE) {
+          log.info({ reason: err.message }, 'unfinished payment ended without a charge');
+          finished++;
+        } else {
+          log.warn({ err }, 'unfinished payment could not be recovered yet; trying again later');
+        }
+      }
+    }
+    return finished;
   }
 
   /**
@@ -266,7 +376,7 @@ export class Payments {
     }
   }
 
-  private async emit(client: PoolClient, payment: PaymentRow): Promise<void> {
+  private async emit(client: PoolClient, payment: PaymentRow): Promise<EventEnvelope<PaymentEventType>> {
     const type = `payment.${payment.status}` as PaymentEventType;
     const base = {
       paymentId: payment.id,
@@ -280,5 +390,6 @@ export class Payments {
     // A schema violation is our bug: fail the transaction rather than publish a bad event.
     assertValidEvent(PAYMENT_EVENTS_TOPIC, event);
     await this.deps.writeEvent(client, event);
+    return event;
   }
 }

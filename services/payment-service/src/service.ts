@@ -1,7 +1,8 @@
 /**
  * payment-service (spec: "Payment processing"): payment.v1.PaymentService over gRPC with mTLS,
  * PostgreSQL as the system of record, a payment provider adapter (Stripe), and the
- * payment-events outbox relayed to Kafka. Orders are read from order-service over gRPC mTLS.
+ * payment-events outbox relayed to Kafka. Orders are read, held for a payment and told its
+ * outcome through order-service over gRPC mTLS; recovery finishes payments nobody retried.
  */
 import { z } from 'zod';
 import { OrderServiceClient } from '../../proto/gen/order/v1/order';
@@ -11,11 +12,13 @@ import { MoneyError, checkCurrency, formatAmount, parseAmount } from '../../even
 import {
   GrpcServer, Metrics, OutboxRelay, ServiceError, Status, commonEnv, createClient, createClientCredentials, createKafkaProducer,
   createLogger, createPostgres, databaseEnv, enqueue, fileVar, grpcServerEnv, grpcTargetVar, hasStatus, invalidArgument, kafkaEnv,
-  loadConfig, runMigrations, startHealthServer, unary, Cleanups, startupGate, migrationsBeside,
+  loadConfig, positiveIntVar, runMigrations, startHealthServer, unary, Cleanups, startupGate, migrationsBeside,
 } from '../../shared/src';
 import type { CallContext, Logger, ServiceHandlers } from '../../shared/src';
+import type { EventEnvelope, PaymentEventType } from '../../events';
+import { FIELD_RULES, textProblem } from '../../shared/src/field-rules';
 import { Payments, keyReused, requestFingerprint } from './payments';
-import type { PaymentRow } from './payments';
+import type { OrderGate, PaymentRow } from './payments';
 import { DEFAULT_STRIPE_API_BASE, StripeProvider } from './provider';
 import type { PaymentProvider } from './provider';
 
@@ -25,11 +28,10 @@ export const DEFAULT_ALLOWED_PEERS = ['api-gateway'] as const;
 export const ADMIN_ROLE = 'admin';
 // choice: order-service answers from its own database; 3 s leaves room in the gateway's deadline.
 const ORDER_LOOKUP_TIMEOUT_MS = 3_000;
+// Stripe keeps idempotency keys at least 24 hours; an hour of margin.
+const PROVIDER_IDEMPOTENCY_WINDOW_MS = 23 * 3600_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// Printable ASCII without spaces: keys travel in HTTP headers and logs.
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const PAYMENT_METHOD = /^[A-Za-z0-9_]{1,255}$/;
 
 export const paymentServiceEnvSchema = z.object({
   ...commonEnv(SERVICE_NAME),
@@ -42,6 +44,10 @@ export const paymentServiceEnvSchema = z.object({
     z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.stripe.com' }).optional().default(DEFAULT_STRIPE_API_BASE),
   ),
   STRIPE_SECRET_KEY_FILE: fileVar(),
+  // How often recovery looks for payments left pending or authorized, and how long one must have
+  // been unchanged (longer than any request takes) before recovery finishes it.
+  PAYMENT_RECOVERY_INTERVAL_MS: positiveIntVar(30_000),
+  PAYMENT_RECOVERY_AFTER_MS: positiveIntVar(60_000),
 });
 
 export type PaymentServiceConfig = z.infer<typeof paymentServiceEnvSchema>;
@@ -102,6 +108,36 @@ function paymentNotFound(id: string): ServiceError {
   return new ServiceError(Status.NOT_FOUND, `payment ${id} not found`);
 }
 
+/** order-service's HoldForPayment and ApplyPaymentEvent for Payments, on behalf of the payer. */
+export function orderGate(orders: OrderServiceClient, logger: Logger): OrderGate {
+  return {
+    async hold(payment) {
+      try {
+        await unary(orders, 'holdForPayment', {
+          orderId: payment.orderId, paymentId: payment.id, amount: payment.amount, currency: payment.currency,
+        }, { timeoutMs: ORDER_LOOKUP_TIMEOUT_MS, subject: payment.userId });
+        return {};
+      } catch (err) {
+        const details = (err as { details?: string }).details ?? '';
+        if (hasStatus(err, Status.NOT_FOUND)) return { refused: new ServiceError(Status.NOT_FOUND, `order_id: order ${payment.orderId} not found`) };
+        if (hasStatus(err, Status.FAILED_PRECONDITION) || hasStatus(err, Status.INVALID_ARGUMENT)) {
+          return { refused: new ServiceError(Status.FAILED_PRECONDITION, details.startsWith('order_id:') ? details : `order_id: ${details}`) };
+        }
+        logger.warn({ err, orderId: payment.orderId, paymentId: payment.id }, 'order-service did not hold the order');
+        throw new ServiceError(Status.UNAVAILABLE, `order-service is unavailable; payment ${payment.id} has not been charged: retry with the same Idempotency-Key`);
+      }
+    },
+    async handOver(event: EventEnvelope<PaymentEventType>) {
+      try {
+        await unary(orders, 'applyPaymentEvent', { eventJson: JSON.stringify(event) }, { timeoutMs: ORDER_LOOKUP_TIMEOUT_MS });
+      } catch (err) {
+        // Kafka delivers the event anyway; the order catches up when order-service consumes it.
+        logger.warn({ err, orderId: event.orderId, eventId: event.eventId, type: event.type }, 'could not hand the payment event to order-service; it follows through Kafka');
+      }
+    },
+  };
+}
+
 export async function startPaymentService(config: PaymentServiceConfig, options: PaymentServiceOptions = {}): Promise<PaymentServiceHandle> {
   const logger = options.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
   const metrics = new Metrics();
@@ -129,14 +165,30 @@ export async function startPaymentService(config: PaymentServiceConfig, options:
     relay.start();
     cleanups.push(() => relay.stop());
 
-    const provider: PaymentProvider = new StripeProvider({ apiBase: config.STRIPE_API_BASE, secretKeyFile: config.STRIPE_SECRET_KEY_FILE });
-    const payments = new Payments({ pool: postgres.pool, provider, writeEvent: (client, event) => enqueue(client, event), logger });
-
     const tls = { certFile: config.TLS_CERT_FILE, keyFile: config.TLS_KEY_FILE, caFile: config.TLS_CA_FILE, refreshIntervalMs: options.certRefreshIntervalMs };
     const orderCreds = await createClientCredentials(tls, 'order-service');
     cleanups.push(() => orderCreds.certificates.close());
     const orders = createClient(OrderServiceClient, config.ORDER_SERVICE_ADDR, orderCreds.credentials);
     cleanups.push(() => orders.close());
+
+    const provider: PaymentProvider = new StripeProvider({ apiBase: config.STRIPE_API_BASE, secretKeyFile: config.STRIPE_SECRET_KEY_FILE });
+    const payments = new Payments({
+      pool: postgres.pool, provider, writeEvent: (client, event) => enqueue(client, event), orders: orderGate(orders, logger), logger,
+    });
+    // Recovery: one pass at a time, on every replica (the row locks make them take turns).
+    let recovering: Promise<unknown> | undefined;
+    const recovery = setInterval(() => {
+      recovering ??= payments.recoverUnfinished({
+        olderThanMs: config.PAYMENT_RECOVERY_AFTER_MS, idempotencyWindowMs: PROVIDER_IDEMPOTENCY_WINDOW_MS,
+      }).catch((err: unknown) => logger.warn({ err }, 'payment recovery pass failed')).finally(() => {
+        recovering = undefined;
+      });
+    }, config.PAYMENT_RECOVERY_INTERVAL_MS);
+    recovery.unref();
+    cleanups.push(async () => {
+      clearInterval(recovery);
+      await recovering;
+    });
 
     /** The caller's order, or NOT_FOUND (absent and foreign orders look the same). */
     async function orderOf(orderId: string, userId: string) {
@@ -159,12 +211,10 @@ export async function startPaymentService(config: PaymentServiceConfig, options:
         const orderId = checkUuid(req.orderId, 'order_id');
         const currency = money('currency', () => checkCurrency(req.currency));
         const amount = money('amount', () => formatAmount(parseAmount(req.amount, currency), currency));
-        if (!IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
-          throw invalidArgument('idempotency_key', req.idempotencyKey === '' ? 'is required' : 'must be 1..255 printable ASCII characters without spaces');
-        }
-        if (!PAYMENT_METHOD.test(req.paymentMethod)) {
-          throw invalidArgument('payment_method', req.paymentMethod === '' ? 'is required' : 'must be a payment method token (letters, digits, _)');
-        }
+        const keyProblem = textProblem(req.idempotencyKey, FIELD_RULES.idempotencyKey);
+        if (keyProblem) throw invalidArgument('idempotency_key', keyProblem);
+        const methodProblem = textProblem(req.paymentMethod, FIELD_RULES.paymentMethod);
+        if (methodProblem) throw invalidArgument('payment_method', methodProblem);
         const input = { userId, orderId, amount, currency, paymentMethod: req.paymentMethod, idempotencyKey: req.idempotencyKey };
 
         // A finished payment for this key is the stored result: no order lookup (the order has
@@ -176,11 +226,13 @@ export async function startPaymentService(config: PaymentServiceConfig, options:
         }
 
         const order = await orderOf(orderId, userId);
-        if (order.currency !== currency) throw invalidArgument('currency', `must be the order's currency (${order.currency})`);
-        if (order.total !== amount) throw invalidArgument('amount', `must equal the order's total (${order.total} ${order.currency})`);
-        // An unfinished payment of this key may continue on an order it has just paid.
+        // Well-formed, but not what this order asks for: a conflict with the order, not bad syntax.
+        if (order.currency !== currency) throw new ServiceError(Status.FAILED_PRECONDITION, `currency: must be the order's currency (${order.currency})`);
+        if (order.total !== amount) throw new ServiceError(Status.FAILED_PRECONDITION, `amount: must equal the order's total (${order.total} ${order.currency})`);
+        // An unfinished payment of this key may continue on an order it holds or has just paid.
         if (order.status !== 'pending' && !existing) {
-          throw new ServiceError(Status.FAILED_PRECONDITION, `order_id: order ${orderId} is ${order.status}; only pending orders can be paid`);
+          const why = order.status === 'paying' ? 'is being paid by another payment; retry when it has finished' : `is ${order.status}; only pending orders can be paid`;
+          throw new ServiceError(Status.FAILED_PRECONDITION, `order_id: order ${orderId} ${why}`);
         }
         const payment = await payments.create(input);
         return { payment: toProto(payment) };

@@ -48,6 +48,9 @@ export function clientChannelOptions(extra: grpc.ChannelOptions = {}): grpc.Chan
     // Notice dead connections (a pod gone without FIN) within a minute.
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
+    // A callee back after a crash or a rollout is reached within seconds (grpc-js would back
+    // off up to two minutes between attempts).
+    'grpc.max_reconnect_backoff_ms': 10_000,
     ...extra,
   };
 }

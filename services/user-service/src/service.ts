@@ -100,9 +100,14 @@ export async function startUserService(config: UserServiceConfig, options: UserS
         await cache.set(user);
         return { user: toProto(user) };
       },
-      async updateUser(req) {
+      async updateUser(req, ctx) {
         const id = checkId(req.id);
         if (req.email === undefined && req.name === undefined) throw invalidArgument('email, name', 'give at least one field to update');
+        // One owner of the login email: it changes only through auth-service's ChangeEmail, which
+        // keeps the credential and this copy in step.
+        if (req.email !== undefined && ctx.peer !== 'auth-service') {
+          throw new ServiceError(Status.PERMISSION_DENIED, 'email: the login email changes through auth-service (ChangeEmail), with the current password');
+        }
         const changes = {
           email: req.email === undefined ? undefined : normaliseEmail(req.email),
           name: req.name === undefined ? undefined : normaliseName(req.name),

@@ -5,6 +5,7 @@
 import type { Pool } from 'pg';
 import { ServiceError, Status, invalidArgument, isUniqueViolation } from '../../shared/src';
 import { ACCOUNT_LIMITS } from '../../shared/src/account-limits';
+import { FIELD_RULES, decodePageToken, encodePageToken, textProblem } from '../../shared/src/field-rules';
 
 export interface UserRow {
   readonly id: string;
@@ -20,25 +21,19 @@ export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is proven by mail, not regex.
-const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/** The rule the public document gives (FIELD_RULES.email), then lower case. */
 export function normaliseEmail(raw: string, field = 'email'): string {
-  const email = raw.trim().toLowerCase();
-  if (email.length === 0) throw invalidArgument(field, 'is required');
-  if (email.length > EMAIL_MAX_LENGTH) throw invalidArgument(field, `must be at most ${EMAIL_MAX_LENGTH} characters`);
-  if (!EMAIL.test(email)) throw invalidArgument(field, 'must be a valid e-mail address');
-  return email;
+  const problem = textProblem(raw, FIELD_RULES.email);
+  if (problem) throw invalidArgument(field, problem);
+  return raw.toLowerCase();
 }
 
+/** The rule the public document gives (FIELD_RULES.name): refused, never trimmed. */
 export function normaliseName(raw: string, field = 'name'): string {
-  const name = raw.trim();
-  if (name.length === 0) throw invalidArgument(field, 'is required');
-  if ([...name].length > NAME_MAX_LENGTH) throw invalidArgument(field, `must be at most ${NAME_MAX_LENGTH} characters`);
-  if (CONTROL.test(name)) throw invalidArgument(field, 'must not contain control characters');
-  return name;
+  const problem = textProblem(raw, FIELD_RULES.name);
+  if (problem) throw invalidArgument(field, problem);
+  return raw;
 }
 
 export function checkId(raw: string, field = 'id'): string {
@@ -52,20 +47,16 @@ interface Cursor {
   readonly id: string;
 }
 
-/** Opaque to callers: base64url of the last row's sort key. */
+/** The next page starts after this user; the token is FIELD_RULES.pageToken's form. */
 export function encodeCursor(row: UserRow): string {
-  return Buffer.from(JSON.stringify({ v: 1, t: row.createdAt.toISOString(), i: row.id })).toString('base64url');
+  return encodePageToken(row.createdAt, row.id);
 }
 
+/** Any token of the documented form is a position the listing can continue from. */
 export function decodeCursor(token: string): Cursor {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: unknown; t?: unknown; i?: unknown };
-    const createdAt = new Date(String(parsed.t));
-    if (parsed.v !== 1 || typeof parsed.i !== 'string' || !UUID.test(parsed.i) || Number.isNaN(createdAt.getTime())) throw new Error('bad cursor');
-    return { createdAt, id: parsed.i };
-  } catch {
-    throw invalidArgument('page_token', 'is not a token returned by ListUsers');
-  }
+  const position = decodePageToken(token);
+  if (!position) throw invalidArgument('page_token', 'is not a token returned by ListUsers');
+  return position;
 }
 
 const COLUMNS = 'id, email, name, created_at';

@@ -41,6 +41,9 @@ export interface TestAppOptions {
   readonly anonymousLimit?: number;
   readonly trustedProxyCidrs?: readonly string[];
   readonly bodyLimitBytes?: number;
+  readonly bodyTimeoutMs?: number;
+  /** Where the gateway's log lines go (default: nowhere). */
+  readonly logger?: pino.Logger;
 }
 
 export async function buildTestApp(opts: TestAppOptions = {}) {
@@ -66,7 +69,7 @@ export async function buildTestApp(opts: TestAppOptions = {}) {
   });
   const limiter = new RateLimiter({ redis: undefined, keyPrefix: 'rl:', redisTimeoutMs: 100 });
   const app = buildApp({
-    logger: pino({ level: 'silent' }),
+    logger: opts.logger ?? pino({ level: 'silent' }),
     backends: { auth, users, orders, payments },
     verifier, jwks, decisions, limiter,
     policies: {
@@ -74,6 +77,7 @@ export async function buildTestApp(opts: TestAppOptions = {}) {
       authenticated: { name: 'authenticated', limit: 1000, windowSeconds: 60 },
     },
     requestTimeoutMs: 2000,
+    bodyTimeoutMs: opts.bodyTimeoutMs ?? 4000,
     bodyLimitBytes: opts.bodyLimitBytes ?? 16 * 1024,
     trustedProxyCidrs: opts.trustedProxyCidrs ?? [],
     httpDuration: metrics.latencyHistogram('http_request_duration_seconds', 'test', ['method', 'route', 'status_code']),

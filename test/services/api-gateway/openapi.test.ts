@@ -32,7 +32,7 @@ describe('OpenAPI document', () => {
     const ops = Object.entries(doc.paths).flatMap(([path, o]) => Object.keys(o).map((m) => `${m.toUpperCase()} ${path}`));
     expect(ops.sort()).toEqual([
       'GET /.well-known/jwks.json', 'GET /openapi.json', 'GET /v1/users', 'GET /v1/users/me', 'GET /v1/users/{id}',
-      'PATCH /v1/users/me', 'PATCH /v1/users/{id}', 'POST /v1/admin/signing-keys:rotate', 'POST /v1/auth/login', 'POST /v1/auth/logout',
+      'PATCH /v1/users/me', 'PATCH /v1/users/{id}', 'PUT /v1/users/me/email', 'POST /v1/admin/signing-keys:rotate', 'POST /v1/auth/login', 'POST /v1/auth/logout',
       'POST /v1/auth/refresh', 'POST /v1/auth/signup',
       'POST /v1/orders', 'GET /v1/orders', 'GET /v1/orders/{id}', 'POST /v1/orders/{id}:cancel',
       'POST /v1/payments', 'GET /v1/payments/{id}', 'POST /v1/payments/{id}:refund',

@@ -8,7 +8,8 @@ import { buildTestApp } from './helpers';
 describe('fastifyPath', () => {
   it('ends a parameter at a literal colon (AIP-136 custom methods) and escapes the colon', () => {
     expect(fastifyPath('/v1/orders/{id}:cancel')).toBe('/v1/orders/:id(^[^:/]+)::cancel');
-    expect(fastifyPath('/v1/orders/{id}')).toBe('/v1/orders/:id');
+    // Every parameter ends at a colon: GET /v1/orders/<id>:cancel is not GET /v1/orders/{id}.
+    expect(fastifyPath('/v1/orders/{id}')).toBe('/v1/orders/:id(^[^:/]+)');
     expect(fastifyPath('/v1/admin/signing-keys:rotate')).toBe('/v1/admin/signing-keys::rotate');
   });
 });
@@ -90,8 +91,19 @@ describe('order and payment routes: validation', () => {
 
   it('explains a malformed amount in words, not with the regular expression', async () => {
     const res = await t.request('POST', '/v1/payments', { headers: { ...auth, 'idempotency-key': 'k-1' }, body: payment({ amount: '1.001' }) });
-    expect(problemOf(res.body).errors[0]).toEqual({ field: 'amount', message: 'must be a decimal string greater than zero with at most two decimals, e.g. "19.99"' });
+    expect(problemOf(res.body).errors[0]).toEqual({ field: 'amount', message: 'must be a decimal string greater than zero with at most 10 integer digits and 2 decimals, e.g. "19.99"' });
     expect(res.body).not.toContain('(?:');
+  });
+
+  it('a currency without minor units (JPY) refuses decimals in prices and amounts, naming the field', async () => {
+    const res = await t.request('POST', '/v1/orders', { headers: auth, body: order({ currency: 'JPY' }, { unitPrice: '300.5' }) });
+    expect(res.statusCode).toBe(400);
+    expect(problemOf(res.body).errors).toEqual([{ field: 'items.0.unitPrice', message: 'must be a whole number greater than zero with at most 5 digits in this currency' }]);
+    const paid = await t.request('POST', '/v1/payments', { headers: { ...auth, 'idempotency-key': 'k-1' }, body: payment({ currency: 'JPY', amount: '1.5' }) });
+    expect(paid.statusCode).toBe(400);
+    expect(problemOf(paid.body).errors).toEqual([{ field: 'amount', message: 'must be a whole number greater than zero with at most 10 digits in this currency' }]);
+    // Whole yen pass validation (and reach auth-service, unreachable here).
+    expect((await t.request('POST', '/v1/orders', { headers: auth, body: order({ currency: 'JPY' }, { unitPrice: '300' }) })).statusCode).toBe(503);
   });
 
   it('order and payment ids must be UUIDs (400, not a backend lookup)', async () => {

@@ -185,9 +185,9 @@ describe('identity allow-list', () => {
 
 describe('Register without user-service', () => {
   it('validates fields first, then reports UNAVAILABLE and stores nothing when user-service is down', async () => {
-    await expect(unary(client, 'register', { email: 'bad', password: 'long enough password', name: 'A' })).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT, details: 'email: must be a valid e-mail address' });
+    await expect(unary(client, 'register', { email: 'bad', password: 'long enough password', name: 'A' })).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT, details: 'email: must be an e-mail address (printable ASCII, one @, a dot in the domain)' });
     await expect(unary(client, 'register', { email: 'a@example.com', password: 'short', name: 'A' })).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT, details: 'password: must be at least 12 characters' });
-    await expect(unary(client, 'register', { email: 'a@example.com', password: 'long enough password', name: ' ' })).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT, details: 'name: is required' });
+    await expect(unary(client, 'register', { email: 'a@example.com', password: 'long enough password', name: ' ' })).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT, details: 'name: must not contain control characters nor start or end with whitespace' });
     await expect(unary(client, 'register', { email: 'down@example.com', password: 'long enough password', name: 'Down' })).rejects.toMatchObject({ code: Status.UNAVAILABLE });
     const { rows } = await service.postgres.pool.query("SELECT 1 FROM credentials WHERE email = 'down@example.com'");
     expect(rows).toHaveLength(0);

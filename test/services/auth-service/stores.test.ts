@@ -262,7 +262,10 @@ describe('Accounts.login', () => {
       pool: keyDb, clock, logger: silentLogger, hasher: current,
       tokens: new TokenIssuer(() => keys.current(), clock, { issuer: 'i', audience: 'a', accessTokenTtlSeconds: 600 }),
       refreshTokens: new RefreshTokenStore(keyDb, clock, 3600), authorizer,
-      users: { createUser: () => Promise.reject(new Error('not used')), deleteUser: () => Promise.reject(new Error('not used')) },
+      users: {
+        createUser: () => Promise.reject(new Error('not used')), deleteUser: () => Promise.reject(new Error('not used')),
+        setEmail: () => Promise.reject(new Error('not used')),
+      },
       refreshTokenTtlSeconds: 3600, accessTokenTtlSeconds: 600,
     });
     await expect(accounts.login(email, 'wrong password here')).rejects.toMatchObject({ code: 16, message: 'invalid email or password' });

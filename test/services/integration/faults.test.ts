@@ -55,8 +55,9 @@ beforeAll(async () => {
   stack = await startStack({
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', payments: true, kafka: true,
     outboxPollIntervalMs: 100, maxBackoffMs: 1_000,
-    // The load below comes from one user: the per-subject limit is not what these tests are about.
-    gatewayEnv: { RATE_LIMIT_AUTHENTICATED: '100000' },
+    // The load below comes from one user: the per-subject limit is not what these tests are about,
+    // nor is latency (500 orders, 20 at a time, on a loaded 2-core machine can exceed 5 s each).
+    gatewayEnv: { RATE_LIMIT_AUTHENTICATED: '100000', REQUEST_TIMEOUT_MS: '20000' },
   });
   api = apiClient(stack.gatewayUrl);
   alice = await newAccount(api, 'alice');

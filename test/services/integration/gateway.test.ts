@@ -103,6 +103,10 @@ describe('accounts', () => {
     expectProblem(await api('POST', '/v1/auth/refresh', { body: { refreshToken: refreshed.body.refreshToken } }), 401);
     // The access token presented at logout is revoked too (auth-service denies its jti).
     expectProblem(await api('GET', '/v1/users/me', { token: access }), 401);
+    // Logging out with it again is no exception: a revoked token is refused on every route.
+    const again = await api('POST', '/v1/auth/logout', { token: access, body: { refreshToken: refreshed.body.refreshToken } });
+    expectProblem(again, 401);
+    expect(again.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
   });
 
   it('serves the JWKS from auth-service', async () => {
@@ -127,6 +131,15 @@ describe('profiles', () => {
     expect((await api('GET', `/v1/users/${me.userId}`, { token: me.access })).body.name).toBe('Grace Hopper');
     const viaMe = await api('PATCH', '/v1/users/me', { token: me.access, body: { name: 'Rear Admiral Hopper' } });
     expect([viaMe.status, viaMe.body.id, viaMe.body.name]).toEqual([200, me.userId, 'Rear Admiral Hopper']);
+  });
+
+  it('compares ids in any case the document admits: the own id in upper case is the own profile', async () => {
+    const me = await newAccount('upper');
+    const upper = me.userId.toUpperCase();
+    const own = await api('GET', `/v1/users/${upper}`, { token: me.access });
+    expect([own.status, own.body.id]).toEqual([200, me.userId]);
+    const patched = await api('PATCH', `/v1/users/${upper}`, { token: me.access, body: { name: 'Upper Case' } });
+    expect([patched.status, patched.body.name]).toEqual([200, 'Upper Case']);
   });
 
   it("refuses another user's profile (403) unless admin", async () => {
@@ -338,7 +351,8 @@ describe('bad input', () => {
     ['wrong type', () => api('POST', '/v1/auth/login', { body: { email: 42, password: 'x' } }), 400],
     ['unknown field', () => api('POST', '/v1/auth/refresh', { body: { refreshToken: 'x', extra: 1 } }), 400],
     ['empty JSON body', () => api('POST', '/v1/auth/login', { raw: '' }), 400],
-    ['text/plain body', () => api('POST', '/v1/auth/login', { raw: 'hello', contentType: 'text/plain' }), 400],
+    ['text/plain body', () => api('POST', '/v1/auth/login', { raw: 'hello', contentType: 'text/plain' }), 415],
+    ['JSON in another charset', () => api('POST', '/v1/auth/login', { raw: '{"email":"a@b.c","password":"x"}', contentType: 'application/json; charset=iso-8859-1' }), 415],
     ['XML body', () => api('POST', '/v1/auth/login', { raw: '<a/>', contentType: 'application/xml' }), 415],
     ['oversized payload', () => api('POST', '/v1/auth/signup', { body: { email: 'a@b.c', password: 'p'.repeat(20_000), name: 'x' } }), 413],
     ['oversized PATCH', () => api('PATCH', `/v1/users/${userId}`, { token, body: { name: 'n'.repeat(40_000) } }), 413],

@@ -2,8 +2,9 @@
 // Redis from the harness, then user-service, auth-service and api-gateway started through
 // their own config loaders and start* functions, wired exactly as in Kubernetes (mTLS, one
 // certificate per workload, identity allow-lists). On request (StackOptions) also order-service
-// (database `orders`), payment-service (database `payments`, stripe-mock) and Kafka with the
-// spec's topics. Used by the integration tests and by bench/gateway and bench/orders.
+// (database `orders`), payment-service (database `payments`, stripe-mock behind the recording
+// proxy of provider-ledger.ts) and Kafka with the spec's topics. Used by the integration tests and
+// by bench/gateway and bench/orders.
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -17,6 +18,9 @@ import type { OrderServiceHandle } from '../../../services/order-service/src/ser
 import { loadPaymentServiceConfig, startPaymentService } from '../../../services/payment-service/src/service';
 import type { PaymentServiceHandle } from '../../../services/payment-service/src/service';
 import { createLogger } from '../../../services/shared/src/logger';
+import { startProviderLedger } from './provider-ledger';
+import type { ProviderLedger } from './provider-ledger';
+import { ServiceProcess } from './service-process';
 import { loadAuthConfig } from '../../../services/auth-service/src/config';
 import { startAuthService } from '../../../services/auth-service/src/service';
 import type { AuthServiceHandle } from '../../../services/auth-service/src/service';
@@ -58,6 +62,13 @@ export interface StackOptions {
   readonly outboxPollIntervalMs?: number;
   /** order-service's backoff ceiling for its outbox relay and consumer while Kafka is down. */
   readonly maxBackoffMs?: number;
+  /**
+   * Run these as their own processes (service-process.ts; a crash test kills them for real)
+   * instead of in this one. Their log goes to a file at LOG_LEVEL info.
+   */
+  readonly processes?: readonly OptionalWorkload[];
+  /** Extra variables per workload (e.g. recovery intervals). */
+  readonly serviceEnv?: Readonly<Partial<Record<AnyWorkload, Readonly<Record<string, string>>>>>;
 }
 
 
@@ -67,12 +78,17 @@ export interface Stack {
   readonly redis: RedisServer;
   readonly kafka: KafkaServer | undefined;
   readonly stripe: StripeMockServer | undefined;
+  /** What payment-service asked of the provider (it reaches stripe-mock through it). */
+  readonly ledger: ProviderLedger | undefined;
   readonly databases: Readonly<Partial<Record<AnyWorkload, DatabaseAccess>>>;
   readonly certs: Readonly<Record<'api-gateway' | 'auth-service' | 'user-service', IssuedCertificate>>;
   readonly auth: AuthServiceHandle;
   readonly users: UserServiceHandle;
+  /** In this process (undefined when not started or run as a process). */
   readonly orders: OrderServiceHandle | undefined;
   readonly payments: PaymentServiceHandle | undefined;
+  /** The services run as their own processes (StackOptions.processes). */
+  readonly processes: Readonly<Partial<Record<OptionalWorkload, ServiceProcess>>>;
   readonly gateway: GatewayHandle;
   readonly gatewayUrl: string;
   /** Environment of each workload, as a Deployment would set it. */
@@ -119,6 +135,7 @@ export interface PreparedStack {
   readonly redis: RedisServer;
   readonly kafka: KafkaServer | undefined;
   readonly stripe: StripeMockServer | undefined;
+  readonly ledger: ProviderLedger | undefined;
   /** Each service's database (superuser access via `pg.superuserUrl`). */
   readonly databases: Readonly<Partial<Record<AnyWorkload, DatabaseAccess>>>;
   readonly certs: Readonly<Record<Workload, IssuedCertificate>> & Readonly<Partial<Record<OptionalWorkload, IssuedCertificate>>>;
@@ -143,6 +160,11 @@ export async function prepareStack(options: StackOptions = {}): Promise<Prepared
   const cleanups: (() => Promise<unknown>)[] = [() => pg.dispose(), () => redis.dispose()];
   if (kafka) cleanups.push(() => kafka.dispose());
   if (stripe) cleanups.push(() => stripe.dispose());
+  const ledger = stripe ? await startProviderLedger(stripe.url).catch(async (err: unknown) => {
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
+    throw err;
+  }) : undefined;
+  if (ledger) cleanups.push(() => ledger.close());
   const dispose = async () => {
     for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
   };
@@ -170,14 +192,16 @@ export async function prepareStack(options: StackOptions = {}): Promise<Prepared
     const [userGrpc, userHealth, authGrpc, authHealth, orderGrpc, orderHealth, paymentGrpc, paymentHealth] = await Promise.all(
       Array.from({ length: 8 }, () => freePort()),
     );
+    const extra = (w: AnyWorkload) => options.serviceEnv?.[w] ?? {};
     const userEnv = {
       LOG_LEVEL: logLevel, GRPC_PORT: String(userGrpc), HEALTH_PORT: String(userHealth),
-      ...tlsEnv(certs['user-service'], ca), ...db(usersDb), ...redisEnv(redis),
+      ...tlsEnv(certs['user-service'], ca), ...db(usersDb), ...redisEnv(redis), ...extra('user-service'),
     };
     const authEnv = {
       LOG_LEVEL: logLevel, GRPC_PORT: String(authGrpc), HEALTH_PORT: String(authHealth),
       ...tlsEnv(certs['auth-service'], ca), ...db(authDb), ...redisEnv(redis),
       JWT_ISSUER, JWT_AUDIENCE, USER_SERVICE_ADDR: `127.0.0.1:${userGrpc}`, AUTH_KEY_ENCRYPTION_KEY_FILE: kekFile,
+      ...extra('auth-service'),
     };
     // A service not started here still has an address (nothing listens): its routes answer 503.
     const gatewayEnv = {
@@ -190,7 +214,7 @@ export async function prepareStack(options: StackOptions = {}): Promise<Prepared
     const broker = kafka ? kafkaEnv(kafka) : await unreachableKafkaEnv(ca.dir);
     const orderEnv = withOrders && ordersDb ? {
       LOG_LEVEL: logLevel, GRPC_PORT: String(orderGrpc), HEALTH_PORT: String(orderHealth),
-      ...tlsEnv(certs['order-service']!, ca), ...db(ordersDb), ...broker,
+      ...tlsEnv(certs['order-service']!, ca), ...db(ordersDb), ...broker, ...extra('order-service'),
     } : undefined;
     let paymentEnv: Record<string, string> | undefined;
     if (withPayments && paymentsDb && stripe) {
@@ -200,11 +224,12 @@ export async function prepareStack(options: StackOptions = {}): Promise<Prepared
       paymentEnv = {
         LOG_LEVEL: logLevel, GRPC_PORT: String(paymentGrpc), HEALTH_PORT: String(paymentHealth),
         ...tlsEnv(certs['payment-service']!, ca), ...db(paymentsDb), ...broker,
-        ORDER_SERVICE_ADDR: `127.0.0.1:${orderGrpc}`, STRIPE_API_BASE: stripe.url, STRIPE_SECRET_KEY_FILE: stripeKeyFile,
+        ORDER_SERVICE_ADDR: `127.0.0.1:${orderGrpc}`, STRIPE_API_BASE: ledger!.url, STRIPE_SECRET_KEY_FILE: stripeKeyFile,
+        ...extra('payment-service'),
       };
     }
     return {
-      ca, pg, redis, kafka, stripe, certs,
+      ca, pg, redis, kafka, stripe, ledger, certs,
       databases: {
         'auth-service': authDb, 'user-service': usersDb,
         ...(ordersDb ? { 'order-service': ordersDb } : {}), ...(paymentsDb ? { 'payment-service': paymentsDb } : {}),
@@ -225,7 +250,7 @@ export async function prepareStack(options: StackOptions = {}): Promise<Prepared
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logLevel = options.logLevel ?? 'silent';
   const prepared = await prepareStack(options);
-  const { ca, pg, redis, kafka, stripe, certs, databases } = prepared;
+  const { ca, pg, redis, kafka, stripe, ledger, certs, databases } = prepared;
   const userEnv = prepared.env['user-service'];
   const authEnv = prepared.env['auth-service'];
   const gatewayBaseEnv = prepared.env['api-gateway'];
@@ -244,17 +269,32 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       host: '127.0.0.1',
       ...(options.outboxPollIntervalMs ? { outboxPollIntervalMs: options.outboxPollIntervalMs } : {}),
     };
+    const processes: Partial<Record<OptionalWorkload, ServiceProcess>> = {};
+    const asProcess = async (w: OptionalWorkload, env: Readonly<Record<string, string>>) => {
+      const proc = new ServiceProcess(w, { ...env, LOG_LEVEL: 'info' });
+      cleanups.push(() => proc.kill());
+      await proc.start();
+      processes[w] = proc;
+    };
     const orderEnv = prepared.env['order-service'];
-    const orders = orderEnv ? await startOrderService(loadOrderServiceConfig(orderEnv), {
-      ...serviceOptions, ...(options.maxBackoffMs ? { maxBackoffMs: options.maxBackoffMs } : {}),
-      logger: createLogger({ service: 'order-service', level: logLevel }),
-    }) : undefined;
-    if (orders) cleanups.push(() => orders.stop());
+    let orders: OrderServiceHandle | undefined;
+    if (orderEnv && options.processes?.includes('order-service')) await asProcess('order-service', orderEnv);
+    else if (orderEnv) {
+      orders = await startOrderService(loadOrderServiceConfig(orderEnv), {
+        ...serviceOptions, ...(options.maxBackoffMs ? { maxBackoffMs: options.maxBackoffMs } : {}),
+        logger: createLogger({ service: 'order-service', level: logLevel }),
+      });
+      cleanups.push(() => orders!.stop());
+    }
     const paymentEnv = prepared.env['payment-service'];
-    const payments = paymentEnv ? await startPaymentService(loadPaymentServiceConfig(paymentEnv), {
-      ...serviceOptions, logger: createLogger({ service: 'payment-service', level: logLevel }),
-    }) : undefined;
-    if (payments) cleanups.push(() => payments.stop());
+    let payments: PaymentServiceHandle | undefined;
+    if (paymentEnv && options.processes?.includes('payment-service')) await asProcess('payment-service', paymentEnv);
+    else if (paymentEnv) {
+      payments = await startPaymentService(loadPaymentServiceConfig(paymentEnv), {
+        ...serviceOptions, logger: createLogger({ service: 'payment-service', level: logLevel }),
+      });
+      cleanups.push(() => payments!.stop());
+    }
 
     const startOneGateway = async (extraEnv: Readonly<Record<string, string>> = {}) => {
       const [httpPort, healthPort] = await Promise.all([freePort(), freePort()]);
@@ -266,7 +306,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const main = await startOneGateway();
 
     return {
-      ca, pg, redis, kafka, stripe, databases, certs, auth, users, orders, payments,
+      ca, pg, redis, kafka, stripe, ledger, databases, certs, auth, users, orders, payments, processes,
       gateway: main.handle,
       gatewayUrl: main.url,
       env: { 'api-gateway': main.env, 'auth-service': authEnv, 'user-service': userEnv },

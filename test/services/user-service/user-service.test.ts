@@ -93,7 +93,7 @@ describe('user-service over gRPC', () => {
   });
 
   test('create, get, update, delete', async () => {
-    const created = await unary(client, 'createUser', { email: '  Ada.Lovelace@Example.COM ', name: ' Ada Lovelace ' });
+    const created = await unary(client, 'createUser', { email: 'Ada.Lovelace@Example.COM', name: 'Ada Lovelace' });
     expect(created.user).toMatchObject({ email: 'ada.lovelace@example.com', name: 'Ada Lovelace' });
     const id = created.user!.id;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
@@ -115,9 +115,11 @@ describe('user-service over gRPC', () => {
 
   test('bad input is INVALID_ARGUMENT naming the field; a duplicate e-mail is ALREADY_EXISTS', async () => {
     const cases: [Promise<unknown>, string][] = [
-      [unary(client, 'createUser', { email: 'not-an-email', name: 'X' }), 'email: must be a valid e-mail address'],
+      [unary(client, 'createUser', { email: 'not-an-email', name: 'X' }), 'email: must be an e-mail address (printable ASCII, one @, a dot in the domain)'],
       [unary(client, 'createUser', { email: '', name: 'X' }), 'email: is required'],
-      [unary(client, 'createUser', { email: 'x@example.com', name: '   ' }), 'name: is required'],
+      [unary(client, 'createUser', { email: 'x@example.com', name: '   ' }), 'name: must not contain control characters nor start or end with whitespace'],
+      // C1 controls too, on every path that sets a name (the same rule as auth-service's and the document's).
+      [unary(client, 'updateUser', { id: '00000000-0000-4000-8000-000000000000', name: 'Ada\u0085' }), 'name: must not contain control characters nor start or end with whitespace'],
       [unary(client, 'createUser', { email: 'x@example.com', name: 'n'.repeat(201) }), 'name: must be at most 200 characters'],
       [unary(client, 'getUser', { id: 'nope' }), 'id: must be a UUID'],
       [unary(client, 'updateUser', { id: '00000000-0000-4000-8000-000000000000' }), 'email, name: give at least one field to update'],
@@ -130,11 +132,28 @@ describe('user-service over gRPC', () => {
     }
 
     await unary(client, 'createUser', { email: 'grace@example.com', name: 'Grace Hopper' });
-    const dup = await errorOf(unary(client, 'createUser', { email: ' GRACE@example.com', name: 'Another Grace' }));
+    const dup = await errorOf(unary(client, 'createUser', { email: 'GRACE@example.com', name: 'Another Grace' }));
     expect(dup.code).toBe(Status.ALREADY_EXISTS);
     expect(dup.details).toContain('email');
     const other = await unary(client, 'createUser', { email: 'other@example.com', name: 'Other' });
     expect((await errorOf(unary(client, 'updateUser', { id: other.user!.id, email: 'grace@example.com' }))).code).toBe(Status.ALREADY_EXISTS);
+  });
+
+  test('the email is auth-service\'s to set (ChangeEmail): the gateway may change names only', async () => {
+    const { user } = await unary(client, 'createUser', { email: 'owner@example.com', name: 'Owner' });
+    const gatewayCert = await issueServiceCertificate(ca, 'api-gateway');
+    const gatewayCreds = await createClientCredentials({ certFile: gatewayCert.certFile, keyFile: gatewayCert.keyFile, caFile: ca.caFile }, 'user-service');
+    const asGateway = createClient(UserServiceClient, `localhost:${handle.grpcPort}`, gatewayCreds.credentials);
+    try {
+      const err = await errorOf(unary(asGateway, 'updateUser', { id: user!.id, email: 'thief@example.com' }));
+      expect({ code: err.code, details: err.details }).toEqual({
+        code: Status.PERMISSION_DENIED, details: 'email: the login email changes through auth-service (ChangeEmail), with the current password',
+      });
+      expect((await unary(asGateway, 'updateUser', { id: user!.id, name: 'Renamed Owner' })).user).toMatchObject({ email: 'owner@example.com', name: 'Renamed Owner' });
+    } finally {
+      asGateway.close();
+      gatewayCreds.certificates.close();
+    }
   });
 
   test('ListUsers pages through every row exactly once', async () => {

@@ -102,6 +102,16 @@ export interface RotateSigningKeyResponse {
   activatesAt: string;
 }
 
+export interface ChangeEmailRequest {
+  newEmail: string;
+  currentPassword: string;
+}
+
+export interface ChangeEmailResponse {
+  /** The new login email, normalised (lower case). */
+  email: string;
+}
+
 function createBaseRegisterRequest(): RegisterRequest {
   return { email: "", password: "", name: "" };
 }
@@ -1269,6 +1279,147 @@ export const RotateSigningKeyResponse: MessageFns<RotateSigningKeyResponse> = {
   },
 };
 
+function createBaseChangeEmailRequest(): ChangeEmailRequest {
+  return { newEmail: "", currentPassword: "" };
+}
+
+export const ChangeEmailRequest: MessageFns<ChangeEmailRequest> = {
+  encode(message: ChangeEmailRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.newEmail !== "") {
+      writer.uint32(10).string(message.newEmail);
+    }
+    if (message.currentPassword !== "") {
+      writer.uint32(18).string(message.currentPassword);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChangeEmailRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChangeEmailRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.newEmail = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.currentPassword = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChangeEmailRequest {
+    return {
+      newEmail: isSet(object.newEmail)
+        ? globalThis.String(object.newEmail)
+        : isSet(object.new_email)
+        ? globalThis.String(object.new_email)
+        : "",
+      currentPassword: isSet(object.currentPassword)
+        ? globalThis.String(object.currentPassword)
+        : isSet(object.current_password)
+        ? globalThis.String(object.current_password)
+        : "",
+    };
+  },
+
+  toJSON(message: ChangeEmailRequest): unknown {
+    const obj: any = {};
+    if (message.newEmail !== "") {
+      obj.newEmail = message.newEmail;
+    }
+    if (message.currentPassword !== "") {
+      obj.currentPassword = message.currentPassword;
+    }
+    return obj;
+  },
+};
+
+function createBaseChangeEmailResponse(): ChangeEmailResponse {
+  return { email: "" };
+}
+
+export const ChangeEmailResponse: MessageFns<ChangeEmailResponse> = {
+  encode(message: ChangeEmailResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.email !== "") {
+      writer.uint32(10).string(message.email);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChangeEmailResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChangeEmailResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.email = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChangeEmailResponse {
+    return { email: isSet(object.email) ? globalThis.String(object.email) : "" };
+  },
+
+  toJSON(message: ChangeEmailResponse): unknown {
+    const obj: any = {};
+    if (message.email !== "") {
+      obj.email = message.email;
+    }
+    return obj;
+  },
+};
+
 export type AuthServiceService = typeof AuthServiceService;
 export const AuthServiceService = {
   /** Creates the account: the profile in user-service and the credential here. */
@@ -1343,6 +1494,21 @@ export const AuthServiceService = {
       Buffer.from(RotateSigningKeyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RotateSigningKeyResponse => RotateSigningKeyResponse.decode(value),
   },
+  /**
+   * Changes the login email of the caller (x-subject) after checking the current password: the
+   * profile in user-service and the credential here change together or not at all. An address
+   * held by any account is ALREADY_EXISTS; a wrong password PERMISSION_DENIED; a change of the
+   * same account still under way FAILED_PRECONDITION.
+   */
+  changeEmail: {
+    path: "/auth.v1.AuthService/ChangeEmail" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ChangeEmailRequest): Buffer => Buffer.from(ChangeEmailRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ChangeEmailRequest => ChangeEmailRequest.decode(value),
+    responseSerialize: (value: ChangeEmailResponse): Buffer => Buffer.from(ChangeEmailResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ChangeEmailResponse => ChangeEmailResponse.decode(value),
+  },
 } as const;
 
 export interface AuthServiceServer extends UntypedServiceImplementation {
@@ -1360,6 +1526,13 @@ export interface AuthServiceServer extends UntypedServiceImplementation {
   authorize: handleUnaryCall<AuthorizeRequest, AuthorizeResponse>;
   /** Starts a signing-key rotation: the next key is published before it signs (no downtime). */
   rotateSigningKey: handleUnaryCall<RotateSigningKeyRequest, RotateSigningKeyResponse>;
+  /**
+   * Changes the login email of the caller (x-subject) after checking the current password: the
+   * profile in user-service and the credential here change together or not at all. An address
+   * held by any account is ALREADY_EXISTS; a wrong password PERMISSION_DENIED; a change of the
+   * same account still under way FAILED_PRECONDITION.
+   */
+  changeEmail: handleUnaryCall<ChangeEmailRequest, ChangeEmailResponse>;
 }
 
 export interface AuthServiceClient extends Client {
@@ -1474,6 +1647,27 @@ export interface AuthServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RotateSigningKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Changes the login email of the caller (x-subject) after checking the current password: the
+   * profile in user-service and the credential here change together or not at all. An address
+   * held by any account is ALREADY_EXISTS; a wrong password PERMISSION_DENIED; a change of the
+   * same account still under way FAILED_PRECONDITION.
+   */
+  changeEmail(
+    request: ChangeEmailRequest,
+    callback: (error: ServiceError | null, response: ChangeEmailResponse) => void,
+  ): ClientUnaryCall;
+  changeEmail(
+    request: ChangeEmailRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ChangeEmailResponse) => void,
+  ): ClientUnaryCall;
+  changeEmail(
+    request: ChangeEmailRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ChangeEmailResponse) => void,
   ): ClientUnaryCall;
 }
 

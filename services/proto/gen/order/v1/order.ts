@@ -37,7 +37,7 @@ export interface Order {
   total: string;
   /** ISO 4217 code from the accepted list (services/events/money.ts). */
   currency: string;
-  /** pending | paid | fulfilled | cancelled */
+  /** pending | paying | paid | fulfilled | cancelled */
   status: string;
   createdAt?: Date | undefined;
   updatedAt?: Date | undefined;
@@ -90,6 +90,29 @@ export interface FulfillOrderRequest {
 
 export interface FulfillOrderResponse {
   order?: Order | undefined;
+}
+
+export interface HoldForPaymentRequest {
+  orderId: string;
+  /** payment-service's id of the payment that will charge the order. */
+  paymentId: string;
+  /** The payment's amount and currency: they must be the order's total and currency. */
+  amount: string;
+  currency: string;
+}
+
+export interface HoldForPaymentResponse {
+  order?: Order | undefined;
+}
+
+export interface ApplyPaymentEventRequest {
+  /** One event of the payment-events topic, as written to the outbox. */
+  eventJson: string;
+}
+
+export interface ApplyPaymentEventResponse {
+  /** paid | released | duplicate | ignored */
+  outcome: string;
 }
 
 function createBaseOrderItem(): OrderItem {
@@ -1057,6 +1080,299 @@ export const FulfillOrderResponse: MessageFns<FulfillOrderResponse> = {
   },
 };
 
+function createBaseHoldForPaymentRequest(): HoldForPaymentRequest {
+  return { orderId: "", paymentId: "", amount: "", currency: "" };
+}
+
+export const HoldForPaymentRequest: MessageFns<HoldForPaymentRequest> = {
+  encode(message: HoldForPaymentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.orderId !== "") {
+      writer.uint32(10).string(message.orderId);
+    }
+    if (message.paymentId !== "") {
+      writer.uint32(18).string(message.paymentId);
+    }
+    if (message.amount !== "") {
+      writer.uint32(26).string(message.amount);
+    }
+    if (message.currency !== "") {
+      writer.uint32(34).string(message.currency);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldForPaymentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldForPaymentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.orderId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.paymentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.amount = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.currency = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HoldForPaymentRequest {
+    return {
+      orderId: isSet(object.orderId)
+        ? globalThis.String(object.orderId)
+        : isSet(object.order_id)
+        ? globalThis.String(object.order_id)
+        : "",
+      paymentId: isSet(object.paymentId)
+        ? globalThis.String(object.paymentId)
+        : isSet(object.payment_id)
+        ? globalThis.String(object.payment_id)
+        : "",
+      amount: isSet(object.amount) ? globalThis.String(object.amount) : "",
+      currency: isSet(object.currency) ? globalThis.String(object.currency) : "",
+    };
+  },
+
+  toJSON(message: HoldForPaymentRequest): unknown {
+    const obj: any = {};
+    if (message.orderId !== "") {
+      obj.orderId = message.orderId;
+    }
+    if (message.paymentId !== "") {
+      obj.paymentId = message.paymentId;
+    }
+    if (message.amount !== "") {
+      obj.amount = message.amount;
+    }
+    if (message.currency !== "") {
+      obj.currency = message.currency;
+    }
+    return obj;
+  },
+};
+
+function createBaseHoldForPaymentResponse(): HoldForPaymentResponse {
+  return { order: undefined };
+}
+
+export const HoldForPaymentResponse: MessageFns<HoldForPaymentResponse> = {
+  encode(message: HoldForPaymentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.order !== undefined) {
+      Order.encode(message.order, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HoldForPaymentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHoldForPaymentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.order = Order.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HoldForPaymentResponse {
+    return { order: isSet(object.order) ? Order.fromJSON(object.order) : undefined };
+  },
+
+  toJSON(message: HoldForPaymentResponse): unknown {
+    const obj: any = {};
+    if (message.order !== undefined) {
+      obj.order = Order.toJSON(message.order);
+    }
+    return obj;
+  },
+};
+
+function createBaseApplyPaymentEventRequest(): ApplyPaymentEventRequest {
+  return { eventJson: "" };
+}
+
+export const ApplyPaymentEventRequest: MessageFns<ApplyPaymentEventRequest> = {
+  encode(message: ApplyPaymentEventRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventJson !== "") {
+      writer.uint32(10).string(message.eventJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApplyPaymentEventRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApplyPaymentEventRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApplyPaymentEventRequest {
+    return {
+      eventJson: isSet(object.eventJson)
+        ? globalThis.String(object.eventJson)
+        : isSet(object.event_json)
+        ? globalThis.String(object.event_json)
+        : "",
+    };
+  },
+
+  toJSON(message: ApplyPaymentEventRequest): unknown {
+    const obj: any = {};
+    if (message.eventJson !== "") {
+      obj.eventJson = message.eventJson;
+    }
+    return obj;
+  },
+};
+
+function createBaseApplyPaymentEventResponse(): ApplyPaymentEventResponse {
+  return { outcome: "" };
+}
+
+export const ApplyPaymentEventResponse: MessageFns<ApplyPaymentEventResponse> = {
+  encode(message: ApplyPaymentEventResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outcome !== "") {
+      writer.uint32(10).string(message.outcome);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApplyPaymentEventResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApplyPaymentEventResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApplyPaymentEventResponse {
+    return { outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "" };
+  },
+
+  toJSON(message: ApplyPaymentEventResponse): unknown {
+    const obj: any = {};
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    return obj;
+  },
+};
+
 export type OrderServiceService = typeof OrderServiceService;
 export const OrderServiceService = {
   /** Creates a pending order; the total is computed server-side from the items. */
@@ -1088,7 +1404,7 @@ export const OrderServiceService = {
     responseSerialize: (value: ListOrdersResponse): Buffer => Buffer.from(ListOrdersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListOrdersResponse => ListOrdersResponse.decode(value),
   },
-  /** pending -> cancelled; anything else is FAILED_PRECONDITION. */
+  /** pending -> cancelled; anything else (paying included) is FAILED_PRECONDITION. */
   cancelOrder: {
     path: "/order.v1.OrderService/CancelOrder" as const,
     requestStream: false as const,
@@ -1099,8 +1415,8 @@ export const OrderServiceService = {
     responseDeserialize: (value: Buffer): CancelOrderResponse => CancelOrderResponse.decode(value),
   },
   /**
-   * paid -> fulfilled, admins only. pending -> paid happens when payment-service captures a
-   * payment (the payment.captured event), never through this API.
+   * paid -> fulfilled, admins only. pending -> paying -> paid happens through the two calls
+   * below and the payment.captured event, never through this API.
    */
   fulfillOrder: {
     path: "/order.v1.OrderService/FulfillOrder" as const,
@@ -1112,6 +1428,39 @@ export const OrderServiceService = {
       Buffer.from(FulfillOrderResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FulfillOrderResponse => FulfillOrderResponse.decode(value),
   },
+  /**
+   * pending -> paying, held by one payment, before payment-service charges anything: while the
+   * hold stands the order cannot be cancelled or paid by another payment. Repeating it for the
+   * payment that holds the order answers the order. The order must be the caller's (x-subject)
+   * and its total and currency the payment's; otherwise NOT_FOUND or FAILED_PRECONDITION.
+   */
+  holdForPayment: {
+    path: "/order.v1.OrderService/HoldForPayment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HoldForPaymentRequest): Buffer =>
+      Buffer.from(HoldForPaymentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HoldForPaymentRequest => HoldForPaymentRequest.decode(value),
+    responseSerialize: (value: HoldForPaymentResponse): Buffer =>
+      Buffer.from(HoldForPaymentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HoldForPaymentResponse => HoldForPaymentResponse.decode(value),
+  },
+  /**
+   * A payment event (payment-events.v1 JSON) handed over directly right after payment-service
+   * committed it; Kafka brings the same event again later. Applied once by event id:
+   * payment.captured -> paid, payment.failed releases the hold (paying -> pending).
+   */
+  applyPaymentEvent: {
+    path: "/order.v1.OrderService/ApplyPaymentEvent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ApplyPaymentEventRequest): Buffer =>
+      Buffer.from(ApplyPaymentEventRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ApplyPaymentEventRequest => ApplyPaymentEventRequest.decode(value),
+    responseSerialize: (value: ApplyPaymentEventResponse): Buffer =>
+      Buffer.from(ApplyPaymentEventResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ApplyPaymentEventResponse => ApplyPaymentEventResponse.decode(value),
+  },
 } as const;
 
 export interface OrderServiceServer extends UntypedServiceImplementation {
@@ -1120,13 +1469,26 @@ export interface OrderServiceServer extends UntypedServiceImplementation {
   getOrder: handleUnaryCall<GetOrderRequest, GetOrderResponse>;
   /** Newest first, keyset pagination (AIP-158). */
   listOrders: handleUnaryCall<ListOrdersRequest, ListOrdersResponse>;
-  /** pending -> cancelled; anything else is FAILED_PRECONDITION. */
+  /** pending -> cancelled; anything else (paying included) is FAILED_PRECONDITION. */
   cancelOrder: handleUnaryCall<CancelOrderRequest, CancelOrderResponse>;
   /**
-   * paid -> fulfilled, admins only. pending -> paid happens when payment-service captures a
-   * payment (the payment.captured event), never through this API.
+   * paid -> fulfilled, admins only. pending -> paying -> paid happens through the two calls
+   * below and the payment.captured event, never through this API.
    */
   fulfillOrder: handleUnaryCall<FulfillOrderRequest, FulfillOrderResponse>;
+  /**
+   * pending -> paying, held by one payment, before payment-service charges anything: while the
+   * hold stands the order cannot be cancelled or paid by another payment. Repeating it for the
+   * payment that holds the order answers the order. The order must be the caller's (x-subject)
+   * and its total and currency the payment's; otherwise NOT_FOUND or FAILED_PRECONDITION.
+   */
+  holdForPayment: handleUnaryCall<HoldForPaymentRequest, HoldForPaymentResponse>;
+  /**
+   * A payment event (payment-events.v1 JSON) handed over directly right after payment-service
+   * committed it; Kafka brings the same event again later. Applied once by event id:
+   * payment.captured -> paid, payment.failed releases the hold (paying -> pending).
+   */
+  applyPaymentEvent: handleUnaryCall<ApplyPaymentEventRequest, ApplyPaymentEventResponse>;
 }
 
 export interface OrderServiceClient extends Client {
@@ -1177,7 +1539,7 @@ export interface OrderServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListOrdersResponse) => void,
   ): ClientUnaryCall;
-  /** pending -> cancelled; anything else is FAILED_PRECONDITION. */
+  /** pending -> cancelled; anything else (paying included) is FAILED_PRECONDITION. */
   cancelOrder(
     request: CancelOrderRequest,
     callback: (error: ServiceError | null, response: CancelOrderResponse) => void,
@@ -1194,8 +1556,8 @@ export interface OrderServiceClient extends Client {
     callback: (error: ServiceError | null, response: CancelOrderResponse) => void,
   ): ClientUnaryCall;
   /**
-   * paid -> fulfilled, admins only. pending -> paid happens when payment-service captures a
-   * payment (the payment.captured event), never through this API.
+   * paid -> fulfilled, admins only. pending -> paying -> paid happens through the two calls
+   * below and the payment.captured event, never through this API.
    */
   fulfillOrder(
     request: FulfillOrderRequest,
@@ -1211,6 +1573,47 @@ export interface OrderServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FulfillOrderResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * pending -> paying, held by one payment, before payment-service charges anything: while the
+   * hold stands the order cannot be cancelled or paid by another payment. Repeating it for the
+   * payment that holds the order answers the order. The order must be the caller's (x-subject)
+   * and its total and currency the payment's; otherwise NOT_FOUND or FAILED_PRECONDITION.
+   */
+  holdForPayment(
+    request: HoldForPaymentRequest,
+    callback: (error: ServiceError | null, response: HoldForPaymentResponse) => void,
+  ): ClientUnaryCall;
+  holdForPayment(
+    request: HoldForPaymentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HoldForPaymentResponse) => void,
+  ): ClientUnaryCall;
+  holdForPayment(
+    request: HoldForPaymentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HoldForPaymentResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A payment event (payment-events.v1 JSON) handed over directly right after payment-service
+   * committed it; Kafka brings the same event again later. Applied once by event id:
+   * payment.captured -> paid, payment.failed releases the hold (paying -> pending).
+   */
+  applyPaymentEvent(
+    request: ApplyPaymentEventRequest,
+    callback: (error: ServiceError | null, response: ApplyPaymentEventResponse) => void,
+  ): ClientUnaryCall;
+  applyPaymentEvent(
+    request: ApplyPaymentEventRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ApplyPaymentEventResponse) => void,
+  ): ClientUnaryCall;
+  applyPaymentEvent(
+    request: ApplyPaymentEventRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ApplyPaymentEventResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -46,6 +46,10 @@ export interface GetUserResponse {
 
 export interface UpdateUserRequest {
   id: string;
+  /**
+   * The profile's copy of the login email: only auth-service sets it (ChangeEmail), so the
+   * credential and the profile never disagree.
+   */
   email?: string | undefined;
   name?: string | undefined;
 }
