@@ -28,13 +28,13 @@ export interface ReadMessage {
  * broken relay fails the test instead of hanging it.
  */
 export async function readTopic(kafka: KafkaServer, topic: string, until: (messages: ReadMessage[]) => boolean, options: { settleMs?: number; giveUpMs?: number } = {}): Promise<ReadMessage[]> {
-  const consumer = createKafkaConsumer(kafkaConfig(kafka), { clientId: 'test-reader', groupId: `test-reader-${randomUUID()}` });
+  const deadline = Date.now() + (options.giveUpMs ?? 90_000);
+  const { consumer, stream } = await joinGroup(kafka, topic, deadline);
   const messages: ReadMessage[] = [];
-  const stream = await consumer.consume({ topics: [topic], mode: 'earliest', maxWaitTime: 200 });
   try {
     await new Promise<void>((resolve, reject) => {
       let settle: NodeJS.Timeout | undefined;
-      const giveUp = setTimeout(() => reject(new Error(`gave up reading ${topic}: ${messages.length} messages so far`)), options.giveUpMs ?? 90_000);
+      const giveUp = setTimeout(() => reject(new Error(`gave up reading ${topic}: ${messages.length} messages so far`)), Math.max(0, deadline - Date.now()));
       const finish = () => {
         clearTimeout(giveUp);
         resolve();
@@ -52,5 +52,24 @@ export async function readTopic(kafka: KafkaServer, topic: string, until: (messa
   } finally {
     await stream.close().catch(() => undefined);
     await new Promise<void>((resolve) => consumer.close(true, () => resolve()));
+  }
+}
+
+/**
+ * A fresh consumer joined to a fresh group. Right after a broker (re)start the group coordinator
+ * may still be loading and answer JoinGroup with a retriable error more times than the client's
+ * own retries cover: join again with a new consumer until the deadline, then give the last error.
+ */
+async function joinGroup(kafka: KafkaServer, topic: string, deadline: number) {
+  for (let attempt = 1; ; attempt++) {
+    const consumer = createKafkaConsumer(kafkaConfig(kafka), { clientId: 'test-reader', groupId: `test-reader-${randomUUID()}` });
+    try {
+      const stream = await consumer.consume({ topics: [topic], mode: 'earliest', maxWaitTime: 200 });
+      return { consumer, stream };
+    } catch (err) {
+      await new Promise<void>((resolve) => consumer.close(true, () => resolve()));
+      if (Date.now() >= deadline) throw new Error(`could not join a consumer group on ${topic} after ${attempt} attempts`, { cause: err });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 }
