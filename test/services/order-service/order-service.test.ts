@@ -10,7 +10,7 @@ import { createTestCa, issueServiceCertificate, startKafka, startPostgres } from
 import type { DatabaseAccess, IssuedCertificate, KafkaServer, PostgresServer, TestCa } from '../../harness';
 import { OrderServiceClient } from '../../../services/proto/gen/order/v1/order';
 import { ORDER_EVENTS_TOPIC, PAYMENT_EVENTS_TOPIC, newEvent, topicOf, validateEvent } from '../../../services/events';
-import { Status, createClient, createClientCredentials, createKafkaProducer, createLogger, unary } from '../../../services/shared/src';
+import { Status, createClient, createClientCredentials, createKafkaProducer, createLogger, unary as unaryCall } from '../../../services/shared/src';
 import type { ClientCredentials } from '../../../services/shared/src';
 import { startOrderService } from '../../../services/order-service/src/service';
 import type { OrderServiceConfig, OrderServiceHandle } from '../../../services/order-service/src/service';
@@ -31,6 +31,12 @@ const alice = randomUUID();
 const bob = randomUUID();
 const admin = randomUUID();
 const as = (subject: string, roles: string[] = ['customer']) => ({ subject, roles });
+
+/**
+ * The calls of these tests check outcomes, not latency: the production 5 s deadline is a budget a
+ * loaded two-core CI machine can miss on a first call (TLS, first queries), so they get 30 s.
+ */
+const unary: typeof unaryCall = (c, method, request, options = {}) => unaryCall(c, method, request, { timeoutMs: 30_000, ...options });
 
 beforeAll(async () => {
   ca = await createTestCa();
