@@ -263,11 +263,13 @@ export const REGIONS: Readonly<Record<string, (input: DocsInputs) => string>> = 
       for (const s of env.stacks) rows.push(['', s.stack, s.region ?? 'unknown', money(s.monthly)]);
     }
     rows.push(['**total**', '', '', `**${money(cost.total)}**`]);
-    const unknownTypes = cost.environments.flatMap((e) => e.stacks.flatMap((s) => s.unknownTypes)).length;
+    const counts = new Map<string, number>();
+    for (const u of cost.environments.flatMap((e) => e.stacks.flatMap((s) => s.unknownTypes))) counts.set(u.type, (counts.get(u.type) ?? 0) + 1);
+    const unknownTypes = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([type, n]) => `\`${type}\` (${n})`);
     return `${gen}: \`npm run cost\` on this repository's synthesized assembly.\n\n`
       + table(['environment', 'stack', 'region', 'monthly'], rows, ['---', '---', '---', '---:'])
-      + `\n${unknownTypes === 0 ? 'No resource type of the app is unknown to the estimator' : `${unknownTypes} resources of types unknown to the estimator`}`
-      + `, and ${cost.unknown === 0 ? 'no line is unknown' : `${cost.unknown} lines are unknown`}.\n`;
+      + `\n${unknownTypes.length === 0 ? 'No resource type of the app is unknown to the estimator' : `Resource types the estimator does not know, not estimated: ${unknownTypes.join(', ')}`}`
+      + `; ${cost.unknown === 0 ? 'no line is unknown' : `${cost.unknown} lines are unknown`}.\n`;
   },
 };
 
