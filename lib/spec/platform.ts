@@ -1,5 +1,6 @@
 /**
- * THE platform spec: every number of ../shared/spec/system-architecture.md, typed.
+ * THE platform spec: every number of the system architecture document (spec/system-architecture.md
+ * of the design folder), typed, so the repository needs no copy of the document.
  *
  * Values marked "spec" are copied from the architecture document (section in brackets);
  * values marked "choice" are ours, where the document is silent. Nothing else in the
@@ -228,7 +229,7 @@ export const platformSpecData: PlatformSpec = {
     sharding: { implemented: false, plannedYear: 2026 }, // spec §6
   },
 
-  // spec §3 Data Flow "Analytics: Kafka -> Flink -> Data Warehouse" (issue 9); all our choice.
+  // spec §3 Data Flow "Analytics: Kafka -> Flink -> Data Warehouse"; all our choice.
   analytics: {
     flink: {
       runtime: 'FLINK-2_2', // choice: the current Managed Flink major (Java 17); analytics/pom.xml pins Flink 2.2
@@ -310,7 +311,7 @@ export const platformSpecData: PlatformSpec = {
     pkiCaTtl: 'PT87600H', // choice: ten years, like the staging self-signed root; re-issued, not expired
   },
 
-  // The charts (issue 7, docs/workloads.md). All choice: the spec gives no workload sizes.
+  // The charts (docs/workloads.md). All choice: the spec gives no workload sizes.
   workloads: {
     // choice: the tag the registry stack's repositories are read at when synth gets no
     // `-c services:imageTag=<git sha>`; CI passes the commit it built.
