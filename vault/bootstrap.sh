@@ -19,6 +19,10 @@
 #   e.g. PAYMENT_SERVICE_STRIPE_SECRET_KEY_FILE): a file holding that operator secret, written to
 #   Vault only if the entry is absent. Without it an absent entry makes bootstrap fail at the end,
 #   after applying everything else, printing the command that puts the key.
+#   REDIS_AUTH_TOKEN_FILE, KAFKA_SCRAM_SECRET_FILE (`platformCredentials[].fileVariable`): files
+#   holding the SecretString of the ElastiCache AUTH token and of the MSK SCRAM secret (stack
+#   outputs AuthSecretArn, ScramSecretArn), copied to every service that uses them. Needed on the
+#   first run and after a rotation; without them absent entries fail the run at the end.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -128,6 +132,50 @@ while read -r secret; do
   unset current
 done < <(jq -c '.operatorSecrets[]' bootstrap.json)
 
+# Credentials AWS issues (the ElastiCache AUTH token, the MSK SCRAM secret), copied into each
+# consuming service's entry from the operator's file (the SecretString); an entry that differs is
+# rewritten, so a run after a rotation brings every service along. Without the file, entries that
+# are there are kept and absent ones fail the run at the end like operator secrets.
+missing_credentials=()
+while read -r credential; do
+  name=$(jq -r .name <<<"${credential}")
+  field=$(jq -r .field <<<"${credential}")
+  from=$(jq -r .fileVariable <<<"${credential}")
+  value=
+  if [[ -n "${!from:-}" ]]; then
+    value=$(cat "${!from}")
+    username=$(jq -r '.username // empty' <<<"${credential}")
+    if [[ -n "${username}" ]]; then
+      # A SCRAM secret: JSON whose user must be the one the services log in as.
+      if ! got=$(jq -er --arg u "${username}" 'if .username == $u and (.password | type) == "string" and .password != "" then .password else error("") end' <<<"${value}" 2>/dev/null); then
+        echo "bootstrap: ${from} (${!from}) does not hold a SCRAM secret {\"username\": \"${username}\", \"password\": ...}; nothing written" >&2
+        exit 1
+      fi
+      value=${got}
+      unset got
+    else
+      value=$(tr -d '\r\n' <<<"${value}")
+    fi
+    if [[ -z "${value}" ]]; then
+      echo "bootstrap: ${from} (${!from}) is empty; nothing written" >&2
+      exit 1
+    fi
+  fi
+  while read -r path; do
+    current=$(vault kv get -mount="${kv_mount}" -field="${field}" "${path}" 2>/dev/null || true)
+    if [[ -n "${value}" && "${current}" != "${value}" ]]; then
+      printf '%s' "${value}" | vault kv put -mount="${kv_mount}" "${path}" "${field}=-" >/dev/null
+      echo "wrote ${kv_mount}/${path} from ${from}"
+    elif [[ -n "${current}" ]]; then
+      echo "kept ${kv_mount}/${path}"
+    else
+      missing_credentials+=("${name} ${path}")
+    fi
+    unset current
+  done < <(jq -r '.paths[]' <<<"${credential}")
+  unset value
+done < <(jq -c '.platformCredentials[]' bootstrap.json)
+
 # The RDS CA bundle (public) PgBouncer verifies RDS with: refreshed when AWS publishes a new one.
 rds_ca_path=$(param .rdsCa.path)
 rds_ca_field=$(param .rdsCa.field)
@@ -189,7 +237,15 @@ for namespace in $(param '.vaultCa.namespaces[]'); do
   echo "applied secret ${namespace}/${ca_secret}"
 done
 
-# Last, so everything else is applied: an operator secret that is missing fails the run loudly.
+# Last, so everything else is applied: an operator secret or credential that is missing fails the run loudly.
+for missing in "${missing_credentials[@]}"; do
+  read -r name path <<<"${missing}"
+  credential=$(jq -c --arg n "${name}" '.platformCredentials[] | select(.name == $n)' bootstrap.json)
+  echo "bootstrap: ${kv_mount}/${path} is absent: it takes $(jq -r .description <<<"${credential}")." >&2
+  echo "  re-run bootstrap with $(jq -r .fileVariable <<<"${credential}") naming a file that holds it, e.g." >&2
+  echo "    $(jq -r .fileVariable <<<"${credential}")=<(aws secretsmanager get-secret-value --query SecretString --output text --secret-id \"\$(aws cloudformation describe-stacks --stack-name $(jq -r .stack <<<"${credential}") --query \"Stacks[0].Outputs[?OutputKey=='$(jq -r .output <<<"${credential}")'].OutputValue\" --output text)\")" >&2
+done
+if ((${#missing_credentials[@]} > 0 && ${#missing_secrets[@]} == 0)); then exit 1; fi
 if ((${#missing_secrets[@]} > 0)); then
   for secret in "${missing_secrets[@]}"; do
     path=$(jq -r .path <<<"${secret}")

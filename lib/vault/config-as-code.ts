@@ -28,12 +28,14 @@ export const SECRET_PATHS: Record<VaultSecretKind, (service: string) => string> 
   // Static role: a fixed PostgreSQL user (DATABASE_USER) whose password Vault rotates.
   database: (service) => staticCredsPath(service),
   // Redis and Kafka (SASL/SCRAM) credentials are static: KV v2, one entry per service.
-  cache: (service) => kvData(`services/${service}/redis`),
-  broker: (service) => kvData(`services/${service}/kafka`),
+  cache: (service) => kvData(cacheCredentialPath(service)),
+  broker: (service) => kvData(brokerCredentialPath(service)),
   // The payment provider's secret key: KV v2, put there by an operator (OPERATOR_SECRETS).
   'payment-provider': (service) => kvData(paymentProviderKeyPath(service)),
 };
 
+const cacheCredentialPath = (service: string) => `services/${service}/redis`;
+const brokerCredentialPath = (service: string) => `services/${service}/kafka`;
 const paymentProviderKeyPath = (service: string) => `services/${service}/${PAYMENT_PROVIDER_SECRET.name}`;
 
 /**
@@ -69,6 +71,44 @@ export function operatorSecrets(spec: PlatformSpec): OperatorSecret[] {
     pattern: STRIPE_SECRET_KEY_PATTERN,
     fileVariable: `${s.name.replace(/-/g, '_').toUpperCase()}_STRIPE_SECRET_KEY_FILE`,
   }));
+}
+
+/**
+ * A credential AWS issues and keeps in Secrets Manager (the ElastiCache AUTH token, the MSK SCRAM
+ * secret) that services read from Vault: bootstrap copies it into each consuming service's KV entry
+ * from the operator's file (the secret's SecretString, e.g. through process substitution), and
+ * rewrites entries that differ, so re-running it after a rotation brings every service along.
+ */
+export interface PlatformCredential {
+  readonly name: 'redis' | 'kafka';
+  /** KV paths under the mount, one per service with that secret kind, in spec order. */
+  readonly paths: readonly string[];
+  readonly field: string;
+  readonly description: string;
+  /** Variable of vault/bootstrap.sh naming a file that holds the SecretString. */
+  readonly fileVariable: string;
+  /** Where the SecretString is: the stack (per environment) and its output holding the secret's ARN. */
+  readonly stack: string;
+  readonly output: string;
+  /** A SCRAM secret is JSON; its user must be the one the services log in as (KAFKA_SASL_USERNAME). */
+  readonly username?: string;
+}
+
+export function platformCredentials(spec: PlatformSpec): PlatformCredential[] {
+  const consumers = (kind: VaultSecretKind) => spec.services.filter((s) => spec.vault.serviceSecrets[s.name]?.includes(kind)).map((s) => s.name);
+  return [
+    {
+      name: 'redis', paths: consumers('cache').map(cacheCredentialPath), field: 'password',
+      description: 'the ElastiCache AUTH token (a plain SecretString)', fileVariable: 'REDIS_AUTH_TOKEN_FILE',
+      stack: `${spec.project}-<env>-cache`, output: 'AuthSecretArn',
+    },
+    {
+      name: 'kafka', paths: consumers('broker').map(brokerCredentialPath), field: 'password',
+      description: `the MSK SASL/SCRAM secret (JSON {"username": "${spec.dataTier.kafka.scramUsername}", "password": ...})`,
+      fileVariable: 'KAFKA_SCRAM_SECRET_FILE', stack: `${spec.project}-<env>-messaging`, output: 'ScramSecretArn',
+      username: spec.dataTier.kafka.scramUsername,
+    },
+  ].filter((c) => c.paths.length > 0) as PlatformCredential[];
 }
 
 /** A secret no store issues: bootstrap generates it once (random bytes, base64) and never overwrites it. */
@@ -217,6 +257,7 @@ export function renderBootstrapParameters(spec: PlatformSpec) {
     },
     generatedKeys: GENERATED_KEYS.map(({ path, field, bytes }) => ({ path, field, bytes })),
     operatorSecrets: operatorSecrets(spec).map(({ path, field, description, pattern, fileVariable }) => ({ path, field, description, pattern, fileVariable })),
+    platformCredentials: platformCredentials(spec),
     rdsCa: RDS_CA,
     pki: pkiMountConfig(spec),
     vaultCa: {

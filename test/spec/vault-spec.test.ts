@@ -4,7 +4,7 @@ import { durationSeconds, loadPlatformSpec } from '../../lib/spec';
 import { vaultNames } from '../../lib/spec/vault-names';
 import type { PlatformSpec } from '../../lib/spec';
 import {
-  operatorSecrets, renderKubernetesRoles, servicePolicyPaths, STRIPE_SECRET_KEY_PATTERN, vaultClients, vaultConfigFiles,
+  operatorSecrets, platformCredentials, renderKubernetesRoles, servicePolicyPaths, STRIPE_SECRET_KEY_PATTERN, vaultClients, vaultConfigFiles,
   renderBootstrapParameters,
 } from '../../lib/vault/config-as-code';
 import { renderDatabaseConnection, renderStaticRoles } from '../../lib/vault/database';
@@ -153,6 +153,23 @@ describe('Vault configuration as code', () => {
     expect(paths('payment-service')).not.toContain('kv/data/services/payment-service/stripe');
     expect(paths('order-service')).toContain('kv/data/services/order-service/stripe');
     expect(operatorSecrets(spec2 as PlatformSpec).map((o) => o.path)).toEqual(['services/order-service/stripe']);
+  });
+
+  it('copies the Redis and Kafka credentials AWS issues into the entry of every service that reads them, and only those', () => {
+    const credentials = platformCredentials(spec);
+    expect(credentials.map((c) => [c.name, c.fileVariable, c.stack, c.output])).toEqual([
+      ['redis', 'REDIS_AUTH_TOKEN_FILE', 'platform-<env>-cache', 'AuthSecretArn'],
+      ['kafka', 'KAFKA_SCRAM_SECRET_FILE', 'platform-<env>-messaging', 'ScramSecretArn'],
+    ]);
+    expect(credentials[1]!.username).toBe(spec.dataTier.kafka.scramUsername);
+    // Every policy path of kind cache/broker has its writer, and no writer targets a path no policy reads.
+    const read = vaultClients(spec).flatMap((c) => c.rules.map((r) => r.path)).filter((p) => /\/(redis|kafka)$/.test(p)).sort();
+    expect(credentials.flatMap((c) => c.paths.map((p) => `kv/data/${p}`)).sort()).toEqual(read);
+    expect(read.length).toBeGreaterThan(0);
+    const spec2 = structuredClone(spec) as Mutable<PlatformSpec>;
+    spec2.vault.serviceSecrets['api-gateway'] = [];
+    expect(platformCredentials(spec2 as PlatformSpec)[0]!.paths).not.toContain('services/api-gateway/redis');
+    expect(renderBootstrapParameters(spec).platformCredentials).toEqual(credentials);
   });
 
   it("lets cert-manager's Vault issuer sign with the services role only", () => {

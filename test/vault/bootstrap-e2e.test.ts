@@ -7,7 +7,8 @@
  * own service-account token (Vault asks the API server's TokenReview with the reviewer's token)
  * and reads exactly its paths; the charts' PgBouncer gets its auth_file from a real Vault Agent
  * and survives a rotation of the static roles; the PKI signs every Certificate the charts
- * request the way cert-manager asks; a second run changes nothing.
+ * request the way cert-manager asks; a second run changes nothing; the Redis and Kafka credentials
+ * AWS issues reach every service that uses them, and a rotation of them reaches each again.
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -45,6 +46,11 @@ const roles = staticRoles(spec);
 const charts = renderEnvironment('production');
 const objects = Object.values(charts).flat();
 const STRIPE_KEY = 'sk_test_4eC39HqLyjWDarjtT1zdp7dcE2eTest';
+// The SecretStrings of the ElastiCache AUTH token and the MSK SCRAM secret, as Secrets Manager holds them.
+const REDIS_TOKEN = 'redis-auth-token-0f6c2d9a41b7e35c8d2a';
+const KAFKA_PASSWORD = 'scram-password-7b1e94c03d5f2a68';
+const kafkaSecret = (password: string, username = spec.dataTier.kafka.scramUsername) => `${JSON.stringify({ username, password })}\n`;
+const credential = (name: 'redis' | 'kafka') => params.platformCredentials.find((c) => c.name === name)!;
 
 let ca: TestCa;
 let pg: PostgresServer;
@@ -65,12 +71,14 @@ function bootstrapEnv(): NodeJS.ProcessEnv {
     DATABASE_HOST: '127.0.0.1', DATABASE_PORT: String(pg.port), PGUSER: master.user, PGPASSWORD: master.password, RDS_CA_FILE: ca.caFile,
     VAULT_AUDIT_FILE: join(work, 'audit.log'),
     PAYMENT_SERVICE_STRIPE_SECRET_KEY_FILE: join(work, 'stripe-secret-key.txt'),
+    REDIS_AUTH_TOKEN_FILE: join(work, 'redis-auth-token.txt'),
+    KAFKA_SCRAM_SECRET_FILE: join(work, 'kafka-scram-secret.json'),
   };
 }
 
-async function runBootstrap(): Promise<{ stdout: string; stderr: string }> {
+async function runBootstrap(env: NodeJS.ProcessEnv = bootstrapEnv()): Promise<{ stdout: string; stderr: string }> {
   try {
-    return await execFileAsync('bash', [BOOTSTRAP], { env: bootstrapEnv(), timeout: 600000, maxBuffer: 16 * 1024 * 1024 });
+    return await execFileAsync('bash', [BOOTSTRAP], { env, timeout: 600000, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
     throw new Error(`vault/bootstrap.sh failed: ${e.message}\n--- stdout\n${e.stdout ?? ''}\n--- stderr\n${e.stderr ?? ''}`, { cause: error });
@@ -109,6 +117,8 @@ beforeAll(async () => {
   // The agents run as the workloads' account and must reach their folders inside.
   await chmod(work, 0o755);
   await writeFile(join(work, 'stripe-secret-key.txt'), `${STRIPE_KEY}\n`, { mode: 0o600 });
+  await writeFile(join(work, 'redis-auth-token.txt'), REDIS_TOKEN, { mode: 0o600 });
+  await writeFile(join(work, 'kafka-scram-secret.json'), kafkaSecret(KAFKA_PASSWORD), { mode: 0o600 });
   ca = await createTestCa({ dir: join(work, 'ca') });
   [pg, vault, kube] = await Promise.all([startPostgres({ ca }), startVault({ ca }), startKubeApiServer({ ca })]);
   master = await pg.createMaster();
@@ -134,6 +144,8 @@ describe('vault/bootstrap.sh against real Vault, PostgreSQL and Kubernetes API s
       `wrote auth/kubernetes/config (token reviewer ${tokenReviewerNamespace(spec)}/${TOKEN_REVIEWER.secret})`,
       'generated kv/services/auth-service/signing',
       'wrote kv/services/payment-service/stripe from PAYMENT_SERVICE_STRIPE_SECRET_KEY_FILE',
+      ...credential('redis').paths.map((p) => `wrote kv/${p} from REDIS_AUTH_TOKEN_FILE`),
+      ...credential('kafka').paths.map((p) => `wrote kv/${p} from KAFKA_SCRAM_SECRET_FILE`),
       `wrote kv/${RDS_CA.path}`,
       'configured database/config/postgres (root rotated)',
       `generated the ${pkiPath(spec).mount} root CA`,
@@ -152,10 +164,6 @@ describe('vault/bootstrap.sh against real Vault, PostgreSQL and Kubernetes API s
   });
 
   it.each(clients.map((c) => [c.name, c]))('%s logs in with its own service-account token and reads exactly its paths', async (_name, client: VaultClient) => {
-    // Secrets nothing in bootstrap writes (Redis and Kafka credentials), put as an operator would.
-    for (const path of clients.flatMap((c) => c.rules.map((r) => r.path)).filter((p) => /^kv\/data\/services\/[^/]+\/(redis|kafka)$/.test(p))) {
-      await vault.request('POST', path, { body: { data: { password: `test-${path}` } } });
-    }
     const res = await login(client.name, await podToken(client));
     expect({ status: res.status, errors: res.body?.errors }).toEqual({ status: 200, errors: undefined });
     expect([...res.body.auth.token_policies].sort()).toEqual(['default', client.name].sort());
@@ -166,6 +174,9 @@ describe('vault/bootstrap.sh against real Vault, PostgreSQL and Kubernetes API s
     for (const path of own) {
       const read = await vault.request('GET', path, { token });
       expect({ path, status: read.status }).toEqual({ path, status: 200 });
+      // What the agent renders into redis-password / kafka-password: the credential AWS issued.
+      const kind = /^kv\/data\/services\/[^/]+\/(redis|kafka)$/.exec(path)?.[1];
+      if (kind) expect({ path, password: read.body.data.data.password }).toEqual({ path, password: kind === 'redis' ? REDIS_TOKEN : KAFKA_PASSWORD });
     }
     const foreign = [...new Set(clients.flatMap((c) => c.rules.map((r) => r.path)))].filter((p) => !client.rules.some((r) => r.path === p));
     expect(foreign.length).toBeGreaterThan(0);
@@ -362,8 +373,59 @@ describe('vault/bootstrap.sh against real Vault, PostgreSQL and Kubernetes API s
     expect(after).toEqual(before);
     expect(second.stderr).toBe('');
     const lines = second.stdout.split('\n');
-    expect(lines).toEqual(expect.arrayContaining(['kept database/config/postgres', 'kept kv/services/auth-service/signing', 'kept kv/services/payment-service/stripe']));
-    expect(lines.filter((l) => /^(generated|configured) /.test(l))).toEqual([]);
+    expect(lines).toEqual(expect.arrayContaining(['kept database/config/postgres', 'kept kv/services/auth-service/signing', 'kept kv/services/payment-service/stripe',
+      ...params.platformCredentials.flatMap((c) => c.paths.map((p) => `kept kv/${p}`))]));
+    expect(lines.filter((l) => /^(generated|configured) /.test(l) || / from (REDIS|KAFKA)_/.test(l))).toEqual([]);
+  });
+
+  describe('the credentials AWS issues (ElastiCache AUTH token, MSK SCRAM secret)', () => {
+    const password = async (path: string) => (await vault.request('GET', `${KV_MOUNT}/data/${path}`)).body?.data?.data?.password as string | undefined;
+
+    it('refuses a SCRAM secret of another user, or no JSON, and writes nothing', async () => {
+      const before = await Promise.all(credential('kafka').paths.map(password));
+      for (const body of [kafkaSecret('other-password', 'someone-else'), 'just-a-password\n', kafkaSecret('')]) {
+        const file = join(work, 'bad-scram-secret.json');
+        await writeFile(file, body, { mode: 0o600 });
+        const run = execFileAsync('bash', [BOOTSTRAP], { env: { ...bootstrapEnv(), KAFKA_SCRAM_SECRET_FILE: file }, timeout: 600000 });
+        await expect(run).rejects.toMatchObject({
+          code: 1, stderr: expect.stringContaining(`does not hold a SCRAM secret {"username": "${spec.dataTier.kafka.scramUsername}", "password": ...}; nothing written`),
+        });
+      }
+      expect(await Promise.all(credential('kafka').paths.map(password))).toEqual(before);
+    });
+
+    it('names the missing entries and the command that fetches them when run without the files, after applying the rest', async () => {
+      const [gone] = credential('redis').paths;
+      expect((await vault.request('DELETE', `${KV_MOUNT}/metadata/${gone}`)).status).toBe(204);
+      const { REDIS_AUTH_TOKEN_FILE: _redis, KAFKA_SCRAM_SECRET_FILE: _kafka, ...withoutFiles } = bootstrapEnv();
+      const failed = await execFileAsync('bash', [BOOTSTRAP], { env: withoutFiles, timeout: 600000 }).then(() => undefined, (e: { code: number; stdout: string; stderr: string }) => e);
+      expect(failed?.code).toBe(1);
+      // Everything else was applied (the CA Secrets come last but one), and the present entries kept.
+      expect(failed!.stdout).toContain(`applied secret ${params.vaultCa.namespaces.at(-1)}/${VAULT_CA_SECRET.name}`);
+      for (const path of params.platformCredentials.flatMap((c) => c.paths).filter((p) => p !== gone)) expect(failed!.stdout).toContain(`kept kv/${path}`);
+      expect(failed!.stderr).toContain(`bootstrap: kv/${gone} is absent: it takes the ElastiCache AUTH token`);
+      expect(failed!.stderr).toContain(`REDIS_AUTH_TOKEN_FILE=<(aws secretsmanager get-secret-value --query SecretString --output text --secret-id "$(aws cloudformation describe-stacks --stack-name ${spec.project}-<env>-cache`);
+      expect(failed!.stderr).toContain("OutputKey=='AuthSecretArn'");
+      expect(await password(gone!)).toBeUndefined();
+      // With the file it is back.
+      expect((await runBootstrap()).stdout.split('\n')).toContain(`wrote kv/${gone} from REDIS_AUTH_TOKEN_FILE`);
+      expect(await password(gone!)).toBe(REDIS_TOKEN);
+    });
+
+    it('brings every service along after a rotation, and a service reads the new token', async () => {
+      const rotated = 'redis-auth-token-rotated-5e8a7c1f20d4';
+      await writeFile(join(work, 'redis-auth-token.txt'), `${rotated}\n`, { mode: 0o600 });
+      const run = await runBootstrap();
+      const lines = run.stdout.split('\n');
+      expect(lines).toEqual(expect.arrayContaining([
+        ...credential('redis').paths.map((p) => `wrote kv/${p} from REDIS_AUTH_TOKEN_FILE`),
+        ...credential('kafka').paths.map((p) => `kept kv/${p}`),
+      ]));
+      expect(await Promise.all(credential('redis').paths.map(password))).toEqual(credential('redis').paths.map(() => rotated));
+      const gateway = clients.find((c) => c.name === 'api-gateway')!;
+      const read = await vault.request('GET', `${KV_MOUNT}/data/services/api-gateway/redis`, { token: await clientToken(gateway) });
+      expect(read.body.data.data.password).toBe(rotated);
+    });
   });
 });
 
@@ -384,7 +446,8 @@ async function snapshot(): Promise<Record<string, unknown>> {
     database: await get(`database/config/${params.database.connection}`),
     staticRoles: Object.fromEntries(await Promise.all(roles.map(async (r) => [r.name, await get(`database/static-roles/${r.name}`)]))),
     staticCreds: Object.fromEntries(await Promise.all(roles.map(async (r) => [r.name, ((await get(`database/static-creds/${r.name}`)) as any).password]))),
-    kv: Object.fromEntries(await Promise.all([...params.generatedKeys.map((k) => k.path), ...params.operatorSecrets.map((s) => s.path), RDS_CA.path]
+    kv: Object.fromEntries(await Promise.all([...params.generatedKeys.map((k) => k.path), ...params.operatorSecrets.map((s) => s.path),
+      ...params.platformCredentials.flatMap((c) => c.paths), RDS_CA.path]
       .map(async (p) => [p, await get(`${KV_MOUNT}/metadata/${p}`)]))),
     pkiIssuers: await Promise.all((await list(`${pkiPath(spec).mount}/issuers`)).map((i) => get(`${pkiPath(spec).mount}/issuer/${i}`))),
     pkiRole: await get(`${pkiPath(spec).mount}/roles/${pkiPath(spec).role}`),
