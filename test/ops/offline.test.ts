@@ -17,10 +17,11 @@ import { OFFLINE_BANNER } from '../../scripts/ops/offline-plan';
 import type { OfflinePlan } from '../../scripts/ops/offline-plan';
 import { readAssemblyStacks } from '../../scripts/review/assembly';
 import type { AssemblyStack } from '../../scripts/review/assembly';
-import { synthTree } from '../../scripts/review/synth-trees';
+import { synthForThisFile } from '../helpers/synth';
 
 const ROOT = path.join(__dirname, '..', '..');
 const spec = loadPlatformSpec();
+const synthesized = synthForThisFile();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ops-offline-test-'));
 let cdkOut: string;
 let stacks: AssemblyStack[];
@@ -32,8 +33,8 @@ function withoutAws(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...clean, AWS_EC2_METADATA_DISABLED: 'true' };
 }
 
-beforeAll(async () => {
-  cdkOut = (await synthTree(ROOT, path.join(work, 'out'))).cdkOut;
+beforeAll(() => {
+  cdkOut = synthesized();
   stacks = readAssemblyStacks(cdkOut);
   for (const key of Object.keys(process.env).filter((k) => k.startsWith('AWS_'))) {
     savedEnv[key] = process.env[key];
@@ -41,7 +42,7 @@ beforeAll(async () => {
   }
   savedEnv.AWS_EC2_METADATA_DISABLED = process.env.AWS_EC2_METADATA_DISABLED;
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
-}, 180_000);
+});
 afterAll(() => {
   for (const [key, value] of Object.entries(savedEnv)) {
     if (value === undefined) delete process.env[key];
