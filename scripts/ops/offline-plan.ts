@@ -72,6 +72,12 @@ export class OfflinePlanBuilder {
     return `<unknown:${name}>`;
   }
 
+  /** The placeholder of an unknown registered before (a second use of the same fact). */
+  placeholder(name: string): string {
+    if (!this.unknowns.has(name)) throw new Error(`offline plan: unknown "${name}" used before it was described`);
+    return `<unknown:${name}>`;
+  }
+
   /** Records a template resource the plan addresses; returns it. */
   resource(r: TemplateResource, name: string): TemplateResource {
     if (!this.resources.some((x) => x.stack === r.stackName && x.logicalId === r.logicalId)) {

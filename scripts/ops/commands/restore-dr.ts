@@ -387,8 +387,8 @@ export function offlineDrRestore(args: OpsArgs, context: OfflineContext, environ
   const iamRoleArn = drRestoreRoleArn(roleFlag, partitionOf(vault.region), vault.account);
   plan.changes(region, drRestorePlan({
     RecoveryPointArn: pointArn, ResourceType: 'RDS', IamRoleArn: iamRoleArn,
-    Metadata: { '(from the recovery point)': plan.unknown('restoreMetadata', ''), ...metadata },
-    IdempotencyToken: plan.unknown('idempotencyToken', ''),
+    Metadata: { '(from the recovery point)': plan.placeholder('restoreMetadata'), ...metadata },
+    IdempotencyToken: plan.placeholder('idempotencyToken'),
   }), () => pointArn);
   if (!parameterGroup) plan.note(noParameterGroupWarning(region, names));
   plan.note(`the restore role ${iamRoleArn} is in the vault's account ${vault.account}${roleFlag === undefined ? ' (default; --iam-role to change)' : ''}`);
