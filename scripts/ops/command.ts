@@ -4,6 +4,7 @@
  * plain result object, and renders it for humans. `--json` prints the result instead.
  */
 import type { EnvironmentName, EnvironmentSpec, PlatformSpec } from '../../lib/spec';
+import type { OfflineContext, OfflinePlan } from './offline-plan';
 
 export interface OpsContext {
   readonly spec: PlatformSpec;
@@ -20,6 +21,11 @@ export interface OpsCommand<Result = unknown> {
   /** Options the command accepts besides --json (node:util parseArgs format). */
   readonly options?: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
   run(args: OpsArgs, context: OpsContext): Promise<Result>;
+  /**
+   * `--offline`: the same dry run's plan from the synthesized templates and the spec, with what
+   * only AWS knows as named unknowns. Must not create an AWS client.
+   */
+  offline(args: OpsArgs, context: OfflineContext): OfflinePlan;
   /** Text for a human; defaults to YAML-ish key: value lines of the result. */
   render?(result: Result): string;
   /**

@@ -30,7 +30,9 @@ import { seedDataTier } from '../helpers/data-tier-seed';
 import type { SeededTier } from '../helpers/data-tier-seed';
 import { startMoto, useMotoEnv } from '../helpers/moto';
 import type { Moto } from '../helpers/moto';
+import { synthForThisFile } from '../helpers/synth';
 
+const cdkOut = synthForThisFile();
 let moto: Moto;
 let fixture: AwsFixture;
 let restoreEnv: () => void;
@@ -278,6 +280,13 @@ describe('promote-replica', () => {
     const replica = await describe1('platform-staging-db-replica-1');
     expect(replica.ReadReplicaSourceDBInstanceIdentifier).toBe('platform-staging-db');
     expect(replica.DeletionProtection).toBe(false);
+  });
+
+  it('plans the calls --offline plans from the synthesized templates', async () => {
+    const online = JSON.parse((await ops('promote-replica', 'staging', 'platform-staging-db-replica-1', '--json')).stdout);
+    const offline = JSON.parse((await ops('promote-replica', 'staging', 'platform-staging-db-replica-1', '--offline', '--cdk-out', cdkOut(), '--json')).stdout);
+    expect(offline.steps.filter((s: { kind: string }) => s.kind === 'change').map((s: { call: string; params: unknown }) => [s.call, s.params]))
+      .toEqual(online.plan.map((s: { service: string; action: string; parameters: unknown }) => [`${s.service}:${s.action}`, s.parameters]));
   });
 
   it('promotes the replica to a standalone instance with --execute', async () => {

@@ -25,6 +25,7 @@ import { runOps } from '../../scripts/ops/main';
 import { createVaultFailover } from '../../scripts/ops/commands/vault-failover';
 import type { FailoverResult, VaultFailoverClients } from '../../scripts/ops/commands/vault-failover';
 import { motoForThisFile } from '../helpers/moto';
+import { synthForThisFile } from '../helpers/synth';
 
 const spec = loadPlatformSpec();
 const names = vaultNames(spec, 'staging');
@@ -34,6 +35,7 @@ const STANDBY_HOST = 'platform-staging-vault-dr-0123.elb.us-west-2.amazonaws.com
 const PRIMARY_HOST = 'platform-staging-vault-4567.elb.us-east-1.amazonaws.com';
 
 const moto = motoForThisFile();
+const cdkOut = synthForThisFile();
 
 /** Clients whose DynamoDB answers DescribeTable as a global table's replica would (moto gap). */
 const globalTableClients: VaultFailoverClients = {
@@ -115,6 +117,18 @@ describe('vault-failover plan (default)', () => {
   beforeAll(async () => {
     await deployed();
     result = await failover.run({ positionals: ['staging'], values: {} }, context());
+  });
+
+  it('is the plan --offline prints from the synthesized templates: the same calls, regions, targets and parameters', async () => {
+    const out: string[] = [];
+    const code = await runOps(['vault-failover', 'staging', '--offline', '--cdk-out', cdkOut(), '--json'], { stdout: (t) => out.push(t), stderr: () => undefined });
+    expect(code).toBe(0);
+    const offline = JSON.parse(out.join('\n')) as { steps: { region: string; call: string; target: string; params?: Record<string, unknown> }[] };
+    expect(offline.steps.map((s) => [s.region, s.call, s.target])).toEqual(result.steps.map((s) => [s.region, s.call, s.target]));
+    // Parameters match but for the standby's address, which only the online run reads.
+    const known = (params?: Record<string, unknown>) => JSON.stringify(params ?? {})
+      .replaceAll(STANDBY_HOST, '<host>').replaceAll('<unknown:standbyLoadBalancerDnsName>', '<host>').replace(/"Value":"https:\/\/<host>:\d+"/g, '"Value":"<address>"');
+    expect(offline.steps.map((s) => known(s.params))).toEqual(result.steps.map((s) => known(s.params)));
   });
 
   it('lists the API calls in the safe order: primary down, replica checked, standby up, address published', () => {

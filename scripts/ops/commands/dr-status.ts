@@ -19,9 +19,12 @@
  * not available or lagging, Kafka not ACTIVE) are listed as warnings and do not change the
  * exit code.
  */
-import { durationSeconds } from '../../../lib/spec';
+import { durationSeconds, resourceNames } from '../../../lib/spec';
+import { literal, partitionOf } from '../assembly';
 import { environmentArg, OpsError } from '../command';
 import type { OpsCommand } from '../command';
+import { templateReplicas } from '../data-tier-templates';
+import { OfflinePlanBuilder } from '../offline-plan';
 import {
   automatedSnapshots, backupRecoveryPoints, dataTier, findKafkaCluster, formatAge, listReplicas, REPLICA_LAG_LOOKBACK_SECONDS,
   replicaLag, requireWriter, sourceIdentifier,
@@ -191,6 +194,44 @@ export const drStatusCommand: OpsCommand<DrStatusResult> = {
       } : null,
       warnings,
     };
+  },
+  offline(args, context) {
+    const { spec, assembly } = context;
+    const environment = environmentArg(spec, args);
+    if (args.positionals.length > 1) throw new OpsError(`unexpected argument "${args.positionals[1]}"`);
+    const names = resourceNames(spec, environment);
+    const rpoSeconds = durationSeconds(spec.disasterRecovery.database.rpo);
+    const plan = new OfflinePlanBuilder(context, 'dr-status', environment.name);
+    const { writer, replicas } = templateReplicas(assembly, environment, names);
+    plan.resource(writer, names.dbInstance);
+    const vault = plan.resource(assembly.named(environment.name, 'AWS::Backup::BackupVault', 'BackupVaultName', names.backupVault), names.backupVault);
+    const kafka = plan.resource(assembly.named(environment.name, 'AWS::MSK::Cluster', 'ClusterName', names.mskCluster), names.mskCluster);
+    const replicaIds = replicas.map((r) => String(r.properties.DBInstanceIdentifier));
+    for (const [i, r] of replicas.entries()) plan.resource(r, replicaIds[i]);
+    const retention = Number(literal(writer.properties.BackupRetentionPeriod) ?? 0);
+    // The writer's ARN as the stacks' backup selection builds it: the database stack's partition, region and account.
+    const writerArn = `arn:${partitionOf(writer.region)}:rds:${writer.region}:${writer.account}:db:${names.dbInstance}`;
+
+    // The reads of run(), in its order.
+    plan.step({ region: writer.region, call: 'rds:DescribeDBInstances', target: names.dbInstance, kind: 'read', purpose: 'status, backup retention, LatestRestorableTime' });
+    if (retention > 0) plan.step({ region: writer.region, call: 'rds:DescribeDBSnapshots', target: names.dbInstance, params: { SnapshotType: 'automated' }, kind: 'read', purpose: 'the newest automated snapshot' });
+    plan.step({ region: vault.region, call: 'backup:ListRecoveryPointsByBackupVault', target: names.backupVault, params: { ByResourceArn: writerArn }, kind: 'read', purpose: 'the newest AWS Backup recovery point' });
+    for (const [i, r] of replicas.entries()) plan.step({ region: r.region, call: 'rds:DescribeDBInstances', target: replicaIds[i], kind: 'read', purpose: 'replica status, source, replication state' });
+    if (replicas.length > 0) {
+      plan.step({
+        region: writer.region, call: 'cloudwatch:GetMetricData', target: `AWS/RDS ReplicaLag ${replicaIds.join(', ')}`,
+        params: { Period: 60, Stat: 'Maximum', lookbackSeconds: REPLICA_LAG_LOOKBACK_SECONDS }, kind: 'read', purpose: 'the newest replica lag of each replica',
+      });
+    }
+    plan.step({ region: kafka.region, call: 'kafka:ListClustersV2', target: names.mskCluster, params: { ClusterNameFilter: names.mskCluster }, kind: 'read', purpose: 'the cluster state and broker count' });
+
+    plan.unknown('recoveryPointAge', `age of the newest of: automated snapshot, COMPLETED AWS Backup recovery point${retention > 0 ? ', LatestRestorableTime' : ''}; breached above the RPO (${formatAge(rpoSeconds)})`);
+    plan.unknown('replicaStatus', `status and replication state of ${replicaIds.join(', ') || 'no replica'}`);
+    plan.unknown('replicaLag', `each replica's newest ReplicaLag within ${formatAge(REPLICA_LAG_LOOKBACK_SECONDS)}: warning above ${REPLICA_LAG_WARN_SECONDS} s, failing above the RPO (${rpoSeconds} s)`);
+    plan.unknown('kafkaState', `state and broker count of ${names.mskCluster}`);
+    plan.note(`the template sets backup retention ${retention} d on ${names.dbInstance}${retention > 0 ? '' : ' (automated backups off: only AWS Backup counts)'}`);
+    plan.note('online, the exit code is 1 when the RPO is breached or a replica lags by more than it');
+    return plan.build(`is ${names.dbInstance} recoverable within the RPO ${spec.disasterRecovery.database.rpo}, are the replicas and Kafka healthy (read-only)`);
   },
   render(r) {
     const db = r.database;

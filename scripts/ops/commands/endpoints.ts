@@ -3,8 +3,12 @@
  * SASL/SCRAM bootstrap brokers (GetBootstrapBrokers: MSK has no CloudFormation attribute for
  * them) and the ElastiCache primary/reader endpoints.
  */
+import { resourceNames } from '../../../lib/spec';
+import { literal } from '../assembly';
 import { environmentArg, OpsError } from '../command';
 import type { OpsCommand } from '../command';
+import { templateReplicas } from '../data-tier-templates';
+import { OfflinePlanBuilder } from '../offline-plan';
 import {
   dataTier, findKafkaCluster, findReplicationGroup, kafkaBootstrapBrokers, listReplicas, requireWriter,
 } from '../data-tier';
@@ -79,6 +83,31 @@ export const endpointsCommand: OpsCommand<EndpointsResult> = {
         configuration: hostPort(group.ConfigurationEndpoint),
       },
     };
+  },
+  offline(args, context) {
+    const { spec, assembly } = context;
+    const environment = environmentArg(spec, args);
+    if (args.positionals.length > 1) throw new OpsError(`unexpected argument "${args.positionals[1]}"`);
+    const names = resourceNames(spec, environment);
+    const plan = new OfflinePlanBuilder(context, 'endpoints', environment.name);
+    const { writer, replicas } = templateReplicas(assembly, environment, names);
+    plan.resource(writer, names.dbInstance);
+    for (const r of replicas) plan.resource(r, String(r.properties.DBInstanceIdentifier));
+    const kafka = plan.resource(assembly.named(environment.name, 'AWS::MSK::Cluster', 'ClusterName', names.mskCluster), names.mskCluster);
+    const cache = plan.resource(assembly.named(environment.name, 'AWS::ElastiCache::ReplicationGroup', 'ReplicationGroupId', names.cacheReplicationGroup), names.cacheReplicationGroup);
+    const port = (value: unknown) => String(literal(value) ?? '<port>');
+    // The reads of run(), in its order: writer, each replica, the MSK cluster and its brokers, the replication group.
+    plan.step({ region: writer.region, call: 'rds:DescribeDBInstances', target: names.dbInstance, kind: 'read', purpose: 'the writer\'s endpoint and the replicas it reports' });
+    for (const r of replicas) plan.step({ region: r.region, call: 'rds:DescribeDBInstances', target: String(r.properties.DBInstanceIdentifier), kind: 'read', purpose: 'a reader endpoint' });
+    plan.step({ region: kafka.region, call: 'kafka:ListClustersV2', target: names.mskCluster, params: { ClusterNameFilter: names.mskCluster }, kind: 'read', purpose: 'the cluster\'s ARN and state' });
+    const clusterArn = plan.assigned(kafka, 'kafkaClusterArn', 'kafka:ListClustersV2');
+    plan.step({ region: kafka.region, call: 'kafka:GetBootstrapBrokers', target: clusterArn, params: { ClusterArn: clusterArn }, kind: 'read', purpose: 'the SASL/SCRAM bootstrap brokers (no CloudFormation attribute)' });
+    plan.step({ region: cache.region, call: 'elasticache:DescribeReplicationGroups', target: names.cacheReplicationGroup, params: { ReplicationGroupId: names.cacheReplicationGroup }, kind: 'read', purpose: 'primary and reader endpoints' });
+    plan.unknown('writerEndpoint', `${names.dbInstance}'s address (port ${port(writer.properties.Port)} in the template), assigned by RDS`);
+    plan.unknown('readerEndpoints', `the replicas' addresses (${replicas.map((r) => r.properties.DBInstanceIdentifier).join(', ')}), assigned by RDS`);
+    plan.unknown('saslScramBootstrapBrokers', `the brokers' host:port list, assigned by MSK (none while the cluster is CREATING)`);
+    plan.unknown('cacheEndpoints', `the primary/reader addresses of ${names.cacheReplicationGroup} (port ${port(cache.properties.Port)} in the template), assigned by ElastiCache`);
+    return plan.build(`the data tier's endpoints in ${environment.region} (read-only)`);
   },
   render(r) {
     const lines = [

@@ -34,8 +34,11 @@ import { durationSeconds, resourceNames } from '../../../lib/spec';
 import type { EnvironmentSpec, ResourceNames } from '../../../lib/spec';
 import { EXECUTE_FLAG, OpsError } from '../command';
 import type { OpsArgs, OpsContext } from '../command';
+import { partitionOf } from '../assembly';
 import { formatAge, renderPlan } from '../data-tier';
 import type { PlanStep } from '../data-tier';
+import { OfflinePlanBuilder } from '../offline-plan';
+import type { OfflineContext, OfflinePlan } from '../offline-plan';
 
 /** Options only the DR restore takes (restore.ts rejects them without `--from dr`). */
 export const DR_RESTORE_OPTIONS = {
@@ -174,11 +177,8 @@ async function instanceExists(clients: DrClients, id: string): Promise<boolean> 
   }
 }
 
-export async function runDrRestore(args: OpsArgs, { spec, log }: OpsContext, environment: EnvironmentSpec, to: string): Promise<DrRestoreResult> {
-  const region = spec.drRegion.name;
-  const names = resourceNames(spec, environment);
-
-  // Flags first, before any call: the operator learns everything missing at once.
+/** The DR restore's own flags, checked before any call: the operator learns everything missing at once. */
+function drRestoreFlags(args: OpsArgs, region: string): { subnetGroup: string; securityGroups: string[]; parameterGroup?: string; roleFlag?: string } {
   const subnetGroup = stringFlag(args, 'subnet-group');
   const securityGroups = ((args.values['security-group'] as string[] | undefined) ?? [])
     .flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
@@ -186,7 +186,7 @@ export async function runDrRestore(args: OpsArgs, { spec, log }: OpsContext, env
     ...(subnetGroup ? [] : [`--subnet-group <DB subnet group in ${region}>`]),
     ...(securityGroups.length > 0 ? [] : [`--security-group <sg-id in ${region}, repeatable>`]),
   ];
-  if (missing.length > 0) {
+  if (!subnetGroup || missing.length > 0) {
     throw new OpsError(`--from dr needs ${missing.join(' and ')}: the stacks create no database network in the DR region`);
   }
   const badGroup = securityGroups.find((g) => !/^sg-[0-9a-f]{8,17}$/.test(g));
@@ -196,6 +196,62 @@ export async function runDrRestore(args: OpsArgs, { spec, log }: OpsContext, env
   if (roleFlag?.startsWith('arn:') && !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleFlag)) {
     throw new OpsError(`--iam-role "${roleFlag}" is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>) or a role name`);
   }
+  return { subnetGroup, securityGroups, parameterGroup, roleFlag };
+}
+
+/** The role AWS Backup restores as: --iam-role's ARN, or the named (default) role in the vault's account. */
+function drRestoreRoleArn(roleFlag: string | undefined, partition: string, account: string): string {
+  return roleFlag?.startsWith('arn:') ? roleFlag : `arn:${partition}:iam::${account}:role/${roleFlag ?? DEFAULT_RESTORE_ROLE}`;
+}
+
+/** The recovery point's restore metadata with the DR-region placement overridden; source-region values dropped, with why. */
+function drRestoreMetadata(source: Record<string, string>, placement: { target: string; subnetGroup: string; securityGroups: string[]; parameterGroup?: string }): {
+  metadata: Record<string, string>; dropped: { key: string; value: string; reason: string }[];
+} {
+  const { parameterGroup } = placement;
+  const dropped: { key: string; value: string; reason: string }[] = [];
+  const metadata: Record<string, string> = {};
+  for (const [key, value] of Object.entries(source)) {
+    const lower = key.toLowerCase();
+    // AWS Backup reads metadata keys case-insensitively: compare them that way.
+    if (OVERRIDDEN_KEYS.some((k) => k.toLowerCase() === lower) || (parameterGroup && lower === 'dbparametergroupname')) continue;
+    const reason = SOURCE_REGION_KEYS[lower];
+    if (reason) dropped.push({ key, value, reason });
+    else metadata[key] = value;
+  }
+  Object.assign(metadata, {
+    DBInstanceIdentifier: placement.target,
+    DBSubnetGroupName: placement.subnetGroup,
+    VpcSecurityGroupIds: JSON.stringify(placement.securityGroups),
+    MultiAZ: 'true',
+    DeletionProtection: 'true',
+    PubliclyAccessible: 'false',
+    ...(parameterGroup ? { DBParameterGroupName: parameterGroup } : {}),
+  });
+  return { metadata, dropped };
+}
+
+function drRestorePlan(input: StartRestoreJobCommandInput): PlanStep[] {
+  return [{ service: 'backup', action: 'StartRestoreJob', parameters: { ...input } }];
+}
+
+function noParameterGroupWarning(region: string, names: ResourceNames): string {
+  return `no --parameter-group: the instance gets ${region}'s default group for the engine, without ${names.dbParameterGroup}'s settings; create a copy in ${region} and modify the instance to it`;
+}
+
+function drAfterSteps(environment: EnvironmentSpec, region: string, target: string, pointCreatedAt: string): string[] {
+  return [
+    `wait for ${target}: aws rds wait db-instance-available --region ${region} --db-instance-identifier ${target}`,
+    `bring it to the platform's settings: aws rds modify-db-instance --region ${region} --db-instance-identifier ${target} --backup-retention-period ${environment.database.backupRetentionDays} --manage-master-user-password --enable-performance-insights --apply-immediately`,
+    `repoint the platform at it (docs/ops.md, "After a DR restore"), then record the data-loss window (${pointCreatedAt} .. the outage)`,
+  ];
+}
+
+export async function runDrRestore(args: OpsArgs, { spec, log }: OpsContext, environment: EnvironmentSpec, to: string): Promise<DrRestoreResult> {
+  const region = spec.drRegion.name;
+  const names = resourceNames(spec, environment);
+
+  const { subnetGroup, securityGroups, parameterGroup, roleFlag } = drRestoreFlags(args, region);
 
   const latest = to === 'latest';
   const now = new Date();
@@ -225,13 +281,13 @@ export async function runDrRestore(args: OpsArgs, { spec, log }: OpsContext, env
 
   // The role lives in the account that holds the vault (the recovery point's account).
   const [, partition, , , account] = pointArn.split(':');
-  const iamRoleArn = roleFlag?.startsWith('arn:') ? roleFlag : `arn:${partition}:iam::${account}:role/${roleFlag ?? DEFAULT_RESTORE_ROLE}`;
+  const iamRoleArn = drRestoreRoleArn(roleFlag, partition, account);
 
   const target = drRestoredDbInstanceName(names, createdAt);
   if (await instanceExists(clients, target)) {
     throw new OpsError(`${target} already exists in ${region}: this recovery point was already restored; use it, or delete it to restore again`);
   }
-  const vpc = await subnetGroupVpc(clients, subnetGroup!, region);
+  const vpc = await subnetGroupVpc(clients, subnetGroup, region);
   const groups = await clients.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: securityGroups }));
   for (const group of groups.SecurityGroups ?? []) {
     if (vpc && group.VpcId !== vpc) {
@@ -251,25 +307,7 @@ export async function runDrRestore(args: OpsArgs, { spec, log }: OpsContext, env
   }
 
   const source = await clients.backup.send(new GetRecoveryPointRestoreMetadataCommand({ BackupVaultName: vault, RecoveryPointArn: pointArn }));
-  const dropped: { key: string; value: string; reason: string }[] = [];
-  const metadata: Record<string, string> = {};
-  for (const [key, value] of Object.entries(source.RestoreMetadata ?? {})) {
-    const lower = key.toLowerCase();
-    // AWS Backup reads metadata keys case-insensitively: compare them that way.
-    if (OVERRIDDEN_KEYS.some((k) => k.toLowerCase() === lower) || (parameterGroup && lower === 'dbparametergroupname')) continue;
-    const reason = SOURCE_REGION_KEYS[lower];
-    if (reason) dropped.push({ key, value, reason });
-    else metadata[key] = value;
-  }
-  Object.assign(metadata, {
-    DBInstanceIdentifier: target,
-    DBSubnetGroupName: subnetGroup!,
-    VpcSecurityGroupIds: JSON.stringify(securityGroups),
-    MultiAZ: 'true',
-    DeletionProtection: 'true',
-    PubliclyAccessible: 'false',
-    ...(parameterGroup ? { DBParameterGroupName: parameterGroup } : {}),
-  });
+  const { metadata, dropped } = drRestoreMetadata(source.RestoreMetadata ?? {}, { target, subnetGroup, securityGroups, parameterGroup });
   const request: Omit<StartRestoreJobCommandInput, 'IdempotencyToken'> = {
     RecoveryPointArn: pointArn, ResourceType: 'RDS', IamRoleArn: iamRoleArn, Metadata: metadata,
   };
@@ -281,9 +319,7 @@ export async function runDrRestore(args: OpsArgs, { spec, log }: OpsContext, env
   if (!withinRpo) {
     warnings.push(`the recovery point is ${formatAge(beforeToSeconds)} older than --to, more than the RPO (${formatAge(rpoSeconds)}): that much data is lost; check the copy jobs into ${vault}`);
   }
-  if (!parameterGroup) {
-    warnings.push(`no --parameter-group: the instance gets ${region}'s default group for the engine, without ${names.dbParameterGroup}'s settings; create a copy in ${region} and modify the instance to it`);
-  }
+  if (!parameterGroup) warnings.push(noParameterGroupWarning(region, names));
   const kmsKeyId = chosen.EncryptionKeyArn ?? null;
   const follow = `aws backup describe-restore-job --region ${region} --restore-job-id`;
   const base = {
@@ -292,14 +328,10 @@ export async function runDrRestore(args: OpsArgs, { spec, log }: OpsContext, env
     recoveryPoint: { arn: pointArn, resourceArn: chosen.ResourceArn!, createdAt: createdAt.toISOString(), ageSeconds, beforeToSeconds },
     rpo: { rpo: spec.disasterRecovery.database.rpo, seconds: rpoSeconds, withinRpo },
     kmsKeyId, iamRoleArn, iamRoleDefault: roleFlag === undefined, metadata, dropped,
-    plan: [{ service: 'backup', action: 'StartRestoreJob', parameters: { ...input } }] satisfies PlanStep[],
+    plan: drRestorePlan(input),
     warnings,
   };
-  const afterSteps = [
-    `wait for ${target}: aws rds wait db-instance-available --region ${region} --db-instance-identifier ${target}`,
-    `bring it to the platform's settings: aws rds modify-db-instance --region ${region} --db-instance-identifier ${target} --backup-retention-period ${environment.database.backupRetentionDays} --manage-master-user-password --enable-performance-insights --apply-immediately`,
-    `repoint the platform at it (docs/ops.md, "After a DR restore"), then record the data-loss window (${createdAt.toISOString()} .. the outage)`,
-  ];
+  const afterSteps = drAfterSteps(environment, region, target, createdAt.toISOString());
   if (args.values[EXECUTE_FLAG] !== true) {
     return {
       ...base, mode: 'plan', restoreJob: null,
@@ -320,6 +352,48 @@ export async function runDrRestore(args: OpsArgs, { spec, log }: OpsContext, env
     },
     nextSteps: [`follow the job: ${follow} ${jobId}`, ...afterSteps],
   };
+}
+
+/** `restore --from dr --offline`: the same request, with the recovery point and its metadata as unknowns. */
+export function offlineDrRestore(args: OpsArgs, context: OfflineContext, environment: EnvironmentSpec, to: string): OfflinePlan {
+  const { spec, assembly } = context;
+  const region = spec.drRegion.name;
+  const names = resourceNames(spec, environment);
+  const { subnetGroup, securityGroups, parameterGroup, roleFlag } = drRestoreFlags(args, region);
+  const plan = new OfflinePlanBuilder(context, 'restore --from dr', environment.name);
+  const vault = plan.resource(assembly.named(environment.name, 'AWS::Backup::BackupVault', 'BackupVaultName', names.drBackupVault), names.drBackupVault);
+  if (vault.region !== region) {
+    throw new OpsError(`${names.drBackupVault} is deployed to ${vault.region} in ${assembly.dir}, not the DR region ${region}: re-run \`npm run synth\``);
+  }
+  const writer = plan.resource(assembly.named(environment.name, 'AWS::RDS::DBInstance', 'DBInstanceIdentifier', names.dbInstance), names.dbInstance);
+  const toText = to === 'latest' ? 'now' : new Date(to).toISOString();
+  const pointArn = plan.unknown('recoveryPointArn', `the newest COMPLETED copy of ${names.dbInstance} (${writer.stackName}, ${writer.region}) in ${names.drBackupVault} created no later than ${toText}; online: backup:ListRecoveryPointsByBackupVault`);
+  plan.unknown('recoveryPointAge', `how much older than --to the recovery point is (the data lost), against the RPO ${spec.disasterRecovery.database.rpo}; online: its CreationDate`);
+  const target = plan.unknown('restoreTarget', `the new instance's identifier: ${names.dbInstance}-dr-<UTC minute the recovery point was created> (drRestoredDbInstanceName)`);
+  plan.unknown('restoreMetadata', `the recovery point's own restore metadata (engine, class, storage...; source-region AZ, groups and key dropped); online: backup:GetRecoveryPointRestoreMetadata`);
+  plan.unknown('idempotencyToken', 'sha256 of the full request (recovery point and metadata included)');
+  plan.unknown('placementChecks', `whether --subnet-group ${subnetGroup} exists in ${region} and the security groups are in its VPC; online: rds:DescribeDBSubnetGroups, ec2:DescribeSecurityGroups`);
+  const key = assembly.referenced(vault, vault.properties.EncryptionKeyArn);
+  if (key) plan.assigned(key, 'drVaultKeyArn', `the recovery point's EncryptionKeyArn (the restored instance is encrypted with it)`);
+
+  plan.step({ region, call: 'backup:ListRecoveryPointsByBackupVault', target: names.drBackupVault, params: { ByResourceType: 'RDS' }, kind: 'read', purpose: `the copies of ${names.dbInstance}, newest first` });
+  plan.step({ region, call: 'rds:DescribeDBInstances', target, kind: 'read', purpose: 'the target must not exist yet' });
+  plan.step({ region, call: 'rds:DescribeDBSubnetGroups', target: subnetGroup, kind: 'read', purpose: 'the subnet group exists; its VPC' });
+  plan.step({ region, call: 'ec2:DescribeSecurityGroups', target: securityGroups.join(','), kind: 'read', purpose: 'the security groups are in that VPC' });
+  if (parameterGroup) plan.step({ region, call: 'rds:DescribeDBParameterGroups', target: parameterGroup, kind: 'read', purpose: 'the parameter group exists' });
+  plan.step({ region, call: 'backup:GetRecoveryPointRestoreMetadata', target: pointArn, kind: 'read', purpose: 'the restore metadata to start from' });
+
+  const { metadata } = drRestoreMetadata({}, { target, subnetGroup, securityGroups, parameterGroup });
+  const iamRoleArn = drRestoreRoleArn(roleFlag, partitionOf(vault.region), vault.account);
+  plan.changes(region, drRestorePlan({
+    RecoveryPointArn: pointArn, ResourceType: 'RDS', IamRoleArn: iamRoleArn,
+    Metadata: { '(from the recovery point)': plan.placeholder('restoreMetadata'), ...metadata },
+    IdempotencyToken: plan.placeholder('idempotencyToken'),
+  }), () => pointArn);
+  if (!parameterGroup) plan.note(noParameterGroupWarning(region, names));
+  plan.note(`the restore role ${iamRoleArn} is in the vault's account ${vault.account}${roleFlag === undefined ? ' (default; --iam-role to change)' : ''}`);
+  for (const next of drAfterSteps(environment, region, target, plan.unknown('recoveryPointCreatedAt', 'the recovery point\'s CreationDate'))) plan.note(`then: ${next}`);
+  return plan.build(`restore ${names.dbInstance} in ${region} from ${names.drBackupVault} as a new instance (region-loss recovery)`);
 }
 
 export function renderDrRestore(r: DrRestoreResult): string {

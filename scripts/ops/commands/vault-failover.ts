@@ -21,9 +21,13 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ChangeResourceRecordSetsCommand, ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { durationSeconds } from '../../../lib/spec';
+import type { PlatformSpec } from '../../../lib/spec';
 import { vaultNames } from '../../../lib/spec/vault-names';
+import type { VaultNames } from '../../../lib/spec/vault-names';
 import { describeAwsError, environmentArg, EXECUTE_FLAG, OpsError } from '../command';
 import type { OpsCommand } from '../command';
+import { literal, templateString } from '../assembly';
+import { OfflinePlanBuilder } from '../offline-plan';
 
 export interface VaultFailoverClients {
   autoScaling(region: string): AutoScalingClient;
@@ -78,6 +82,92 @@ async function describeGroup(client: AutoScalingClient, name: string): Promise<A
   return out.AutoScalingGroups?.[0];
 }
 
+type StepDefinition = Omit<FailoverStep, 'order' | 'status' | 'note'>;
+
+/** The read-only checks, in the order the run makes them (plan, --execute and --offline alike). */
+export function failoverChecks(names: VaultNames, enterprise: boolean) {
+  const standbyTable = enterprise ? names.standbyTable : names.table;
+  return {
+    describePrimary: {
+      region: names.primaryRegion, call: 'autoscaling:DescribeAutoScalingGroups', target: names.primaryAutoScalingGroup,
+      purpose: 'is the primary cluster still running?',
+    },
+    describeTable: {
+      region: names.standbyRegion, call: 'dynamodb:DescribeTable', target: standbyTable,
+      purpose: enterprise ? 'the DR secondary\'s own storage is ACTIVE' : 'the global table\'s DR replica is ACTIVE and replicating from the primary region',
+    },
+    describeStandby: {
+      region: names.standbyRegion, call: 'autoscaling:DescribeAutoScalingGroups', target: names.standbyAutoScalingGroup,
+      purpose: 'the standby group exists',
+    },
+    getAddress: {
+      region: names.standbyRegion, call: 'ssm:GetParameter', target: names.standbyAddressParameter, purpose: 'the standby\'s address',
+    },
+    findZone: {
+      region: 'global', call: 'route53:ListHostedZonesByName', target: names.privateZone,
+      purpose: 'the private zone holding the cluster\'s name of Vault',
+    },
+    /** Made once the zone is found. */
+    readRecord: { region: 'global', call: 'route53:ListResourceRecordSets', target: names.dnsName, purpose: 'where the cluster\'s name of Vault points now' },
+  } satisfies Record<string, StepDefinition>;
+}
+
+/**
+ * The failover's calls in their safe order, given the standby's address (and its host name,
+ * which the cluster's name of Vault is moved to). promote is Enterprise's manual step; scaleUp
+ * the open-source start of the standby.
+ */
+export function failoverActions(spec: PlatformSpec, names: VaultNames, standby: { address: string; host: string }): {
+  suspend: StepDefinition; scaleDown: StepDefinition; waitDown: StepDefinition; promote?: StepDefinition; scaleUp?: StepDefinition;
+  waitUp: StepDefinition; moveName: StepDefinition; publishDr: StepDefinition; publishPrimary: StepDefinition;
+} {
+  const enterprise = spec.vault.enterpriseReplication;
+  const nodes = spec.vault.nodes;
+  const { address, host } = standby;
+  return {
+    suspend: {
+      region: names.primaryRegion, call: 'autoscaling:SuspendProcesses', target: names.primaryAutoScalingGroup,
+      params: { ScalingProcesses: ['Launch'] }, purpose: 'no relaunch of primary nodes, even by a stack deploy resetting MinSize',
+    },
+    scaleDown: {
+      region: names.primaryRegion, call: 'autoscaling:UpdateAutoScalingGroup', target: names.primaryAutoScalingGroup,
+      params: { MinSize: 0, DesiredCapacity: 0 }, purpose: 'stop the primary cluster (releases the HA lock)',
+    },
+    waitDown: {
+      region: names.primaryRegion, call: 'autoscaling:DescribeAutoScalingGroups', target: names.primaryAutoScalingGroup,
+      params: { until: 'no instances' }, purpose: 'never two active clusters on one storage',
+    },
+    ...(enterprise ? {
+      promote: {
+        region: names.standbyRegion, call: 'vault:sys/replication/dr/secondary/promote', target: names.standbyLoadBalancer,
+        params: { dr_operation_token: '<generated from the recovery keys: docs/vault.md>' }, purpose: 'promote the DR secondary to primary',
+      },
+    } : {
+      scaleUp: {
+        region: names.standbyRegion, call: 'autoscaling:UpdateAutoScalingGroup', target: names.standbyAutoScalingGroup,
+        params: { MinSize: nodes, MaxSize: nodes, DesiredCapacity: nodes }, purpose: 'start the standby cluster on the replica',
+      },
+    }),
+    waitUp: {
+      region: names.standbyRegion, call: 'autoscaling:DescribeAutoScalingGroups', target: names.standbyAutoScalingGroup,
+      params: { until: `${nodes} InService` }, purpose: 'the standby nodes are up (they auto-unseal with the replica key)',
+    },
+    moveName: {
+      region: 'global', call: 'route53:ChangeResourceRecordSets', target: names.dnsName,
+      params: { Action: 'UPSERT', Type: 'CNAME', Value: host, TTL: spec.vault.dnsTtlSeconds },
+      purpose: `the cluster's clients (the vault ExternalName Service) follow within the record's TTL (${spec.vault.dnsTtlSeconds} s)`,
+    },
+    publishDr: {
+      region: names.standbyRegion, call: 'ssm:PutParameter', target: names.addressParameter,
+      params: { Value: address, Overwrite: true, Type: 'String' }, purpose: 'clients in the DR region find the new active cluster',
+    },
+    publishPrimary: {
+      region: names.primaryRegion, call: 'ssm:PutParameter', target: names.addressParameter,
+      params: { Value: address, Overwrite: true, Type: 'String' }, purpose: 'clients still in the primary region follow (best effort when it is down)',
+    },
+  };
+}
+
 export function createVaultFailover(deps: VaultFailoverDeps = {}): OpsCommand<FailoverResult> {
   const clients = deps.clients ?? defaultClients;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -130,10 +220,8 @@ export function createVaultFailover(deps: VaultFailoverDeps = {}): OpsCommand<Fa
       };
 
       // --- Read-only checks (plan and execute) -------------------------------------------------
-      const describePrimary = step({
-        region: names.primaryRegion, call: 'autoscaling:DescribeAutoScalingGroups', target: names.primaryAutoScalingGroup,
-        purpose: 'is the primary cluster still running?',
-      });
+      const checks = failoverChecks(names, enterprise);
+      const describePrimary = step(checks.describePrimary);
       let primaryInstances: number | 'unreachable' = 'unreachable';
       const primaryGroup = await onPrimary(describePrimary, async () => {
         const group = await describeGroup(primaryAs, names.primaryAutoScalingGroup);
@@ -146,10 +234,7 @@ export function createVaultFailover(deps: VaultFailoverDeps = {}): OpsCommand<Fa
         describePrimary.note = `${primaryInstances} instance(s), desired ${primaryGroup.DesiredCapacity}`;
       }
 
-      const describeTable = step({
-        region: names.standbyRegion, call: 'dynamodb:DescribeTable', target: standbyTable,
-        purpose: enterprise ? 'the DR secondary\'s own storage is ACTIVE' : 'the global table\'s DR replica is ACTIVE and replicating from the primary region',
-      });
+      const describeTable = step(checks.describeTable);
       let table;
       try {
         table = (await clients.dynamoDb(names.standbyRegion).send(new DescribeTableCommand({ TableName: standbyTable }))).Table;
@@ -174,17 +259,12 @@ export function createVaultFailover(deps: VaultFailoverDeps = {}): OpsCommand<Fa
       }
       describeTable.status = 'checked';
 
-      const describeStandby = step({
-        region: names.standbyRegion, call: 'autoscaling:DescribeAutoScalingGroups', target: names.standbyAutoScalingGroup,
-        purpose: 'the standby group exists',
-      }, 'checked');
+      const describeStandby = step(checks.describeStandby, 'checked');
       const standbyGroup = await describeGroup(standbyAs, names.standbyAutoScalingGroup);
       if (!standbyGroup) throw new OpsError(`standby Auto Scaling group ${names.standbyAutoScalingGroup} not found in ${names.standbyRegion}`);
       describeStandby.note = `${standbyGroup.Instances?.length ?? 0} instance(s), desired ${standbyGroup.DesiredCapacity}`;
 
-      const getAddress = step({
-        region: names.standbyRegion, call: 'ssm:GetParameter', target: names.standbyAddressParameter, purpose: 'the standby\'s address',
-      }, 'checked');
+      const getAddress = step(checks.getAddress, 'checked');
       const standbySsm = clients.ssm(names.standbyRegion);
       let address: string;
       try {
@@ -197,10 +277,7 @@ export function createVaultFailover(deps: VaultFailoverDeps = {}): OpsCommand<Fa
 
       // The name the cluster's clients use (docs/vault.md): a CNAME in the environment's private zone.
       const route53 = clients.route53();
-      const findZone = step({
-        region: 'global', call: 'route53:ListHostedZonesByName', target: names.privateZone,
-        purpose: 'the private zone holding the cluster\'s name of Vault',
-      });
+      const findZone = step(checks.findZone);
       const zoneId = await onPrimary(findZone, async () => {
         const zones = (await route53.send(new ListHostedZonesByNameCommand({ DNSName: names.privateZone }))).HostedZones ?? [];
         const zone = zones.find((z) => z.Name === `${names.privateZone}.` && z.Config?.PrivateZone);
@@ -211,7 +288,7 @@ export function createVaultFailover(deps: VaultFailoverDeps = {}): OpsCommand<Fa
       if (zoneId) {
         findZone.status = 'checked';
         findZone.note = zoneId;
-        const readRecord = step({ region: 'global', call: 'route53:ListResourceRecordSets', target: names.dnsName, purpose: 'where the cluster\'s name of Vault points now' }, 'checked');
+        const readRecord = step(checks.readRecord, 'checked');
         const sets = (await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: names.dnsName, StartRecordType: 'CNAME', MaxItems: 1 }))).ResourceRecordSets ?? [];
         dnsTarget = sets.find((r) => r.Name === `${names.dnsName}.` && r.Type === 'CNAME')?.ResourceRecords?.[0]?.Value;
         readRecord.note = dnsTarget ?? 'no record yet';
@@ -219,43 +296,16 @@ export function createVaultFailover(deps: VaultFailoverDeps = {}): OpsCommand<Fa
       const standbyHost = address ? new URL(address).hostname : '';
 
       // --- The failover (planned; executed with --execute) -------------------------------------
-      const suspend = step({
-        region: names.primaryRegion, call: 'autoscaling:SuspendProcesses', target: names.primaryAutoScalingGroup,
-        params: { ScalingProcesses: ['Launch'] }, purpose: 'no relaunch of primary nodes, even by a stack deploy resetting MinSize',
-      });
-      const scaleDown = step({
-        region: names.primaryRegion, call: 'autoscaling:UpdateAutoScalingGroup', target: names.primaryAutoScalingGroup,
-        params: { MinSize: 0, DesiredCapacity: 0 }, purpose: 'stop the primary cluster (releases the HA lock)',
-      });
-      const waitDown = step({
-        region: names.primaryRegion, call: 'autoscaling:DescribeAutoScalingGroups', target: names.primaryAutoScalingGroup,
-        params: { until: 'no instances' }, purpose: 'never two active clusters on one storage',
-      });
-      const promote = enterprise ? step({
-        region: names.standbyRegion, call: 'vault:sys/replication/dr/secondary/promote', target: names.standbyLoadBalancer,
-        params: { dr_operation_token: '<generated from the recovery keys: docs/vault.md>' }, purpose: 'promote the DR secondary to primary',
-      }, 'manual') : undefined;
-      const scaleUp = enterprise ? undefined : step({
-        region: names.standbyRegion, call: 'autoscaling:UpdateAutoScalingGroup', target: names.standbyAutoScalingGroup,
-        params: { MinSize: nodes, MaxSize: nodes, DesiredCapacity: nodes }, purpose: 'start the standby cluster on the replica',
-      });
-      const waitUp = step({
-        region: names.standbyRegion, call: 'autoscaling:DescribeAutoScalingGroups', target: names.standbyAutoScalingGroup,
-        params: { until: `${nodes} InService` }, purpose: 'the standby nodes are up (they auto-unseal with the replica key)',
-      });
-      const moveName = step({
-        region: 'global', call: 'route53:ChangeResourceRecordSets', target: names.dnsName,
-        params: { Action: 'UPSERT', Type: 'CNAME', Value: standbyHost, TTL: spec.vault.dnsTtlSeconds },
-        purpose: `the cluster's clients (the vault ExternalName Service) follow within the record's TTL (${spec.vault.dnsTtlSeconds} s)`,
-      });
-      const publishDr = step({
-        region: names.standbyRegion, call: 'ssm:PutParameter', target: names.addressParameter,
-        params: { Value: address, Overwrite: true, Type: 'String' }, purpose: 'clients in the DR region find the new active cluster',
-      });
-      const publishPrimary = step({
-        region: names.primaryRegion, call: 'ssm:PutParameter', target: names.addressParameter,
-        params: { Value: address, Overwrite: true, Type: 'String' }, purpose: 'clients still in the primary region follow (best effort when it is down)',
-      });
+      const actions = failoverActions(spec, names, { address, host: standbyHost });
+      const suspend = step(actions.suspend);
+      const scaleDown = step(actions.scaleDown);
+      const waitDown = step(actions.waitDown);
+      const promote = actions.promote && step(actions.promote, 'manual');
+      const scaleUp = actions.scaleUp && step(actions.scaleUp);
+      const waitUp = step(actions.waitUp);
+      const moveName = step(actions.moveName);
+      const publishDr = step(actions.publishDr);
+      const publishPrimary = step(actions.publishPrimary);
 
       if (execute) {
         log(`failing Vault of ${environment.name} over to ${names.standbyRegion}`);
@@ -308,6 +358,56 @@ export function createVaultFailover(deps: VaultFailoverDeps = {}): OpsCommand<Fa
         dns: { name: names.dnsName, ...(zoneId ? { zoneId } : {}), ...(dnsTarget ? { target: dnsTarget } : {}) },
         steps,
       };
+    },
+
+    offline(args, context) {
+      const { spec, assembly } = context;
+      const environment = environmentArg(spec, args);
+      const names = vaultNames(spec, environment.name);
+      const enterprise = spec.vault.enterpriseReplication;
+      const plan = new OfflinePlanBuilder(context, 'vault-failover', environment.name);
+      /** The template resource of a name, deployed where the names contract says (else cdk.out and the spec disagree). */
+      const find = (type: string, property: string, name: string, region: string, label = name) => {
+        const r = assembly.named(environment.name, type, property, name);
+        if (r.region !== region) throw new OpsError(`${type} ${name} is deployed to ${r.region} in ${assembly.dir}, not ${region}: re-run \`npm run synth\``);
+        return plan.resource(r, label);
+      };
+      const checks = failoverChecks(names, enterprise);
+      find('AWS::AutoScaling::AutoScalingGroup', 'AutoScalingGroupName', names.primaryAutoScalingGroup, names.primaryRegion);
+      const table = enterprise
+        ? find('AWS::DynamoDB::Table', 'TableName', names.standbyTable, names.standbyRegion)
+        : find('AWS::DynamoDB::GlobalTable', 'TableName', names.table, names.primaryRegion);
+      const replicaRegions = ((table.properties.Replicas ?? []) as { Region?: unknown }[]).map((r) => r.Region);
+      if (!enterprise && !replicaRegions.includes(names.standbyRegion)) {
+        throw new OpsError(`global table ${names.table} has no replica in ${names.standbyRegion} in ${assembly.dir}: nothing to fail over to`);
+      }
+      find('AWS::AutoScaling::AutoScalingGroup', 'AutoScalingGroupName', names.standbyAutoScalingGroup, names.standbyRegion);
+      const standbyAddress = find('AWS::SSM::Parameter', 'Name', names.standbyAddressParameter, names.standbyRegion);
+      const zone = find('AWS::Route53::HostedZone', 'Name', `${names.privateZone}.`, names.primaryRegion, names.privateZone);
+      find('AWS::Route53::RecordSet', 'Name', `${names.dnsName}.`, names.primaryRegion, names.dnsName);
+      find('AWS::SSM::Parameter', 'Name', names.addressParameter, names.primaryRegion);
+
+      // The standby's address as its stack builds it: https://<its load balancer's DNS name>:<port>.
+      const address = templateString(standbyAddress.properties.Value, (logicalId, attribute) => {
+        const target = assembly.referenced(standbyAddress, { Ref: logicalId });
+        if (target) plan.resource(target, String(literal(target.properties.Name) ?? logicalId));
+        return plan.unknown('standbyLoadBalancerDnsName', `${attribute ?? 'Ref'} of ${logicalId} (${target?.type ?? 'resource'}) of ${standbyAddress.stackName}, assigned by AWS; online: ssm:GetParameter ${names.standbyAddressParameter}`);
+      }) ?? plan.unknown('standbyAddress', `the value of ${names.standbyAddressParameter}; online: ssm:GetParameter`);
+      const host = /^https?:\/\/(<[^>]+>|[^/:]+)/.exec(address)?.[1] ?? plan.unknown('standbyHost', `the host of ${names.standbyAddressParameter}'s value`);
+      plan.unknown('primaryInstances', `how many primary nodes run now (${names.primaryAutoScalingGroup}); online: autoscaling:DescribeAutoScalingGroups`);
+      plan.unknown('tableReplicaStatus', enterprise
+        ? `TableStatus of ${names.standbyTable}; online: dynamodb:DescribeTable`
+        : `TableStatus of ${names.table} in ${names.standbyRegion} and its ${names.primaryRegion} replica's ReplicaStatus (replication lag is the achieved RPO); online: dynamodb:DescribeTable`);
+      plan.assigned(zone, 'hostedZoneId', 'route53:ListHostedZonesByName');
+      plan.unknown('currentVaultTarget', `where ${names.dnsName} points now; online: route53:ListResourceRecordSets`);
+
+      for (const check of Object.values(checks)) plan.step({ ...check, kind: 'read' });
+      for (const [key, action] of Object.entries(failoverActions(spec, names, { address, host }))) {
+        if (action) plan.step({ ...action, kind: key === 'promote' ? 'manual' : 'change' });
+      }
+      plan.note(`the waits are bounded by the secrets RTO: ${durationSeconds(spec.disasterRecovery.secrets.rto)} s (spec disasterRecovery.secrets.rto)`);
+      plan.note(`with the primary region down, --primary-unreachable lets the ${names.primaryRegion} and Route 53 calls fail without stopping the failover`);
+      return plan.build(`fail Vault over from ${names.primaryRegion} to the standby in ${names.standbyRegion}`);
     },
 
     render(result) {
