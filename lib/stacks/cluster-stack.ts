@@ -1,5 +1,5 @@
 import { CfnOutput } from 'aws-cdk-lib';
-import { vaultAddress } from '../../charts/lib/topology';
+import { vaultAddress } from '../spec/topology';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';

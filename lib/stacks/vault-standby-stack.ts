@@ -1,7 +1,7 @@
 import { ArnFormat, CfnOutput } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { zoneSubnetCidrs } from '../../charts/lib/topology';
+import { zoneSubnetCidrs } from '../spec/topology';
 import type { Construct } from 'constructs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { RetainedLogGroup } from '../constructs/retained-log-group';

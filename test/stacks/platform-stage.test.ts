@@ -1,10 +1,10 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Testing } from 'cdk8s';
-import { zoneSubnetCidrs } from '../../charts/lib/topology';
+import { zoneSubnetCidrs } from '../../lib/spec/topology';
 import { addPlatformCharts } from '../../charts/main';
 import { loadPlatformSpec } from '../../lib/spec';
-import { PlatformStage } from '../../lib/stacks/platform-stage';
+import { PlatformStage } from '../../bin/platform-stage';
 import { testApp } from '../helpers/app';
 import { expectStatefulResourcesPinned } from '../helpers/data-tier-stacks';
 

@@ -5,7 +5,7 @@ import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
 import type { EnvironmentName, PlatformSpec } from '../../lib/spec';
 import { platformSpecData } from '../../lib/spec/platform';
 import { vaultNames } from '../../lib/spec/vault-names';
-import { zoneSubnetCidrs } from '../../charts/lib/topology';
+import { zoneSubnetCidrs } from '../../lib/spec/topology';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { VaultKeysStack } from '../../lib/stacks/vault-keys-stack';
 import { VaultStack } from '../../lib/stacks/vault-stack';

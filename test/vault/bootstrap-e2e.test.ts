@@ -19,8 +19,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { SERVICES_ISSUER } from '../../charts/lib/topology';
-import { TOKEN_REVIEWER, tokenReviewerNamespace } from '../../charts/vault-auth-chart';
+import { SERVICES_ISSUER, TOKEN_REVIEWER, tokenReviewerNamespace } from '../../lib/spec/topology';
 import { durationSeconds, loadPlatformSpec } from '../../lib/spec';
 import {
   CERT_MANAGER_ROLE, KUBERNETES_AUTH_PATH, KUBERNETES_TOKEN_AUDIENCE, KV_MOUNT, RDS_CA, renderBootstrapParameters, VAULT_CA_SECRET, vaultClients,

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { VAULT_SECRETS_MOUNT } from '../../charts/lib/topology';
+import { VAULT_SECRETS_MOUNT } from '../../lib/spec/topology';
 import { pgbouncerDatabases, pgbouncerEntrypoint, pgbouncerIni, pgHba, PGBOUNCER_RELOADED_FILES, PGBOUNCER_STATS_USER } from '../../charts/pgbouncer-chart';
 import type { PlatformSpec } from '../../lib/spec';
 import { issueServiceCertificate } from '../harness';
