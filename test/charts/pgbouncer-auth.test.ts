@@ -20,7 +20,7 @@ import type { PlatformSpec } from '../../lib/spec';
 import { staticRoles } from '../../lib/vault/database';
 import { createTestCa, issueServiceCertificate, startPostgres } from '../harness';
 import type { PostgresServer, TestCa } from '../harness';
-import { freePort, lookupUser, ManagedProcess, registerTempDir, unregisterTempDir, waitReady } from '../harness/process';
+import { freePort, lookupUser, ManagedProcess, registerTempDir, unregisterTempDir, waitReady } from '../../scripts/local-stack/process';
 
 const PGBOUNCER = '/usr/sbin/pgbouncer';
 const CONFIG_DIR = '/etc/pgbouncer';

@@ -30,7 +30,7 @@ import { pkiMountConfig, pkiPath } from '../../lib/vault/pki';
 import { renderEnvironment } from '../charts/helpers';
 import { createTestCa, startKubeApiServer, startPostgres, startVault } from '../harness';
 import type { KubeApiServer, MasterAccess, PostgresServer, TestCa, VaultServer } from '../harness';
-import { registerTempDir, unregisterTempDir, waitReady } from '../harness/process';
+import { registerTempDir, unregisterTempDir, waitReady } from '../../scripts/local-stack/process';
 import { agentTemplates, renderAsAgent, startChartPgBouncer, workloadAccount } from './chart-workloads';
 import type { ChartPgBouncer } from './chart-workloads';
 

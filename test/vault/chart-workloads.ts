@@ -17,7 +17,7 @@ import { pgbouncerDatabases, pgbouncerEntrypoint, pgbouncerIni, pgHba, PGBOUNCER
 import type { PlatformSpec } from '../../lib/spec';
 import { issueServiceCertificate } from '../harness';
 import type { PostgresServer, TestCa, VaultServer } from '../harness';
-import { freePort, lookupUser, ManagedProcess, registerTempDir, unregisterTempDir, waitReady } from '../harness/process';
+import { freePort, lookupUser, ManagedProcess, registerTempDir, unregisterTempDir, waitReady } from '../../scripts/local-stack/process';
 
 const execFileAsync = promisify(execFile);
 const CONFIG_DIR = '/etc/pgbouncer';
