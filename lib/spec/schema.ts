@@ -244,7 +244,7 @@ const environment = z.strictObject({
     logRetentionDays,
   }),
   edge: environmentEdge,
-  /** The analytics path of the environment (issue 9): Flink capacity and the warehouse's. */
+  /** The analytics path of the environment: Flink capacity and the warehouse's. */
   analytics: z.strictObject({
     flink: z.strictObject({
       /** Managed Flink starting parallelism (total slots over all KPUs). */
@@ -342,7 +342,7 @@ const pinnedImage = z.string().regex(
   'must be a pinned image <registry>/<repository>:<tag>[@sha256:<digest>] (no "latest" guessing)',
 );
 
-/** The charts (issue 7): what the spec does not give about the workloads, all our choice. */
+/** The charts: what the spec does not give about the workloads, all our choice. */
 const workloads = z.strictObject({
   /** Image tag of the services when no `-c services:imageTag=<tag>` is given. */
   defaultImageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, 'must be a Docker image tag'),
@@ -390,7 +390,7 @@ const workloads = z.strictObject({
 
 const sqlIdentifier = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier');
 /**
- * The spec's Data Flow "Analytics: Kafka -> Flink -> Data Warehouse" (issue 9): what the Flink
+ * The spec's Data Flow "Analytics: Kafka -> Flink -> Data Warehouse": what the Flink
  * job reads and how it treats time, and the warehouse's names. Everything here is our choice.
  */
 const analytics = z.strictObject({
@@ -601,7 +601,7 @@ function checkPorts(services: ServiceSpec[], dataTier: PlatformSpec['dataTier'],
   claim(dataTier.pgbouncer.port, 'dataTier.pgbouncer.port', ['dataTier', 'pgbouncer', 'port']);
 }
 
-/** Cross-field rules of the data tier (issue 3): engine pins, Kafka durability, backup vs. RPO. */
+/** Cross-field rules of the data tier: engine pins, Kafka durability, backup vs. RPO. */
 function checkAnalytics(spec: PlatformSpec, ctx: Ctx) {
   const issue = (path: (string | number)[], input: unknown, message: string) =>
     ctx.addIssue({ code: 'custom', path, input, message });
@@ -840,7 +840,7 @@ export function memoryMiB(quantity: string): number {
   return quantity.endsWith('Gi') ? Number(quantity.slice(0, -2)) * 1024 : Number(quantity.slice(0, -2));
 }
 
-/** The charts' cross-field rules (issue 7). */
+/** The charts' cross-field rules. */
 function checkWorkloads(spec: PlatformSpec, ctx: Ctx) {
   const issue = (path: (string | number)[], input: unknown, message: string) =>
     ctx.addIssue({ code: 'custom', path, input, message });

@@ -84,6 +84,19 @@ describe('an environment stage', () => {
     }
   });
 
+  it('gives the SecurityGroupPolicies effect: pod ENIs in the VPC CNI, probes through them, the VPC resource controller', () => {
+    // Without these the API server accepts a SecurityGroupPolicy and nothing acts on it: the
+    // DMZ pods would run with the node's groups.
+    expect(JSON.stringify(chartManifest('bindings').objects)).toMatch(/"kind\\?":\\?"SecurityGroupPolicy\\?"/);
+    const cni = Object.values(cluster.findResources('AWS::EKS::Addon')).find((r) => r.Properties.AddonName === 'vpc-cni')!;
+    expect(JSON.parse(cni.Properties.ConfigurationValues)).toMatchObject({
+      env: { ENABLE_POD_ENI: 'true' }, init: { env: { DISABLE_TCP_EARLY_DEMUX: 'true' } },
+    });
+    const clusterRoles = Object.values(cluster.findResources('AWS::IAM::Role'))
+      .filter((r) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('eks.amazonaws.com'));
+    expect(clusterRoles.map((r) => JSON.stringify(r.Properties.ManagedPolicyArns))).toEqual([expect.stringContaining('AmazonEKSVPCResourceController')]);
+  });
+
   it('installs the Vault Agent injector only, pointed at the in-cluster Vault name', () => {
     const injector = Object.values(cluster.findResources('Custom::AWSCDK-EKS-HelmChart')).find((r) => r.Properties.Chart === 'vault')!;
     expect(injector.Properties).toMatchObject({ Version: spec.clusterAddons.vaultInjector.version, Namespace: spec.clusterAddons.vaultInjector.namespace });

@@ -12,6 +12,7 @@ import { VaultStack } from '../../lib/stacks/vault-stack';
 import { VaultStandbyStack } from '../../lib/stacks/vault-standby-stack';
 import { testApp } from '../helpers/app';
 import { normaliseTemplate } from '../helpers/normalise-template';
+import { zoneSubnets } from '../../lib/constructs/zoned-vpc';
 
 const spec = loadPlatformSpec();
 const enterpriseSpec = loadPlatformSpec({ data: { ...structuredClone(platformSpecData), vault: { ...platformSpecData.vault, enterpriseReplication: true } } });
@@ -89,7 +90,7 @@ describe.each(ENVIRONMENT_NAMES)('%s Vault', (name) => {
     const subnets = asg.Properties!.VPCZoneIdentifier.map(refName);
     expect(subnets).toHaveLength(3);
     for (const s of subnets) expect(s).toMatch(/privateSubnet\dSubnet/);
-    const privateSubnets = b().network.vpc.selectSubnets({ subnetGroupName: 'private' });
+    const privateSubnets = b().network.vpc.selectSubnets(zoneSubnets('private'));
     expect([...privateSubnets.availabilityZones].sort()).toEqual([...env.availabilityZones].sort());
     expect(spec.vault.nodes).toBe(3);
   });
