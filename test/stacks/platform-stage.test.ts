@@ -92,8 +92,9 @@ describe('an environment stage', () => {
     expect(JSON.parse(cni.Properties.ConfigurationValues)).toMatchObject({
       env: { ENABLE_POD_ENI: 'true' }, init: { env: { DISABLE_TCP_EARLY_DEMUX: 'true' } },
     });
+    // The control plane's role (pod identities are assumed by pods.eks.amazonaws.com instead).
     const clusterRoles = Object.values(cluster.findResources('AWS::IAM::Role'))
-      .filter((r) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('eks.amazonaws.com'));
+      .filter((r) => r.Properties.AssumeRolePolicyDocument.Statement.some((st: any) => st.Principal?.Service === 'eks.amazonaws.com'));
     expect(clusterRoles.map((r) => JSON.stringify(r.Properties.ManagedPolicyArns))).toEqual([expect.stringContaining('AmazonEKSVPCResourceController')]);
   });
 
