@@ -6,7 +6,7 @@
 import { App } from 'aws-cdk-lib';
 import { applyCompliancePacks } from '../lib/compliance';
 import { ENVIRONMENT_NAMES, loadPlatformSpec, PlatformSpecError } from '../lib/spec';
-import { PlatformStage } from '../lib/stacks/platform-stage';
+import { PlatformStage } from './platform-stage';
 
 const app = new App();
 let spec;

@@ -7,7 +7,7 @@ import { SecurityGroupPolicy } from './imports/vpcresources.k8s.aws';
 import { TargetGroupBindingV1Beta1, TargetGroupBindingV1Beta1SpecServiceRefPort, TargetGroupBindingV1Beta1SpecTargetType } from './imports/elbv2.k8s.aws';
 import { pgbouncerDatabases } from './pgbouncer-chart';
 import { GATEWAY } from './service-chart';
-import { DATA_ENDPOINTS_CONFIGMAP, dmzPodLabels, PGBOUNCER_DATABASES_CONFIGMAP, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName } from './lib/topology';
+import { DATA_ENDPOINTS_CONFIGMAP, dmzPodLabels, PGBOUNCER_DATABASES_CONFIGMAP, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName } from '../lib/spec/topology';
 
 /**
  * Values that exist only once the stacks are deployed (RDS, ElastiCache and MSK endpoints, the

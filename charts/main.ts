@@ -1,6 +1,6 @@
 /**
  * Renders every chart of every environment to dist/<env>/<chart>.k8s.yaml for review.
- * The same chart classes are applied by `cdk deploy` through the cluster (lib/stacks/platform-stage.ts).
+ * The same chart classes are applied by `cdk deploy` through the cluster (bin/platform-stage.ts).
  */
 import * as path from 'node:path';
 import { App, YamlOutputType } from 'cdk8s';

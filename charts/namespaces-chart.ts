@@ -2,22 +2,13 @@ import { Chart } from 'cdk8s';
 import type { ChartProps } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
-import type { EnvironmentSpec, PlatformSpec, ZoneName } from '../lib/spec';
+import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
 import { vaultNames } from '../lib/spec/vault-names';
-import { PGBOUNCER_NAMESPACE, zoneSubnetCidrs } from './lib/topology';
+import { workloadNamespaces, zoneSubnetCidrs } from '../lib/spec/topology';
 
 export interface NamespacesChartProps extends ChartProps {
   readonly spec: PlatformSpec;
   readonly environment: EnvironmentSpec;
-}
-
-/** The namespaces the charts deploy into, with their security zone: one per service, and PgBouncer's. */
-export function workloadNamespaces(spec: PlatformSpec): Array<{ name: string; zone: ZoneName }> {
-  return [
-    ...spec.services.map((s) => ({ name: s.name, zone: s.zone })),
-    // The pooler is a private-zone workload between the services and the restricted zone.
-    { name: PGBOUNCER_NAMESPACE, zone: 'private' as const },
-  ];
 }
 
 /** The namespaces of the cluster add-ons (Helm charts, EKS add-ons): kube-system and the spec's. */
@@ -37,7 +28,7 @@ export class NamespacesChart extends Chart {
       ...props,
       labels: { 'app.kubernetes.io/part-of': props.spec.project, 'platform/environment': props.environment.name },
     });
-    // A stable in-cluster name for Vault (vaultAddress in lib/topology), an alias of the
+    // A stable in-cluster name for Vault (vaultAddress in lib/spec/topology), an alias of the
     // environment's private DNS name of Vault: `ops vault-failover` moves that record to the
     // standby, and every client follows without a redeploy.
     new k8s.KubeService(this, 'vault', {

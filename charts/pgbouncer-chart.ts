@@ -4,7 +4,7 @@ import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
 import { durationSeconds, pgbouncerClientConnectionsPerPod } from '../lib/spec';
 import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
-import { staticCredsPath, staticRoles } from '../lib/vault/database';
+import { pgbouncerUserPaths, staticCredsPath, staticRoles } from '../lib/vault/database';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, CertificateSpecPrivateKeyRotationPolicy, CertificateSpecUsages } from './imports/cert-manager.io';
 import { pgbouncerNetworkPolicies } from './lib/network-policies';
 import {
@@ -14,7 +14,7 @@ import {
 import {
   PGBOUNCER_DATABASES_CONFIGMAP, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, SERVICES_ISSUER,
   tlsSecretName, vaultAddress, VAULT_SECRETS_MOUNT,
-} from './lib/topology';
+} from '../lib/spec/topology';
 import { goDuration } from './service-chart';
 
 export interface PgBouncerChartProps extends ChartProps {
@@ -207,13 +207,6 @@ export function pgbouncerDatabases(spec: PlatformSpec, hosts: string): string {
   const lines = Object.values(spec.workloads.databaseNames).sort()
     .map((db) => `${db} = host=${hosts} port=${spec.dataTier.postgres.port} dbname=${db}`);
   return `${lines.join('\n')}\n`;
-}
-
-/** Vault paths of the credentials in PgBouncer's auth_file: each service with a database (lib/spec). */
-export function pgbouncerUserPaths(spec: PlatformSpec): string[] {
-  const paths = staticRoles(spec).map((role) => staticCredsPath(role.name));
-  if (paths.length === 0) throw new Error('vault.serviceSecrets: no service has a database, so PgBouncer has no one to serve');
-  return paths;
 }
 
 const quoteAuthField = (value: string) => `"${value.replace(/"/g, '""')}"`;

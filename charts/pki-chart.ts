@@ -4,15 +4,13 @@ import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
 import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, ClusterIssuer } from './imports/cert-manager.io';
-import { SERVICES_ISSUER, vaultAddress } from './lib/topology';
+import { SERVICES_ISSUER, VAULT_ISSUER_SERVICE_ACCOUNT, vaultAddress } from '../lib/spec/topology';
 
 export interface PkiChartProps extends ChartProps {
   readonly spec: PlatformSpec;
   readonly environment: EnvironmentSpec;
 }
 
-/** Service account cert-manager logs in to Vault as (Kubernetes auth role `cert-manager`). */
-export const VAULT_ISSUER_SERVICE_ACCOUNT = 'cert-manager-vault-issuer';
 /** Secret (in cert-manager's namespace) with the self-signed CA of environments that use one. */
 export const SELF_SIGNED_CA_SECRET = 'platform-services-ca';
 

@@ -14,7 +14,7 @@ import {
   addrEnvName, callersOf, DATA_ENDPOINTS_CONFIGMAP, databaseUser, PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER,
   serviceByName, serviceDnsName, serviceDnsSans, serviceImage, SERVICES_ISSUER, TLS_MOUNT, tlsSecretName, vaultAddress,
   VAULT_SECRETS_MOUNT, zoneSubnetCidrs,
-} from './lib/topology';
+} from '../lib/spec/topology';
 import { serviceNetworkPolicies } from './lib/network-policies';
 
 export interface ServiceChartProps extends ChartProps {

@@ -3,23 +3,12 @@ import type { ChartProps } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
 import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
+import { TOKEN_REVIEWER, tokenReviewerNamespace } from '../lib/spec/topology';
 
 export interface VaultAuthChartProps extends ChartProps {
   readonly spec: PlatformSpec;
   readonly environment: EnvironmentSpec;
 }
-
-/**
- * The account Vault's Kubernetes auth reviews the pods' tokens with, and the Secret holding its
- * long-lived token, which vault/bootstrap.sh writes into `auth/kubernetes/config`
- * (`token_reviewer_jwt`). Vault runs on EC2, outside the cluster: without a reviewer token it
- * would send each pod's own token to the TokenReview API, which only accounts bound to
- * `system:auth-delegator` may call (docs/vault.md "Kubernetes auth").
- */
-export const TOKEN_REVIEWER = { serviceAccount: 'vault-token-reviewer', secret: 'vault-token-reviewer' } as const;
-
-/** The namespace of the reviewer: the injector's (created with its Helm release). */
-export const tokenReviewerNamespace = (spec: PlatformSpec) => spec.clusterAddons.vaultInjector.namespace;
 
 /**
  * One dedicated ServiceAccount bound to `system:auth-delegator` (TokenReview and

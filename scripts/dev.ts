@@ -1,5 +1,6 @@
 /**
- * `npm run dev`: the services on this machine against the test harness's real servers.
+ * `npm run dev`: the services on this machine against real local servers (scripts/local-stack,
+ * the ones the integration tests start too).
  *
  * Starts a throwaway CA, PostgreSQL (one database per service, non-superuser roles), Redis,
  * Kafka with the spec's topics (when a service needs a broker) and stripe-mock (when a service
@@ -21,8 +22,8 @@ import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadPlatformSpec } from '../lib/spec';
 import type { PlatformSpec, ServiceSpec } from '../lib/spec';
-import { createTestCa, issueServiceCertificate, startKafka, startPostgres, startRedis, startStripeMock } from '../test/harness';
-import type { DatabaseAccess, KafkaServer, PostgresServer, RedisServer, StripeMockServer, TestCa } from '../test/harness';
+import { createTestCa, issueServiceCertificate, startKafka, startPostgres, startRedis, startStripeMock } from './local-stack';
+import type { DatabaseAccess, KafkaServer, PostgresServer, RedisServer, StripeMockServer, TestCa } from './local-stack';
 
 const ROOT = resolve(__dirname, '..');
 // Local only: nothing here is meant to be reached from another machine.

@@ -17,7 +17,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, prepareStack } from '../../test/services/integration/stack';
+import { freePort } from '../../scripts/local-stack';
+import { prepareStack } from '../../test/services/integration/stack';
 import type { PreparedStack, Workload } from '../../test/services/integration/stack';
 
 const ROOT = join(__dirname, '..', '..');

@@ -22,7 +22,8 @@ import { ORDER_EVENTS_TOPIC } from '../../services/events';
 import { createKafkaConsumer } from '../../services/shared/src/kafka';
 import type { KafkaMessage } from '../../services/shared/src/kafka';
 import { apiClient, newAccount, orderBody } from '../../test/services/integration/client';
-import { freePort, prepareStack } from '../../test/services/integration/stack';
+import { freePort } from '../../scripts/local-stack';
+import { prepareStack } from '../../test/services/integration/stack';
 import type { AnyWorkload, PreparedStack } from '../../test/services/integration/stack';
 
 const ROOT = join(__dirname, '..', '..');

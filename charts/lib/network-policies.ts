@@ -9,7 +9,7 @@ import type { EnvironmentSpec, PlatformSpec, ServiceSpec } from '../../lib/spec'
 import {
   MONITORING, nonInternetCidrs, paymentProviderPort, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName,
   vaultStandbyCidr, zoneSubnetCidrs,
-} from './topology';
+} from '../../lib/spec/topology';
 
 const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
 const inNamespace = (namespace: string, podLabels: Record<string, string>): k8s.NetworkPolicyPeer => ({

@@ -1,5 +1,5 @@
 /**
- * The Flink job's code artifact (issue 9): where the built jar lives and under which key.
+ * The Flink job's code artifact: where the built jar lives and under which key.
  *
  * Synth must not need Maven or Java (DESIGN.md §6: `npm ci && npm run synth` needs nothing else),
  * so the stack never builds or stages the jar. It names it instead: the key is derived from the

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledge } from '../compliance';
 import type { EnvironmentSpec } from '../spec';
+import { zoneSubnets } from './zoned-vpc';
 
 export interface BastionProps {
   readonly vpc: ec2.IVpc;
@@ -52,7 +53,7 @@ export class Bastion extends Construct {
 
     this.instance = new ec2.Instance(this, 'Host', {
       vpc,
-      vpcSubnets: { subnetGroupName: 'private', availabilityZones: [environment.availabilityZones[0]] },
+      vpcSubnets: { ...zoneSubnets('private'), availabilityZones: [environment.availabilityZones[0]] },
       securityGroup,
       role: this.role,
       instanceType: new ec2.InstanceType(environment.network.bastionInstanceType),

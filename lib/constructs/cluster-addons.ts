@@ -36,8 +36,10 @@ export class ClusterAddons extends Construct {
       // The charts' NetworkPolicies (default deny, zones) are only enforced with this on.
       enableNetworkPolicy: 'true',
       env: {
-        // Security groups for pods: the api-gateway's pods get the DMZ group through a
-        // SecurityGroupPolicy (the cluster role carries AmazonEKSVPCResourceController).
+        // Security groups for pods: the bindings chart's SecurityGroupPolicy gives the DMZ
+        // services' pods the DMZ group. The VPC resource controller (the cluster role carries
+        // AmazonEKSVPCResourceController) attaches the branch ENI that holds it only on nodes
+        // whose CNI runs with this; without it the policy is accepted and ignored.
         ENABLE_POD_ENI: 'true',
       },
       init: {

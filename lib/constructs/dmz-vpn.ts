@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acmCertificateArn } from './environment-arns';
 import type { EnvironmentSpec } from '../spec';
+import { zoneSubnets } from './zoned-vpc';
 
 export interface DmzVpnProps {
   readonly vpc: ec2.IVpc;
@@ -38,7 +39,7 @@ export class DmzVpn extends Construct {
       cidr: vpn.clientCidr,
       serverCertificateArn: acmCertificateArn(this, vpn.serverCertificateId),
       clientCertificateArn: acmCertificateArn(this, vpn.clientRootCertificateId),
-      vpcSubnets: { subnetGroupName: 'dmz' },
+      vpcSubnets: zoneSubnets('dmz'),
       securityGroups: [securityGroup],
       // Only VPC-bound traffic enters the tunnel; the rest of a laptop's traffic does not.
       splitTunnel: true,

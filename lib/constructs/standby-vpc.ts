@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeRestrictDefaultSecurityGroup } from '../compliance';
+import { zoneSubnetGroupName, zoneSubnets } from './zoned-vpc';
 
 export interface StandbyVpcProps {
   readonly cidr: string;
@@ -48,8 +49,8 @@ export class StandbyVpc extends Construct {
       availabilityZones: [...props.availabilityZones],
       natGateways: props.natGateways,
       subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: props.subnetCidrMask, mapPublicIpOnLaunch: false },
-        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: props.subnetCidrMask },
+        { name: zoneSubnetGroupName('public'), subnetType: ec2.SubnetType.PUBLIC, cidrMask: props.subnetCidrMask, mapPublicIpOnLaunch: false },
+        { name: zoneSubnetGroupName('private'), subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: props.subnetCidrMask },
       ],
       restrictDefaultSecurityGroup: true,
       flowLogs: {
@@ -68,7 +69,7 @@ export class StandbyVpc extends Construct {
     endpoints.addIngressRule(ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), 'HTTPS from the standby VPC');
     for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
       this.vpc.addInterfaceEndpoint(name, {
-        service, subnets: { subnetGroupName: 'private' }, privateDnsEnabled: true, securityGroups: [endpoints], open: false,
+        service, subnets: zoneSubnets('private'), privateDnsEnabled: true, securityGroups: [endpoints], open: false,
       });
     }
     for (const subnet of this.vpc.publicSubnets) {

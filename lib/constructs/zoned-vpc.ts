@@ -13,6 +13,14 @@ export interface ZonedVpcProps {
   readonly logsKey: kms.IKey;
 }
 
+/**
+ * The subnet group of a security zone: each VPC here (ZonedVpc, the Vault standby's) names a
+ * zone's subnet group after the zone itself, and every selection of a zone's subnets uses this.
+ */
+export const zoneSubnetGroupName = (zone: ZoneName): string => zone;
+/** The subnets of one security zone, for a construct's `subnets`/`vpcSubnets`. */
+export const zoneSubnets = (zone: ZoneName): ec2.SubnetSelection => ({ subnetGroupName: zoneSubnetGroupName(zone) });
+
 /** How each security zone of the spec maps onto a subnet type. */
 const ZONE_SUBNET_TYPES: Record<ZoneName, ec2.SubnetType> = {
   public: ec2.SubnetType.PUBLIC,
@@ -73,9 +81,9 @@ export class ZonedVpc extends Construct {
       ipAddresses: ec2.IpAddresses.cidr(network.vpcCidr),
       availabilityZones: [...environment.availabilityZones],
       natGateways: network.natGateways,
-      natGatewaySubnets: { subnetGroupName: 'public' },
+      natGatewaySubnets: zoneSubnets('public'),
       subnetConfiguration: allocationOrder(spec).map((zone) => ({
-        name: zone,
+        name: zoneSubnetGroupName(zone),
         subnetType: ZONE_SUBNET_TYPES[zone],
         cidrMask: spec.securityZones[zone].subnetCidrMask,
         // Nothing gets a public address by default, not even in the public zone (NAT/ALB bring their own).
@@ -116,7 +124,7 @@ export class ZonedVpc extends Construct {
     for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
       this.vpc.addInterfaceEndpoint(name, {
         service,
-        subnets: { subnetGroupName: 'private' },
+        subnets: zoneSubnets('private'),
         privateDnsEnabled: true,
         securityGroups: [this.endpointSecurityGroup],
         // The group above already admits the VPC, with the CIDR written out.

@@ -12,15 +12,13 @@ import { DataKey } from '../constructs/data-key';
 import { FlinkApplication } from '../constructs/flink-application';
 import { ServerlessWarehouse, warehouseUserSecret } from '../constructs/serverless-warehouse';
 import { WarehouseSchema } from '../warehouse-schema/schema-resource';
-import { DATA_SUBNET_GROUP } from './database-stack';
 import type { MessagingStack } from './messaging-stack';
 import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 import type { RegistryStack } from './registry-stack';
+import { zoneSubnets } from '../constructs/zoned-vpc';
 
-/** The private zone's subnet group: the job runs among the workloads, the warehouse is restricted. */
-const JOB_SUBNET_GROUP = 'private';
 
 /** The warehouse's SQL migrations (analytics/warehouse/migrations/NNN_*.sql), applied at deploy. */
 export const WAREHOUSE_MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'analytics', 'warehouse', 'migrations');
@@ -96,7 +94,7 @@ export class AnalyticsStack extends PlatformStack {
       baseCapacityRpu: envAnalytics.warehouse.baseCapacityRpu,
       maxCapacityRpu: envAnalytics.warehouse.maxCapacityRpu,
       encryptionKey: this.encryptionKey,
-      subnets: network.vpc.selectSubnets({ subnetGroupName: DATA_SUBNET_GROUP }),
+      subnets: network.vpc.selectSubnets(zoneSubnets('restricted')),
       securityGroup: network.zones.restricted,
     });
 
@@ -141,7 +139,7 @@ export class AnalyticsStack extends PlatformStack {
       parallelism: { initial: envAnalytics.flink.parallelism, perKpu: envAnalytics.flink.parallelismPerKpu, autoScaling: envAnalytics.flink.autoScaling },
       checkpoints: { intervalSeconds: flink.checkpointIntervalSeconds, minPauseSeconds: flink.minPauseBetweenCheckpointsSeconds },
       vpc: network.vpc,
-      subnets: { subnetGroupName: JOB_SUBNET_GROUP },
+      subnets: zoneSubnets('private'),
       securityGroup: this.jobSecurityGroup,
       logRetentionDays: envAnalytics.flink.logRetentionDays,
       logsKey: this.logsKey,
@@ -163,7 +161,7 @@ export class AnalyticsStack extends PlatformStack {
       })]),
       installLatestAwsSdk: false,
       vpc: network.vpc,
-      vpcSubnets: { subnetGroupName: JOB_SUBNET_GROUP },
+      vpcSubnets: zoneSubnets('private'),
     });
     namespaceLookup.node.addDependency(this.warehouse.namespace);
     acknowledgeDeployTimeFunction(namespaceLookup);
@@ -182,7 +180,7 @@ export class AnalyticsStack extends PlatformStack {
       migrationsDir: WAREHOUSE_MIGRATIONS_DIR,
       vpc: network.vpc,
       // Through the NAT to the Data API; the function never connects to the warehouse itself.
-      subnets: { subnetGroupName: JOB_SUBNET_GROUP },
+      subnets: zoneSubnets('private'),
       logsKey: this.logsKey,
       logRetentionDays: envAnalytics.flink.logRetentionDays,
       dependencies: [this.warehouse.workgroup],

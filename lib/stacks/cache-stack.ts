@@ -5,10 +5,10 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { CacheReplicationGroup } from '../constructs/cache-replication-group';
 import { DataKey } from '../constructs/data-key';
-import { DATA_SUBNET_GROUP } from './database-stack';
 import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
+import { zoneSubnets } from '../constructs/zoned-vpc';
 
 export interface CacheStackProps extends PlatformStackProps {
   /** The environment's network: the cache lives in its restricted zone. */
@@ -38,7 +38,7 @@ export class CacheStack extends PlatformStack {
     const cache = new CacheReplicationGroup(this, 'Cache', {
       spec,
       environment,
-      subnets: network.vpc.selectSubnets({ subnetGroupName: DATA_SUBNET_GROUP }),
+      subnets: network.vpc.selectSubnets(zoneSubnets('restricted')),
       securityGroup: network.zones.restricted,
       encryptionKey: this.encryptionKey,
     });

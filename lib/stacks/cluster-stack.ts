@@ -1,6 +1,5 @@
 import { CfnOutput } from 'aws-cdk-lib';
-import { vaultAddress } from '../../charts/lib/topology';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { vaultAddress } from '../spec/topology';
 import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
@@ -13,6 +12,7 @@ import type { NetworkStack } from './network-stack';
 import { iamRoleArn } from '../constructs/environment-arns';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
+import { zoneSubnets } from '../constructs/zoned-vpc';
 
 export interface ClusterStackProps extends PlatformStackProps {
   /** The environment's network: the cluster lives in its `private` subnets. */
@@ -24,8 +24,6 @@ export interface ClusterStackProps extends PlatformStackProps {
   readonly kubectlLayer?: lambda.ILayerVersion;
 }
 
-/** The VPC subnet group (security zone "private", spec §5) of the nodes and the control plane. */
-export const CLUSTER_SUBNET_GROUP = 'private';
 
 /**
  * kubectl layers we ship, by Kubernetes minor version. A new version needs its
@@ -55,7 +53,8 @@ export class ClusterStack extends PlatformStack {
       ...stackProps,
     });
     const { spec, environment } = props;
-    const subnets: ec2.SubnetSelection = { subnetGroupName: CLUSTER_SUBNET_GROUP };
+    // The nodes and the control plane's network interfaces: the private zone (spec §5).
+    const subnets = zoneSubnets('private');
 
     const eksCluster = new EksCluster(this, 'Eks', {
       clusterName: `${spec.project}-${environment.name}`,

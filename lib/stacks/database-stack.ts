@@ -13,9 +13,8 @@ import type { DataRecoveryStack } from './data-recovery-stack';
 import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
+import { zoneSubnets } from '../constructs/zoned-vpc';
 
-/** The VPC subnet group (security zone "restricted", spec §5) of every data store. */
-export const DATA_SUBNET_GROUP = 'restricted';
 
 export interface DatabaseStackProps extends PlatformStackProps {
   /** The environment's network: the database lives in its restricted zone. */
@@ -55,7 +54,7 @@ export class DatabaseStack extends PlatformStack {
       spec,
       environment,
       vpc: network.vpc,
-      subnets: { subnetGroupName: DATA_SUBNET_GROUP },
+      subnets: zoneSubnets('restricted'),
       securityGroup: network.zones.restricted,
       encryptionKey: this.encryptionKey,
     });

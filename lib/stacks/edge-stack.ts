@@ -15,14 +15,13 @@ import type { NetworkStack } from './network-stack';
 import { acmCertificateArn, cloudFrontCertificateArn } from '../constructs/environment-arns';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
+import { zoneSubnetGroupName } from '../constructs/zoned-vpc';
 
 export interface EdgeStackProps extends PlatformStackProps {
   /** The environment's network: the ALB lives in its `public` subnets with `zones.loadBalancer`. */
   readonly network: Pick<NetworkStack, 'vpc' | 'zones'>;
 }
 
-/** The VPC subnet group (security zone "public", spec §5) of the internet-facing ALB. */
-export const EDGE_SUBNET_GROUP = 'public';
 /** The service the edge fronts (spec "System Overview": Load Balancer -> API Gateway). */
 export const EDGE_SERVICE = 'api-gateway';
 
@@ -101,7 +100,8 @@ export class EdgeStack extends PlatformStack {
 
     const api = new ApiLoadBalancer(this, 'Api', {
       vpc: network.vpc,
-      subnetGroupName: EDGE_SUBNET_GROUP,
+      // The internet-facing ALB: the public zone (spec §5).
+      subnetGroupName: zoneSubnetGroupName('public'),
       securityGroup: network.zones.loadBalancer,
       cloudFrontPrefixListId: prefixListId,
       certificateArn: acmCertificateArn(this, edge.loadBalancerCertificateId),

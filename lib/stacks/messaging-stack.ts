@@ -8,13 +8,11 @@ import { KafkaCluster } from '../constructs/kafka-cluster';
 import { KafkaTopics } from '../kafka-topics/topics-resource';
 import { topicsFromSpec } from '../kafka-topics/topics';
 import type { KafkaTopicSpec } from '../spec';
-import { DATA_SUBNET_GROUP } from './database-stack';
 import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
+import { zoneSubnets } from '../constructs/zoned-vpc';
 
-/** The private zone's subnet group (lib/constructs/zoned-vpc.ts names subnet groups after zones). */
-const WORKLOAD_SUBNET_GROUP = 'private';
 
 export interface MessagingStackProps extends PlatformStackProps {
   /** The environment's network: the brokers live in its restricted zone. */
@@ -48,7 +46,7 @@ export class MessagingStack extends PlatformStack {
     const kafka = new KafkaCluster(this, 'Kafka', {
       spec,
       environment,
-      subnets: network.vpc.selectSubnets({ subnetGroupName: DATA_SUBNET_GROUP }),
+      subnets: network.vpc.selectSubnets(zoneSubnets('restricted')),
       securityGroup: network.zones.restricted,
       encryptionKey: this.encryptionKey,
     });
@@ -65,7 +63,7 @@ export class MessagingStack extends PlatformStack {
       vpc: network.vpc,
       // The private (workload) tier: a route to the AWS APIs through the NAT, and the brokers'
       // group admits it on the SASL/SCRAM port through the one rule KafkaTopics adds.
-      subnets: { subnetGroupName: WORKLOAD_SUBNET_GROUP },
+      subnets: zoneSubnets('private'),
       brokerSecurityGroup: network.zones.restricted,
       saslScramPort: spec.dataTier.kafka.saslScramPort,
       logsKey: this.encryptionKey,

@@ -16,6 +16,7 @@ import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 import type { VaultStack } from './vault-stack';
+import { zoneSubnets } from '../constructs/zoned-vpc';
 
 /** The construct id of the one function every AwsCustomResource of a stack shares. */
 const AWS_CUSTOM_RESOURCE_SINGLETON = 'AWS679f53fac002430cb0da5b7982bd2287';
@@ -103,7 +104,7 @@ export class ObservabilityStack extends PlatformStack {
       })]),
       installLatestAwsSdk: false,
       vpc,
-      vpcSubnets: { subnetGroupName: 'private' },
+      vpcSubnets: zoneSubnets('private'),
       functionName,
       logGroup: new RetainedLogGroup(this, 'NodeGroupAutoScalingGroupLogs', {
         logGroupName: `/aws/lambda/${functionName}`,

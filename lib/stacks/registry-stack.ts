@@ -3,7 +3,7 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { serviceRepositoryName } from '../../charts/lib/topology';
+import { serviceRepositoryName } from '../spec/topology';
 import { artifactsBucketName } from '../analytics/artifact';
 import { acknowledge } from '../compliance';
 import { AccessLogBucket } from '../constructs/access-log-bucket';

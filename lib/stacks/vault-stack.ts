@@ -18,6 +18,7 @@ import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 import type { VaultKeysStack } from './vault-keys-stack';
 import type { VaultStandbyStack } from './vault-standby-stack';
+import { zoneSubnets } from '../constructs/zoned-vpc';
 
 /**
  * Who calls Vault: the zones of the workloads with Vault secrets (every service; PgBouncer is a
@@ -109,7 +110,7 @@ export class VaultStack extends PlatformStack {
 
     this.cluster = new VaultCluster(this, 'Cluster', {
       vpc: network.vpc,
-      subnets: { subnetGroupName: 'private' },
+      subnets: zoneSubnets('private'),
       vault,
       role: role.role,
       userData: vaultUserData({
@@ -147,7 +148,7 @@ export class VaultStack extends PlatformStack {
     // Routes to the DR-region standby over the peering its stack requests: the private zone's
     // subnets (the pods, the bastion) reach its load balancer once the failover has moved the name.
     const standbyCidr = vault.standbyVpc.cidrs[environment.name as keyof typeof vault.standbyVpc.cidrs];
-    network.vpc.selectSubnets({ subnetGroupName: 'private' }).subnets.forEach((subnet, i) => {
+    network.vpc.selectSubnets(zoneSubnets('private')).subnets.forEach((subnet, i) => {
       new ec2.CfnRoute(this, `ToVaultStandby${i + 1}`, {
         routeTableId: subnet.routeTable.routeTableId,
         destinationCidrBlock: standbyCidr,

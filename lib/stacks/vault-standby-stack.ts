@@ -1,7 +1,7 @@
 import { ArnFormat, CfnOutput } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { zoneSubnetCidrs } from '../../charts/lib/topology';
+import { zoneSubnetCidrs } from '../spec/topology';
 import type { Construct } from 'constructs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { RetainedLogGroup } from '../constructs/retained-log-group';
@@ -17,6 +17,7 @@ import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 import type { NetworkStack } from './network-stack';
 import type { VaultKeysStack } from './vault-keys-stack';
+import { zoneSubnets } from '../constructs/zoned-vpc';
 
 export interface VaultStandbyStackProps extends PlatformStackProps {
   readonly keys: VaultKeysStack;
@@ -113,7 +114,7 @@ export class VaultStandbyStack extends PlatformStack {
 
     this.cluster = new VaultCluster(this, 'Cluster', {
       vpc: this.vpc.vpc,
-      subnets: { subnetGroupName: 'private' },
+      subnets: zoneSubnets('private'),
       vault,
       role: role.role,
       userData: vaultUserData({

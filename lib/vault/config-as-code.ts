@@ -5,17 +5,16 @@
  * checked in for review (test/spec/vault-spec.test.ts keeps them in sync; regenerate with
  * `npm run vault:config`); vault/bootstrap.sh applies them.
  */
-import { workloadNamespaces } from '../../charts/namespaces-chart';
-import { pgbouncerUserPaths } from '../../charts/pgbouncer-chart';
-import { VAULT_ISSUER_SERVICE_ACCOUNT } from '../../charts/pki-chart';
-import { TOKEN_REVIEWER, tokenReviewerNamespace } from '../../charts/vault-auth-chart';
 import { VAULT_AUDIT_LOG } from '../constructs/vault-user-data';
-import { PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER } from '../../charts/lib/topology';
+import {
+  PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER, TOKEN_REVIEWER, tokenReviewerNamespace, VAULT_ISSUER_SERVICE_ACCOUNT,
+  workloadNamespaces,
+} from '../spec/topology';
 import { durationSeconds } from '../spec';
 import type { PlatformSpec, ServiceSpec, VaultSecretKind } from '../spec';
 import {
-  DATABASE_CONNECTION, DATABASE_HOST_PLACEHOLDER, DATABASE_PORT_PLACEHOLDER, renderDatabaseBootstrapSql, renderDatabaseConnection, renderStaticRoles,
-  staticCredsPath, VAULT_DATABASE_ADMIN,
+  DATABASE_CONNECTION, DATABASE_HOST_PLACEHOLDER, DATABASE_PORT_PLACEHOLDER, pgbouncerUserPaths, renderDatabaseBootstrapSql, renderDatabaseConnection,
+  renderStaticRoles, staticCredsPath, VAULT_DATABASE_ADMIN,
 } from './database';
 import { pkiMountConfig, pkiPath, renderPkiRole, renderVaultServerExtensions } from './pki';
 

@@ -5,7 +5,7 @@
  * (roles, databases). PgBouncer has no login of its own: its Vault Agent renders the services'
  * static credentials into its auth_file (charts/pgbouncer-chart.ts). docs/vault.md "Database".
  */
-import { databaseUser } from '../../charts/lib/topology';
+import { databaseUser } from '../spec/topology';
 import { durationSeconds } from '../spec';
 import type { PlatformSpec } from '../spec';
 
@@ -45,6 +45,13 @@ export function staticRoles(spec: PlatformSpec): StaticRole[] {
     if (role.username === VAULT_DATABASE_ADMIN) throw new Error(`services: "${role.name}" maps to the reserved PostgreSQL role ${VAULT_DATABASE_ADMIN}`);
   }
   return roles;
+}
+
+/** Vault paths of the credentials in PgBouncer's auth_file: each service with a database (lib/spec); the pgbouncer chart renders them, its Vault policy reads them. */
+export function pgbouncerUserPaths(spec: PlatformSpec): string[] {
+  const paths = staticRoles(spec).map((role) => staticCredsPath(role.name));
+  if (paths.length === 0) throw new Error('vault.serviceSecrets: no service has a database, so PgBouncer has no one to serve');
+  return paths;
 }
 
 /** database/static-roles/<name>: Vault rotates the existing user's password with ALTER ROLE (plugin default). */

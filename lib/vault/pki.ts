@@ -3,7 +3,7 @@
  * signs the workloads' mTLS certificates with, and the names Vault's own server certificate
  * must carry (vault/tls/vault-server.ext, used by the out-of-band issuing in docs/vault.md).
  */
-import { PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceDnsSans, vaultAddress } from '../../charts/lib/topology';
+import { PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceDnsSans, vaultAddress } from '../spec/topology';
 import { durationSeconds } from '../spec';
 import type { PlatformSpec } from '../spec';
 

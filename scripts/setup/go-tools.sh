@@ -4,7 +4,7 @@
 # kube-score (workload lint). kube-linter was the first choice, but its module is not served by
 # the proxy (golang.stackrox.io and github.com/stackrox/kube-linter both answer 403), so
 # kube-score, which the issue allows, takes its place. stripe-mock is Stripe's own API mock
-# server: payment-service's Stripe adapter is tested against it (test/harness/stripe-mock.ts).
+# server: payment-service's Stripe adapter is tested against it (scripts/local-stack/stripe-mock.ts).
 # Idempotent and stamp-based: well under a second when the pinned versions are present.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

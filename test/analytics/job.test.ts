@@ -1,5 +1,5 @@
 /**
- * The analytics Flink job end to end (issue 9): real Kafka (KRaft, SASL_SSL SCRAM-SHA-512) and
+ * The analytics Flink job end to end: real Kafka (KRaft, SASL_SSL SCRAM-SHA-512) and
  * real PostgreSQL standing in for the warehouse. A known event sequence (events.ts) is published,
  * the job runs bounded on a MiniCluster and the warehouse tables must hold exactly the rows worked
  * out by hand below; a second full replay with a fresh consumer group must leave them unchanged.

@@ -7,8 +7,8 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findJava } from '../harness/kafka';
-import { ManagedProcess, REPO_ROOT } from '../harness/process';
+import { findJava } from '../../scripts/local-stack/kafka';
+import { ManagedProcess, REPO_ROOT } from '../../scripts/local-stack/process';
 
 export const ANALYTICS_JAR = join(REPO_ROOT, 'analytics', 'target', 'analytics-job.jar');
 export const RUNTIME_LIB = join(REPO_ROOT, 'analytics', 'target', 'runtime-lib');

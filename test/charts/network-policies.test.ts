@@ -1,6 +1,6 @@
 import { ENVIRONMENT_NAMES } from '../../lib/spec';
 import { parseCidr } from '../../lib/spec';
-import { paymentProviderPort, zoneSubnetCidrs } from '../../charts/lib/topology';
+import { paymentProviderPort, zoneSubnetCidrs } from '../../lib/spec/topology';
 import { addOnNamespaces } from '../../charts/namespaces-chart';
 import { findObject, renderEnvironment, spec } from './helpers';
 

@@ -11,7 +11,7 @@ import { chown, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile, copyFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { VAULT_SECRETS_MOUNT } from '../../charts/lib/topology';
+import { VAULT_SECRETS_MOUNT } from '../../lib/spec/topology';
 import {
   pgbouncerDatabases, pgbouncerEntrypoint, pgbouncerIni, pgHba, PGBOUNCER_RELOADED_FILES, PGBOUNCER_STATS_USER, userlistTemplate,
 } from '../../charts/pgbouncer-chart';
@@ -20,7 +20,7 @@ import type { PlatformSpec } from '../../lib/spec';
 import { staticRoles } from '../../lib/vault/database';
 import { createTestCa, issueServiceCertificate, startPostgres } from '../harness';
 import type { PostgresServer, TestCa } from '../harness';
-import { freePort, lookupUser, ManagedProcess, registerTempDir, unregisterTempDir, waitReady } from '../harness/process';
+import { freePort, lookupUser, ManagedProcess, registerTempDir, unregisterTempDir, waitReady } from '../../scripts/local-stack/process';
 
 const PGBOUNCER = '/usr/sbin/pgbouncer';
 const CONFIG_DIR = '/etc/pgbouncer';

@@ -1,5 +1,5 @@
 import { ENVIRONMENT_NAMES } from '../../lib/spec';
-import { zoneSubnetCidrs } from '../../charts/lib/topology';
+import { zoneSubnetCidrs } from '../../lib/spec/topology';
 import {
   pgbouncerDatabases, pgbouncerEntrypoint, PGBOUNCER_RELOADED_FILES, RELOAD_POLL_SECONDS, userlistTemplate,
 } from '../../charts/pgbouncer-chart';

@@ -1,5 +1,5 @@
 import { ENVIRONMENT_NAMES } from '../../lib/spec';
-import { callersOf, serviceDnsName, zoneSubnetCidrs } from '../../charts/lib/topology';
+import { callersOf, serviceDnsName, zoneSubnetCidrs } from '../../lib/spec/topology';
 import { findObject, renderEnvironment, spec } from './helpers';
 
 describe.each(ENVIRONMENT_NAMES)('%s service charts', (envName) => {

@@ -1,5 +1,6 @@
 import { Testing } from 'cdk8s';
-import { TOKEN_REVIEWER, VaultAuthChart } from '../../charts/vault-auth-chart';
+import { VaultAuthChart } from '../../charts/vault-auth-chart';
+import { TOKEN_REVIEWER } from '../../lib/spec/topology';
 import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
 import { vaultClients } from '../../lib/vault/config-as-code';
 import { renderEnvironment } from './helpers';

@@ -1,6 +1,6 @@
 import { problemsAfter } from '../helpers/spec';
 
-// The spec's workloads section (issue 7): bad values fail at load with the field named.
+// The spec's workloads section: bad values fail at load with the field named.
 describe('workloads spec', () => {
   it('requires resources for every service', () => {
     expect(problemsAfter((d) => { delete d.workloads.resources['order-service']; }))

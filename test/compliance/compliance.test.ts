@@ -9,7 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { acknowledge, applyCompliancePacks, compliancePacks, MIN_REASON_LENGTH, TEMPLATE_ACKNOWLEDGEMENT_METADATA } from '../../lib/compliance';
 import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
-import { PlatformStage } from '../../lib/stacks/platform-stage';
+import { PlatformStage } from '../../bin/platform-stage';
 import { testApp } from '../helpers/app';
 
 const spec = loadPlatformSpec();

@@ -1,7 +1,7 @@
 import { Admin, Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { readFileSync } from 'node:fs';
 import { startKafka, type KafkaServer } from '../harness';
-import { KAFKA_VERSION, clusterId, findKafkaLibs } from '../harness/kafka';
+import { KAFKA_VERSION, clusterId, findKafkaLibs } from '../../scripts/local-stack/kafka';
 
 let kafka: KafkaServer;
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { startPostgres, type DatabaseAccess, type PostgresServer } from '../harness';
-import { findPostgresBin } from '../harness/postgres';
+import { findPostgresBin } from '../../scripts/local-stack/postgres';
 import { loadPlatformSpec } from '../../lib/spec';
 
 let pg: PostgresServer;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../harness';
-import { findRedisServer } from '../harness/redis';
+import { findRedisServer } from '../../scripts/local-stack/redis';
 
 let redis: RedisServer;
 const clients: Redis[] = [];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STRIPE_MOCK_VERSION, startStripeMock } from '../harness';
 import type { StripeMockServer } from '../harness';
-import { findStripeMock } from '../harness/stripe-mock';
+import { findStripeMock } from '../../scripts/local-stack/stripe-mock';
 
 const auth = { authorization: `Basic ${Buffer.from('sk_test_harness:').toString('base64')}` };
 

@@ -12,13 +12,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { createTestCa, issueServiceCertificate } from './ca';
+import { createTestCa, issueServiceCertificate } from '../../scripts/local-stack/ca';
 import { requestJson } from './https';
 import type { JsonResponse } from './https';
 import {
   HarnessError, ManagedProcess, REPO_ROOT, cacheDir, freePort, registerTempDir, unregisterTempDir, waitReady,
-} from './process';
-import type { ServerOptions, TestCa } from './types';
+} from '../../scripts/local-stack/process';
+import type { ServerOptions, TestCa } from '../../scripts/local-stack/types';
 
 const execFileAsync = promisify(execFile);
 const READY_TIMEOUT_MS = 120000;

@@ -6,13 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { createTestCa, issueServiceCertificate } from './ca';
+import { createTestCa, issueServiceCertificate } from '../../scripts/local-stack/ca';
 import { requestJson } from './https';
 import type { JsonResponse } from './https';
 import {
   HarnessError, ManagedProcess, REPO_ROOT, cacheDir, freePort, portWasTaken, registerTempDir, unregisterTempDir, waitReady,
-} from './process';
-import type { ServerOptions, TestCa } from './types';
+} from '../../scripts/local-stack/process';
+import type { ServerOptions, TestCa } from '../../scripts/local-stack/types';
 
 const READY_TIMEOUT_MS = 60000;
 

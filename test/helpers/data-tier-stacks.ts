@@ -10,6 +10,7 @@ import { DataRecoveryStack } from '../../lib/stacks/data-recovery-stack';
 import { MessagingStack } from '../../lib/stacks/messaging-stack';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { testApp } from './app';
+import { zoneSubnets } from '../../lib/constructs/zoned-vpc';
 
 export type Resources = Record<string, { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
 
@@ -98,7 +99,7 @@ export function isNetworkReference(value: any, network: NetworkStack, logicalId:
 /** Logical ids (in the network stack) of the restricted zone's subnets and security group. */
 export function restrictedZoneIds(network: NetworkStack): { subnets: string[]; securityGroup: string } {
   return {
-    subnets: network.vpc.selectSubnets({ subnetGroupName: 'restricted' }).subnets
+    subnets: network.vpc.selectSubnets(zoneSubnets('restricted')).subnets
       .map((s) => network.getLogicalId(s.node.defaultChild as any)),
     securityGroup: network.getLogicalId(network.zones.restricted.node.defaultChild as any),
   };

@@ -12,7 +12,7 @@ import { topicsFromSpec } from '../../lib/kafka-topics/topics';
 import type { ManagedTopic } from '../../lib/kafka-topics/topics';
 import { loadPlatformSpec } from '../../lib/spec';
 import { startKafka } from '../harness';
-import type { KafkaServer } from '../harness/types';
+import type { KafkaServer } from '../../scripts/local-stack/types';
 
 const spec = loadPlatformSpec();
 /** The spec's topics, fitted to a one-broker cluster. */

@@ -15,6 +15,7 @@ import { normaliseTemplate } from '../helpers/normalise-template';
 import {
   expectRestrictedSecurityGroup, expectRestrictedSubnets, expectStatefulResourcesPinned, isNetworkReference, ofType,
 } from '../helpers/data-tier-stacks';
+import { zoneSubnets } from '../../lib/constructs/zoned-vpc';
 
 const spec = loadPlatformSpec();
 const app = testApp();
@@ -179,7 +180,7 @@ describe.each(ENVIRONMENT_NAMES)('%s analytics', (name) => {
   it('runs the job in the private subnets behind its own group: out to brokers, warehouse and HTTPS only', () => {
     const vpc = app_().ApplicationConfiguration.VpcConfigurations;
     expect(vpc).toHaveLength(1);
-    const privateIds = network.vpc.selectSubnets({ subnetGroupName: 'private' }).subnets.map((s) => network.getLogicalId(s.node.defaultChild as any));
+    const privateIds = network.vpc.selectSubnets(zoneSubnets('private')).subnets.map((s) => network.getLogicalId(s.node.defaultChild as any));
     expect(vpc[0].SubnetIds).toHaveLength(privateIds.length);
     for (const id of privateIds) expect(vpc[0].SubnetIds.filter((v: any) => isNetworkReference(v, network, id))).toHaveLength(1);
     expect(vpc[0].SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [logicalId(analytics.jobSecurityGroup), 'GroupId'] }]);

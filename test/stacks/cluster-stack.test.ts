@@ -7,7 +7,8 @@ import { EBS_CSI_CONTROLLER_SERVICE_ACCOUNT } from '../../lib/constructs/cluster
 import { ALB_CONTROLLER_SERVICE_ACCOUNT, GP3_STORAGE_CLASS } from '../../lib/constructs/helm-addons';
 import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
 import type { EnvironmentName, EnvironmentSpec } from '../../lib/spec';
-import { CLUSTER_SUBNET_GROUP, ClusterStack } from '../../lib/stacks/cluster-stack';
+import { ClusterStack } from '../../lib/stacks/cluster-stack';
+import { zoneSubnets } from '../../lib/constructs/zoned-vpc';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { testApp } from '../helpers/app';
 import { normaliseTemplate } from '../helpers/normalise-template';
@@ -68,7 +69,7 @@ function networkValue(name: EnvironmentName, value: Json): unknown {
 }
 function privateSubnetRefs(name: EnvironmentName) {
   const { network } = synthesized[name];
-  return network.vpc.selectSubnets({ subnetGroupName: CLUSTER_SUBNET_GROUP }).subnets
+  return network.vpc.selectSubnets(zoneSubnets('private')).subnets
     .map((subnet) => ({ Ref: logicalId(network, subnet) }));
 }
 function securityGroupRef(name: EnvironmentName, zone: keyof NetworkStack['zones']) {
@@ -219,7 +220,7 @@ describe.each(ENVIRONMENT_NAMES)('%s cluster', (name) => {
     const subnets = nodegroup().Properties.Subnets.map((v: unknown) => networkValue(name, v));
     expect(subnets).toEqual(privateSubnetRefs(name));
     const { network } = synthesized[name];
-    const azs = network.vpc.selectSubnets({ subnetGroupName: CLUSTER_SUBNET_GROUP }).availabilityZones;
+    const azs = network.vpc.selectSubnets(zoneSubnets('private')).availabilityZones;
     expect([...azs].sort()).toEqual([...env.availabilityZones].sort());
   });
 

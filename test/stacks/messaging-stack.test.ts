@@ -8,6 +8,7 @@ import {
   restrictedZoneIds,
 } from '../helpers/data-tier-stacks';
 import { normaliseTemplate } from '../helpers/normalise-template';
+import { zoneSubnets } from '../../lib/constructs/zoned-vpc';
 
 const { spec, envs } = buildDataTier();
 const templates = Object.fromEntries(ENVIRONMENT_NAMES.map((n) => [n, Template.fromStack(envs[n].messaging)])) as Record<EnvironmentName, Template>;
@@ -137,7 +138,7 @@ describe.each(ENVIRONMENT_NAMES)('%s messaging', (name) => {
 
     it('runs the handler on Node 24 in the private subnets, behind its own group, and the provider too', () => {
       expect(functions()).toHaveLength(2);
-      const privateSubnets = network.vpc.selectSubnets({ subnetGroupName: 'private' }).subnets
+      const privateSubnets = network.vpc.selectSubnets(zoneSubnets('private')).subnets
         .map((s) => network.getLogicalId(s.node.defaultChild as any));
       for (const [, fn] of functions()) {
         const vpc = fn.Properties!.VpcConfig;

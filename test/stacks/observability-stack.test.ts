@@ -6,7 +6,7 @@ import { ALERTMANAGER_SERVICE_ACCOUNT } from '../../lib/observability/prometheus
 import { prometheusRules } from '../../lib/observability/prometheus-rules';
 import { durationSeconds, ENVIRONMENT_NAMES, loadPlatformSpec, resourceNames } from '../../lib/spec';
 import type { EnvironmentName } from '../../lib/spec';
-import { PlatformStage } from '../../lib/stacks/platform-stage';
+import { PlatformStage } from '../../bin/platform-stage';
 import { testApp } from '../helpers/app';
 import { expectStatefulResourcesPinned } from '../helpers/data-tier-stacks';
 import { normaliseTemplate } from '../helpers/normalise-template';

@@ -1,10 +1,10 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Testing } from 'cdk8s';
-import { zoneSubnetCidrs } from '../../charts/lib/topology';
+import { zoneSubnetCidrs } from '../../lib/spec/topology';
 import { addPlatformCharts } from '../../charts/main';
 import { loadPlatformSpec } from '../../lib/spec';
-import { PlatformStage } from '../../lib/stacks/platform-stage';
+import { PlatformStage } from '../../bin/platform-stage';
 import { testApp } from '../helpers/app';
 import { expectStatefulResourcesPinned } from '../helpers/data-tier-stacks';
 
@@ -82,6 +82,20 @@ describe('an environment stage', () => {
     for (const chart of ['pgbouncer', ...spec.services.map((s) => s.name)]) {
       expect(chartManifest(chart).resource.DependsOn).toContain(bindings.id);
     }
+  });
+
+  it('gives the SecurityGroupPolicies effect: pod ENIs in the VPC CNI, probes through them, the VPC resource controller', () => {
+    // Without these the API server accepts a SecurityGroupPolicy and nothing acts on it: the
+    // DMZ pods would run with the node's groups.
+    expect(JSON.stringify(chartManifest('bindings').objects)).toMatch(/"kind\\?":\\?"SecurityGroupPolicy\\?"/);
+    const cni = Object.values(cluster.findResources('AWS::EKS::Addon')).find((r) => r.Properties.AddonName === 'vpc-cni')!;
+    expect(JSON.parse(cni.Properties.ConfigurationValues)).toMatchObject({
+      env: { ENABLE_POD_ENI: 'true' }, init: { env: { DISABLE_TCP_EARLY_DEMUX: 'true' } },
+    });
+    // The control plane's role (pod identities are assumed by pods.eks.amazonaws.com instead).
+    const clusterRoles = Object.values(cluster.findResources('AWS::IAM::Role'))
+      .filter((r) => r.Properties.AssumeRolePolicyDocument.Statement.some((st: any) => st.Principal?.Service === 'eks.amazonaws.com'));
+    expect(clusterRoles.map((r) => JSON.stringify(r.Properties.ManagedPolicyArns))).toEqual([expect.stringContaining('AmazonEKSVPCResourceController')]);
   });
 
   it('installs the Vault Agent injector only, pointed at the in-cluster Vault name', () => {

@@ -5,13 +5,14 @@ import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
 import type { EnvironmentName, PlatformSpec } from '../../lib/spec';
 import { platformSpecData } from '../../lib/spec/platform';
 import { vaultNames } from '../../lib/spec/vault-names';
-import { zoneSubnetCidrs } from '../../charts/lib/topology';
+import { zoneSubnetCidrs } from '../../lib/spec/topology';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { VaultKeysStack } from '../../lib/stacks/vault-keys-stack';
 import { VaultStack } from '../../lib/stacks/vault-stack';
 import { VaultStandbyStack } from '../../lib/stacks/vault-standby-stack';
 import { testApp } from '../helpers/app';
 import { normaliseTemplate } from '../helpers/normalise-template';
+import { zoneSubnets } from '../../lib/constructs/zoned-vpc';
 
 const spec = loadPlatformSpec();
 const enterpriseSpec = loadPlatformSpec({ data: { ...structuredClone(platformSpecData), vault: { ...platformSpecData.vault, enterpriseReplication: true } } });
@@ -89,7 +90,7 @@ describe.each(ENVIRONMENT_NAMES)('%s Vault', (name) => {
     const subnets = asg.Properties!.VPCZoneIdentifier.map(refName);
     expect(subnets).toHaveLength(3);
     for (const s of subnets) expect(s).toMatch(/privateSubnet\dSubnet/);
-    const privateSubnets = b().network.vpc.selectSubnets({ subnetGroupName: 'private' });
+    const privateSubnets = b().network.vpc.selectSubnets(zoneSubnets('private'));
     expect([...privateSubnets.availabilityZones].sort()).toEqual([...env.availabilityZones].sort());
     expect(spec.vault.nodes).toBe(3);
   });

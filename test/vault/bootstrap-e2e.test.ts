@@ -20,8 +20,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { SERVICES_ISSUER } from '../../charts/lib/topology';
-import { TOKEN_REVIEWER, tokenReviewerNamespace } from '../../charts/vault-auth-chart';
+import { SERVICES_ISSUER, TOKEN_REVIEWER, tokenReviewerNamespace } from '../../lib/spec/topology';
 import { durationSeconds, loadPlatformSpec } from '../../lib/spec';
 import {
   CERT_MANAGER_ROLE, KUBERNETES_AUTH_PATH, KUBERNETES_TOKEN_AUDIENCE, KV_MOUNT, RDS_CA, renderBootstrapParameters, VAULT_CA_SECRET, vaultClients,
@@ -32,7 +31,7 @@ import { pkiMountConfig, pkiPath } from '../../lib/vault/pki';
 import { renderEnvironment } from '../charts/helpers';
 import { createTestCa, startKubeApiServer, startPostgres, startVault } from '../harness';
 import type { KubeApiServer, MasterAccess, PostgresServer, TestCa, VaultServer } from '../harness';
-import { registerTempDir, unregisterTempDir, waitReady } from '../harness/process';
+import { registerTempDir, unregisterTempDir, waitReady } from '../../scripts/local-stack/process';
 import { agentTemplates, renderAsAgent, startChartPgBouncer, workloadAccount } from './chart-workloads';
 import type { ChartPgBouncer } from './chart-workloads';
 

@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { VAULT_SECRETS_MOUNT } from '../../charts/lib/topology';
+import { VAULT_SECRETS_MOUNT } from '../../lib/spec/topology';
 import { pgbouncerDatabases, pgbouncerEntrypoint, pgbouncerIni, pgHba, PGBOUNCER_RELOADED_FILES, PGBOUNCER_STATS_USER } from '../../charts/pgbouncer-chart';
 import type { PlatformSpec } from '../../lib/spec';
 import { issueServiceCertificate } from '../harness';
 import type { PostgresServer, TestCa, VaultServer } from '../harness';
-import { freePort, lookupUser, ManagedProcess, registerTempDir, unregisterTempDir, waitReady } from '../harness/process';
+import { freePort, lookupUser, ManagedProcess, registerTempDir, unregisterTempDir, waitReady } from '../../scripts/local-stack/process';
 
 const execFileAsync = promisify(execFile);
 const CONFIG_DIR = '/etc/pgbouncer';

@@ -12,7 +12,7 @@ import { Client } from 'pg';
 import { loadPlatformSpec } from '../../lib/spec';
 import { staticRoles, VAULT_DATABASE_ADMIN } from '../../lib/vault/database';
 import { startPostgres } from '../harness';
-import { debianPostgresMajor } from '../harness/postgres';
+import { debianPostgresMajor } from '../../scripts/local-stack/postgres';
 import type { MasterAccess, PostgresServer } from '../harness';
 
 const execFileAsync = promisify(execFile);

@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { vaultAddress } from '../../charts/lib/topology';
+import { vaultAddress } from '../../lib/spec/topology';
 import { loadPlatformSpec } from '../../lib/spec';
 import { vaultConfigFiles } from '../../lib/vault/config-as-code';
 

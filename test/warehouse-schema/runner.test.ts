@@ -14,7 +14,7 @@ import {
   applyMigrations, ensureWriterUser, hashedPassword, reconcileWarehouse, WarehouseSchemaError,
 } from '../../lib/warehouse-schema/runner';
 import { startPostgres } from '../harness';
-import type { PostgresServer } from '../harness/types';
+import type { PostgresServer } from '../../scripts/local-stack/types';
 import { PgExecutor } from './pg-executor';
 
 const SCHEMA = 'analytics';

@@ -20,6 +20,7 @@ import { readMigrations, toMigrationProperty } from '../../lib/warehouse-schema/
 import { MAX_MIGRATIONS_PROPERTY_BYTES, WarehouseSchema } from '../../lib/warehouse-schema/schema-resource';
 import type { WarehouseSchemaProps } from '../../lib/warehouse-schema/schema-resource';
 import { testApp } from '../helpers/app';
+import { zoneSubnets } from '../../lib/constructs/zoned-vpc';
 
 const spec = loadPlatformSpec();
 const warehouse = spec.analytics.warehouse;
@@ -55,7 +56,7 @@ function smallStack() {
     writerUsername: warehouse.writerUsername,
     migrationsDir: path.join(fixtures, 'valid'),
     vpc,
-    subnets: { subnetGroupName: 'private' },
+    subnets: zoneSubnets('private'),
     logsKey,
     logRetentionDays: spec.environments.staging.analytics.flink.logRetentionDays,
     dependencies: [workgroup],
@@ -129,7 +130,7 @@ describe('WarehouseSchema', () => {
     const fn = json.Resources[handlerId].Properties;
     expect(fn.Runtime).toBe('nodejs24.x');
     expect(fn.Handler).toBe('index.handler');
-    const privateSubnets = built.vpc.selectSubnets({ subnetGroupName: 'private' }).subnets.map((s) => ({ Ref: id(s) }));
+    const privateSubnets = built.vpc.selectSubnets(zoneSubnets('private')).subnets.map((s) => ({ Ref: id(s) }));
     expect(fn.VpcConfig.SubnetIds).toEqual(privateSubnets);
     expect(fn.VpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [id(schema.securityGroup), 'GroupId'] }]);
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {

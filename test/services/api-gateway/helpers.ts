@@ -2,8 +2,8 @@
 // says, by default at a closed port, i.e. an unreachable auth-service), a local-only rate
 // limiter unless a Redis client is given, and a silent logger.
 import * as grpc from '@grpc/grpc-js';
-import { createServer } from 'node:net';
 import pino from 'pino';
+import { freePort } from '../../harness';
 import { Metrics } from '../../../services/shared/src/metrics';
 import { AuthServiceClient } from '../../../services/proto/gen/auth/v1/auth';
 import { UserServiceClient } from '../../../services/proto/gen/user/v1/user';
@@ -16,18 +16,6 @@ import type { JwksFetcher } from '../../../services/api-gateway/src/jwt';
 import { renderOpenApiDocument } from '../../../services/api-gateway/src/openapi';
 import { RateLimiter } from '../../../services/api-gateway/src/rate-limit';
 import { ROUTES } from '../../../services/api-gateway/src/routes';
-
-/** A loopback port nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface TestResponse {
   readonly statusCode: number;
@@ -47,7 +35,8 @@ export interface TestAppOptions {
 }
 
 export async function buildTestApp(opts: TestAppOptions = {}) {
-  const target = opts.authAddr ?? `127.0.0.1:${await closedPort()}`;
+  // A port just released: nothing listens there.
+  const target = opts.authAddr ?? `127.0.0.1:${await freePort()}`;
   const creds = grpc.credentials.createInsecure();
   const auth = new AuthServiceClient(target, creds);
   const users = new UserServiceClient(target, creds);

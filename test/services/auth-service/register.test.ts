@@ -17,10 +17,10 @@ import { loadAuthConfig } from '../../../services/auth-service/src/config';
 import { startAuthService } from '../../../services/auth-service/src/service';
 import type { AuthServiceHandle } from '../../../services/auth-service/src/service';
 import type { UserServiceHandle } from '../../../services/user-service/src/service';
-import { issueServiceCertificate } from '../../harness';
+import { freePort, issueServiceCertificate } from '../../harness';
 import type { DatabaseAccess } from '../../harness';
 import type { Backends } from './setup';
-import { authServiceEnv, freePort, migratedDatabase, silentLogger, startBackends, startUserServiceOn } from './setup';
+import { authServiceEnv, migratedDatabase, silentLogger, startBackends, startUserServiceOn } from './setup';
 
 const FAST_SCRYPT = { N: 2 ** 12, r: 8, p: 1 };
 const PASSWORD = 'correct horse battery staple';

@@ -3,7 +3,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createTestCa, issueServiceCertificate, startPostgres, startRedis } from '../../harness';
 import type { DatabaseAccess, IssuedCertificate, PostgresServer, RedisServer, TestCa } from '../../harness';
@@ -112,16 +111,4 @@ export async function startUserServiceOn(backends: Backends, options: { database
   // Ephemeral ports: several suites run at once.
   const handle = await startUserService({ ...config, GRPC_PORT: 0, HEALTH_PORT: 0 }, { logger: options.logger ?? silentLogger, host: '127.0.0.1' });
   return { handle, db, address: `localhost:${handle.grpcPort}` };
-}
-
-/** A loopback port free right now (bound, then released), for a test that must know it up front. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }

@@ -1,4 +1,4 @@
-// PostgreSQL restarted under load, through the gateway (issue 6 item 5): while it is down every
+// PostgreSQL restarted under load, through the gateway: while it is down every
 // order request fails fast with 503 problem+json (never 500/502, never a hung 504), and once it is
 // back requests succeed again without restarting any service. Its own stack (no Kafka, no
 // payments): a database outage must not take the other fault tests' stack down with it.

@@ -1,4 +1,4 @@
-// Faults with real servers, through the gateway (issue 6 item 5): Kafka down while orders keep
+// Faults with real servers, through the gateway: Kafka down while orders keep
 // coming (the outbox keeps them; after Kafka returns every event arrives, exactly once after
 // de-duplication by event id), Redis down (reads fall through to PostgreSQL, rate limits counted
 // locally) and a payment retried concurrently with one Idempotency-Key (charged once).

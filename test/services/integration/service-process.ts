@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManagedProcess, REPO_ROOT, registerTempDir, waitReady } from '../../harness/process';
+import { ManagedProcess, REPO_ROOT, registerTempDir, waitReady } from '../../../scripts/local-stack/process';
 
 // A first start compiles the service with tsx and runs its migrations.
 const READY_TIMEOUT_MS = 120_000;

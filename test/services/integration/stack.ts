@@ -7,11 +7,10 @@
 // by bench/gateway and bench/orders.
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadPlatformSpec } from '../../../lib/spec';
 import { STRIPE_AUTHORIZING_FIXTURES } from '../../../scripts/dev';
-import { createTestCa, issueServiceCertificate, startKafka, startPostgres, startRedis, startStripeMock } from '../../harness';
+import { createTestCa, freePort, issueServiceCertificate, startKafka, startPostgres, startRedis, startStripeMock } from '../../harness';
 import type { DatabaseAccess, IssuedCertificate, KafkaServer, PostgresServer, RedisServer, StripeMockServer, TestCa } from '../../harness';
 import { loadOrderServiceConfig, startOrderService } from '../../../services/order-service/src/service';
 import type { OrderServiceHandle } from '../../../services/order-service/src/service';
@@ -32,18 +31,6 @@ import type { GatewayHandle } from '../../../services/api-gateway/src/service';
 
 export const JWT_ISSUER = 'https://auth.platform.test';
 export const JWT_AUDIENCE = 'platform-api';
-
-/** A loopback port free right now (bound, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface StackOptions {
   readonly logLevel?: string;

@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
-import { createTestCa, issueServiceCertificate, startPostgres, startRedis } from '../../harness';
+import { createTestCa, freePort, issueServiceCertificate, startPostgres, startRedis } from '../../harness';
 import type { DatabaseAccess, IssuedCertificate, PostgresServer, RedisServer, TestCa } from '../../harness';
 import { UserServiceClient } from '../../../services/proto/gen/user/v1/user';
 import { Status, createClient, createClientCredentials, createLogger, createRedis, pingRedis, unary } from '../../../services/shared/src';
@@ -304,14 +304,3 @@ describe('process', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolvePort) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolvePort(port));
-    });
-  });
-}

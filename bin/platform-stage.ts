@@ -3,22 +3,22 @@ import { App as Cdk8sApp } from 'cdk8s';
 import type { StageProps } from 'aws-cdk-lib';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { addBindingsChart, addPlatformCharts } from '../../charts/main';
-import { imageTagFrom } from '../spec';
-import type { EnvironmentSpec, PlatformSpec } from '../spec';
-import { AnalyticsStack } from './analytics-stack';
-import { CacheStack } from './cache-stack';
-import { ClusterStack } from './cluster-stack';
-import { DatabaseStack } from './database-stack';
-import { DataRecoveryStack } from './data-recovery-stack';
-import { EdgeStack } from './edge-stack';
-import { MessagingStack } from './messaging-stack';
-import { NetworkStack } from './network-stack';
-import { ObservabilityStack } from './observability-stack';
-import { RegistryStack } from './registry-stack';
-import { VaultKeysStack } from './vault-keys-stack';
-import { VaultStack } from './vault-stack';
-import { VaultStandbyStack } from './vault-standby-stack';
+import { addBindingsChart, addPlatformCharts } from '../charts/main';
+import { imageTagFrom } from '../lib/spec';
+import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
+import { AnalyticsStack } from '../lib/stacks/analytics-stack';
+import { CacheStack } from '../lib/stacks/cache-stack';
+import { ClusterStack } from '../lib/stacks/cluster-stack';
+import { DatabaseStack } from '../lib/stacks/database-stack';
+import { DataRecoveryStack } from '../lib/stacks/data-recovery-stack';
+import { EdgeStack } from '../lib/stacks/edge-stack';
+import { MessagingStack } from '../lib/stacks/messaging-stack';
+import { NetworkStack } from '../lib/stacks/network-stack';
+import { ObservabilityStack } from '../lib/stacks/observability-stack';
+import { RegistryStack } from '../lib/stacks/registry-stack';
+import { VaultKeysStack } from '../lib/stacks/vault-keys-stack';
+import { VaultStack } from '../lib/stacks/vault-stack';
+import { VaultStandbyStack } from '../lib/stacks/vault-standby-stack';
 
 export interface PlatformStageProps extends Omit<StageProps, 'env'> {
   readonly spec: PlatformSpec;
@@ -27,7 +27,11 @@ export interface PlatformStageProps extends Omit<StageProps, 'env'> {
   readonly kubectlLayer?: ILayerVersion;
 }
 
-/** One environment of the platform: every stack of every layer, wired by construct props. */
+/**
+ * One environment of the platform: every stack of every layer, wired by construct props, and the
+ * charts applied to its cluster. It sits in bin/ beside the app because it is the one module that
+ * puts lib/ (the stacks) and charts/ (the workloads) together; charts/ builds on lib/, never back.
+ */
 export class PlatformStage extends Stage {
   readonly network: NetworkStack;
   readonly cluster: ClusterStack;
@@ -36,14 +40,14 @@ export class PlatformStage extends Stage {
   readonly vaultStandby: VaultStandbyStack;
   readonly vault: VaultStack;
   readonly edge: EdgeStack;
-  /** Data tier (issue 3): the DR-region backup vault, then the database that copies into it. */
+  /** Data tier: the DR-region backup vault, then the database that copies into it. */
   readonly dataRecovery: DataRecoveryStack;
   readonly database: DatabaseStack;
   readonly cache: CacheStack;
   readonly messaging: MessagingStack;
-  /** The services' ECR repositories (issue 7) and the artifacts bucket of the analytics jar. */
+  /** The services' ECR repositories and the artifacts bucket of the analytics jar. */
   readonly registry: RegistryStack;
-  /** Kafka -> Flink -> Data Warehouse (issue 9). */
+  /** Kafka -> Flink -> Data Warehouse. */
   readonly analytics: AnalyticsStack;
   /** Alarms, notification topics and the dashboard of everything above (docs/observability.md). */
   readonly observability: ObservabilityStack;

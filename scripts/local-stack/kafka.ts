@@ -119,7 +119,7 @@ async function setUp(dir: string, libs: string, java: string, opts: KafkaServerO
   let port = 0;
   let controllerPort = 0;
   const writeConfig = (): Promise<void> => writeFile(configFile, [
-    '# written by test/harness/kafka.ts',
+    '# written by scripts/local-stack/kafka.ts',
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,

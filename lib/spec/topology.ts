@@ -1,14 +1,40 @@
 /**
- * Names and addresses the charts share: namespaces, DNS names, secret names, and the subnet
- * CIDRs of each security zone (for NetworkPolicy ipBlocks to things outside the cluster).
+ * Names and addresses the charts and the stacks share: namespaces, DNS names, secret and account
+ * names, and the subnet CIDRs of each security zone (for NetworkPolicy ipBlocks to things outside
+ * the cluster). Derived from the spec only, so the charts (which create these objects) and the
+ * stacks and Vault configuration (which refer to them) cannot disagree.
  */
-import type { EnvironmentSpec, PlatformSpec, ServiceSpec, ZoneName } from '../../lib/spec';
-import { parseCidr } from '../../lib/spec';
+import { parseCidr } from './schema';
+import type { EnvironmentSpec, PlatformSpec, ServiceSpec, ZoneName } from './schema';
 
 /** PgBouncer's namespace; its writer and reader pools are two Deployments and Services in it. */
 export const PGBOUNCER_NAMESPACE = 'pgbouncer';
 export const PGBOUNCER_WRITER = 'pgbouncer';
 export const PGBOUNCER_READER = 'pgbouncer-reader';
+
+/** The namespaces the charts deploy into, with their security zone: one per service, and PgBouncer's. */
+export function workloadNamespaces(spec: PlatformSpec): Array<{ name: string; zone: ZoneName }> {
+  return [
+    ...spec.services.map((s) => ({ name: s.name, zone: s.zone })),
+    // The pooler is a private-zone workload between the services and the restricted zone.
+    { name: PGBOUNCER_NAMESPACE, zone: 'private' as const },
+  ];
+}
+
+/** Service account cert-manager logs in to Vault as (Kubernetes auth role `cert-manager`; pki chart). */
+export const VAULT_ISSUER_SERVICE_ACCOUNT = 'cert-manager-vault-issuer';
+
+/**
+ * The account Vault's Kubernetes auth reviews the pods' tokens with, and the Secret holding its
+ * long-lived token, which vault/bootstrap.sh writes into `auth/kubernetes/config`
+ * (`token_reviewer_jwt`). Vault runs on EC2, outside the cluster: without a reviewer token it
+ * would send each pod's own token to the TokenReview API, which only accounts bound to
+ * `system:auth-delegator` may call (docs/vault.md "Kubernetes auth"). Created by the vault-auth chart.
+ */
+export const TOKEN_REVIEWER = { serviceAccount: 'vault-token-reviewer', secret: 'vault-token-reviewer' } as const;
+
+/** The namespace of the reviewer: the injector's (created with its Helm release). */
+export const tokenReviewerNamespace = (spec: PlatformSpec) => spec.clusterAddons.vaultInjector.namespace;
 /** The cert-manager issuer every workload certificate comes from (kind ClusterIssuer). */
 export const SERVICES_ISSUER = 'platform-services';
 /** ConfigMap of deploy-time endpoints (Redis, Kafka) in each namespace that needs them (bindings chart). */

@@ -11,7 +11,7 @@ export class HarnessError extends Error {
   override name = 'HarnessError';
 }
 
-/** The repository root (test/harness/..). */
+/** The repository root (scripts/local-stack/..). */
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 
 /** The one line thrown when a binary or jar is not installed. */

@@ -128,7 +128,7 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
 
   // TLS only: no `local` or `host` lines, so plaintext TCP and the socket are both refused.
   await writeFile(join(dataDir, 'pg_hba.conf'), [
-    '# written by test/harness/postgres.ts: TLS with SCRAM only',
+    '# written by scripts/local-stack/postgres.ts: TLS with SCRAM only',
     'hostssl all all 127.0.0.1/32 scram-sha-256',
     '',
   ].join('\n'));

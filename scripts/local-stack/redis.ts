@@ -86,7 +86,7 @@ async function setUp(dir: string, binary: string, opts: ServerOptions): Promise<
 
   let port = 0;
   const writeConfig = (): Promise<void> => writeFile(configFile, [
-    '# written by test/harness/redis.ts',
+    '# written by scripts/local-stack/redis.ts',
     'bind 127.0.0.1',
     'port 0',
     `tls-port ${port}`,
