@@ -319,3 +319,82 @@ describe('node_modules for the base checkout', () => {
     expect(fs.existsSync(path.join(other, 'node_modules'))).toBe(false);
   });
 });
+
+describe('cross-stack references in the tables and lines', () => {
+  // The shapes a real synth writes: a consumer role reading topics of another stack's MSK cluster
+  // (a cross-region reference, Fn::GetStackOutput, cut up with Fn::Select/Fn::Split), and a group
+  // admitting the other stack's security group. Before: 1,400-character escaped JSON cells.
+  const output = (stack: string, name: string) => ({ 'Fn::GetStackOutput': { StackName: stack, Region: 'us-east-1', OutputName: name } });
+  const cluster = output('platform-production-messaging', 'PublishOutputFnGetAttKafkaCluster21A1BE89ArnDDB38E7D');
+  const parts = [0, 1, 2].map((i) => ({ 'Fn::Select': [i, { 'Fn::Split': ['/', cluster] }] }));
+  const topic = (name: string) => ({ 'Fn::Join': ['', ['arn:aws:kafka:us-east-1:111111111111:topic/', { 'Fn::Select': [1, parts] }, '/', { 'Fn::Select': [2, parts] }, `/${name}`]] });
+  const topics = ['order.created', 'order.cancelled', 'payment.captured', 'payment.refunded', 'inventory.reserved', 'inventory.released'];
+  const consumer: Resources = {
+    ConsumerRoleA1B2C3D4: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: { Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }] } } },
+    ConsumerPolicyE5F6A7B8: {
+      Type: 'AWS::IAM::Policy',
+      Properties: {
+        PolicyName: 'consumer', Roles: [{ Ref: 'ConsumerRoleA1B2C3D4' }],
+        PolicyDocument: {
+          Statement: [
+            { Effect: 'Allow', Action: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'], Resource: cluster },
+            { Effect: 'Allow', Action: ['kafka-cluster:ReadData', 'kafka-cluster:DescribeTopic'], Resource: topics.map(topic) },
+            {
+              Effect: 'Allow', Action: 'kms:Decrypt', Resource: output('platform-production-messaging', 'PublishOutputFnGetAttKafkaKeyB520D703Arn0C2A1E55'),
+              Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'kafka.${AWS::Region}.amazonaws.com' } } },
+            },
+          ],
+        },
+      },
+    },
+    ConsumerGroup11223344: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'consumer', VpcId: output('platform-production-network', 'PublishOutputRefNetworkVpc7FB7348F0A8D3E1C') } },
+    ConsumerToBrokers55667788: {
+      Type: 'AWS::EC2::SecurityGroupIngress',
+      Properties: {
+        GroupId: output('platform-production-messaging', 'PublishOutputFnGetAttKafkaGroup9A8B7C6DGroupId4E3F2A1B'), IpProtocol: 'tcp', FromPort: 9098, ToPort: 9098,
+        SourceSecurityGroupId: { 'Fn::GetAtt': ['ConsumerGroup11223344', 'GroupId'] },
+      },
+    },
+  };
+  const stacks = (resources: Resources) => [{ stage: 'production', stackName: 'platform-production-orders', resources }];
+
+  it('shows every reference as what it points to, in lines under 200 characters, text (also --full) and Markdown', () => {
+    const comparison = compareTrees(assembly(stacks({ Placeholder: { Type: 'AWS::SQS::Queue' } })), assembly(stacks(consumer)));
+    const outputs = {
+      text: renderText(comparison, labels),
+      full: renderText(comparison, labels, { full: true }),
+      narrow: renderText(comparison, labels, { columns: 100 }),
+      markdown: renderMarkdown(comparison, labels),
+    };
+    for (const [name, out] of Object.entries(outputs)) {
+      expect({ name, fn: out.match(/Fn::|\\"/g) ?? [] }).toEqual({ name, fn: [] });
+      const long = out.split('\n').filter((line) => line.length >= 200);
+      expect({ name, long }).toEqual({ name, long: [] });
+    }
+    expect(outputs.narrow.split('\n').every((line) => line.length <= 100)).toBe(true);
+    // The ARN column gets the room (the others keep their width); its cells wrap after a separator.
+    const wide = outputs.text;
+    // A cell wrapped over several lines of its row, read back whole.
+    const resources = wide.split(/\n\s*[├└]/).map((row) => row.split('\n').map((line) => line.split('│')[2]?.trim() ?? '').join(''));
+    expect(resources.join('\n')).toContain('arn:aws:kafka:us-east-1:111111111111:topic/<platform-production-messaging>.KafkaCluster.Arn.split("/")[1..2]/order.created');
+    expect(wide).toMatch(/│ \+ │ <platform-production-messaging>\.KafkaCluster\.Arn\s+│ Allow\s+│ kafka-cluster:Connect/);
+    expect(wide).toContain('AWS:<ConsumerRoleA1B2C3D4>');
+    expect(wide).toContain('"kms:ViaService": "kafka.<AWS::Region>.amazonaws.');
+    expect(wide).toMatch(/│ \+ │ <platform-production-messaging>\.KafkaGroup\.GroupId\s+│ In\s+│ TCP 9098\s+│ <ConsumerGroup11223344>\.GroupId/);
+    // Too wide for Markdown rows, the IAM table is the terminal's, in a code block; outside code
+    // blocks angle brackets are escaped (else they read as HTML tags and vanish).
+    const segments = outputs.markdown.split(/^`{3,}.*$/m);
+    const code = segments.filter((_, i) => i % 2 === 1).join('\n');
+    const prose = segments.filter((_, i) => i % 2 === 0).join('\n');
+    expect(code).toContain('│ + │ <platform-production-messaging>.KafkaCluster.Arn');
+    expect(prose).toContain('| + | &lt;platform-production-messaging&gt;.KafkaGroup.GroupId | In | TCP 9098 | &lt;ConsumerGroup11223344&gt;.GroupId |');
+    expect(prose).not.toMatch(/(?<!`)<(platform-|Consumer)/);
+  });
+
+  it('renders a replacement forced by a changed reference as the references, not JSON', () => {
+    const before = { Db: db({ DBSubnetGroupName: output('platform-production-network', 'PublishOutputRefSubnetsA1B2C3D4E5F6A7B8') }) };
+    const after = { Db: db({ DBSubnetGroupName: { Ref: 'LocalSubnets' } }) };
+    const text = renderText(compareTrees(assembly(stacks(before)), assembly(stacks(after))), labels);
+    expect(text).toContain('forced by DBSubnetGroupName ("<platform-production-network>.Subnets" -> "<LocalSubnets>")');
+  });
+});

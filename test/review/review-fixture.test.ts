@@ -86,13 +86,13 @@ describe('(a) a commit adding resources', () => {
     expect(text).toContain('fixture-production-data (production/Data): 3 added, 0 removed, 0 replaced, 0 modified');
     expect(text).toContain('[+] AWS::SQS::Queue Events (production/Data/Events)');
     expect(text).toContain('IAM statement changes (permissions broadened):');
-    expect(text).toMatch(/│ \+ │ \$\{Events\.Arn\}\s+│ Allow\s+│ sqs:SendMessage/);
-    expect(text).toMatch(/│ \+ │ \$\{DatabaseAccess\.GroupId\} │ In\s+│ TCP 5432 │ 10\.0\.0\.0\/16 │/);
+    expect(text).toMatch(/│ \+ │ <Events>\.Arn\s+│ Allow\s+│ sqs:SendMessage/);
+    expect(text).toMatch(/│ \+ │ <DatabaseAccess>\.GroupId │ In\s+│ TCP 5432 │ 10\.0\.0\.0\/16 │/);
     const markdown = renderMarkdown(addResource, labels);
     expect(markdown).toContain('| production | `fixture-production-data` | 3 | 0 | 0 | 0 | broadened | changed |');
     expect(markdown).toContain('<details><summary><b>fixture-production-data</b> (production/Data): 3 added, IAM broadened, security groups</summary>');
     expect(markdown).toContain('| `Events` | `AWS::SQS::Queue` | `production/Data/Events` |');
-    expect(markdown).toContain('| + | ${Events.Arn} | Allow | sqs:SendMessage | AWS:${Publisher} |');
+    expect(markdown).toContain('| + | &lt;Events&gt;.Arn | Allow | sqs:SendMessage | AWS:&lt;Publisher&gt; |');
     expect(addResource.manifests).toEqual([]);
   });
 
