@@ -13,7 +13,7 @@ import type { AllowEntry } from '../../scripts/review/guard';
 import { diffLines, unifiedDiff } from '../../scripts/review/line-diff';
 import { renderGuard, renderMarkdown, renderText } from '../../scripts/review/render';
 import { isStatefulType, STATEFUL_RESOURCE_TYPES } from '../../scripts/review/stateful-types';
-import { provideNodeModules } from '../../scripts/review/synth-trees';
+import { lockfileHash, provideNodeModules, synthKey } from '../../scripts/review/synth-trees';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'review-core-test-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -303,20 +303,62 @@ describe('node_modules for the base checkout', () => {
     return dir;
   }
 
-  it('links the working tree node_modules when package-lock.json is identical, else installs', () => {
+  it('links the working tree node_modules when package-lock.json is identical, else installs once per lock file into the cache', () => {
     const head = tree('nm-head', '{"lockfileVersion":3}\n');
     const same = path.join(work, 'nm-same');
     fs.mkdirSync(same);
     fs.writeFileSync(path.join(same, 'package-lock.json'), '{"lockfileVersion":3}\n');
     const installs: string[] = [];
-    expect(provideNodeModules(same, head, (dir) => installs.push(dir))).toBe('symlink');
+    const log: string[] = [];
+    // The injected installer stands for `npm ci`: it sees the lock file and leaves a node_modules.
+    const install = (dir: string) => {
+      installs.push(fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8'));
+      fs.mkdirSync(path.join(dir, 'node_modules', 'left-pad'), { recursive: true });
+    };
+    expect(provideNodeModules(same, head, install, (m) => log.push(m))).toBe('symlink');
     expect(fs.realpathSync(path.join(same, 'node_modules'))).toBe(fs.realpathSync(path.join(head, 'node_modules')));
-    const other = path.join(work, 'nm-other');
-    fs.mkdirSync(other);
-    fs.writeFileSync(path.join(other, 'package-lock.json'), '{"lockfileVersion":3,"packages":{}}\n');
-    expect(provideNodeModules(other, head, (dir) => installs.push(dir))).toBe('install');
-    expect(installs).toEqual([other]);
-    expect(fs.existsSync(path.join(other, 'node_modules'))).toBe(false);
+
+    const otherLock = '{"lockfileVersion":3,"packages":{}}\n';
+    const checkout = (name: string) => {
+      const dir = path.join(work, name);
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'package-lock.json'), otherLock);
+      fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"base"}\n');
+      return dir;
+    };
+    const first = checkout('nm-other-1');
+    expect(provideNodeModules(first, head, install, (m) => log.push(m))).toBe('install');
+    const hash = lockfileHash(first);
+    const cached = path.join(head, '.cache', 'review', 'deps', hash, 'node_modules');
+    expect(fs.realpathSync(path.join(first, 'node_modules'))).toBe(fs.realpathSync(cached));
+    expect(fs.existsSync(path.join(first, 'node_modules', 'left-pad'))).toBe(true);
+    // Announced before it started, with the lock file and where it goes.
+    expect(log[0]).toBe(`installing the base's dependencies (lockfile ${hash}, differs from the working tree's; once: cached in .cache/review/deps/${hash}) ...`);
+    expect(log[1]).toMatch(/^installed the base's dependencies in \d+ s$/);
+
+    // A second checkout of the same lock file (a later run, another command): no install.
+    const second = checkout('nm-other-2');
+    expect(provideNodeModules(second, head, install, (m) => log.push(m))).toBe('cached');
+    expect(installs).toEqual([otherLock]);
+    expect(fs.realpathSync(path.join(second, 'node_modules'))).toBe(fs.realpathSync(cached));
+    expect(log[2]).toBe(`the base's dependencies (lockfile ${hash}) are cached in .cache/review/deps/${hash}`);
+    expect(fs.readdirSync(path.dirname(path.dirname(cached)))).toEqual([hash]);
+  });
+
+  it('leaves nothing in the cache when the install fails', () => {
+    const head = tree('nm-fail-head', '{"lockfileVersion":3}\n');
+    const base = tree('nm-fail-base', '{"lockfileVersion":3,"name":"x"}\n');
+    fs.rmSync(path.join(base, 'node_modules'), { recursive: true });
+    expect(() => provideNodeModules(base, head, () => { throw new Error('registry unreachable'); })).toThrow('registry unreachable');
+    expect(fs.readdirSync(path.join(head, '.cache', 'review', 'deps'))).toEqual([]);
+  });
+
+  it('keys a synth by commit, lock file and the PLATFORM_/CDK_ environment the app reads', () => {
+    const key = synthKey('a'.repeat(40), 'abc', { PLATFORM_STAGING_ACCOUNT: '1', HOME: '/x' });
+    expect(key).toMatch(/^a{12}-abc-[0-9a-f]{8}$/);
+    expect(synthKey('a'.repeat(40), 'abc', { PLATFORM_STAGING_ACCOUNT: '1', HOME: '/y' })).toBe(key);
+    expect(synthKey('a'.repeat(40), 'abc', { PLATFORM_STAGING_ACCOUNT: '2' })).not.toBe(key);
+    expect(synthKey('a'.repeat(40), 'abd', { PLATFORM_STAGING_ACCOUNT: '1' })).not.toBe(key);
   });
 });
 
