@@ -207,6 +207,8 @@ describe('a base whose package-lock.json differs', () => {
     // Same packages, different bytes: the tools must not link this checkout's node_modules.
     fs.appendFileSync(path.join(other.root, 'package-lock.json'), '\n');
     const commit = other.commit(BASE, 'base with another lock file');
+    // The working tree has moved on to this repository's lock file (uncommitted).
+    fs.copyFileSync(path.join(MAIN_ROOT, 'package-lock.json'), path.join(other.root, 'package-lock.json'));
     const log: string[] = [];
     const installed: string[] = [];
     // Stands for `npm ci` (minutes, the registry): the same packages, linked.
