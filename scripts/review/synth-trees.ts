@@ -130,6 +130,22 @@ function prune(dir: string, keep: number): void {
   for (const { name } of entries.slice(keep)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
 }
 
+/** Half-made entries (`*.tmp-*`) of runs killed mid-way; a live run's are younger than this. */
+const STALE_MS = 3 * 60 * 60 * 1000;
+
+function sweepStale(dir: string, repo: string): void {
+  if (!fs.existsSync(dir)) return;
+  let swept = false;
+  for (const name of fs.readdirSync(dir).filter((n) => n.includes('.tmp-'))) {
+    const entry = path.join(dir, name);
+    if (Date.now() - fs.statSync(entry).mtimeMs < STALE_MS) continue;
+    fs.rmSync(entry, { recursive: true, force: true });
+    swept = true;
+  }
+  // Their worktrees are gone from disk; forget them in git too.
+  if (swept) git(repo, ['worktree', 'prune']);
+}
+
 /** Marks a cache entry used now (pruning goes by it). */
 const touch = (dir: string) => { const now = new Date(); fs.utimesSync(dir, now, now); };
 
@@ -210,7 +226,10 @@ export function synthKey(commit: string, lockHash: string, env: NodeJS.ProcessEn
  * as a temporary worktree and synthesized on first use only; diff, check:replacements and cost
  * against the same base share it, within a run and across runs.
  */
-export async function synthCommit(repo: string, commit: string, options: { log?: Log; install?: Installer; name?: string } = {}): Promise<SynthOutput & { cached: boolean }> {
+export async function synthCommit(
+  repo: string, commit: string,
+  options: { log?: Log; install?: Installer; name?: string; onCheckout?: (checkout: Checkout) => void } = {},
+): Promise<SynthOutput & { cached: boolean }> {
   const log = options.log ?? (() => undefined);
   const name = options.name ?? 'base';
   // The lock file's blob id: no checkout needed to know whether the cache has this synth.
@@ -227,8 +246,12 @@ export async function synthCommit(repo: string, commit: string, options: { log?:
     return { ...outputOf(target), cached: true };
   }
   fs.mkdirSync(synthRoot, { recursive: true });
+  sweepStale(synthRoot, repo);
+  sweepStale(path.join(cacheDir(repo), 'deps'), repo);
   const tmp = fs.mkdtempSync(path.join(synthRoot, `${path.basename(target)}.tmp-`));
   const checkout = addWorktree(repo, commit, path.join(tmp, 'tree'));
+  // The caller removes it on Ctrl-C.
+  options.onCheckout?.(checkout);
   try {
     const how = provideNodeModules(checkout.root, repo, options.install, log);
     log(`${name}: worktree of ${commit.slice(0, 12)}, node_modules ${how === 'symlink' ? `linked from ${repo} (same package-lock.json)` : `from the cache (lockfile ${lockfileHash(checkout.root)})`}`);
@@ -330,7 +353,7 @@ export async function synthTrees(options: SynthTreesOptions): Promise<TreeOutput
     }
     // The base comes from the cache: synthesized on first use, then shared by diff, the guard and cost.
     const [base, head] = await Promise.all([
-      synthCommit(repo, baseCommit, { log, install: options.install, name: 'base' }),
+      synthCommit(repo, baseCommit, { log, install: options.install, name: 'base', onCheckout: (c) => checkouts.push(c) }),
       synthTree(headRoot, path.join(workdir, 'head'), log),
     ]);
     const short = (commit: string) => commit.slice(0, 7);
