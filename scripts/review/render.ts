@@ -198,8 +198,9 @@ export function renderText(comparison: TreeComparison, labels: Labels, options: 
   return `${out.join('\n').split('\n').flatMap((line) => fitLine(line)).join('\n')}\n`;
 }
 
-// `<stack>.Output` and `<LogicalId>` must not read as HTML tags.
-const cell = (text: string) => stripAnsi(text).replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>') || ' ';
+// `<stack>.Output` and `<LogicalId>` must not read as HTML tags; inside a code span they already do not.
+const escapeTags = (text: string) => text.split(/(`[^`]*`)/).map((part, i) => (i % 2 ? part : part.replace(/</g, '&lt;').replace(/>/g, '&gt;'))).join('');
+const cell = (text: string) => escapeTags(stripAnsi(text)).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>') || ' ';
 const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
 
 function markdownTable(rows: readonly (readonly string[])[]): string {

@@ -436,7 +436,9 @@ describe('cross-stack references in the tables and lines', () => {
   it('renders a replacement forced by a changed reference as the references, not JSON', () => {
     const before = { Db: db({ DBSubnetGroupName: output('platform-production-network', 'PublishOutputRefSubnetsA1B2C3D4E5F6A7B8') }) };
     const after = { Db: db({ DBSubnetGroupName: { Ref: 'LocalSubnets' } }) };
-    const text = renderText(compareTrees(assembly(stacks(before)), assembly(stacks(after))), labels);
-    expect(text).toContain('forced by DBSubnetGroupName ("<platform-production-network>.Subnets" -> "<LocalSubnets>")');
+    const comparison = compareTrees(assembly(stacks(before)), assembly(stacks(after)));
+    expect(renderText(comparison, labels)).toContain('forced by DBSubnetGroupName ("<platform-production-network>.Subnets" -> "<LocalSubnets>")');
+    // In a code span the brackets stay as they are (an entity there would show as `&lt;`).
+    expect(renderMarkdown(comparison, labels)).toContain('forced by `DBSubnetGroupName`: `"<platform-production-network>.Subnets"` → `"<LocalSubnets>"`');
   });
 });
