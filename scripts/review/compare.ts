@@ -8,6 +8,7 @@ import { fullDiff, ResourceImpact } from '@aws-cdk/cloudformation-diff';
 import type { ResourceDifference, TemplateDiff } from '@aws-cdk/cloudformation-diff';
 import { readAssemblyStacks, readManifests } from './assembly';
 import type { AssemblyStack, CfnTemplate, SynthOutput } from './assembly';
+import { renderIntrinsics } from './intrinsics';
 import { unifiedDiff } from './line-diff';
 import type { ReachabilityDiff } from './reachability';
 
@@ -53,7 +54,11 @@ export interface StackComparison {
   readonly permissionsBroadened: boolean;
   /** Outputs, parameters, conditions, mappings and other template sections that changed. */
   readonly otherChanges: readonly string[];
-  /** The full cloudformation-diff result, for renderers that want more. */
+  /**
+   * cloudformation-diff's result over the templates with their intrinsics rendered as text
+   * (intrinsics.ts), for people: the tables above and `--full` come from it. What changed and
+   * how (the fields above, the guard) is decided on the raw templates.
+   */
   readonly diff: TemplateDiff;
 }
 
@@ -77,7 +82,13 @@ export interface TreeComparison {
 const ANSI = /\u001b\[[0-9;]*m/g;
 export const stripAnsi = (text: string) => text.replace(ANSI, '');
 
-const tableRows = (rows: string[][]) => (rows.length > 1 ? rows.map((row) => row.map(stripAnsi)) : []);
+/**
+ * cloudformation-diff names the resource a policy is attached to as `${Id}` / `${Id.Arn}` /
+ * `${Id.GroupId}`; written like the rendered intrinsics, `<Id>.Arn`. Only alphanumeric names:
+ * IAM policy variables (`${aws:username}`) stay as they are.
+ */
+export const selfReferences = (text: string) => text.replace(/\$\{([A-Za-z0-9]+)((?:\.[A-Za-z0-9]+)*)\}/g, '<$1>$2');
+const tableRows = (rows: string[][]) => (rows.length > 1 ? rows.map((row) => row.map((cell) => selfReferences(stripAnsi(cell)))) : []);
 
 function kindOf(change: ResourceDifference): ResourceChangeKind | undefined {
   if (change.isAddition) return 'added';
@@ -139,6 +150,7 @@ export function compareStack(base: AssemblyStack | undefined, head: AssemblyStac
     ...(['awsTemplateFormatVersion', 'description', 'transform'] as const).filter((field) => diff[field]?.isDifferent),
   ];
   const status = !base ? 'added' : !head ? 'removed' : diff.isEmpty ? 'unchanged' : 'changed';
+  const shown = status === 'unchanged' ? diff : fullDiff(renderIntrinsics(oldTemplate), renderIntrinsics(newTemplate));
   return {
     key: stack.key,
     environment: stack.environment,
@@ -149,12 +161,12 @@ export function compareStack(base: AssemblyStack | undefined, head: AssemblyStac
     removed: byKind.removed.sort(byId),
     replaced: [...byKind.replaced, ...byKind['may-replace']].sort(byId),
     modified: byKind.modified.sort(byId),
-    iamStatements: tableRows(diff.iamChanges.summarizeStatements()),
-    iamManagedPolicies: tableRows(diff.iamChanges.summarizeManagedPolicies()),
-    securityGroups: tableRows(diff.securityGroupChanges.summarize()),
+    iamStatements: tableRows(shown.iamChanges.summarizeStatements()),
+    iamManagedPolicies: tableRows(shown.iamChanges.summarizeManagedPolicies()),
+    securityGroups: tableRows(shown.securityGroupChanges.summarize()),
     permissionsBroadened: diff.permissionsBroadened,
     otherChanges,
-    diff,
+    diff: shown,
   };
 }
 

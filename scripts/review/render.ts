@@ -5,9 +5,10 @@
 import { Writable } from 'node:stream';
 import { formatDifferences, formatTable } from '@aws-cdk/cloudformation-diff';
 import type { PropertyChange, ResourceChange, StackComparison, TreeComparison } from './compare';
-import { stripAnsi } from './compare';
+import { selfReferences, stripAnsi } from './compare';
 import type { GuardResult, StatefulRisk } from './guard';
 import type { ReachabilityChange, ReachabilityDiff } from './reachability';
+import { renderIntrinsics } from './intrinsics';
 import { isStatefulType } from './stateful-types';
 
 export interface Labels {
@@ -19,9 +20,9 @@ export interface Labels {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** A value shown inline: compact JSON, cut at 80 characters. */
+/** A value shown inline: compact JSON with intrinsics as what they point to, cut at 80 characters. */
 export function shortValue(value: unknown): string {
-  const text = value === undefined ? '(none)' : JSON.stringify(value);
+  const text = value === undefined ? '(none)' : JSON.stringify(renderIntrinsics(value));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -49,7 +50,7 @@ export function fullTemplateDiff(stack: StackComparison): string {
   const chunks: string[] = [];
   const sink = new Writable({ write(chunk, _encoding, done) { chunks.push(String(chunk)); done(); } });
   formatDifferences(sink, stack.diff);
-  return stripAnsi(chunks.join('')).trimEnd();
+  return selfReferences(stripAnsi(chunks.join(''))).trimEnd();
 }
 
 const environmentsOf = (comparison: TreeComparison) =>
@@ -93,6 +94,79 @@ export function renderReachabilityText(diff: ReachabilityDiff): string[] {
   return out;
 }
 
+/** Text output lines stay below this, terminal or not (CI logs, files, pull-request comments). */
+export const MAX_LINE = 199;
+/** A single line longer than this (a whole user-data script in `--full`) is cut, not wrapped. */
+const MAX_WRAPPED = 2000;
+
+/**
+ * Wraps a line over `width` at spaces (at `width` where there is none), continuing with its own
+ * indentation, diff marker (` `, `+`, `-`, `|`) kept, plus four spaces. Only a line longer than
+ * MAX_WRAPPED loses its tail, and says how much.
+ */
+export function fitLine(line: string, width = MAX_LINE): string[] {
+  if (line.length <= width) return [line];
+  let rest = line;
+  if (rest.length > MAX_WRAPPED) rest = `${rest.slice(0, MAX_WRAPPED)}… (${rest.length - MAX_WRAPPED} more characters)`;
+  const lead = /^\s*(?:[-+|] ?(?=\s))?\s*/.exec(rest)![0];
+  const continuation = lead.length + 4 > width / 2 ? '    ' : `${lead}    `;
+  const out: string[] = [];
+  let prefix = '';
+  while (prefix.length + rest.length > width) {
+    const room = width - prefix.length;
+    let cut = rest.lastIndexOf(' ', room);
+    if (cut <= (prefix ? 0 : lead.length)) cut = room;
+    out.push(prefix + rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).replace(/^ +/, '');
+    prefix = continuation;
+  }
+  out.push(prefix + rest);
+  return out;
+}
+
+const TABLE_INDENT = '      ';
+
+/** Breaks one cell line at `width`, after a `/`, `:`, `,`, `.` or space where there is one. */
+function wrapCell(line: string, width: number): string[] {
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > width) {
+    const window = rest.slice(0, width);
+    const at = Math.max(...['/', ':', ',', '.', ' '].map((c) => window.lastIndexOf(c)));
+    const cut = at >= width / 2 ? at + 1 : width;
+    out.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).replace(/^ +/, '');
+  }
+  out.push(rest);
+  return out;
+}
+
+/**
+ * cloudformation-diff's box table, at most `width` wide: columns that fit keep their width, the
+ * rest share what is left (max-min fair, so the long ARN column gets the most) and their cells
+ * wrap at path separators. formatTable's own sizing gives every wide column the same share.
+ */
+export function boxTable(rows: readonly (readonly string[])[], width: number): string {
+  const cells = rows.map((row) => row.map((c) => stripAnsi(c)));
+  const natural = cells[0].map((_, i) => Math.max(1, ...cells.map((row) => Math.max(...(row[i] ?? '').split('\n').map((l) => l.length)))));
+  let available = Math.max(width - 1 - 3 * natural.length, natural.length * 8);
+  const widths = [...natural];
+  const open = natural.map((_, i) => i).sort((a, b) => natural[a] - natural[b]);
+  while (open.length) {
+    const share = Math.floor(available / open.length);
+    if (natural[open[0]] <= share) {
+      const i = open.shift()!;
+      available -= natural[i];
+      continue;
+    }
+    for (const i of open) widths[i] = Math.max(share, 8);
+    break;
+  }
+  const wrapped = cells.map((row) => row.map((c, i) => (c.split('\n').some((l) => l.length > widths[i])
+    ? c.split('\n').flatMap((l) => wrapCell(l, widths[i])).join('\n') : c)));
+  return stripAnsi(formatTable(wrapped, undefined)).trimEnd();
+}
+
 export function renderText(comparison: TreeComparison, labels: Labels, options: { full?: boolean; columns?: number } = {}): string {
   const out: string[] = [`Platform diff: ${labels.base} -> ${labels.head}`, totals(comparison)];
   if (comparison.reachability) out.push(...renderReachabilityText(comparison.reachability));
@@ -106,7 +180,9 @@ export function renderText(comparison: TreeComparison, labels: Labels, options: 
       if (stack.otherChanges.length) out.push(`    other template changes: ${stack.otherChanges.join(', ')}`);
       const table = (title: string, rows: readonly string[][]) => {
         if (!rows.length) return;
-        out.push(`    ${title}:`, indent(stripAnsi(formatTable(rows.map((r) => [...r]), options.columns)).trimEnd(), '      '));
+        // Sized to the terminal, and never wider than MAX_LINE: cells wrap inside their column.
+        const width = Math.min(options.columns || MAX_LINE, MAX_LINE) - TABLE_INDENT.length;
+        out.push(`    ${title}:`, indent(boxTable(rows, width), TABLE_INDENT));
       };
       table(`IAM statement changes${stack.permissionsBroadened ? ' (permissions broadened)' : ''}`, stack.iamStatements);
       table('IAM managed policy changes', stack.iamManagedPolicies);
@@ -119,20 +195,29 @@ export function renderText(comparison: TreeComparison, labels: Labels, options: 
       out.push(`  manifest ${manifest.file} (${manifest.status}):`, indent(manifest.unified.trimEnd(), '    '));
     }
   }
-  return `${out.join('\n')}\n`;
+  return `${out.join('\n').split('\n').flatMap((line) => fitLine(line)).join('\n')}\n`;
 }
 
-const cell = (text: string) => stripAnsi(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>') || ' ';
+// `<stack>.Output` and `<LogicalId>` must not read as HTML tags; inside a code span they already do not.
+const escapeTags = (text: string) => text.split(/(`[^`]*`)/).map((part, i) => (i % 2 ? part : part.replace(/</g, '&lt;').replace(/>/g, '&gt;'))).join('');
+const cell = (text: string) => escapeTags(stripAnsi(text)).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>') || ' ';
 const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
 
 function markdownTable(rows: readonly (readonly string[])[]): string {
   const [header, ...body] = rows;
-  return [
+  const lines = [
     `| ${header.map(cell).join(' | ')} |`,
     `|${header.map(() => '---').join('|')}|`,
     ...body.map((row) => `| ${row.map(cell).join(' | ')} |`),
-  ].join('\n');
+  ];
+  if (lines.every((line) => line.length <= MAX_LINE)) return lines.join('\n');
+  // A Markdown row cannot wrap: too wide a table is shown as the terminal's, in a code block.
+  const plain = rows.map((row) => row.map((text) => stripAnsi(text).replace(/`|\*\*/g, '')));
+  return fence(boxTable(plain, MAX_LINE));
 }
+
+/** Markdown lines over MAX_LINE wrapped (a paragraph or code line continues on the next). */
+const fitMarkdown = (text: string) => text.split('\n').flatMap((line) => (line.startsWith('|') ? [line] : fitLine(line))).join('\n');
 
 function fence(text: string, language = ''): string {
   const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
@@ -247,7 +332,7 @@ export function renderMarkdown(comparison: TreeComparison, labels: Labels, budge
     }
     return out;
   };
-  const join = (parts: string[]) => `${parts.join('\n').trimEnd()}\n`;
+  const join = (parts: string[]) => `${fitMarkdown(parts.join('\n')).trimEnd()}\n`;
   const withFull = join([...head, ...sections(true).map((s) => s.text)]);
   if (withFull.length <= budget) return withFull;
   const note = ['', '_Full template diffs left out to fit a comment; run `npm run diff -- --base <ref> --full` for them._'];

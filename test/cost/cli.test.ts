@@ -99,7 +99,7 @@ fs.writeFileSync(path.join(out, 'S.template.json'), JSON.stringify({ Resources: 
 `;
   afterAll(() => fs.rmSync(repo, { recursive: true, force: true }));
 
-  test('estimates the ref, not the working tree, and removes the worktree', async () => {
+  test('estimates the ref, not the working tree, removes the worktree, and reuses the cached synth on the next run', async () => {
     fs.mkdirSync(path.join(repo, 'bin'));
     fs.writeFileSync(path.join(repo, 'bin', 'platform.ts'), app);
     fs.copyFileSync(path.join(root, 'package-lock.json'), path.join(repo, 'package-lock.json'));
@@ -119,7 +119,10 @@ fs.writeFileSync(path.join(out, 'S.template.json'), JSON.stringify({ Resources: 
     } finally {
       synth.cleanup();
     }
-    expect(fs.existsSync(synth.outdir)).toBe(false);
+    expect(synth.cached).toBe(false);
+    expect(path.relative(repo, synth.outdir)).toMatch(/^\.cache\/review\/synth\/[0-9a-f]{12}-[0-9a-f]{12}-[0-9a-f]{8}\/cdk\.out$/);
+    const again = await synthesizeRef(repo, 'HEAD');
+    expect(again).toMatchObject({ cached: true, outdir: synth.outdir, commit: synth.commit });
     expect(execFileSync('git', ['-C', repo, 'worktree', 'list'], { encoding: 'utf8' }).trim().split('\n')).toHaveLength(1);
   });
 });

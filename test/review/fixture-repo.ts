@@ -124,7 +124,7 @@ export class FixtureRepo {
     fs.writeFileSync(path.join(this.root, 'bin', 'app.ts'), APP);
     fs.writeFileSync(path.join(this.root, 'charts', 'main.ts'), CHARTS);
     fs.writeFileSync(path.join(this.root, 'cdk.json'), `${JSON.stringify({ app: 'npx tsx bin/app.ts', context: {} }, null, 2)}\n`);
-    fs.writeFileSync(path.join(this.root, '.gitignore'), 'node_modules\ncdk.out\ndist\n');
+    fs.writeFileSync(path.join(this.root, '.gitignore'), 'node_modules\ncdk.out\ndist\n.cache\n');
     // The same lock file as this repository's, so the tools link node_modules instead of `npm ci`.
     fs.copyFileSync(path.join(MAIN_ROOT, 'package-lock.json'), path.join(this.root, 'package-lock.json'));
     fs.symlinkSync(path.join(MAIN_ROOT, 'node_modules'), path.join(this.root, 'node_modules'), 'dir');

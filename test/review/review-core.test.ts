@@ -13,7 +13,7 @@ import type { AllowEntry } from '../../scripts/review/guard';
 import { diffLines, unifiedDiff } from '../../scripts/review/line-diff';
 import { renderGuard, renderMarkdown, renderText } from '../../scripts/review/render';
 import { isStatefulType, STATEFUL_RESOURCE_TYPES } from '../../scripts/review/stateful-types';
-import { provideNodeModules } from '../../scripts/review/synth-trees';
+import { lockfileHash, provideNodeModules, synthKey } from '../../scripts/review/synth-trees';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'review-core-test-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -303,19 +303,142 @@ describe('node_modules for the base checkout', () => {
     return dir;
   }
 
-  it('links the working tree node_modules when package-lock.json is identical, else installs', () => {
+  it('links the working tree node_modules when package-lock.json is identical, else installs once per lock file into the cache', () => {
     const head = tree('nm-head', '{"lockfileVersion":3}\n');
     const same = path.join(work, 'nm-same');
     fs.mkdirSync(same);
     fs.writeFileSync(path.join(same, 'package-lock.json'), '{"lockfileVersion":3}\n');
     const installs: string[] = [];
-    expect(provideNodeModules(same, head, (dir) => installs.push(dir))).toBe('symlink');
+    const log: string[] = [];
+    // The injected installer stands for `npm ci`: it sees the lock file and leaves a node_modules.
+    const install = (dir: string) => {
+      installs.push(fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8'));
+      fs.mkdirSync(path.join(dir, 'node_modules', 'left-pad'), { recursive: true });
+    };
+    expect(provideNodeModules(same, head, install, (m) => log.push(m))).toBe('symlink');
     expect(fs.realpathSync(path.join(same, 'node_modules'))).toBe(fs.realpathSync(path.join(head, 'node_modules')));
-    const other = path.join(work, 'nm-other');
-    fs.mkdirSync(other);
-    fs.writeFileSync(path.join(other, 'package-lock.json'), '{"lockfileVersion":3,"packages":{}}\n');
-    expect(provideNodeModules(other, head, (dir) => installs.push(dir))).toBe('install');
-    expect(installs).toEqual([other]);
-    expect(fs.existsSync(path.join(other, 'node_modules'))).toBe(false);
+
+    const otherLock = '{"lockfileVersion":3,"packages":{}}\n';
+    const checkout = (name: string) => {
+      const dir = path.join(work, name);
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'package-lock.json'), otherLock);
+      fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"base"}\n');
+      return dir;
+    };
+    const first = checkout('nm-other-1');
+    expect(provideNodeModules(first, head, install, (m) => log.push(m))).toBe('install');
+    const hash = lockfileHash(first);
+    const cached = path.join(head, '.cache', 'review', 'deps', hash, 'node_modules');
+    expect(fs.realpathSync(path.join(first, 'node_modules'))).toBe(fs.realpathSync(cached));
+    expect(fs.existsSync(path.join(first, 'node_modules', 'left-pad'))).toBe(true);
+    // Announced before it started, with the lock file and where it goes.
+    expect(log[0]).toBe(`installing the base's dependencies (lockfile ${hash}, differs from the working tree's; once: cached in .cache/review/deps/${hash}) ...`);
+    expect(log[1]).toMatch(/^installed the base's dependencies in \d+ s$/);
+
+    // A second checkout of the same lock file (a later run, another command): no install.
+    const second = checkout('nm-other-2');
+    expect(provideNodeModules(second, head, install, (m) => log.push(m))).toBe('cached');
+    expect(installs).toEqual([otherLock]);
+    expect(fs.realpathSync(path.join(second, 'node_modules'))).toBe(fs.realpathSync(cached));
+    expect(log[2]).toBe(`the base's dependencies (lockfile ${hash}) are cached in .cache/review/deps/${hash}`);
+    expect(fs.readdirSync(path.dirname(path.dirname(cached)))).toEqual([hash]);
+  });
+
+  it('leaves nothing in the cache when the install fails', () => {
+    const head = tree('nm-fail-head', '{"lockfileVersion":3}\n');
+    const base = tree('nm-fail-base', '{"lockfileVersion":3,"name":"x"}\n');
+    fs.rmSync(path.join(base, 'node_modules'), { recursive: true });
+    expect(() => provideNodeModules(base, head, () => { throw new Error('registry unreachable'); })).toThrow('registry unreachable');
+    expect(fs.readdirSync(path.join(head, '.cache', 'review', 'deps'))).toEqual([]);
+  });
+
+  it('keys a synth by commit, lock file and the PLATFORM_/CDK_ environment the app reads', () => {
+    const key = synthKey('a'.repeat(40), 'abc', { PLATFORM_STAGING_ACCOUNT: '1', HOME: '/x' });
+    expect(key).toMatch(/^a{12}-abc-[0-9a-f]{8}$/);
+    expect(synthKey('a'.repeat(40), 'abc', { PLATFORM_STAGING_ACCOUNT: '1', HOME: '/y' })).toBe(key);
+    expect(synthKey('a'.repeat(40), 'abc', { PLATFORM_STAGING_ACCOUNT: '2' })).not.toBe(key);
+    expect(synthKey('a'.repeat(40), 'abd', { PLATFORM_STAGING_ACCOUNT: '1' })).not.toBe(key);
+  });
+});
+
+describe('cross-stack references in the tables and lines', () => {
+  // The shapes a real synth writes: a consumer role reading topics of another stack's MSK cluster
+  // (a cross-region reference, Fn::GetStackOutput, cut up with Fn::Select/Fn::Split), and a group
+  // admitting the other stack's security group. Before: 1,400-character escaped JSON cells.
+  const output = (stack: string, name: string) => ({ 'Fn::GetStackOutput': { StackName: stack, Region: 'us-east-1', OutputName: name } });
+  const cluster = output('platform-production-messaging', 'PublishOutputFnGetAttKafkaCluster21A1BE89ArnDDB38E7D');
+  const parts = [0, 1, 2].map((i) => ({ 'Fn::Select': [i, { 'Fn::Split': ['/', cluster] }] }));
+  const topic = (name: string) => ({ 'Fn::Join': ['', ['arn:aws:kafka:us-east-1:111111111111:topic/', { 'Fn::Select': [1, parts] }, '/', { 'Fn::Select': [2, parts] }, `/${name}`]] });
+  const topics = ['order.created', 'order.cancelled', 'payment.captured', 'payment.refunded', 'inventory.reserved', 'inventory.released'];
+  const consumer: Resources = {
+    ConsumerRoleA1B2C3D4: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: { Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }] } } },
+    ConsumerPolicyE5F6A7B8: {
+      Type: 'AWS::IAM::Policy',
+      Properties: {
+        PolicyName: 'consumer', Roles: [{ Ref: 'ConsumerRoleA1B2C3D4' }],
+        PolicyDocument: {
+          Statement: [
+            { Effect: 'Allow', Action: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'], Resource: cluster },
+            { Effect: 'Allow', Action: ['kafka-cluster:ReadData', 'kafka-cluster:DescribeTopic'], Resource: topics.map(topic) },
+            {
+              Effect: 'Allow', Action: 'kms:Decrypt', Resource: output('platform-production-messaging', 'PublishOutputFnGetAttKafkaKeyB520D703Arn0C2A1E55'),
+              Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'kafka.${AWS::Region}.amazonaws.com' } } },
+            },
+          ],
+        },
+      },
+    },
+    ConsumerGroup11223344: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'consumer', VpcId: output('platform-production-network', 'PublishOutputRefNetworkVpc7FB7348F0A8D3E1C') } },
+    ConsumerToBrokers55667788: {
+      Type: 'AWS::EC2::SecurityGroupIngress',
+      Properties: {
+        GroupId: output('platform-production-messaging', 'PublishOutputFnGetAttKafkaGroup9A8B7C6DGroupId4E3F2A1B'), IpProtocol: 'tcp', FromPort: 9098, ToPort: 9098,
+        SourceSecurityGroupId: { 'Fn::GetAtt': ['ConsumerGroup11223344', 'GroupId'] },
+      },
+    },
+  };
+  const stacks = (resources: Resources) => [{ stage: 'production', stackName: 'platform-production-orders', resources }];
+
+  it('shows every reference as what it points to, in lines under 200 characters, text (also --full) and Markdown', () => {
+    const comparison = compareTrees(assembly(stacks({ Placeholder: { Type: 'AWS::SQS::Queue' } })), assembly(stacks(consumer)));
+    const outputs = {
+      text: renderText(comparison, labels),
+      full: renderText(comparison, labels, { full: true }),
+      narrow: renderText(comparison, labels, { columns: 100 }),
+      markdown: renderMarkdown(comparison, labels),
+    };
+    for (const [name, out] of Object.entries(outputs)) {
+      expect({ name, fn: out.match(/Fn::|\\"/g) ?? [] }).toEqual({ name, fn: [] });
+      const long = out.split('\n').filter((line) => line.length >= 200);
+      expect({ name, long }).toEqual({ name, long: [] });
+    }
+    expect(outputs.narrow.split('\n').every((line) => line.length <= 100)).toBe(true);
+    // The ARN column gets the room (the others keep their width); its cells wrap after a separator.
+    const wide = outputs.text;
+    // A cell wrapped over several lines of its row, read back whole.
+    const resources = wide.split(/\n\s*[├└]/).map((row) => row.split('\n').map((line) => line.split('│')[2]?.trim() ?? '').join(''));
+    expect(resources.join('\n')).toContain('arn:aws:kafka:us-east-1:111111111111:topic/<platform-production-messaging>.KafkaCluster.Arn.split("/")[1..2]/order.created');
+    expect(wide).toMatch(/│ \+ │ <platform-production-messaging>\.KafkaCluster\.Arn\s+│ Allow\s+│ kafka-cluster:Connect/);
+    expect(wide).toContain('AWS:<ConsumerRoleA1B2C3D4>');
+    expect(wide).toContain('"kms:ViaService": "kafka.<AWS::Region>.amazonaws.');
+    expect(wide).toMatch(/│ \+ │ <platform-production-messaging>\.KafkaGroup\.GroupId\s+│ In\s+│ TCP 9098\s+│ <ConsumerGroup11223344>\.GroupId/);
+    // Too wide for Markdown rows, the IAM table is the terminal's, in a code block; outside code
+    // blocks angle brackets are escaped (else they read as HTML tags and vanish).
+    const segments = outputs.markdown.split(/^`{3,}.*$/m);
+    const code = segments.filter((_, i) => i % 2 === 1).join('\n');
+    const prose = segments.filter((_, i) => i % 2 === 0).join('\n');
+    expect(code).toContain('│ + │ <platform-production-messaging>.KafkaCluster.Arn');
+    expect(prose).toContain('| + | &lt;platform-production-messaging&gt;.KafkaGroup.GroupId | In | TCP 9098 | &lt;ConsumerGroup11223344&gt;.GroupId |');
+    expect(prose).not.toMatch(/(?<!`)<(platform-|Consumer)/);
+  });
+
+  it('renders a replacement forced by a changed reference as the references, not JSON', () => {
+    const before = { Db: db({ DBSubnetGroupName: output('platform-production-network', 'PublishOutputRefSubnetsA1B2C3D4E5F6A7B8') }) };
+    const after = { Db: db({ DBSubnetGroupName: { Ref: 'LocalSubnets' } }) };
+    const comparison = compareTrees(assembly(stacks(before)), assembly(stacks(after)));
+    expect(renderText(comparison, labels)).toContain('forced by DBSubnetGroupName ("<platform-production-network>.Subnets" -> "<LocalSubnets>")');
+    // In a code span the brackets stay as they are (an entity there would show as `&lt;`).
+    expect(renderMarkdown(comparison, labels)).toContain('forced by `DBSubnetGroupName`: `"<platform-production-network>.Subnets"` → `"<LocalSubnets>"`');
   });
 });

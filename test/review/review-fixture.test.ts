@@ -18,7 +18,7 @@ import type { ReachabilityDiff } from '../../scripts/review/reachability';
 import type { TreeComparison } from '../../scripts/review/compare';
 import { applyAllowList, findStatefulRisks } from '../../scripts/review/guard';
 import { renderGuard, renderMarkdown, renderText } from '../../scripts/review/render';
-import { addWorktree, provideNodeModules, synthTree } from '../../scripts/review/synth-trees';
+import { addWorktree, provideNodeModules, synthCommit, synthTree } from '../../scripts/review/synth-trees';
 import { FixtureRepo, MAIN_ROOT } from './fixture-repo';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'review-fixture-test-'));
@@ -86,13 +86,13 @@ describe('(a) a commit adding resources', () => {
     expect(text).toContain('fixture-production-data (production/Data): 3 added, 0 removed, 0 replaced, 0 modified');
     expect(text).toContain('[+] AWS::SQS::Queue Events (production/Data/Events)');
     expect(text).toContain('IAM statement changes (permissions broadened):');
-    expect(text).toMatch(/│ \+ │ \$\{Events\.Arn\}\s+│ Allow\s+│ sqs:SendMessage/);
-    expect(text).toMatch(/│ \+ │ \$\{DatabaseAccess\.GroupId\} │ In\s+│ TCP 5432 │ 10\.0\.0\.0\/16 │/);
+    expect(text).toMatch(/│ \+ │ <Events>\.Arn\s+│ Allow\s+│ sqs:SendMessage/);
+    expect(text).toMatch(/│ \+ │ <DatabaseAccess>\.GroupId │ In\s+│ TCP 5432 │ 10\.0\.0\.0\/16 │/);
     const markdown = renderMarkdown(addResource, labels);
     expect(markdown).toContain('| production | `fixture-production-data` | 3 | 0 | 0 | 0 | broadened | changed |');
     expect(markdown).toContain('<details><summary><b>fixture-production-data</b> (production/Data): 3 added, IAM broadened, security groups</summary>');
     expect(markdown).toContain('| `Events` | `AWS::SQS::Queue` | `production/Data/Events` |');
-    expect(markdown).toContain('| + | ${Events.Arn} | Allow | sqs:SendMessage | AWS:${Publisher} |');
+    expect(markdown).toContain('| + | &lt;Events&gt;.Arn | Allow | sqs:SendMessage | AWS:&lt;Publisher&gt; |');
     expect(addResource.manifests).toEqual([]);
   });
 
@@ -201,6 +201,48 @@ describe('(d) a commit opening a path into the restricted zone, (e) one closing 
   });
 });
 
+describe('a base whose package-lock.json differs', () => {
+  it('installs its dependencies once (announced first), synthesizes it once, and reuses both', async () => {
+    const other = new FixtureRepo(work);
+    // Same packages, different bytes: the tools must not link this checkout's node_modules.
+    fs.appendFileSync(path.join(other.root, 'package-lock.json'), '\n');
+    const commit = other.commit(BASE, 'base with another lock file');
+    // The working tree has moved on to this repository's lock file (uncommitted).
+    fs.copyFileSync(path.join(MAIN_ROOT, 'package-lock.json'), path.join(other.root, 'package-lock.json'));
+    const log: string[] = [];
+    const installed: string[] = [];
+    // Stands for `npm ci` (minutes, the registry): the same packages, linked.
+    const install = (dir: string) => { installed.push(dir); fs.symlinkSync(path.join(MAIN_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir'); };
+    const first = await synthCommit(other.root, commit, { install, log: (m) => log.push(m) });
+    expect(first.cached).toBe(false);
+    expect(installed).toHaveLength(1);
+    const announce = log.findIndex((m) => m.startsWith("installing the base's dependencies (lockfile "));
+    expect(announce).toBeGreaterThanOrEqual(0);
+    expect(announce).toBeLessThan(log.findIndex((m) => m.startsWith('synthesizing ')));
+    expect(fs.existsSync(path.join(first.cdkOut, 'manifest.json'))).toBe(true);
+
+    log.length = 0;
+    const second = await synthCommit(other.root, commit, { install, log: (m) => log.push(m) });
+    expect(second).toEqual({ ...first, cached: true });
+    expect(installed).toHaveLength(1);
+    expect(log).toEqual([`base: synth of ${commit.slice(0, 12)} reused from ${path.relative(other.root, path.dirname(first.cdkOut))}`]);
+
+    // Another environment is another synth, but the same lock file: the dependencies come from the cache.
+    process.env.PLATFORM_REVIEW_TEST_MARKER = '1';
+    try {
+      log.length = 0;
+      const third = await synthCommit(other.root, commit, { install, log: (m) => log.push(m) });
+      expect(third.cached).toBe(false);
+      expect(third.cdkOut).not.toBe(first.cdkOut);
+    } finally {
+      delete process.env.PLATFORM_REVIEW_TEST_MARKER;
+    }
+    expect(installed).toHaveLength(1);
+    expect(log.some((m) => /^the base's dependencies \(lockfile [0-9a-f]{12}\) are cached in \.cache\/review\/deps\//.test(m))).toBe(true);
+    expect(other.git('worktree', 'list').split('\n')).toHaveLength(1);
+  });
+});
+
 describe('the command-line entries', () => {
   const cli = (script: string, args: string[]) => spawnSync(process.execPath, [path.join(MAIN_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(MAIN_ROOT, 'scripts', 'review', script), ...args], {
     cwd: repo.root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' },
@@ -221,6 +263,9 @@ describe('the command-line entries', () => {
       { stack: 'fixture-staging-data', logicalId: 'Database', reason: 'CHG-42: staging too', expires: '2999-12-31' },
     ]));
     const allowed = cli('check-replacements.ts', ['--base', 'HEAD~1']);
+    // The base was synthesized by the first run: this one reads it from the cache.
+    expect(allowed.stderr).toMatch(/review: base: synth of [0-9a-f]{12} reused from \.cache\/review\/synth\//);
+    expect(allowed.stderr).not.toContain('worktree of');
     expect(allowed.stdout).toContain('by review/replacements-allowed.json entry 0 (stack fixture-production-data, logicalId Database): CHG-42: rename approved');
     expect(allowed.stdout).toContain('OK: no stateful resource would be replaced or deleted beyond the 2 allowed changes.');
     expect(allowed.status).toBe(0);
