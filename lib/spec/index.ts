@@ -9,6 +9,8 @@ import { platformSpecSchema } from './schema';
 import type { EnvironmentName, PlatformSpec } from './schema';
 
 export * from './schema';
+export * from './parse';
+export { PGBOUNCER_POOLS, pgbouncerClientConnectionsPerPod, pgbouncerServerConnectionsPerPod } from './checks';
 export * from './names';
 export * from './context';
 
@@ -68,14 +70,6 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
-}
-
-/** Seconds in an ISO-8601 duration of the spec's form (PT1H, PT30M, PT0S). */
-export function durationSeconds(iso: string): number {
-  const match = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$/.exec(iso);
-  if (!match) throw new Error(`not a PT duration: ${iso}`);
-  const [, h = '0', m = '0', s = '0'] = match;
-  return Number(h) * 3600 + Number(m) * 60 + Number(s);
 }
 
 export const ENVIRONMENT_NAMES: readonly EnvironmentName[] = ['production', 'staging'];

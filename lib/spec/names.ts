@@ -2,7 +2,7 @@
  * Physical names of the data tier, derived from project + environment: the contract between
  * the data-tier stacks (which give their resources these names) and the ops CLI (which finds
  * the resources by them). Deterministic, so no lookup, export or hand-written string is needed
- * on either side. Plain data, no AWS dependency (see schema.ts).
+ * on either side. Plain data, no AWS dependency (see schema/index.ts).
  *
  * Limits honoured: RDS identifiers <= 63 chars, letters/digits/hyphens, no "--", no trailing
  * hyphen; ElastiCache replication group ids <= 40 chars; MSK cluster names <= 64 chars;

@@ -4,7 +4,7 @@
  * the cluster). Derived from the spec only, so the charts (which create these objects) and the
  * stacks and Vault configuration (which refer to them) cannot disagree.
  */
-import { parseCidr } from './schema';
+import { addressCount, formatIpv4, parseCidr } from './parse';
 import type { EnvironmentSpec, PlatformSpec, ServiceSpec, ZoneName } from './schema';
 
 /** PgBouncer's namespace; its writer and reader pools are two Deployments and Services in it. */
@@ -135,16 +135,12 @@ export function zoneSubnetCidrs(spec: PlatformSpec, environment: EnvironmentSpec
   const result = {} as Record<ZoneName, string[]>;
   for (const zone of order) {
     const mask = spec.securityZones[zone].subnetCidrMask;
-    const size = 2 ** (32 - mask);
+    const size = addressCount(mask);
     result[zone] = environment.availabilityZones.map(() => {
-      const cidr = `${ipv4(next)}/${mask}`;
+      const cidr = `${formatIpv4(next)}/${mask}`;
       next += size;
       return cidr;
     });
   }
   return result;
-}
-
-function ipv4(n: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
 }

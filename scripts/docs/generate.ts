@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'yaml';
 import { renderCharts } from '../../charts/main';
-import { ENVIRONMENT_NAMES } from '../../lib/spec';
+import { ENVIRONMENT_NAMES, parseDuration } from '../../lib/spec';
 import type { EnvironmentName, PlatformSpec } from '../../lib/spec';
 import type { CostReport } from '../cost/assembly';
 import { money } from '../cost/report';
@@ -103,10 +103,10 @@ const table = (header: string[], rows: (string | number)[][], align?: string[]) 
 
 /** PT1H -> 1 h, PT30M -> 30 min, PT0S -> 0. */
 export function humanDuration(iso: string): string {
-  const match = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$/.exec(iso);
-  if (!match) throw new Error(`not a PT duration: ${iso}`);
-  const [, h, m, s] = match;
-  const parts = [h && `${h} h`, m && `${m} min`, s && s !== '0' && `${s} s`].filter(Boolean);
+  const duration = parseDuration(iso);
+  if (!duration) throw new Error(`not a PT duration: ${iso}`);
+  const { hours: h, minutes: m, seconds: s } = duration;
+  const parts = [h !== undefined && `${h} h`, m !== undefined && `${m} min`, s !== undefined && s !== 0 && `${s} s`].filter(Boolean);
   return parts.length > 0 ? parts.join(' ') : '0';
 }
 

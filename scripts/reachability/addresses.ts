@@ -3,7 +3,8 @@
  * covers. Every layer answers in these terms: a rule admits "all" of a peer's addresses, "some"
  * of them, or "none".
  */
-import { parseCidr } from '../../lib/spec';
+import { addressCount, parseCidr } from '../../lib/spec';
+import type { ParsedCidr } from '../../lib/spec';
 
 export interface Interval { readonly start: number; readonly end: number } // end exclusive
 
@@ -12,10 +13,20 @@ export type Coverage = 'all' | 'some' | 'none';
 
 export const ANY_IPV4 = '0.0.0.0/0';
 
-export function cidrInterval(cidr: string): Interval {
+function parsedCidr(cidr: string): ParsedCidr {
   const parsed = parseCidr(cidr);
   if (!parsed) throw new Error(`not an IPv4 CIDR block: ${cidr}`);
-  return { start: parsed.base, end: parsed.base + 2 ** (32 - parsed.prefix) };
+  return parsed;
+}
+
+export function cidrInterval(cidr: string): Interval {
+  const parsed = parsedCidr(cidr);
+  return { start: parsed.base, end: parsed.base + addressCount(parsed.prefix) };
+}
+
+/** The prefix length of a CIDR block (a longer one is a more specific route). */
+export function cidrPrefix(cidr: string): number {
+  return parsedCidr(cidr).prefix;
 }
 
 export function isCidr(value: unknown): value is string {

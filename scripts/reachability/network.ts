@@ -10,7 +10,7 @@
  * A security group without inline egress rules gets EC2's allow-all egress rule, unless a
  * standalone AWS::EC2::SecurityGroupEgress targets it: CloudFormation then removes the default.
  */
-import { ANY_IPV4, cidrContains, isCidr } from './addresses';
+import { ANY_IPV4, cidrContains, cidrPrefix, isCidr } from './addresses';
 import { CfnRef } from './cfn';
 import type { CfnResource , Cfn} from './cfn';
 
@@ -358,7 +358,7 @@ export function routeFor(table: RouteTable, vpc: Vpc, cidr: string): Route | 'lo
   for (const route of table.routes) {
     const dest = route.destination.cidr;
     if (!dest || !cidrContains(dest, cidr)) continue;
-    const prefix = Number(dest.split('/')[1]);
+    const prefix = cidrPrefix(dest);
     if (prefix > bestPrefix) { best = route; bestPrefix = prefix; }
   }
   return best;

@@ -1,0 +1,120 @@
+/**
+ * Rules of the services and the charts: unique names and ports, replica bounds, every service
+ * sized, callers and callees known, PgBouncer's connections fit the database, certificate renewal.
+ */
+import { cpuMillis, memoryMiB, parseDurationSeconds } from '../parse';
+import type { ContainerResourcesSpec, PlatformSpec } from '../schema';
+import type { Report } from './report';
+
+/** PgBouncer runs two pools (charts/pgbouncer-chart.ts): the writer (RDS primary) and the reader (the replicas). */
+export const PGBOUNCER_POOLS = 2;
+
+/**
+ * Each PgBouncer pod's max_client_conn: the spec's limit is for PgBouncer as a whole, so it is
+ * shared by every replica of both pools.
+ */
+export function pgbouncerClientConnectionsPerPod(spec: Pick<PlatformSpec, 'dataTier' | 'workloads'>): number {
+  return Math.floor(spec.dataTier.pgbouncer.maxClientConnections / (PGBOUNCER_POOLS * spec.workloads.pgbouncer.replicas));
+}
+
+/** Server connections one PgBouncer pod may open: max_db_connections for each service database. */
+export function pgbouncerServerConnectionsPerPod(spec: Pick<PlatformSpec, 'workloads'>): number {
+  return Object.keys(spec.workloads.databaseNames).length * spec.workloads.pgbouncer.maxDbConnections;
+}
+
+export function checkWorkloads(spec: PlatformSpec, issue: Report) {
+  const { workloads: w } = spec;
+  const names = spec.services.map((s) => s.name);
+  for (const name of names) {
+    if (!w.resources[name]) issue(['workloads', 'resources'], Object.keys(w.resources), `has no entry for service ${name}`);
+  }
+  for (const name of Object.keys(w.resources)) {
+    if (!names.includes(name)) issue(['workloads', 'resources', name], name, 'is not a service of the spec');
+  }
+  const checkResources = (path: (string | number)[], r: ContainerResourcesSpec) => {
+    if (cpuMillis(r.requests.cpu) > cpuMillis(r.limits.cpu)) issue([...path, 'requests', 'cpu'], r.requests.cpu, `must be <= limits.cpu (${r.limits.cpu})`);
+    if (memoryMiB(r.requests.memory) > memoryMiB(r.limits.memory)) {
+      issue([...path, 'requests', 'memory'], r.requests.memory, `must be <= limits.memory (${r.limits.memory})`);
+    }
+  };
+  for (const [caller, callees] of Object.entries(w.calls)) {
+    if (!names.includes(caller)) issue(['workloads', 'calls', caller], caller, 'is not a service of the spec');
+    callees.forEach((callee, i) => {
+      if (!names.includes(callee)) issue(['workloads', 'calls', caller, i], callee, 'is not a service of the spec');
+      if (callee === caller) issue(['workloads', 'calls', caller, i], callee, 'a service does not call itself over the network');
+    });
+  }
+  for (const [name, kinds] of Object.entries(spec.vault.serviceSecrets)) {
+    if (kinds.includes('database') && !w.databaseNames[name]) issue(['workloads', 'databaseNames'], Object.keys(w.databaseNames), `has no database for ${name} (vault.serviceSecrets gives it one)`);
+  }
+  for (const name of Object.keys(w.databaseNames)) {
+    if (!spec.vault.serviceSecrets[name]?.includes('database')) issue(['workloads', 'databaseNames', name], name, 'has no database in vault.serviceSecrets');
+  }
+  for (const [name, r] of Object.entries(w.resources)) checkResources(['workloads', 'resources', name], r);
+  checkResources(['workloads', 'pgbouncer', 'resources'], w.pgbouncer.resources);
+  checkResources(['workloads', 'pgbouncer', 'exporterResources'], w.pgbouncer.exporterResources);
+  if (w.pgbouncer.defaultPoolSize > w.pgbouncer.maxDbConnections) {
+    issue(['workloads', 'pgbouncer', 'defaultPoolSize'], w.pgbouncer.defaultPoolSize, `must be <= maxDbConnections (${w.pgbouncer.maxDbConnections})`);
+  }
+  const clientsPerPod = pgbouncerClientConnectionsPerPod(spec);
+  const serversPerPod = pgbouncerServerConnectionsPerPod(spec);
+  if (clientsPerPod < 1) {
+    issue(['dataTier', 'pgbouncer', 'maxClientConnections'], spec.dataTier.pgbouncer.maxClientConnections,
+      `is shared by ${PGBOUNCER_POOLS} pools x ${w.pgbouncer.replicas} replicas: must be at least one per PgBouncer pod`);
+  } else if (serversPerPod > clientsPerPod) {
+    issue(['workloads', 'pgbouncer', 'maxDbConnections'], w.pgbouncer.maxDbConnections,
+      `times the ${Object.keys(w.databaseNames).length} databases (${serversPerPod}) must be <= each PgBouncer pod's share of dataTier.pgbouncer.maxClientConnections (${clientsPerPod}): a pool never holds more server than client connections`);
+  }
+  for (const [key, env] of Object.entries(spec.environments)) {
+    // Each pool's replicas all reach one instance in the worst case (the writer; the reader pool's
+    // hosts when one replica is down).
+    const needed = w.pgbouncer.replicas * serversPerPod + spec.dataTier.postgres.reservedConnections;
+    if (needed > env.database.maxConnections) {
+      issue(['environments', key, 'database', 'maxConnections'], env.database.maxConnections,
+        `must be >= PgBouncer's server connections to one instance (${w.pgbouncer.replicas} replicas x ${serversPerPod}) + dataTier.postgres.reservedConnections (${spec.dataTier.postgres.reservedConnections}) = ${needed}`);
+    }
+  }
+  w.replicaReaders.forEach((name, i) => {
+    if (!spec.vault.serviceSecrets[name]?.includes('database')) issue(['workloads', 'replicaReaders', i], name, 'has no database in vault.serviceSecrets');
+  });
+  const renewBefore = parseDurationSeconds(w.certificates.renewBefore);
+  const lifetime = parseDurationSeconds(w.certificates.duration);
+  if (renewBefore !== undefined && lifetime !== undefined && renewBefore >= lifetime) {
+    issue(['workloads', 'certificates', 'renewBefore'], w.certificates.renewBefore, `must be shorter than duration (${w.certificates.duration})`);
+  }
+  const reserved = new Map<number, string>();
+  spec.services.forEach((s) => { reserved.set(s.port, s.name); reserved.set(s.healthPort, s.name); });
+  reserved.set(spec.dataTier.pgbouncer.port, 'dataTier.pgbouncer.port');
+  const other = reserved.get(w.pgbouncer.exporterPort);
+  if (other) issue(['workloads', 'pgbouncer', 'exporterPort'], w.pgbouncer.exporterPort, `port clash: also used by ${other}`);
+}
+
+/** No two services (or a service and PgBouncer) share a port. */
+export function checkPorts(spec: PlatformSpec, issue: Report) {
+  const seen = new Map<number, string>();
+  const claim = (value: number, owner: string, path: (string | number)[]) => {
+    const other = seen.get(value);
+    if (other !== undefined) issue(path, value, `port clash: also used by ${other}`);
+    else seen.set(value, owner);
+  };
+  spec.services.forEach((svc, i) => {
+    claim(svc.port, `services[${i}].port (${svc.name})`, ['services', i, 'port']);
+    claim(svc.healthPort, `services[${i}].healthPort (${svc.name})`, ['services', i, 'healthPort']);
+  });
+  claim(spec.dataTier.pgbouncer.port, 'dataTier.pgbouncer.port', ['dataTier', 'pgbouncer', 'port']);
+}
+
+/** Replica bounds and unique names of the services. */
+export function checkServices(spec: PlatformSpec, issue: Report) {
+  spec.services.forEach((svc, i) => {
+    if (svc.autoscaling.minReplicas > svc.autoscaling.maxReplicas) {
+      issue(['services', i, 'autoscaling', 'minReplicas'], svc.autoscaling.minReplicas,
+        `must be <= maxReplicas (${svc.autoscaling.maxReplicas}) of service ${svc.name}`);
+    }
+  });
+  const names = new Set<string>();
+  spec.services.forEach((svc, i) => {
+    if (names.has(svc.name)) issue(['services', i, 'name'], svc.name, 'duplicate service name');
+    names.add(svc.name);
+  });
+}

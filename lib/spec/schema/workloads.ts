@@ -1,0 +1,98 @@
+/** The services and what the charts deploy them with: ports, autoscaling, resources, PgBouncer, mTLS. */
+import { z } from 'zod';
+import { CPU_QUANTITY, MEMORY_QUANTITY } from '../parse';
+import { duration, httpsOrigin, kebabName, port, positiveInt } from './common';
+import { ZONE_NAMES } from './network';
+
+const cpuTrigger = z.strictObject({
+  type: z.literal('cpu'),
+  targetUtilizationPercent: z.number().int().min(1).max(100, 'must be <= 100'),
+});
+const latencyTrigger = z.strictObject({
+  type: z.literal('latency'),
+  /** Scale out when this percentile of request latency exceeds thresholdMs. */
+  percentile: z.number().min(50).max(99.9),
+  thresholdMs: positiveInt,
+  /** Latency alone can mask saturation; a CPU trigger runs beside it. */
+  cpuTargetUtilizationPercent: z.number().int().min(1).max(100, 'must be <= 100'),
+});
+
+const autoscaling = z.strictObject({
+  minReplicas: positiveInt,
+  maxReplicas: positiveInt,
+  trigger: z.discriminatedUnion('type', [cpuTrigger, latencyTrigger]),
+});
+
+/** services[] */
+export const service = z.strictObject({
+  name: kebabName,
+  /** The spec's port: gRPC (services) or HTTPS (api-gateway). */
+  port,
+  /** Plaintext health/readiness/metrics port (DESIGN.md §5); our choice, port + 1000. */
+  healthPort: port,
+  /** Readiness endpoint on healthPort; the ALB health-checks the api-gateway here. */
+  readinessPath: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, 'must be an absolute URL path such as /readyz'),
+  zone: z.enum(ZONE_NAMES),
+  purpose: z.string().min(1),
+  autoscaling,
+});
+
+const cpuQuantity = z.string().regex(CPU_QUANTITY, 'must be a CPU quantity such as 250m or 1');
+const memoryQuantity = z.string().regex(MEMORY_QUANTITY, 'must be a memory quantity such as 256Mi or 1Gi');
+export const containerResources = z.strictObject({
+  requests: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
+  limits: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
+});
+export type ContainerResourcesSpec = z.infer<typeof containerResources>;
+
+/** A third-party image, pinned: `<registry>/<repository>:<tag>`, optionally `@sha256:<digest>`. */
+const pinnedImage = z.string().regex(
+  /^[a-z0-9.-]+\.[a-z]{2,}\/[a-z0-9._/-]+:[A-Za-z0-9._-]+(@sha256:[0-9a-f]{64})?$/,
+  'must be a pinned image <registry>/<repository>:<tag>[@sha256:<digest>] (no "latest" guessing)',
+);
+
+/** The charts: what the spec does not give about the workloads, all our choice. */
+export const workloads = z.strictObject({
+  /** Image tag of the services when no `-c services:imageTag=<tag>` is given. */
+  defaultImageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, 'must be a Docker image tag'),
+  /** Who calls whom over gRPC (services/README.md): the callee admits the caller's identity and NetworkPolicy. */
+  calls: z.record(kebabName, z.array(kebabName).min(1)),
+  /**
+   * The external payment provider (Stripe) the services with vault.serviceSecrets
+   * 'payment-provider' call over the internet; its secret key is in Vault (docs/vault.md).
+   */
+  paymentProvider: z.strictObject({
+    /** `STRIPE_API_BASE`; the NetworkPolicy opens the internet on its port only (443 unless given). */
+    apiBase: httpsOrigin,
+  }),
+  /** PostgreSQL database of each service that has one (vault.serviceSecrets 'database'). */
+  databaseNames: z.record(kebabName, z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a PostgreSQL identifier')),
+  /** Services that also read from the replicas, through PgBouncer's reader pool (DATABASE_READ_HOST). */
+  replicaReaders: z.array(kebabName),
+  /** Requests and limits of each service's container, keyed by service name. */
+  resources: z.record(kebabName, containerResources),
+  /** Seconds between SIGTERM and SIGKILL; must exceed the services' drain time (SHUTDOWN_GRACE_MS). */
+  terminationGracePeriodSeconds: z.number().int().min(1).max(600),
+  pgbouncer: z.strictObject({
+    /** At least two, so a node drain or AZ loss leaves a pooler (PodDisruptionBudget minAvailable 1). */
+    replicas: z.number().int().min(2, 'must be >= 2 (one pooler must survive a disruption)'),
+    image: pinnedImage,
+    exporterImage: pinnedImage,
+    exporterPort: port,
+    /** Server connections per (database, user) pair of each pooler replica. */
+    defaultPoolSize: positiveInt,
+    /** Server connections per database of each replica; times replicas must fit max_connections. */
+    maxDbConnections: positiveInt,
+    resources: containerResources,
+    exporterResources: containerResources,
+  }),
+  certificates: z.strictObject({
+    /** Who signs the services' mTLS certificates in each environment. */
+    issuer: z.strictObject({ production: z.enum(['vault-pki', 'self-signed']), staging: z.enum(['vault-pki', 'self-signed']) }),
+    /** Vault PKI mount and role cert-manager signs with (issuer vault-pki). */
+    vaultPkiPath: z.string().regex(/^[a-z0-9_-]+\/sign\/[a-z0-9_-]+$/, 'must be <pki mount>/sign/<role> such as pki/sign/services'),
+    /** Certificate lifetime and renewal point (ISO-8601 hours). */
+    duration: duration,
+    renewBefore: duration,
+  }),
+});
