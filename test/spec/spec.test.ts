@@ -126,6 +126,27 @@ describe('validation names the field and the value', () => {
     });
     expect(message.split('\n').filter((line) => line.startsWith('  - '))).toHaveLength(2);
   });
+
+  it('reports the cross-field problems of different domains together, each at its field', () => {
+    const { vault, edge, dataTier } = spec;
+    const message = problemsAfter((d) => {
+      d.vault.clusterPort = d.vault.apiPort;
+      d.edge.staticPaths.defaultTtlSeconds = d.edge.staticPaths.maxTtlSeconds + 1;
+      d.dataTier.kafka.minInsyncReplicas = d.dataTier.kafka.defaultReplicationFactor;
+    });
+    expect(message.split('\n').filter((line) => line.startsWith('  - '))).toEqual([
+      `  - vault.clusterPort = ${vault.apiPort}: must differ from vault.apiPort`,
+      `  - dataTier.kafka.minInsyncReplicas = ${dataTier.kafka.defaultReplicationFactor}: must be < defaultReplicationFactor (${dataTier.kafka.defaultReplicationFactor}), or one broker down stops every producer`,
+      `  - edge.staticPaths.defaultTtlSeconds = ${edge.staticPaths.maxTtlSeconds + 1}: must be <= maxTtlSeconds (${edge.staticPaths.maxTtlSeconds})`,
+    ]);
+  });
+
+  it('reports a malformed duration once, not again through the rules that compare it', () => {
+    const message = problemsAfter((d) => { d.vault.pkiCaTtl = 'one year'; });
+    expect(message.split('\n').filter((line) => line.startsWith('  - '))).toEqual([
+      '  - vault.pkiCaTtl = "one year": must be an ISO-8601 duration such as PT1H or PT30M',
+    ]);
+  });
 });
 
 describe('account ids are overridable without editing the spec', () => {
