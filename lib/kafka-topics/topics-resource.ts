@@ -10,7 +10,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { IConstruct } from 'constructs';
 import { acknowledgeDeployTimeFunction } from '../compliance';
-import { RetainedLogGroup } from '../constructs/retained-log-group';
+import { RetainedLogGroup } from '../constructs/shared/retained-log-group';
 import type { ManagedTopic } from './topics';
 import { toTopicProperty } from './topics';
 

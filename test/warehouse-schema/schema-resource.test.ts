@@ -20,7 +20,7 @@ import { readMigrations, toMigrationProperty } from '../../lib/warehouse-schema/
 import { MAX_MIGRATIONS_PROPERTY_BYTES, WarehouseSchema } from '../../lib/warehouse-schema/schema-resource';
 import type { WarehouseSchemaProps } from '../../lib/warehouse-schema/schema-resource';
 import { testApp } from '../helpers/app';
-import { zoneSubnets } from '../../lib/constructs/zoned-vpc';
+import { zoneSubnets } from '../../lib/constructs/network/zoned-vpc';
 
 const spec = loadPlatformSpec();
 const warehouse = spec.analytics.warehouse;

@@ -3,10 +3,10 @@ import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { IDependable } from 'constructs';
-import type { EnvironmentSpec, HelmChartSpec, PlatformSpec } from '../spec';
-import { AlertmanagerPublisher } from '../observability/prometheus-addon';
-import { acknowledge } from '../compliance';
-import { PodIdentityRole } from './pod-identity-role';
+import type { EnvironmentSpec, HelmChartSpec, PlatformSpec } from '../../spec';
+import { AlertmanagerPublisher } from '../../observability/prometheus-addon';
+import { acknowledge } from '../../compliance';
+import { PodIdentityRole } from '../shared/pod-identity-role';
 // The controller's official IAM policy, vendored verbatim from aws-cdk-lib 2.276.0
 // (node_modules/aws-cdk-lib/aws-eks-v2/lib/addons/alb-iam_policy-v3.2.2.json, which AWS ships
 // from kubernetes-sigs/aws-load-balancer-controller docs/install/iam_policy.json at v3.2.2).

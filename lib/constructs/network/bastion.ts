@@ -1,8 +1,8 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { acknowledge } from '../compliance';
-import type { EnvironmentSpec } from '../spec';
+import { acknowledge } from '../../compliance';
+import type { EnvironmentSpec } from '../../spec';
 import { zoneSubnets } from './zoned-vpc';
 
 export interface BastionProps {

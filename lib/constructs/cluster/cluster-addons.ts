@@ -1,8 +1,8 @@
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { acknowledge } from '../compliance';
-import { PodIdentityRole } from './pod-identity-role';
+import { acknowledge } from '../../compliance';
+import { PodIdentityRole } from '../shared/pod-identity-role';
 
 export interface ClusterAddonsProps {
   readonly cluster: eks.Cluster;

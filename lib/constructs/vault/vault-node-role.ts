@@ -3,7 +3,7 @@ import type { CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledge } from '../compliance';
+import { acknowledge } from '../../compliance';
 
 export interface VaultNodeRoleProps {
   /** The auto-unseal key (this region's copy of the multi-region key). */

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { ServiceSpec } from '../spec';
+import type { ServiceSpec } from '../../spec';
 
 export interface ApiLoadBalancerProps {
   readonly vpc: ec2.IVpc;

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledge } from '../compliance';
+import { acknowledge } from '../../compliance';
 
 export interface AccessLogBucketProps {
   /** Days a log object lives before the lifecycle rule expires it. */

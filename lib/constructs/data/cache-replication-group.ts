@@ -4,10 +4,10 @@ import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { acknowledge } from '../compliance';
-import { resourceNames } from '../spec';
-import type { EnvironmentSpec, PlatformSpec } from '../spec';
-import { RetainedLogGroup } from './retained-log-group';
+import { acknowledge } from '../../compliance';
+import { resourceNames } from '../../spec';
+import type { EnvironmentSpec, PlatformSpec } from '../../spec';
+import { RetainedLogGroup } from '../shared/retained-log-group';
 
 export interface CacheReplicationGroupProps {
   readonly spec: PlatformSpec;

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import type { PlatformSpec } from '../spec';
+import type { PlatformSpec } from '../../spec';
 
 export interface LockedBackupVaultProps {
   /** A fixed name: the DR vault is addressed by name from the other region. */

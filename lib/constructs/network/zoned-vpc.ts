@@ -2,9 +2,9 @@ import { RemovalPolicy, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { acknowledge, acknowledgeRestrictDefaultSecurityGroup } from '../compliance';
+import { acknowledge, acknowledgeRestrictDefaultSecurityGroup } from '../../compliance';
 import { Construct } from 'constructs';
-import type { EnvironmentSpec, PlatformSpec, ZoneName } from '../spec';
+import type { EnvironmentSpec, PlatformSpec, ZoneName } from '../../spec';
 
 export interface ZonedVpcProps {
   readonly spec: PlatformSpec;

@@ -5,10 +5,10 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { acknowledge } from '../compliance';
-import { resourceNames } from '../spec';
-import type { EnvironmentSpec, PlatformSpec } from '../spec';
-import { RetainedLogGroup } from './retained-log-group';
+import { acknowledge } from '../../compliance';
+import { resourceNames } from '../../spec';
+import type { EnvironmentSpec, PlatformSpec } from '../../spec';
+import { RetainedLogGroup } from '../shared/retained-log-group';
 
 export interface PostgresDatabaseProps {
   readonly spec: PlatformSpec;

@@ -3,8 +3,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acmCertificateArn } from './environment-arns';
-import type { EnvironmentSpec } from '../spec';
+import { acmCertificateArn } from '../shared/environment-arns';
+import type { EnvironmentSpec } from '../../spec';
 import { zoneSubnets } from './zoned-vpc';
 
 export interface DmzVpnProps {

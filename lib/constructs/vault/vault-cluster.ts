@@ -4,8 +4,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { acknowledge } from '../compliance';
-import type { VaultSpec } from '../spec';
+import { acknowledge } from '../../compliance';
+import type { VaultSpec } from '../../spec';
 
 export interface VaultClusterProps {
   readonly vpc: ec2.IVpc;

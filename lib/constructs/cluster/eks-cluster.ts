@@ -7,9 +7,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledge } from '../compliance';
-import { iamRoleArn } from './environment-arns';
-import type { EnvironmentSpec } from '../spec';
+import { acknowledge } from '../../compliance';
+import { iamRoleArn } from '../shared/environment-arns';
+import type { EnvironmentSpec } from '../../spec';
 
 export interface EksClusterProps {
   /** Physical name; fixed so the control-plane log group can exist before the cluster. */

@@ -1,5 +1,5 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type { VaultSpec } from '../spec';
+import type { VaultSpec } from '../../spec';
 
 export interface VaultUserDataProps {
   readonly vault: VaultSpec;

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeRestrictDefaultSecurityGroup } from '../compliance';
+import { acknowledgeRestrictDefaultSecurityGroup } from '../../compliance';
 import { zoneSubnetGroupName, zoneSubnets } from './zoned-vpc';
 
 export interface StandbyVpcProps {

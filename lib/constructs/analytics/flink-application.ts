@@ -7,8 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { acknowledge, acknowledgeDeployTimeFunction } from '../compliance';
-import { RetainedLogGroup } from './retained-log-group';
+import { acknowledge, acknowledgeDeployTimeFunction } from '../../compliance';
+import { RetainedLogGroup } from '../shared/retained-log-group';
 
 /** The construct id of the one function every AwsCustomResource of a stack shares. */
 const AWS_CUSTOM_RESOURCE_SINGLETON = 'AWS679f53fac002430cb0da5b7982bd2287';

@@ -1,6 +1,6 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { CLOUDFRONT_REGION } from '../spec';
+import { CLOUDFRONT_REGION } from '../../spec';
 
 /**
  * ARNs of what the spec names by id or name (certificates, the admin role), derived in the

@@ -1,6 +1,6 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import type { PlatformSpec, VaultSecretKind } from '../spec';
+import type { PlatformSpec, VaultSecretKind } from '../../spec';
 
 export interface SecurityZoneGroups {
   /** Public zone: the internet-facing load balancer (the edge stack adds its CloudFront ingress). */

@@ -3,8 +3,8 @@ import * as backup from 'aws-cdk-lib/aws-backup';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
-import { durationSeconds } from '../spec';
-import type { PlatformSpec } from '../spec';
+import { durationSeconds } from '../../spec';
+import type { PlatformSpec } from '../../spec';
 
 export interface DatabaseBackupPlanProps {
   readonly spec: PlatformSpec;

@@ -4,9 +4,9 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as msk from 'aws-cdk-lib/aws-msk';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { resourceNames } from '../spec';
-import type { EnvironmentSpec, PlatformSpec } from '../spec';
-import { RetainedLogGroup } from './retained-log-group';
+import { resourceNames } from '../../spec';
+import type { EnvironmentSpec, PlatformSpec } from '../../spec';
+import { RetainedLogGroup } from '../shared/retained-log-group';
 
 export interface KafkaClusterProps {
   readonly spec: PlatformSpec;
