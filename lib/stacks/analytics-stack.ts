@@ -11,7 +11,7 @@ import { acknowledge, acknowledgeDeployTimeFunction } from '../compliance';
 import { DataKey } from '../constructs/shared/data-key';
 import { FlinkApplication } from '../constructs/analytics/flink-application';
 import { ServerlessWarehouse, warehouseUserSecret } from '../constructs/analytics/serverless-warehouse';
-import { WarehouseSchema } from '../warehouse-schema/schema-resource';
+import { WarehouseSchema } from '../custom-resources/warehouse-schema/schema-resource';
 import type { MessagingStack } from './messaging-stack';
 import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';

@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { kafkaServerProperties } from '../../lib/constructs/data/kafka-cluster';
-import { topicsFromSpec } from '../../lib/kafka-topics/topics';
+import { topicsFromSpec } from '../../lib/custom-resources/kafka-topics/topics';
 import { ENVIRONMENT_NAMES } from '../../lib/spec';
 import type { EnvironmentName } from '../../lib/spec';
 import {

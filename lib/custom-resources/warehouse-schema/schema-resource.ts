@@ -1,16 +1,14 @@
-import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
-import { AssetHashType, CustomResource, DockerImage, Duration, Stack } from 'aws-cdk-lib';
+import type { CustomResource } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { IDependable } from 'constructs';
-import { acknowledgeDeployTimeFunction } from '../compliance';
-import { RetainedLogGroup } from '../constructs/shared/retained-log-group';
+import { acknowledgeDeployTimeFunction } from '../../compliance';
+import { addBundledProvider } from '../bundled-provider';
 import type { Migration } from './migrations';
 import { readMigrations, toMigrationProperty } from './migrations';
 
@@ -55,26 +53,6 @@ export interface WarehouseSchemaProps {
  */
 export const MAX_MIGRATIONS_PROPERTY_BYTES = 100_000;
 
-/** Where bundle.mjs writes the handler; a local esbuild, no Docker (DESIGN.md §3). */
-function bundledHandlerCode(): lambda.Code {
-  const script = path.join(__dirname, 'bundle.mjs');
-  return lambda.Code.fromAsset(__dirname, {
-    // The bundle pulls in node_modules: hash what is shipped, not this folder.
-    assetHashType: AssetHashType.OUTPUT,
-    bundling: {
-      // Only used if local bundling were declined; it never is (tryBundle fails loudly instead).
-      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22-alpine'),
-      local: {
-        tryBundle(outputDir: string) {
-          const run = spawnSync(process.execPath, [script, outputDir], { stdio: ['ignore', 'inherit', 'inherit'] });
-          if (run.status !== 0) throw new Error(`bundling ${script} failed (exit ${run.status ?? run.signal})`);
-          return true;
-        },
-      },
-    },
-  });
-}
-
 /** A secret's ARN for a policy: the full ARN, or the partial one with Secrets Manager's 6-character suffix. */
 function secretPolicyArn(secret: secretsmanager.ISecret): string {
   return secret.secretFullArn ?? `${secret.secretArn}-??????`;
@@ -116,43 +94,18 @@ export class WarehouseSchema extends Construct {
       this.securityGroup = group;
     }
 
-    const handlerName = `${namePrefix}-warehouse-schema`;
-    const providerName = `${namePrefix}-warehouse-schema-provider`;
-    const logGroup = (logId: string, functionName: string) => new RetainedLogGroup(this, logId, {
-      logGroupName: `/aws/lambda/${functionName}`,
-      retentionDays: props.logRetentionDays,
-      encryptionKey: props.logsKey,
-    }).logGroup;
-
-    this.handler = new lambda.Function(this, 'Handler', {
-      functionName: handlerName,
+    const { handler, framework, resource } = addBundledProvider(this, {
+      functionName: `${namePrefix}-warehouse-schema`,
       description: 'Applies the warehouse SQL migrations and the writer user through the Redshift Data API (custom resource)',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      code: bundledHandlerCode(),
-      handler: 'index.handler',
-      memorySize: 256,
+      bundleDir: __dirname,
       // A Serverless workgroup resuming from zero takes a minute; the handler cancels its
       // statement 30 s before this runs out.
       timeout: Duration.minutes(10),
       vpc: props.vpc,
-      vpcSubnets: props.subnets,
-      securityGroups: [this.securityGroup],
-      logGroup: logGroup('HandlerLogs', handlerName),
-    });
-    this.grantHandler(props);
-
-    const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: this.handler,
-      providerFunctionName: providerName,
-      logGroup: logGroup('ProviderLogs', providerName),
-      vpc: props.vpc,
-      vpcSubnets: props.subnets,
-      securityGroups: [this.securityGroup],
-    });
-
-    this.resource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.serviceToken,
+      subnets: props.subnets,
+      securityGroup: this.securityGroup,
+      logsKey: props.logsKey,
+      logRetentionDays: props.logRetentionDays,
       resourceType: 'Custom::WarehouseSchema',
       properties: {
         WorkgroupName: props.workgroupName,
@@ -164,8 +117,11 @@ export class WarehouseSchema extends Construct {
         Migrations: migrationsProperty,
       },
     });
+    this.handler = handler;
+    this.resource = resource;
+    this.grantHandler(props);
     for (const dependency of props.dependencies ?? []) this.resource.node.addDependency(dependency);
-    this.acknowledgeFindings(this.handler, provider.node.findChild('framework-onEvent') as lambda.Function);
+    this.acknowledgeFindings(this.handler, framework);
   }
 
   /** Least privilege: the Data API on this workgroup, statements it started, the two secrets and their keys. */

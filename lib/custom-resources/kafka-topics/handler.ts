@@ -10,7 +10,7 @@
  */
 import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
 import { Admin } from '@platformatic/kafka';
-import { readCredentialsSecret } from '../custom-resources/credentials-secret';
+import { readCredentialsSecret } from '../credentials-secret';
 import { reconcileTopics } from './reconcile';
 import { parseTopicProperties, TopicSpecError } from './topics';
 

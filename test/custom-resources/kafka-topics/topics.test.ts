@@ -3,9 +3,9 @@
  * handler's validation (CloudFormation hands numbers over as strings), and the handler's
  * Delete, which must leave the topics alone (it makes no AWS or Kafka call at all).
  */
-import { handler } from '../../lib/kafka-topics/handler';
-import { parseTopicProperties, toTopicProperty, topicsFromSpec } from '../../lib/kafka-topics/topics';
-import { loadPlatformSpec } from '../../lib/spec';
+import { handler } from '../../../lib/custom-resources/kafka-topics/handler';
+import { parseTopicProperties, toTopicProperty, topicsFromSpec } from '../../../lib/custom-resources/kafka-topics/topics';
+import { loadPlatformSpec } from '../../../lib/spec';
 
 const spec = loadPlatformSpec();
 

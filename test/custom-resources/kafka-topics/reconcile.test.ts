@@ -1,5 +1,5 @@
 /**
- * The topic reconciliation of the `Custom::KafkaTopics` handler (lib/kafka-topics/reconcile.ts)
+ * The topic reconciliation of the `Custom::KafkaTopics` handler (lib/custom-resources/kafka-topics/reconcile.ts)
  * against a real Kafka broker from the test harness (SASL_SSL, SCRAM-SHA-512, as MSK's SCRAM
  * listener), through the same @platformatic/kafka Admin the Lambda uses.
  * The harness runs one broker, so topics here have replication factor 1 and
@@ -7,12 +7,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { Admin, ConfigResourceTypes, IncrementalAlterConfigOperationTypes } from '@platformatic/kafka';
-import { reconcileTopics, TopicReconcileError } from '../../lib/kafka-topics/reconcile';
-import { topicsFromSpec } from '../../lib/kafka-topics/topics';
-import type { ManagedTopic } from '../../lib/kafka-topics/topics';
-import { loadPlatformSpec } from '../../lib/spec';
-import { startKafka } from '../harness';
-import type { KafkaServer } from '../../scripts/local-stack/types';
+import { reconcileTopics, TopicReconcileError } from '../../../lib/custom-resources/kafka-topics/reconcile';
+import { topicsFromSpec } from '../../../lib/custom-resources/kafka-topics/topics';
+import type { ManagedTopic } from '../../../lib/custom-resources/kafka-topics/topics';
+import { loadPlatformSpec } from '../../../lib/spec';
+import { startKafka } from '../../harness';
+import type { KafkaServer } from '../../../scripts/local-stack/types';
 
 const spec = loadPlatformSpec();
 /** The spec's topics, fitted to a one-broker cluster. */

@@ -2,7 +2,7 @@
  * The Kafka topics the platform owns, as the custom resource and its handler see them: plain
  * data (no AWS or Kafka dependency), so the stack, the Lambda handler and the tests share it.
  */
-import type { PlatformSpec } from '../spec';
+import type { PlatformSpec } from '../../spec';
 
 /** One topic as the brokers should have it. */
 export interface ManagedTopic {

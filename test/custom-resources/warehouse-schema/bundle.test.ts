@@ -1,6 +1,6 @@
 /**
  * The Lambda bundle of the warehouse schema custom resource: built by
- * lib/warehouse-schema/bundle.mjs with the local esbuild, byte-identical across builds, and
+ * lib/custom-resources/warehouse-schema/bundle.mjs with the local esbuild, byte-identical across builds, and
  * loadable by Node as the Lambda runtime loads it (ESM; the AWS SDK comes from the runtime, so it
  * is resolved from node_modules here).
  */
@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const root = path.resolve(__dirname, '../..');
-const script = path.join(root, 'lib/warehouse-schema/bundle.mjs');
+const root = path.resolve(__dirname, '../../..');
+const script = path.join(root, 'lib/custom-resources/warehouse-schema/bundle.mjs');
 
 function bundleInto(dir: string): Buffer {
   execFileSync(process.execPath, [script, dir], { stdio: 'pipe' });

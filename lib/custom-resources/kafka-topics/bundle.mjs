@@ -1,5 +1,5 @@
 // Bundles handler.ts into one ESM file, index.mjs, in the directory given as argv[2].
-// Run by topics-resource.ts at synth (a child process: esbuild plugins need its async API).
+// Run by ../bundled-provider.ts at synth (a child process: esbuild plugins need its async API).
 // Deterministic: same sources, same bytes (no timestamps, no absolute paths, no source map).
 //
 // @platformatic/wasm-utils reads its WebAssembly (crc32c, lz4, snappy) with
@@ -26,7 +26,7 @@ const embedWasm = {
     b.onLoad({ filter: /[\\/]@platformatic[\\/]wasm-utils[\\/]dist[\\/]index\.js$/ }, async (args) => {
       const source = await readFile(args.path, 'utf8');
       if (!source.includes(WASM_READ)) {
-        throw new Error(`${args.path} no longer contains ${WASM_READ}: update lib/kafka-topics/bundle.mjs`);
+        throw new Error(`${args.path} no longer contains ${WASM_READ}: update lib/custom-resources/kafka-topics/bundle.mjs`);
       }
       const wasmPath = path.join(path.dirname(args.path), 'native.wasm');
       return {
@@ -41,7 +41,7 @@ const embedWasm = {
 await build({
   entryPoints: [path.join(here, 'handler.ts')],
   outfile: path.join(outdir, 'index.mjs'),
-  absWorkingDir: path.resolve(here, '..', '..'),
+  absWorkingDir: path.resolve(here, '..', '..', '..'),
   bundle: true,
   platform: 'node',
   target: 'node24',

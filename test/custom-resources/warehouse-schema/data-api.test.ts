@@ -1,5 +1,5 @@
 /**
- * The Data API executor (lib/warehouse-schema/data-api.ts) against moto's redshift-data, a real
+ * The Data API executor (lib/custom-resources/warehouse-schema/data-api.ts) against moto's redshift-data, a real
  * protocol peer on loopback, as far as moto goes: it accepts ExecuteStatement, keeps every
  * statement STARTED until cancelled (CancelStatement -> ABORTED) and answers GetStatementResult
  * with a fixed three-row result. So the polling, the deadline's cancel, the ABORTED error and the
@@ -14,9 +14,9 @@
 import type { DeserializeHandler, DeserializeHandlerArguments } from '@smithy/types';
 import { CancelStatementCommand, DescribeStatementCommand, ExecuteStatementCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-redshift-data';
-import { DataApiExecutor, readStatementResult, statementFinished, STATEMENT_NAME } from '../../lib/warehouse-schema/data-api';
-import { SqlExecutionError } from '../../lib/warehouse-schema/runner';
-import { motoForThisFile } from '../helpers/moto';
+import { DataApiExecutor, readStatementResult, statementFinished, STATEMENT_NAME } from '../../../lib/custom-resources/warehouse-schema/data-api';
+import { SqlExecutionError } from '../../../lib/custom-resources/warehouse-schema/runner';
+import { motoForThisFile } from '../../helpers/moto';
 
 const moto = motoForThisFile();
 const target = {

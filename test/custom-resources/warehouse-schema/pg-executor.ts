@@ -5,8 +5,8 @@
  * so a test can check what reached the database.
  */
 import type { Client } from 'pg';
-import type { SqlExecutor, SqlValue } from '../../lib/warehouse-schema/runner';
-import { SqlExecutionError } from '../../lib/warehouse-schema/runner';
+import type { SqlExecutor, SqlValue } from '../../../lib/custom-resources/warehouse-schema/runner';
+import { SqlExecutionError } from '../../../lib/custom-resources/warehouse-schema/runner';
 
 export class PgExecutor implements SqlExecutor {
   readonly engine = 'postgresql' as const;

@@ -1,5 +1,5 @@
 /**
- * The Lambda bundle of the topics custom resource: built by lib/kafka-topics/bundle.mjs with
+ * The Lambda bundle of the topics custom resource: built by lib/custom-resources/kafka-topics/bundle.mjs with
  * the local esbuild, byte-identical across builds, and loadable by Node as the Lambda runtime
  * loads it (ESM; the AWS SDK comes from the runtime, so it is resolved from node_modules here).
  */
@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const root = path.resolve(__dirname, '../..');
-const script = path.join(root, 'lib/kafka-topics/bundle.mjs');
+const root = path.resolve(__dirname, '../../..');
+const script = path.join(root, 'lib/custom-resources/kafka-topics/bundle.mjs');
 
 function bundleInto(dir: string): Buffer {
   execFileSync(process.execPath, [script, dir], { stdio: 'pipe' });

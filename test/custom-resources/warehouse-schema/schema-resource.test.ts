@@ -1,5 +1,5 @@
 /**
- * The `WarehouseSchema` construct (lib/warehouse-schema/schema-resource.ts) on a small stack: the
+ * The `WarehouseSchema` construct (lib/custom-resources/warehouse-schema/schema-resource.ts) on a small stack: the
  * custom resource carries the migrations (SQL included) and depends on the workgroup, the handler
  * holds exactly the least-privilege statements, runs in the given private subnets with HTTPS-only
  * egress, logs to retained encrypted groups, and leaves no unacknowledged compliance finding.
@@ -14,13 +14,13 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { compliancePacks } from '../../lib/compliance';
-import { loadPlatformSpec } from '../../lib/spec';
-import { readMigrations, toMigrationProperty } from '../../lib/warehouse-schema/migrations';
-import { MAX_MIGRATIONS_PROPERTY_BYTES, WarehouseSchema } from '../../lib/warehouse-schema/schema-resource';
-import type { WarehouseSchemaProps } from '../../lib/warehouse-schema/schema-resource';
-import { testApp } from '../helpers/app';
-import { zoneSubnets } from '../../lib/constructs/network/zoned-vpc';
+import { compliancePacks } from '../../../lib/compliance';
+import { loadPlatformSpec } from '../../../lib/spec';
+import { readMigrations, toMigrationProperty } from '../../../lib/custom-resources/warehouse-schema/migrations';
+import { MAX_MIGRATIONS_PROPERTY_BYTES, WarehouseSchema } from '../../../lib/custom-resources/warehouse-schema/schema-resource';
+import type { WarehouseSchemaProps } from '../../../lib/custom-resources/warehouse-schema/schema-resource';
+import { testApp } from '../../helpers/app';
+import { zoneSubnets } from '../../../lib/constructs/network/zoned-vpc';
 
 const spec = loadPlatformSpec();
 const warehouse = spec.analytics.warehouse;
@@ -193,7 +193,7 @@ describe('WarehouseSchema synth checks', () => {
 
   it('carries the real migrations folder (analytics/warehouse/migrations) well within the size cap', () => {
     const { stack, props } = smallStack();
-    const realDir = path.join(__dirname, '..', '..', 'analytics', 'warehouse', 'migrations');
+    const realDir = path.join(__dirname, '..', '..', '..', 'analytics', 'warehouse', 'migrations');
     const schema = new WarehouseSchema(stack, 'WarehouseSchema', { ...props, migrationsDir: realDir });
     const property = schema.migrations.map(toMigrationProperty);
     expect(property.length).toBeGreaterThan(0);

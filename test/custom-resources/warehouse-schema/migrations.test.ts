@@ -1,5 +1,5 @@
 /**
- * Reading and validating the warehouse migrations (lib/warehouse-schema/migrations.ts): the
+ * Reading and validating the warehouse migrations (lib/custom-resources/warehouse-schema/migrations.ts): the
  * statement splitter's edge cases, file names, gaps and duplicates (which fail the synth naming
  * the file), and the custom resource's `Migrations` property as the handler validates it.
  */
@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import {
   MAX_STATEMENTS_PER_MIGRATION, MigrationError, parseMigration, parseMigrationProperties, readMigrations, splitStatements,
   toMigrationProperty,
-} from '../../lib/warehouse-schema/migrations';
+} from '../../../lib/custom-resources/warehouse-schema/migrations';
 
 const fixtures = path.join(__dirname, 'fixtures');
 

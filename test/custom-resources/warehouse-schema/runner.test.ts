@@ -1,5 +1,5 @@
 /**
- * The warehouse schema runner (lib/warehouse-schema/runner.ts) against a real PostgreSQL from the
+ * The warehouse schema runner (lib/custom-resources/warehouse-schema/runner.ts) against a real PostgreSQL from the
  * test harness, through a pg-backed executor that runs a transaction as the Data API runs a batch
  * on Redshift (all or nothing). The runner connects as the superuser, as the Data API does with
  * the workgroup's admin secret; the writer logs in over TLS with the password it was given.
@@ -8,13 +8,13 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { parseMigration, readMigrations } from '../../lib/warehouse-schema/migrations';
-import type { Migration } from '../../lib/warehouse-schema/migrations';
+import { parseMigration, readMigrations } from '../../../lib/custom-resources/warehouse-schema/migrations';
+import type { Migration } from '../../../lib/custom-resources/warehouse-schema/migrations';
 import {
   applyMigrations, ensureWriterUser, hashedPassword, reconcileWarehouse, WarehouseSchemaError,
-} from '../../lib/warehouse-schema/runner';
-import { startPostgres } from '../harness';
-import type { PostgresServer } from '../../scripts/local-stack/types';
+} from '../../../lib/custom-resources/warehouse-schema/runner';
+import { startPostgres } from '../../harness';
+import type { PostgresServer } from '../../../scripts/local-stack/types';
 import { PgExecutor } from './pg-executor';
 
 const SCHEMA = 'analytics';
@@ -216,7 +216,7 @@ describe('hashedPassword', () => {
 });
 
 describe('the real migrations folder (analytics/warehouse/migrations) on PostgreSQL', () => {
-  const realDir = path.join(__dirname, '..', '..', 'analytics', 'warehouse', 'migrations');
+  const realDir = path.join(__dirname, '..', '..', '..', 'analytics', 'warehouse', 'migrations');
   // Users are global to the server: a name of its own keeps this case independent of the ones above.
   const writerName = 'real_folder_writer';
   const password = 'Real-Folder-Pass-3-hT4w';

@@ -1,14 +1,14 @@
 /**
- * The `Custom::WarehouseSchema` handler's own decisions (lib/warehouse-schema/handler.ts): Delete
+ * The `Custom::WarehouseSchema` handler's own decisions (lib/custom-resources/warehouse-schema/handler.ts): Delete
  * keeps everything and calls nothing; bad properties fail before any call, naming the field; the
  * writer's secret (read from moto's Secrets Manager through the real SDK) must be JSON for the
  * user the stack names. What it does next runs through runner.ts, tested on PostgreSQL.
  */
 import * as path from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { handler } from '../../lib/warehouse-schema/handler';
-import { readMigrations, toMigrationProperty } from '../../lib/warehouse-schema/migrations';
-import { motoForThisFile } from '../helpers/moto';
+import { handler } from '../../../lib/custom-resources/warehouse-schema/handler';
+import { readMigrations, toMigrationProperty } from '../../../lib/custom-resources/warehouse-schema/migrations';
+import { motoForThisFile } from '../../helpers/moto';
 
 const moto = motoForThisFile();
 const migrations = readMigrations(path.join(__dirname, 'fixtures', 'valid')).map(toMigrationProperty);

@@ -8,7 +8,7 @@
  *  - Delete: changes nothing. The warehouse is retained and its tables hold the analytics data.
  * Bundled by bundle.mjs; the AWS SDK v3 comes from the Lambda runtime.
  */
-import { readCredentialsSecret } from '../custom-resources/credentials-secret';
+import { readCredentialsSecret } from '../credentials-secret';
 import { DataApiExecutor } from './data-api';
 import { MigrationError, parseMigrationProperties } from './migrations';
 import { reconcileWarehouse } from './runner';

@@ -1,16 +1,14 @@
-import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
-import { AssetHashType, CustomResource, DockerImage, Duration } from 'aws-cdk-lib';
+import type { CustomResource } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { IConstruct } from 'constructs';
-import { acknowledgeDeployTimeFunction } from '../compliance';
-import { RetainedLogGroup } from '../constructs/shared/retained-log-group';
+import { acknowledgeDeployTimeFunction } from '../../compliance';
+import { addBundledProvider } from '../bundled-provider';
 import type { ManagedTopic } from './topics';
 import { toTopicProperty } from './topics';
 
@@ -39,26 +37,6 @@ export interface KafkaTopicsProps {
   readonly logRetentionDays: number;
 }
 
-/** Where bundle.mjs writes the handler; a local esbuild, no Docker (DESIGN.md §3). */
-function bundledHandlerCode(): lambda.Code {
-  const script = path.join(__dirname, 'bundle.mjs');
-  return lambda.Code.fromAsset(__dirname, {
-    // The bundle pulls in node_modules: hash what is shipped, not this folder.
-    assetHashType: AssetHashType.OUTPUT,
-    bundling: {
-      // Only used if local bundling were declined; it never is (tryBundle fails loudly instead).
-      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22-alpine'),
-      local: {
-        tryBundle(outputDir: string) {
-          const run = spawnSync(process.execPath, [script, outputDir], { stdio: ['ignore', 'inherit', 'inherit'] });
-          if (run.status !== 0) throw new Error(`bundling ${script} failed (exit ${run.status ?? run.signal})`);
-          return true;
-        },
-      },
-    },
-  });
-}
-
 /**
  * The platform's Kafka topics as a CloudFormation resource (`Custom::KafkaTopics`): a Lambda in
  * the VPC (behind aws-cdk-lib's custom-resource Provider) connects to the brokers over TLS with
@@ -85,46 +63,16 @@ export class KafkaTopics extends Construct {
     // stack: the only new path into the restricted zone, from this group, on this port.
     this.securityGroup.connections.allowTo(props.brokerSecurityGroup, ec2.Port.tcp(props.saslScramPort), 'Kafka topics handler to the brokers (SASL/SCRAM)');
 
-    const handlerName = `${namePrefix}-kafka-topics`;
-    const providerName = `${namePrefix}-kafka-topics-provider`;
-    const logGroup = (logId: string, functionName: string) => new RetainedLogGroup(this, logId, {
-      logGroupName: `/aws/lambda/${functionName}`,
-      retentionDays: props.logRetentionDays,
-      encryptionKey: props.logsKey,
-    }).logGroup;
-
-    this.handler = new lambda.Function(this, 'Handler', {
-      functionName: handlerName,
+    const { handler, framework, resource } = addBundledProvider(this, {
+      functionName: `${namePrefix}-kafka-topics`,
       description: 'Creates the Kafka topics of lib/spec on the MSK cluster (custom resource)',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      code: bundledHandlerCode(),
-      handler: 'index.handler',
-      memorySize: 256,
+      bundleDir: __dirname,
       timeout: Duration.minutes(5),
       vpc: props.vpc,
-      vpcSubnets: props.subnets,
-      securityGroups: [this.securityGroup],
-      logGroup: logGroup('HandlerLogs', handlerName),
-    });
-    // Read of this one secret (and decrypt with its key, through Secrets Manager only).
-    props.scramSecret.grantRead(this.handler);
-    this.handler.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['kafka:GetBootstrapBrokers'],
-      resources: [props.clusterArn],
-    }));
-
-    const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: this.handler,
-      providerFunctionName: providerName,
-      logGroup: logGroup('ProviderLogs', providerName),
-      vpc: props.vpc,
-      vpcSubnets: props.subnets,
-      securityGroups: [this.securityGroup],
-    });
-
-    this.resource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.serviceToken,
+      subnets: props.subnets,
+      securityGroup: this.securityGroup,
+      logsKey: props.logsKey,
+      logRetentionDays: props.logRetentionDays,
       resourceType: 'Custom::KafkaTopics',
       properties: {
         ClusterArn: props.clusterArn,
@@ -135,9 +83,18 @@ export class KafkaTopics extends Construct {
         Attributes: [...TOPICS_RESOURCE_ATTRIBUTES],
       },
     });
+    this.handler = handler;
+    this.resource = resource;
+    // Read of this one secret (and decrypt with its key, through Secrets Manager only).
+    props.scramSecret.grantRead(this.handler);
+    this.handler.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['kafka:GetBootstrapBrokers'],
+      resources: [props.clusterArn],
+    }));
+
     // SCRAM logins work once the secret is associated; the broker rule must exist before the call.
     this.resource.node.addDependency(props.scramAssociation, this.securityGroup);
-    this.acknowledgeFindings([this.handler, provider.node.findChild('framework-onEvent')]);
+    this.acknowledgeFindings([this.handler, framework]);
   }
 
   /** Findings on the two functions (and their roles): the handler and the provider's framework function. */

@@ -1,5 +1,5 @@
 // Bundles handler.ts into one ESM file, index.mjs, in the directory given as argv[2].
-// Run by schema-resource.ts at synth (a child process, as lib/kafka-topics/bundle.mjs).
+// Run by ../bundled-provider.ts at synth (a child process, as lib/custom-resources/kafka-topics/bundle.mjs).
 // Deterministic: same sources, same bytes (no timestamps, no absolute paths, no source map).
 import { build } from 'esbuild';
 import * as path from 'node:path';
@@ -15,7 +15,7 @@ if (!outdir) {
 await build({
   entryPoints: [path.join(here, 'handler.ts')],
   outfile: path.join(outdir, 'index.mjs'),
-  absWorkingDir: path.resolve(here, '..', '..'),
+  absWorkingDir: path.resolve(here, '..', '..', '..'),
   bundle: true,
   platform: 'node',
   target: 'node24',
