@@ -262,7 +262,7 @@ function serviceEnv(spec: PlatformSpec, environment: EnvironmentSpec, service: S
     { name: 'TLS_CA_FILE', value: `${TLS_MOUNT}/ca.crt` },
   ];
   if (name === GATEWAY) {
-    // The ALB's target group speaks HTTPS to the pods (lib/constructs/api-load-balancer.ts), and
+    // The ALB's target group speaks HTTPS to the pods (lib/constructs/edge/api-load-balancer.ts), and
     // X-Forwarded-For is believed only from the ALB's (public) subnets, for per-client limits.
     env.push({ name: 'HTTP_TLS', value: 'true' });
     env.push({ name: 'TRUSTED_PROXY_CIDRS', value: zoneSubnetCidrs(spec, environment).public.join(',') });

@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { DataKey } from '../constructs/data-key';
+import { DataKey } from '../constructs/shared/data-key';
 import { SEVERITIES } from '../spec';
 import type { NotificationSubscription, ObservabilitySpec, Severity } from '../spec';
 

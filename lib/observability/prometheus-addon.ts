@@ -9,7 +9,7 @@ import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledge } from '../compliance';
-import { PodIdentityRole } from '../constructs/pod-identity-role';
+import { PodIdentityRole } from '../constructs/shared/pod-identity-role';
 import { SEVERITIES } from '../spec';
 import type { EnvironmentSpec, PlatformSpec, Severity } from '../spec';
 import { prometheusRules } from './prometheus-rules';

@@ -119,7 +119,7 @@ export function serviceImage(spec: PlatformSpec, environment: EnvironmentSpec, n
   return `${environment.account}.dkr.ecr.${environment.region}.amazonaws.com/${serviceRepositoryName(spec, name)}:${tag}`;
 }
 
-/** Zones in the VPC's allocation order (lib/constructs/zoned-vpc.ts: largest blocks first, stable). */
+/** Zones in the VPC's allocation order (lib/constructs/network/zoned-vpc.ts: largest blocks first, stable). */
 const ZONE_ORDER: readonly ZoneName[] = ['public', 'dmz', 'private', 'restricted'];
 
 /**

@@ -8,16 +8,16 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { analyticsArtifactKey } from '../analytics/artifact';
 import { acknowledge, acknowledgeDeployTimeFunction } from '../compliance';
-import { DataKey } from '../constructs/data-key';
-import { FlinkApplication } from '../constructs/flink-application';
-import { ServerlessWarehouse, warehouseUserSecret } from '../constructs/serverless-warehouse';
-import { WarehouseSchema } from '../warehouse-schema/schema-resource';
+import { DataKey } from '../constructs/shared/data-key';
+import { FlinkApplication } from '../constructs/analytics/flink-application';
+import { ServerlessWarehouse, warehouseUserSecret } from '../constructs/analytics/serverless-warehouse';
+import { WarehouseSchema } from '../custom-resources/warehouse-schema/schema-resource';
 import type { MessagingStack } from './messaging-stack';
 import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 import type { RegistryStack } from './registry-stack';
-import { zoneSubnets } from '../constructs/zoned-vpc';
+import { zoneSubnets } from '../constructs/network/zoned-vpc';
 
 
 /** The warehouse's SQL migrations (analytics/warehouse/migrations/NNN_*.sql), applied at deploy. */

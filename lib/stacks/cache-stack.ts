@@ -3,12 +3,12 @@ import type * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { CacheReplicationGroup } from '../constructs/cache-replication-group';
-import { DataKey } from '../constructs/data-key';
+import { CacheReplicationGroup } from '../constructs/data/cache-replication-group';
+import { DataKey } from '../constructs/shared/data-key';
 import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
-import { zoneSubnets } from '../constructs/zoned-vpc';
+import { zoneSubnets } from '../constructs/network/zoned-vpc';
 
 export interface CacheStackProps extends PlatformStackProps {
   /** The environment's network: the cache lives in its restricted zone. */

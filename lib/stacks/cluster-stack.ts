@@ -4,15 +4,15 @@ import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
 import type { Construct } from 'constructs';
-import { ClusterAddons } from '../constructs/cluster-addons';
-import { EksCluster } from '../constructs/eks-cluster';
-import { HelmAddons } from '../constructs/helm-addons';
+import { ClusterAddons } from '../constructs/cluster/cluster-addons';
+import { EksCluster } from '../constructs/cluster/eks-cluster';
+import { HelmAddons } from '../constructs/cluster/helm-addons';
 import type { EnvironmentSpec } from '../spec';
 import type { NetworkStack } from './network-stack';
-import { iamRoleArn } from '../constructs/environment-arns';
+import { iamRoleArn } from '../constructs/shared/environment-arns';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
-import { zoneSubnets } from '../constructs/zoned-vpc';
+import { zoneSubnets } from '../constructs/network/zoned-vpc';
 
 export interface ClusterStackProps extends PlatformStackProps {
   /** The environment's network: the cluster lives in its `private` subnets. */

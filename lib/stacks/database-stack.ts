@@ -4,16 +4,16 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { DatabaseBackupPlan } from '../constructs/database-backup-plan';
-import { DataKey } from '../constructs/data-key';
-import { LockedBackupVault } from '../constructs/locked-backup-vault';
-import { PostgresDatabase } from '../constructs/postgres-database';
+import { DatabaseBackupPlan } from '../constructs/data/database-backup-plan';
+import { DataKey } from '../constructs/shared/data-key';
+import { LockedBackupVault } from '../constructs/data/locked-backup-vault';
+import { PostgresDatabase } from '../constructs/data/postgres-database';
 import { resourceNames } from '../spec';
 import type { DataRecoveryStack } from './data-recovery-stack';
 import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
-import { zoneSubnets } from '../constructs/zoned-vpc';
+import { zoneSubnets } from '../constructs/network/zoned-vpc';
 
 
 export interface DatabaseStackProps extends PlatformStackProps {

@@ -5,17 +5,17 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type { Construct } from 'constructs';
-import { AccessLogBucket } from '../constructs/access-log-bucket';
-import { ApiDistribution } from '../constructs/api-distribution';
-import { ApiLoadBalancer } from '../constructs/api-load-balancer';
-import { ManagedRulesWebAcl } from '../constructs/managed-rules-web-acl';
-import { OriginVerifySecret } from '../constructs/origin-verify-secret';
+import { AccessLogBucket } from '../constructs/edge/access-log-bucket';
+import { ApiDistribution } from '../constructs/edge/api-distribution';
+import { ApiLoadBalancer } from '../constructs/edge/api-load-balancer';
+import { ManagedRulesWebAcl } from '../constructs/edge/managed-rules-web-acl';
+import { OriginVerifySecret } from '../constructs/edge/origin-verify-secret';
 import { CLOUDFRONT_REGION } from '../spec';
 import type { NetworkStack } from './network-stack';
-import { acmCertificateArn, cloudFrontCertificateArn } from '../constructs/environment-arns';
+import { acmCertificateArn, cloudFrontCertificateArn } from '../constructs/shared/environment-arns';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
-import { zoneSubnetGroupName } from '../constructs/zoned-vpc';
+import { zoneSubnetGroupName } from '../constructs/network/zoned-vpc';
 
 export interface EdgeStackProps extends PlatformStackProps {
   /** The environment's network: the ALB lives in its `public` subnets with `zones.loadBalancer`. */

@@ -3,15 +3,15 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as msk from 'aws-cdk-lib/aws-msk';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { DataKey } from '../constructs/data-key';
-import { KafkaCluster } from '../constructs/kafka-cluster';
-import { KafkaTopics } from '../kafka-topics/topics-resource';
-import { topicsFromSpec } from '../kafka-topics/topics';
+import { DataKey } from '../constructs/shared/data-key';
+import { KafkaCluster } from '../constructs/data/kafka-cluster';
+import { KafkaTopics } from '../custom-resources/kafka-topics/topics-resource';
+import { topicsFromSpec } from '../custom-resources/kafka-topics/topics';
 import type { KafkaTopicSpec } from '../spec';
 import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
-import { zoneSubnets } from '../constructs/zoned-vpc';
+import { zoneSubnets } from '../constructs/network/zoned-vpc';
 
 
 export interface MessagingStackProps extends PlatformStackProps {

@@ -1,15 +1,15 @@
 import { CfnOutput } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
-import { Bastion } from '../constructs/bastion';
-import { DmzVpn } from '../constructs/dmz-vpn';
-import { SecurityZones } from '../constructs/security-zones';
-import type { SecurityZoneGroups } from '../constructs/security-zones';
-import { ZonedVpc } from '../constructs/zoned-vpc';
+import { Bastion } from '../constructs/network/bastion';
+import { DmzVpn } from '../constructs/network/dmz-vpn';
+import { SecurityZones } from '../constructs/network/security-zones';
+import type { SecurityZoneGroups } from '../constructs/network/security-zones';
+import { ZonedVpc } from '../constructs/network/zoned-vpc';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 
-export type { SecurityZoneGroups } from '../constructs/security-zones';
+export type { SecurityZoneGroups } from '../constructs/network/security-zones';
 
 /**
  * The network of one environment: the VPC with the spec's four security zones, the zone

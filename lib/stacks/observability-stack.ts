@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { acknowledgeDeployTimeFunction } from '../compliance';
-import { RetainedLogGroup } from '../constructs/retained-log-group';
+import { RetainedLogGroup } from '../constructs/shared/retained-log-group';
 import { AlarmTopics } from '../observability/alarm-topics';
 import { awsAlarmGroups } from '../observability/aws-alarms';
 import type { AwsAlarmTargets } from '../observability/aws-alarms';
@@ -16,7 +16,7 @@ import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 import type { VaultStack } from './vault-stack';
-import { zoneSubnets } from '../constructs/zoned-vpc';
+import { zoneSubnets } from '../constructs/network/zoned-vpc';
 
 /** The construct id of the one function every AwsCustomResource of a stack shares. */
 const AWS_CUSTOM_RESOURCE_SINGLETON = 'AWS679f53fac002430cb0da5b7982bd2287';

@@ -3,7 +3,7 @@ import type { IAspect, StackProps } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { CfnLogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
-import { DataKey } from '../constructs/data-key';
+import { DataKey } from '../constructs/shared/data-key';
 import type { EnvironmentSpec, PlatformSpec } from '../spec';
 
 export interface PlatformStackProps extends Omit<StackProps, 'env'> {

@@ -6,8 +6,8 @@ import type { Construct } from 'constructs';
 import { serviceRepositoryName } from '../spec/topology';
 import { artifactsBucketName } from '../analytics/artifact';
 import { acknowledge } from '../compliance';
-import { AccessLogBucket } from '../constructs/access-log-bucket';
-import { DataKey } from '../constructs/data-key';
+import { AccessLogBucket } from '../constructs/edge/access-log-bucket';
+import { DataKey } from '../constructs/shared/data-key';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 

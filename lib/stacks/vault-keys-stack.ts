@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { MultiRegionKey } from '../constructs/multi-region-key';
+import { MultiRegionKey } from '../constructs/vault/multi-region-key';
 import { vaultNames } from '../spec/vault-names';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';

@@ -5,12 +5,12 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { RetainedLogGroup } from '../constructs/retained-log-group';
-import { replicaKeyArn } from '../constructs/multi-region-key';
-import { VaultCluster } from '../constructs/vault-cluster';
-import { VaultNodeRole } from '../constructs/vault-node-role';
-import { VaultStorageTable } from '../constructs/vault-storage-table';
-import { vaultUserData } from '../constructs/vault-user-data';
+import { RetainedLogGroup } from '../constructs/shared/retained-log-group';
+import { replicaKeyArn } from '../constructs/vault/multi-region-key';
+import { VaultCluster } from '../constructs/vault/vault-cluster';
+import { VaultNodeRole } from '../constructs/vault/vault-node-role';
+import { VaultStorageTable } from '../constructs/vault/vault-storage-table';
+import { vaultUserData } from '../constructs/vault/vault-user-data';
 import { vaultNames } from '../spec/vault-names';
 import { vaultServerCertificateNames } from '../vault/pki';
 import type { NetworkStack } from './network-stack';
@@ -18,7 +18,7 @@ import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 import type { VaultKeysStack } from './vault-keys-stack';
 import type { VaultStandbyStack } from './vault-standby-stack';
-import { zoneSubnets } from '../constructs/zoned-vpc';
+import { zoneSubnets } from '../constructs/network/zoned-vpc';
 
 /**
  * Who calls Vault: the zones of the workloads with Vault secrets (every service; PgBouncer is a

@@ -4,20 +4,20 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { zoneSubnetCidrs } from '../spec/topology';
 import type { Construct } from 'constructs';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { RetainedLogGroup } from '../constructs/retained-log-group';
-import { MultiRegionKeyReplica } from '../constructs/multi-region-key-replica';
-import { StandbyVpc } from '../constructs/standby-vpc';
-import { VaultCluster } from '../constructs/vault-cluster';
-import { VaultNodeRole } from '../constructs/vault-node-role';
-import { VaultStorageTable } from '../constructs/vault-storage-table';
-import { vaultUserData } from '../constructs/vault-user-data';
+import { RetainedLogGroup } from '../constructs/shared/retained-log-group';
+import { MultiRegionKeyReplica } from '../constructs/vault/multi-region-key-replica';
+import { StandbyVpc } from '../constructs/network/standby-vpc';
+import { VaultCluster } from '../constructs/vault/vault-cluster';
+import { VaultNodeRole } from '../constructs/vault/vault-node-role';
+import { VaultStorageTable } from '../constructs/vault/vault-storage-table';
+import { vaultUserData } from '../constructs/vault/vault-user-data';
 import type { EnvironmentName } from '../spec';
 import { vaultNames } from '../spec/vault-names';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 import type { NetworkStack } from './network-stack';
 import type { VaultKeysStack } from './vault-keys-stack';
-import { zoneSubnets } from '../constructs/zoned-vpc';
+import { zoneSubnets } from '../constructs/network/zoned-vpc';
 
 export interface VaultStandbyStackProps extends PlatformStackProps {
   readonly keys: VaultKeysStack;

@@ -5,7 +5,7 @@
  * checked in for review (test/spec/vault-spec.test.ts keeps them in sync; regenerate with
  * `npm run vault:config`); vault/bootstrap.sh applies them.
  */
-import { VAULT_AUDIT_LOG } from '../constructs/vault-user-data';
+import { VAULT_AUDIT_LOG } from '../constructs/vault/vault-user-data';
 import {
   PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER, TOKEN_REVIEWER, tokenReviewerNamespace, VAULT_ISSUER_SERVICE_ACCOUNT,
   workloadNamespaces,
@@ -246,7 +246,7 @@ export function renderKubernetesRoles(spec: PlatformSpec): Record<string, Kubern
 export function renderBootstrapParameters(spec: PlatformSpec) {
   return {
     kvMount: KV_MOUNT,
-    // The file the nodes' CloudWatch agent ships (lib/constructs/vault-user-data.ts).
+    // The file the nodes' CloudWatch agent ships (lib/constructs/vault/vault-user-data.ts).
     audit: { file: VAULT_AUDIT_LOG },
     // Vault calls TokenReview with this account's long-lived token (charts/vault-auth-chart.ts).
     kubernetesAuth: { tokenReviewer: { namespace: tokenReviewerNamespace(spec), secret: TOKEN_REVIEWER.secret } },

@@ -19,9 +19,9 @@ import type { Published } from './events';
 import { MIGRATIONS_DIR, buildAnalyticsJob, runAnalyticsJob, tail } from './job';
 import type { PropertyGroups } from './job';
 import { randomBytes } from 'node:crypto';
-import { readMigrations } from '../../lib/warehouse-schema/migrations';
-import { reconcileWarehouse } from '../../lib/warehouse-schema/runner';
-import { PgExecutor } from '../warehouse-schema/pg-executor';
+import { readMigrations } from '../../lib/custom-resources/warehouse-schema/migrations';
+import { reconcileWarehouse } from '../../lib/custom-resources/warehouse-schema/runner';
+import { PgExecutor } from '../custom-resources/warehouse-schema/pg-executor';
 
 const spec = loadPlatformSpec().analytics;
 const SCHEMA = spec.warehouse.schemaName;

@@ -10,7 +10,7 @@ import { DataRecoveryStack } from '../../lib/stacks/data-recovery-stack';
 import { MessagingStack } from '../../lib/stacks/messaging-stack';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { testApp } from './app';
-import { zoneSubnets } from '../../lib/constructs/zoned-vpc';
+import { zoneSubnets } from '../../lib/constructs/network/zoned-vpc';
 
 export type Resources = Record<string, { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
 

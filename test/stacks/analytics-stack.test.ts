@@ -15,7 +15,7 @@ import { normaliseTemplate } from '../helpers/normalise-template';
 import {
   expectRestrictedSecurityGroup, expectRestrictedSubnets, expectStatefulResourcesPinned, isNetworkReference, ofType,
 } from '../helpers/data-tier-stacks';
-import { zoneSubnets } from '../../lib/constructs/zoned-vpc';
+import { zoneSubnets } from '../../lib/constructs/network/zoned-vpc';
 
 const spec = loadPlatformSpec();
 const app = testApp();

@@ -1,5 +1,5 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { backupIntervalHours } from '../../lib/constructs/database-backup-plan';
+import { backupIntervalHours } from '../../lib/constructs/data/database-backup-plan';
 import { durationSeconds, ENVIRONMENT_NAMES } from '../../lib/spec';
 import type { EnvironmentName } from '../../lib/spec';
 import {

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
-import { MANAGED_RULE_GROUPS } from '../../lib/constructs/managed-rules-web-acl';
+import { MANAGED_RULE_GROUPS } from '../../lib/constructs/edge/managed-rules-web-acl';
 import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
 import type { EnvironmentName } from '../../lib/spec';
 import { EdgeStack } from '../../lib/stacks/edge-stack';

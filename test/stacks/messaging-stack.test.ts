@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { kafkaServerProperties } from '../../lib/constructs/kafka-cluster';
-import { topicsFromSpec } from '../../lib/kafka-topics/topics';
+import { kafkaServerProperties } from '../../lib/constructs/data/kafka-cluster';
+import { topicsFromSpec } from '../../lib/custom-resources/kafka-topics/topics';
 import { ENVIRONMENT_NAMES } from '../../lib/spec';
 import type { EnvironmentName } from '../../lib/spec';
 import {
@@ -8,7 +8,7 @@ import {
   restrictedZoneIds,
 } from '../helpers/data-tier-stacks';
 import { normaliseTemplate } from '../helpers/normalise-template';
-import { zoneSubnets } from '../../lib/constructs/zoned-vpc';
+import { zoneSubnets } from '../../lib/constructs/network/zoned-vpc';
 
 const { spec, envs } = buildDataTier();
 const templates = Object.fromEntries(ENVIRONMENT_NAMES.map((n) => [n, Template.fromStack(envs[n].messaging)])) as Record<EnvironmentName, Template>;

@@ -12,7 +12,7 @@ import { VaultStack } from '../../lib/stacks/vault-stack';
 import { VaultStandbyStack } from '../../lib/stacks/vault-standby-stack';
 import { testApp } from '../helpers/app';
 import { normaliseTemplate } from '../helpers/normalise-template';
-import { zoneSubnets } from '../../lib/constructs/zoned-vpc';
+import { zoneSubnets } from '../../lib/constructs/network/zoned-vpc';
 
 const spec = loadPlatformSpec();
 const enterpriseSpec = loadPlatformSpec({ data: { ...structuredClone(platformSpecData), vault: { ...platformSpecData.vault, enterpriseReplication: true } } });

@@ -37,7 +37,7 @@ export const logRetentionDays = z.number().refine((d) => (LOG_RETENTION_DAYS as 
 export const kebabName = z.string().regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, 'must be kebab-case');
 export const duration = z.string().regex(ISO_DURATION, 'must be an ISO-8601 duration such as PT1H or PT30M');
 // Certificates and roles are named by id/name; their ARNs are derived in the environment's account
-// and region and the using stack's partition (lib/constructs/environment-arns.ts), so an account
+// and region and the using stack's partition (lib/constructs/shared/environment-arns.ts), so an account
 // override moves them along.
 export const acmCertificateId = z.string().regex(
   /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,

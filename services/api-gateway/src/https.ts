@@ -1,6 +1,6 @@
 /**
  * The public port serves HTTPS when HTTP_TLS is on: the ALB's target group speaks HTTPS to the
- * pods (lib/constructs/api-load-balancer.ts), so traffic stays encrypted inside the VPC. The
+ * pods (lib/constructs/edge/api-load-balancer.ts), so traffic stays encrypted inside the VPC. The
  * certificate is the gateway's cert-manager certificate (TLS_CERT_FILE / TLS_KEY_FILE); the ALB
  * does not verify it and presents no client certificate. cert-manager renews it in place, so
  * the files are polled and the server's secure context swapped without a restart.

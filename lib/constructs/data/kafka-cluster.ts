@@ -1,0 +1,116 @@
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as msk from 'aws-cdk-lib/aws-msk';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { resourceNames } from '../../spec';
+import type { EnvironmentSpec, PlatformSpec } from '../../spec';
+import { RetainedLogGroup } from '../shared/retained-log-group';
+
+export interface KafkaClusterProps {
+  readonly spec: PlatformSpec;
+  readonly environment: EnvironmentSpec;
+  /** The restricted zone's subnets, one per AZ: brokers are spread evenly over them. */
+  readonly subnets: ec2.SelectedSubnets;
+  /** The restricted zone's group: it already admits 9096 (SCRAM) and 9098 (IAM) from workloads and bastion. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** MSK-dedicated key: data at rest, the SCRAM secret (MSK rejects the default Secrets Manager key) and the broker logs. */
+  readonly encryptionKey: kms.IKey;
+}
+
+/** The broker properties the spec fixes: no topic appears by accident, and acks=all means two copies. */
+export function kafkaServerProperties(spec: PlatformSpec): Record<string, string> {
+  const kafka = spec.dataTier.kafka;
+  return {
+    'auto.create.topics.enable': 'false',
+    'default.replication.factor': String(kafka.defaultReplicationFactor),
+    'min.insync.replicas': String(kafka.minInsyncReplicas),
+    // A lagging replica must never become leader: that would silently drop acknowledged events.
+    'unclean.leader.election.enable': 'false',
+  };
+}
+
+/**
+ * Amazon MSK (provisioned, KRaft): brokers spread over the restricted subnets, TLS only, SASL/SCRAM
+ * and IAM client authentication, KMS at rest, broker logs to CloudWatch.
+ */
+export class KafkaCluster extends Construct {
+  readonly cluster: msk.CfnCluster;
+  readonly configuration: msk.CfnConfiguration;
+  /** The SCRAM credentials of `dataTier.kafka.scramUsername` ({"username","password"}). */
+  readonly scramSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: KafkaClusterProps) {
+    super(scope, id);
+    const { spec, environment, encryptionKey } = props;
+    const kafka = spec.dataTier.kafka;
+    const name = `${spec.project}-${environment.name}`;
+
+    this.configuration = new msk.CfnConfiguration(this, 'Configuration', {
+      name: `${name}-kafka`,
+      description: 'Topics are created from lib/spec only; replication and durability from lib/spec',
+      kafkaVersionsList: [kafka.version],
+      serverProperties: Object.entries(kafkaServerProperties(spec)).map(([k, v]) => `${k}=${v}`).join('\n'),
+    });
+    // The cluster is retained on delete and keeps pointing at its configuration.
+    this.configuration.applyRemovalPolicy(RemovalPolicy.RETAIN);
+
+    const brokerLogs = new RetainedLogGroup(this, 'BrokerLogs', {
+      logGroupName: `/aws/msk/${name}/broker`,
+      retentionDays: environment.messaging.logRetentionDays,
+      encryptionKey,
+    }).logGroup;
+
+    this.cluster = new msk.CfnCluster(this, 'Cluster', {
+      // From lib/spec/names.ts: the ops CLI finds the cluster by it.
+      clusterName: resourceNames(spec, environment).mskCluster,
+      kafkaVersion: kafka.version,
+      numberOfBrokerNodes: kafka.brokersPerAz * props.subnets.subnetIds.length,
+      brokerNodeGroupInfo: {
+        instanceType: environment.messaging.brokerInstanceType,
+        clientSubnets: props.subnets.subnetIds,
+        securityGroups: [props.securityGroup.securityGroupId],
+        storageInfo: { ebsStorageInfo: { volumeSize: environment.messaging.brokerStorageGiB } },
+        connectivityInfo: { publicAccess: { type: 'DISABLED' } },
+      },
+      clientAuthentication: {
+        sasl: { scram: { enabled: true }, iam: { enabled: true } },
+        unauthenticated: { enabled: false },
+      },
+      encryptionInfo: {
+        encryptionAtRest: { dataVolumeKmsKeyId: encryptionKey.keyArn },
+        encryptionInTransit: { clientBroker: 'TLS', inCluster: true },
+      },
+      configurationInfo: { arn: this.configuration.attrArn, revision: this.configuration.attrLatestRevisionRevision },
+      loggingInfo: { brokerLogs: { cloudWatchLogs: { enabled: true, logGroup: brokerLogs.logGroupName } } },
+      enhancedMonitoring: 'PER_BROKER',
+    });
+    // MSK has no final snapshot: the cluster (and its data volumes) stay until deleted by hand.
+    this.cluster.applyRemovalPolicy(RemovalPolicy.RETAIN);
+
+    this.scramSecret = new secretsmanager.Secret(this, 'ScramSecret', {
+      // MSK only associates secrets whose name starts with AmazonMSK_.
+      secretName: `AmazonMSK_${name}-${kafka.scramUsername}`,
+      description: `${name}: SASL/SCRAM credentials of ${kafka.scramUsername}`,
+      encryptionKey,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ username: kafka.scramUsername }),
+        generateStringKey: 'password',
+        passwordLength: 48,
+        excludePunctuation: true,
+      },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const ruleId of ['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled']) {
+      Validations.of(this.scramSecret).acknowledge({
+        id: ruleId,
+        reason: 'SCRAM credentials are rotated by the documented runbook (docs/data-tier.md): services move to IAM auth or a second user first; a rotation Lambda would need a new network path into the restricted zone.',
+      });
+    }
+    new msk.CfnBatchScramSecret(this, 'ScramSecretAssociation', {
+      clusterArn: this.cluster.attrArn,
+      secretArnList: [this.scramSecret.secretArn],
+    });
+  }
+}
