@@ -4,19 +4,25 @@
  * against (b) api-gateway serving an authenticated GET /v1/users/{id}: JWT verification,
  * Redis rate limit, Authorize (decision cache), gRPC over mTLS to user-service, Redis cache hit.
  * Load: wrk, fixed connections and duration, after a warm-up. Prints requests/s, p50, p99 and
- * the ratio b/a.
+ * the ratio b/a; then (c) the latency of (b) at half the rate (b) saturated at, offered at a
+ * fixed rate (autocannon `overallRate`), the latency a service sees below saturation.
  *
- * The services run as child processes (node + tsx on their main.ts, configured by environment
- * like a Deployment), so the gateway has its own event loop as in production.
+ * The services run as child processes on what production runs: the esbuild bundles of
+ * `npm run build:services` (built first), `node --enable-source-maps build/services/<svc>/main.js`
+ * configured by environment like a Deployment, so the gateway has its own event loop.
+ * `--runner tsx` runs the TypeScript sources instead; `--profile <dir>` writes a V8 CPU profile
+ * of api-gateway and user-service there (node --cpu-prof; summarise with bench/gateway/profile-summary.ts).
  *
- *   npm run bench:gateway [-- --connections 50 --duration 10 --warmup 3]
+ *   npm run bench:gateway [-- --connections 50 --duration 10 --warmup 3 --runner bundle --profile <dir>]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { buildService } from '../../scripts/build-services';
 import { freePort } from '../../scripts/local-stack';
 import { prepareStack } from '../../test/services/integration/stack';
 import type { PreparedStack, Workload } from '../../test/services/integration/stack';
@@ -73,8 +79,28 @@ async function waitReady(url: string, what: string, child?: ChildProcess): Promi
   throw new Error(`${what} not ready at ${url} within 60 s`);
 }
 
-function spawnService(stack: PreparedStack, name: Workload, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], {
+/** p50/p99 at a fixed offered rate (autocannon spreads `rate` requests/s over the connections). */
+async function fixedRate(url: string, connections: number, seconds: number, rate: number, headers: Record<string, string>): Promise<Result> {
+  const r = await autocannon({ url, connections, duration: seconds, overallRate: rate, headers });
+  const errors = [r.non2xx ? `${r.non2xx} non-2xx` : '', r.errors ? `${r.errors} errors` : '', r.timeouts ? `${r.timeouts} timeouts` : ''].filter(Boolean).join('; ');
+  return { rps: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors };
+}
+
+type Runner = 'bundle' | 'tsx';
+
+interface SpawnOptions {
+  readonly runner: Runner;
+  /** Directory for a CPU profile of this process (written when it exits). */
+  readonly profileDir?: string;
+}
+
+function spawnService(stack: PreparedStack, name: Workload, env: Record<string, string>, opts: SpawnOptions): ChildProcess {
+  const profile = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
+  // As the image runs it (services/*/Dockerfile: NODE_OPTIONS=--enable-source-maps, node main.js).
+  const args = opts.runner === 'bundle'
+    ? [...profile, '--enable-source-maps', join(ROOT, 'build', 'services', name, 'main.js')]
+    : [...profile, '--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
   });
   stack.onDispose(() => new Promise<void>((resolve) => {
@@ -126,8 +152,14 @@ http {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { connections: { type: 'string', default: '50' }, duration: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' } },
+    options: {
+      connections: { type: 'string', default: '50' }, duration: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' },
+      runner: { type: 'string', default: 'bundle' }, profile: { type: 'string' },
+    },
   });
+  const runner = values.runner as Runner;
+  if (runner !== 'bundle' && runner !== 'tsx') throw new Error(`--runner must be bundle or tsx, got ${JSON.stringify(values.runner)}`);
+  const profileDir = values.profile ? resolve(values.profile) : undefined;
   const connections = Number(values.connections);
   const duration = Number(values.duration);
   const warmup = Number(values.warmup);
@@ -136,6 +168,10 @@ async function main(): Promise<void> {
   }
   need('nginx', 'nginx');
   need('wrk', 'wrk');
+  if (runner === 'bundle') {
+    process.stderr.write('bench:gateway: building the service bundles (npm run build:services)...\n');
+    for (const name of ['user-service', 'auth-service', 'api-gateway'] as const) await buildService(name);
+  }
 
   process.stderr.write('bench:gateway: starting PostgreSQL, Redis, user-service, auth-service, api-gateway...\n');
   const stack = await prepareStack({
@@ -147,11 +183,11 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   try {
     const [httpPort, healthPort] = await Promise.all([freePort(), freePort()]);
-    const users = spawnService(stack, 'user-service', stack.env['user-service']);
+    const users = spawnService(stack, 'user-service', stack.env['user-service'], { runner, ...(profileDir ? { profileDir } : {}) });
     await waitReady(`http://127.0.0.1:${stack.env['user-service'].HEALTH_PORT}/readyz`, 'user-service', users);
-    const auth = spawnService(stack, 'auth-service', stack.env['auth-service']);
+    const auth = spawnService(stack, 'auth-service', stack.env['auth-service'], { runner });
     await waitReady(`http://127.0.0.1:${stack.env['auth-service'].HEALTH_PORT}/readyz`, 'auth-service', auth);
-    const gateway = spawnService(stack, 'api-gateway', { ...stack.env['api-gateway'], HTTP_PORT: String(httpPort), HEALTH_PORT: String(healthPort) });
+    const gateway = spawnService(stack, 'api-gateway', { ...stack.env['api-gateway'], HTTP_PORT: String(httpPort), HEALTH_PORT: String(healthPort) }, { runner, ...(profileDir ? { profileDir } : {}) });
     await waitReady(`http://127.0.0.1:${healthPort}/readyz`, 'api-gateway', gateway);
     const base = `http://127.0.0.1:${httpPort}`;
 
@@ -177,6 +213,8 @@ async function main(): Promise<void> {
     const a = await wrk(nginxUrl, connections, duration, {});
     await wrk(userUrl, connections, warmup, auth0);
     const b = await wrk(userUrl, connections, duration, auth0);
+    const halfRate = Math.max(1, Math.round(b.rps / 2));
+    const c = await fixedRate(userUrl, connections, duration, halfRate, auth0);
 
     const row = (name: string, r: Result) => `${name.padEnd(48)} ${r.rps.toFixed(0).padStart(10)} ${r.p50Ms.toFixed(2).padStart(9)} ${r.p99Ms.toFixed(2).padStart(9)}  ${r.errors}`;
     process.stdout.write([
@@ -184,9 +222,10 @@ async function main(): Promise<void> {
       `${'target'.padEnd(48)} ${'req/s'.padStart(10)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}`,
       row('(a) nginx -> trivial upstream', a),
       row('(b) api-gateway GET /v1/users/{id} (full path)', b),
+      row(`(c) (b) at half its rate, ${halfRate} req/s offered`, c),
       '',
       `ratio b/a: throughput ${(b.rps / a.rps).toFixed(3)}, p50 ${(b.p50Ms / a.p50Ms).toFixed(1)}x, p99 ${(b.p99Ms / a.p99Ms).toFixed(1)}x`,
-      `machine: ${(await import('node:os')).cpus().length} CPUs, Node ${process.version}; every process on one host`,
+      `machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}; every process on one host; services run as ${runner === 'bundle' ? 'esbuild bundles' : 'TypeScript via tsx'}`,
       '',
     ].join('\n'));
   } finally {
