@@ -5,6 +5,7 @@
  * grpc_server_handling_seconds, and grpc.health.v1.Health reports SERVING until the drain.
  */
 import { randomUUID } from 'node:crypto';
+import { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
@@ -68,9 +69,27 @@ function firstMetadata(md: grpc.Metadata, key: string): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
+/**
+ * The TLS connection a call arrived on, when grpc-js (1.14: ServerUnaryCallImpl.call.stream)
+ * lets us reach it; undefined otherwise, and the CN is then read per call.
+ */
+export function callConnection(call: grpc.ServerUnaryCall<unknown, unknown>): TLSSocket | undefined {
+  const socket = (call as unknown as { call?: { stream?: { session?: { socket?: unknown } } } }).call?.stream?.session?.socket;
+  return socket instanceof TLSSocket ? socket : undefined;
+}
+
+// getAuthContext() decodes the whole peer certificate (fingerprints included) on every call, a
+// fifth of a small call's CPU; the certificate of a TLS connection is fixed at its handshake,
+// (HTTP/2 refuses TLS renegotiation), so its CN is read once per connection.
+const connectionPeers = new WeakMap<TLSSocket, string | undefined>();
+
 function peerCommonName(call: grpc.ServerUnaryCall<unknown, unknown>): string | undefined {
+  const connection = callConnection(call);
+  if (connection && connectionPeers.has(connection)) return connectionPeers.get(connection);
   const cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN as string | string[] | undefined;
-  return Array.isArray(cn) ? cn[0] : cn;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  if (connection) connectionPeers.set(connection, name);
+  return name;
 }
 
 export class GrpcServer {
@@ -148,7 +167,12 @@ export class GrpcServer {
       }
 
       const abort = new AbortController();
-      call.once('cancelled', () => abort.abort(new ServiceError(grpc.status.CANCELLED, 'call cancelled')));
+      let settled = false;
+      // grpc-js reports 'cancelled' when the stream closes, after an answer too: only a call
+      // still running is aborted (and pays for the error's stack trace).
+      call.once('cancelled', () => {
+        if (!settled) abort.abort(new ServiceError(grpc.status.CANCELLED, 'call cancelled'));
+      });
       const ctx: CallContext = {
         requestId,
         subject,
@@ -179,6 +203,7 @@ export class GrpcServer {
           },
         )
         .finally(() => {
+          settled = true;
           this.inFlight--;
           if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
         });
