@@ -17,6 +17,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,7 +30,21 @@ import type { PreparedStack, Workload } from '../../test/services/integration/st
 
 const ROOT = join(__dirname, '..', '..');
 
-interface Result { readonly rps: number; readonly p50Ms: number; readonly p99Ms: number; readonly errors: string }
+interface Result { readonly rps: number; readonly p50Ms: number; readonly p99Ms: number; readonly errors: string; readonly requests: number }
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; 0 elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+// sysconf(_SC_CLK_TCK): 100 on every Linux Node runs on.
+const CLOCK_TICKS = 100;
 
 function need(binary: string, pkg: string): void {
   if (spawnSync('sh', ['-c', `command -v ${binary}`]).status !== 0) {
@@ -55,12 +70,13 @@ function wrk(url: string, connections: number, seconds: number, headers: Record<
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`wrk exited ${code}:\n${out}`));
       const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1];
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
       const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1];
       const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1];
       if (!rps || !p50 || !p99) return reject(new Error(`cannot parse wrk output:\n${out}`));
       const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1];
       const socketErrors = /Socket errors:.*$/m.exec(out)?.[0];
-      resolve({ rps: Number(rps), p50Ms: toMs(p50), p99Ms: toMs(p99), errors: [non2xx ? `${non2xx} non-2xx` : '', socketErrors ?? ''].filter(Boolean).join('; ') });
+      resolve({ rps: Number(rps), p50Ms: toMs(p50), p99Ms: toMs(p99), errors: [non2xx ? `${non2xx} non-2xx` : '', socketErrors ?? ''].filter(Boolean).join('; '), requests });
     });
   });
 }
@@ -83,7 +99,7 @@ async function waitReady(url: string, what: string, child?: ChildProcess): Promi
 async function fixedRate(url: string, connections: number, seconds: number, rate: number, headers: Record<string, string>): Promise<Result> {
   const r = await autocannon({ url, connections, duration: seconds, overallRate: rate, headers });
   const errors = [r.non2xx ? `${r.non2xx} non-2xx` : '', r.errors ? `${r.errors} errors` : '', r.timeouts ? `${r.timeouts} timeouts` : ''].filter(Boolean).join('; ');
-  return { rps: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors };
+  return { rps: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors, requests: r.requests.total };
 }
 
 type Runner = 'bundle' | 'tsx';
@@ -212,7 +228,11 @@ async function main(): Promise<void> {
     await wrk(nginxUrl, connections, warmup, {});
     const a = await wrk(nginxUrl, connections, duration, {});
     await wrk(userUrl, connections, warmup, auth0);
+    const services = { 'api-gateway': gateway, 'user-service': users, 'auth-service': auth };
+    const cpuBefore = Object.values(services).map((p) => cpuMs(p.pid));
     const b = await wrk(userUrl, connections, duration, auth0);
+    // CPU per request is what the load on a shared machine does not change much.
+    const cpuPerRequest = Object.keys(services).map((name, i) => `${name} ${((cpuMs(Object.values(services)[i]!.pid) - cpuBefore[i]!) / Math.max(1, b.requests)).toFixed(3)}`);
     const halfRate = Math.max(1, Math.round(b.rps / 2));
     const c = await fixedRate(userUrl, connections, duration, halfRate, auth0);
 
@@ -224,6 +244,7 @@ async function main(): Promise<void> {
       row('(b) api-gateway GET /v1/users/{id} (full path)', b),
       row(`(c) (b) at half its rate, ${halfRate} req/s offered`, c),
       '',
+      `(b) CPU per request, ms: ${cpuPerRequest.join(', ')}`,
       `ratio b/a: throughput ${(b.rps / a.rps).toFixed(3)}, p50 ${(b.p50Ms / a.p50Ms).toFixed(1)}x, p99 ${(b.p99Ms / a.p99Ms).toFixed(1)}x`,
       `machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}; every process on one host; services run as ${runner === 'bundle' ? 'esbuild bundles' : 'TypeScript via tsx'}`,
       '',
