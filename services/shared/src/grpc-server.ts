@@ -145,7 +145,10 @@ export class GrpcServer {
       })();
       const subject = firstMetadata(call.metadata, 'x-subject');
       const roles = (firstMetadata(call.metadata, 'x-roles') ?? '').split(',').map((r) => r.trim()).filter(Boolean);
-      const log = logger.child({ requestId, grpcMethod: `${service}/${method}` });
+      // A child logger costs an object copy of the bindings; most calls log nothing, so it is
+      // made on first use.
+      let child: Logger | undefined;
+      const log = (): Logger => (child ??= logger.child({ requestId, grpcMethod: `${service}/${method}` }));
       const finish = (code: grpc.status, err: Partial<grpc.StatusObject> | null, response?: unknown) => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         metrics.grpcServerHandlingSeconds.observe({ grpc_service: service, grpc_method: method, grpc_code: grpc.status[code] }, seconds);
@@ -161,7 +164,7 @@ export class GrpcServer {
       }
       const peer = peerCommonName(call);
       if (!peer || !this.allowed.has(peer)) {
-        log.warn({ peer: peer ?? null, address: call.getPeer() }, 'caller not in allow-list');
+        log().warn({ peer: peer ?? null, address: call.getPeer() }, 'caller not in allow-list');
         finish(grpc.status.PERMISSION_DENIED, { details: `caller ${peer ? JSON.stringify(peer) : '(no certificate CN)'} may not call ${service}` });
         return;
       }
@@ -179,7 +182,9 @@ export class GrpcServer {
         roles,
         deadline: call.getDeadline(),
         signal: abort.signal,
-        logger: log,
+        get logger() {
+          return log();
+        },
         peer,
         metadata: call.metadata,
       };
@@ -189,15 +194,15 @@ export class GrpcServer {
           (response) => finish(grpc.status.OK, null, response),
           (err: unknown) => {
             if (err instanceof ServiceError) {
-              if (err.code === grpc.status.INTERNAL || err.code === grpc.status.UNKNOWN) log.error({ err }, 'call failed');
-              else log.info({ code: grpc.status[err.code], details: err.message }, 'call rejected');
+              if (err.code === grpc.status.INTERNAL || err.code === grpc.status.UNKNOWN) log().error({ err }, 'call failed');
+              else log().info({ code: grpc.status[err.code], details: err.message }, 'call rejected');
               finish(err.code, { details: err.message });
             } else if (isDatabaseUnavailable(err)) {
-              log.warn({ err }, 'database unavailable');
+              log().warn({ err }, 'database unavailable');
               finish(grpc.status.UNAVAILABLE, { details: 'the database is unavailable; retry later' });
             } else {
               // The cause stays in our logs; the caller only learns the request id to quote.
-              log.error({ err }, 'unexpected error in handler');
+              log().error({ err }, 'unexpected error in handler');
               finish(grpc.status.INTERNAL, { details: `internal error (request id ${requestId})` });
             }
           },
