@@ -5,7 +5,7 @@
  * Redis rate limit, Authorize (decision cache), gRPC over mTLS to user-service, Redis cache hit.
  * Load: wrk, fixed connections and duration, after a warm-up. Prints requests/s, p50, p99 and
  * the ratio b/a; then (c) the latency of (b) at half the rate (b) saturated at, offered at a
- * fixed rate (autocannon `overallRate`), the latency a service sees below saturation.
+ * fixed rate, the latency a service sees below saturation (open-loop load from this process, see fixedRate).
  *
  * The services run as child processes on what production runs: the esbuild bundles of
  * `npm run build:services` (built first), `node --enable-source-maps build/services/<svc>/main.js`
@@ -18,11 +18,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { buildService } from '../../scripts/build-services';
 import { freePort } from '../../scripts/local-stack';
 import { prepareStack } from '../../test/services/integration/stack';
@@ -95,11 +96,54 @@ async function waitReady(url: string, what: string, child?: ChildProcess): Promi
   throw new Error(`${what} not ready at ${url} within 60 s`);
 }
 
-/** p50/p99 at a fixed offered rate (autocannon spreads `rate` requests/s over the connections). */
-async function fixedRate(url: string, connections: number, seconds: number, rate: number, headers: Record<string, string>): Promise<Result> {
-  const r = await autocannon({ url, connections, duration: seconds, overallRate: rate, headers });
-  const errors = [r.non2xx ? `${r.non2xx} non-2xx` : '', r.errors ? `${r.errors} errors` : '', r.timeouts ? `${r.timeouts} timeouts` : ''].filter(Boolean).join('; ');
-  return { rps: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors, requests: r.requests.total };
+/**
+ * p50/p99 at a fixed offered rate, open loop: request i is due at start + i/rate whatever the
+ * answers to earlier ones, over at most `connections` kept-alive connections, and its latency
+ * counts from when it was due (as wrk2 does), so a stall is not hidden by sending less during it.
+ * (autocannon's `overallRate` is a per-second budget sent back to back: saturated bursts.)
+ */
+function fixedRate(url: string, connections: number, seconds: number, rate: number, headers: Record<string, string>): Promise<Result> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const total = Math.round(rate * seconds);
+  const intervalMs = 1000 / rate;
+  const latencies: number[] = [];
+  let sent = 0;
+  let done = 0;
+  let errors = 0;
+  let non2xx = 0;
+  return new Promise((resolveAll) => {
+    const started = performance.now();
+    const finish = (due: number, ok: boolean, status?: number) => {
+      latencies.push(performance.now() - due);
+      if (!ok) errors += 1;
+      else if (status === undefined || status < 200 || status > 299) non2xx += 1;
+      if (++done === total) {
+        agent.destroy();
+        latencies.sort((x, y) => x - y);
+        const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]!;
+        const elapsed = (performance.now() - started) / 1000;
+        resolveAll({
+          rps: total / elapsed, p50Ms: at(0.5), p99Ms: at(0.99), requests: total,
+          errors: [non2xx ? `${non2xx} non-2xx` : '', errors ? `${errors} errors` : ''].filter(Boolean).join('; '),
+        });
+      }
+    };
+    const tick = () => {
+      const due = Math.min(total, Math.floor((performance.now() - started) / intervalMs) + 1);
+      for (; sent < due; sent++) {
+        const dueAt = started + sent * intervalMs;
+        const req = httpRequest(url, { agent, headers }, (res) => {
+          res.resume();
+          res.once('end', () => finish(dueAt, true, res.statusCode));
+          res.once('error', () => finish(dueAt, false));
+        });
+        req.once('error', () => finish(dueAt, false));
+        req.end();
+      }
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
 }
 
 type Runner = 'bundle' | 'tsx';
