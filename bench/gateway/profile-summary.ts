@@ -5,7 +5,8 @@
  *
  *   tsx bench/gateway/profile-summary.ts <file.cpuprofile> [--top 25]
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 interface CallFrame { readonly functionName: string; readonly url: string; readonly lineNumber: number }
@@ -20,9 +21,46 @@ export interface CpuProfile {
 
 export interface SelfTime { readonly name: string; readonly ms: number; readonly share: number }
 
-/** Where a frame's time is attributed: node_modules package, node: builtin, or the file itself. */
-export function origin(url: string): string {
+// esbuild marks where each module starts in a bundle with a `// <path>` comment line.
+const bundleModules = new Map<string, { line: number; path: string }[]>();
+
+function modulesOf(url: string): { line: number; path: string }[] {
+  let modules = bundleModules.get(url);
+  if (!modules) {
+    modules = [];
+    const file = url.startsWith('file://') ? fileURLToPath(url) : url;
+    if (file.endsWith('.js') && existsSync(file)) {
+      readFileSync(file, 'utf8').split('\n').forEach((text, line) => {
+        const m = /^\/\/ (\S+\.(?:[cm]?js|ts))$/.exec(text);
+        if (m) modules!.push({ line, path: m[1]! });
+      });
+    }
+    bundleModules.set(url, modules);
+  }
+  return modules;
+}
+
+/** The module of a bundle a (0-based) line belongs to, when the bundle is on disk. */
+function bundledModule(url: string, line: number): string | undefined {
+  const modules = modulesOf(url);
+  let found: string | undefined;
+  let lo = 0;
+  let hi = modules.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (modules[mid]!.line <= line) {
+      found = modules[mid]!.path;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+/** Where a frame's time is attributed: node_modules package, node: builtin, or the file itself (in a bundle, the module). */
+export function origin(url: string, line = 0): string {
   if (url === '') return '(native/V8)';
+  const inBundle = url.includes('/build/services/') ? bundledModule(url, line) : undefined;
+  if (inBundle) return origin(inBundle);
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
   if (url.startsWith('node:')) return url;
@@ -44,9 +82,9 @@ export function summarise(profile: CpuProfile): { busyMs: number; totalMs: numbe
     const f = node.callFrame;
     if (f.functionName === '(idle)') continue;
     busyUs += dt;
-    const name = `${f.functionName || '(anonymous)'} ${f.url ? `${origin(f.url)}:${f.lineNumber + 1}` : ''}`.trim();
+    const name = `${f.functionName || '(anonymous)'} ${f.url ? `${origin(f.url, f.lineNumber)}${f.url.includes('/build/services/') ? '' : `:${f.lineNumber + 1}`}` : ''}`.trim();
     fn.set(name, (fn.get(name) ?? 0) + dt);
-    const o = f.url ? origin(f.url) : f.functionName.startsWith('(') ? f.functionName : '(native/V8)';
+    const o = f.url ? origin(f.url, f.lineNumber) : f.functionName.startsWith('(') ? f.functionName : '(native/V8)';
     org.set(o, (org.get(o) ?? 0) + dt);
   }
   const rank = (m: Map<string, number>): SelfTime[] => [...m].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, ms: us / 1000, share: busyUs > 0 ? us / busyUs : 0 }));
