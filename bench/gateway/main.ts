@@ -4,26 +4,48 @@
  * against (b) api-gateway serving an authenticated GET /v1/users/{id}: JWT verification,
  * Redis rate limit, Authorize (decision cache), gRPC over mTLS to user-service, Redis cache hit.
  * Load: wrk, fixed connections and duration, after a warm-up. Prints requests/s, p50, p99 and
- * the ratio b/a.
+ * the ratio b/a; then (c) the latency of (b) at half the rate (b) saturated at, offered at a
+ * fixed rate, the latency a service sees below saturation (open-loop load from this process, see fixedRate).
  *
- * The services run as child processes (node + tsx on their main.ts, configured by environment
- * like a Deployment), so the gateway has its own event loop as in production.
+ * The services run as child processes on what production runs: the esbuild bundles of
+ * `npm run build:services` (built first), `node --enable-source-maps build/services/<svc>/main.js`
+ * configured by environment like a Deployment, so the gateway has its own event loop.
+ * `--runner tsx` runs the TypeScript sources instead; `--profile <dir>` writes a V8 CPU profile
+ * of api-gateway and user-service there (node --cpu-prof; summarise with bench/gateway/profile-summary.ts).
  *
- *   npm run bench:gateway [-- --connections 50 --duration 10 --warmup 3]
+ *   npm run bench:gateway [-- --connections 50 --duration 10 --warmup 3 --runner bundle --profile <dir>]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildService } from '../../scripts/build-services';
 import { freePort } from '../../scripts/local-stack';
 import { prepareStack } from '../../test/services/integration/stack';
 import type { PreparedStack, Workload } from '../../test/services/integration/stack';
 
 const ROOT = join(__dirname, '..', '..');
 
-interface Result { readonly rps: number; readonly p50Ms: number; readonly p99Ms: number; readonly errors: string }
+interface Result { readonly rps: number; readonly p50Ms: number; readonly p99Ms: number; readonly errors: string; readonly requests: number }
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; 0 elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+// sysconf(_SC_CLK_TCK): 100 on every Linux Node runs on.
+const CLOCK_TICKS = 100;
 
 function need(binary: string, pkg: string): void {
   if (spawnSync('sh', ['-c', `command -v ${binary}`]).status !== 0) {
@@ -49,12 +71,13 @@ function wrk(url: string, connections: number, seconds: number, headers: Record<
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`wrk exited ${code}:\n${out}`));
       const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1];
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
       const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1];
       const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1];
       if (!rps || !p50 || !p99) return reject(new Error(`cannot parse wrk output:\n${out}`));
       const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1];
       const socketErrors = /Socket errors:.*$/m.exec(out)?.[0];
-      resolve({ rps: Number(rps), p50Ms: toMs(p50), p99Ms: toMs(p99), errors: [non2xx ? `${non2xx} non-2xx` : '', socketErrors ?? ''].filter(Boolean).join('; ') });
+      resolve({ rps: Number(rps), p50Ms: toMs(p50), p99Ms: toMs(p99), errors: [non2xx ? `${non2xx} non-2xx` : '', socketErrors ?? ''].filter(Boolean).join('; '), requests });
     });
   });
 }
@@ -73,8 +96,71 @@ async function waitReady(url: string, what: string, child?: ChildProcess): Promi
   throw new Error(`${what} not ready at ${url} within 60 s`);
 }
 
-function spawnService(stack: PreparedStack, name: Workload, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], {
+/**
+ * p50/p99 at a fixed offered rate, open loop: request i is due at start + i/rate whatever the
+ * answers to earlier ones, over at most `connections` kept-alive connections, and its latency
+ * counts from when it was due (as wrk2 does), so a stall is not hidden by sending less during it.
+ * (autocannon's `overallRate` is a per-second budget sent back to back: saturated bursts.)
+ */
+function fixedRate(url: string, connections: number, seconds: number, rate: number, headers: Record<string, string>): Promise<Result> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const total = Math.round(rate * seconds);
+  const intervalMs = 1000 / rate;
+  const latencies: number[] = [];
+  let sent = 0;
+  let done = 0;
+  let errors = 0;
+  let non2xx = 0;
+  return new Promise((resolveAll) => {
+    const started = performance.now();
+    const finish = (due: number, ok: boolean, status?: number) => {
+      latencies.push(performance.now() - due);
+      if (!ok) errors += 1;
+      else if (status === undefined || status < 200 || status > 299) non2xx += 1;
+      if (++done === total) {
+        agent.destroy();
+        latencies.sort((x, y) => x - y);
+        const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]!;
+        const elapsed = (performance.now() - started) / 1000;
+        resolveAll({
+          rps: total / elapsed, p50Ms: at(0.5), p99Ms: at(0.99), requests: total,
+          errors: [non2xx ? `${non2xx} non-2xx` : '', errors ? `${errors} errors` : ''].filter(Boolean).join('; '),
+        });
+      }
+    };
+    const tick = () => {
+      const due = Math.min(total, Math.floor((performance.now() - started) / intervalMs) + 1);
+      for (; sent < due; sent++) {
+        const dueAt = started + sent * intervalMs;
+        const req = httpRequest(url, { agent, headers }, (res) => {
+          res.resume();
+          res.once('end', () => finish(dueAt, true, res.statusCode));
+          res.once('error', () => finish(dueAt, false));
+        });
+        req.once('error', () => finish(dueAt, false));
+        req.end();
+      }
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+}
+
+type Runner = 'bundle' | 'tsx';
+
+interface SpawnOptions {
+  readonly runner: Runner;
+  /** Directory for a CPU profile of this process (written when it exits). */
+  readonly profileDir?: string;
+}
+
+function spawnService(stack: PreparedStack, name: Workload, env: Record<string, string>, opts: SpawnOptions): ChildProcess {
+  const profile = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
+  // As the image runs it (services/*/Dockerfile: NODE_OPTIONS=--enable-source-maps, node main.js).
+  const args = opts.runner === 'bundle'
+    ? [...profile, '--enable-source-maps', join(ROOT, 'build', 'services', name, 'main.js')]
+    : [...profile, '--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
   });
   stack.onDispose(() => new Promise<void>((resolve) => {
@@ -126,8 +212,14 @@ http {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { connections: { type: 'string', default: '50' }, duration: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' } },
+    options: {
+      connections: { type: 'string', default: '50' }, duration: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' },
+      runner: { type: 'string', default: 'bundle' }, profile: { type: 'string' },
+    },
   });
+  const runner = values.runner as Runner;
+  if (runner !== 'bundle' && runner !== 'tsx') throw new Error(`--runner must be bundle or tsx, got ${JSON.stringify(values.runner)}`);
+  const profileDir = values.profile ? resolve(values.profile) : undefined;
   const connections = Number(values.connections);
   const duration = Number(values.duration);
   const warmup = Number(values.warmup);
@@ -136,6 +228,10 @@ async function main(): Promise<void> {
   }
   need('nginx', 'nginx');
   need('wrk', 'wrk');
+  if (runner === 'bundle') {
+    process.stderr.write('bench:gateway: building the service bundles (npm run build:services)...\n');
+    for (const name of ['user-service', 'auth-service', 'api-gateway'] as const) await buildService(name);
+  }
 
   process.stderr.write('bench:gateway: starting PostgreSQL, Redis, user-service, auth-service, api-gateway...\n');
   const stack = await prepareStack({
@@ -147,11 +243,11 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   try {
     const [httpPort, healthPort] = await Promise.all([freePort(), freePort()]);
-    const users = spawnService(stack, 'user-service', stack.env['user-service']);
+    const users = spawnService(stack, 'user-service', stack.env['user-service'], { runner, ...(profileDir ? { profileDir } : {}) });
     await waitReady(`http://127.0.0.1:${stack.env['user-service'].HEALTH_PORT}/readyz`, 'user-service', users);
-    const auth = spawnService(stack, 'auth-service', stack.env['auth-service']);
+    const auth = spawnService(stack, 'auth-service', stack.env['auth-service'], { runner });
     await waitReady(`http://127.0.0.1:${stack.env['auth-service'].HEALTH_PORT}/readyz`, 'auth-service', auth);
-    const gateway = spawnService(stack, 'api-gateway', { ...stack.env['api-gateway'], HTTP_PORT: String(httpPort), HEALTH_PORT: String(healthPort) });
+    const gateway = spawnService(stack, 'api-gateway', { ...stack.env['api-gateway'], HTTP_PORT: String(httpPort), HEALTH_PORT: String(healthPort) }, { runner, ...(profileDir ? { profileDir } : {}) });
     await waitReady(`http://127.0.0.1:${healthPort}/readyz`, 'api-gateway', gateway);
     const base = `http://127.0.0.1:${httpPort}`;
 
@@ -176,7 +272,13 @@ async function main(): Promise<void> {
     await wrk(nginxUrl, connections, warmup, {});
     const a = await wrk(nginxUrl, connections, duration, {});
     await wrk(userUrl, connections, warmup, auth0);
+    const services = { 'api-gateway': gateway, 'user-service': users, 'auth-service': auth };
+    const cpuBefore = Object.values(services).map((p) => cpuMs(p.pid));
     const b = await wrk(userUrl, connections, duration, auth0);
+    // CPU per request is what the load on a shared machine does not change much.
+    const cpuPerRequest = Object.keys(services).map((name, i) => `${name} ${((cpuMs(Object.values(services)[i]!.pid) - cpuBefore[i]!) / Math.max(1, b.requests)).toFixed(3)}`);
+    const halfRate = Math.max(1, Math.round(b.rps / 2));
+    const c = await fixedRate(userUrl, connections, duration, halfRate, auth0);
 
     const row = (name: string, r: Result) => `${name.padEnd(48)} ${r.rps.toFixed(0).padStart(10)} ${r.p50Ms.toFixed(2).padStart(9)} ${r.p99Ms.toFixed(2).padStart(9)}  ${r.errors}`;
     process.stdout.write([
@@ -184,9 +286,11 @@ async function main(): Promise<void> {
       `${'target'.padEnd(48)} ${'req/s'.padStart(10)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}`,
       row('(a) nginx -> trivial upstream', a),
       row('(b) api-gateway GET /v1/users/{id} (full path)', b),
+      row(`(c) (b) at half its rate, ${halfRate} req/s offered`, c),
       '',
+      `(b) CPU per request, ms: ${cpuPerRequest.join(', ')}`,
       `ratio b/a: throughput ${(b.rps / a.rps).toFixed(3)}, p50 ${(b.p50Ms / a.p50Ms).toFixed(1)}x, p99 ${(b.p99Ms / a.p99Ms).toFixed(1)}x`,
-      `machine: ${(await import('node:os')).cpus().length} CPUs, Node ${process.version}; every process on one host`,
+      `machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}; every process on one host; services run as ${runner === 'bundle' ? 'esbuild bundles' : 'TypeScript via tsx'}`,
       '',
     ].join('\n'));
   } finally {

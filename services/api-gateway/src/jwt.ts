@@ -5,9 +5,18 @@
  * `max_age` auth-service gives. An unknown `kid` (a rotation we have not seen yet) triggers one
  * refetch, at most once per cooldown, so forged `kid`s cannot turn the gateway into an
  * amplifier against auth-service.
+ *
+ * A signature check costs more CPU than the rest of a proxied request, and a client sends the
+ * same token until it expires: tokens that verified are remembered by their SHA-256 until their
+ * `exp` (bounded), and only while the key set they verified against is still the current one,
+ * so a key withdrawn from the JWKS stops being accepted at the next key-set refresh. A token not
+ * seen before (a tampered one included: its hash differs) is always fully verified. Revocation
+ * is not the signature's business: Authorize decides it per request (authorize.ts).
  */
+import { createHash } from 'node:crypto';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
+import { TtlLru } from './lru';
 
 export interface JwksDocument {
   readonly jwks: JSONWebKeySet;
@@ -122,6 +131,24 @@ export interface JwtVerifierOptions {
   readonly issuer: string;
   readonly audience: string;
   readonly clockToleranceSeconds: number;
+  /** Verified tokens remembered (0 turns the cache off). */
+  readonly cacheMaxEntries?: number;
+  /** Upper bound on how long a verified token is remembered, whatever its `exp`. */
+  readonly cacheMaxTtlMs?: number;
+  readonly onCacheLookup?: (result: 'hit' | 'miss') => void;
+  /** The clock of both the cache and the claim checks (tests move it). */
+  readonly now?: () => number;
+}
+
+// choice: 10,000 tokens (~3 MB) cover the active users of one replica; five minutes bound the
+// work a key-set refresh is not noticed for, the JWKS max_age does the rest.
+export const VERIFIED_TOKEN_CACHE_MAX_ENTRIES = 10_000;
+export const VERIFIED_TOKEN_CACHE_MAX_TTL_MS = 5 * 60_000;
+
+interface CachedToken {
+  readonly token: VerifiedToken;
+  /** The key set the token verified against; a refreshed set means verifying again. */
+  readonly keySet: JWTVerifyGetKey;
 }
 
 export const ALLOWED_ALGORITHMS = ['ES256'] as const;
@@ -129,7 +156,16 @@ export const ALLOWED_ALGORITHMS = ['ES256'] as const;
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 
 export class JwtVerifier {
-  constructor(private readonly options: JwtVerifierOptions) {}
+  private readonly cache: TtlLru<CachedToken> | undefined;
+  private readonly now: () => number;
+  private readonly maxTtlMs: number;
+
+  constructor(private readonly options: JwtVerifierOptions) {
+    this.now = options.now ?? Date.now;
+    const maxEntries = options.cacheMaxEntries ?? VERIFIED_TOKEN_CACHE_MAX_ENTRIES;
+    this.cache = maxEntries > 0 ? new TtlLru(maxEntries, this.now) : undefined;
+    this.maxTtlMs = options.cacheMaxTtlMs ?? VERIFIED_TOKEN_CACHE_MAX_TTL_MS;
+  }
 
   /**
    * Verifies `token`. Throws InvalidTokenError for anything the client got wrong; errors of the
@@ -137,22 +173,36 @@ export class JwtVerifier {
    */
   async verify(token: string, deadline: Date): Promise<VerifiedToken> {
     const set = await this.options.jwks.get(deadline);
+    const key = this.cache ? createHash('sha256').update(token).digest('base64') : '';
+    const cached = this.cache?.get(key);
+    if (cached && cached.keySet === set.keySet) {
+      this.options.onCacheLookup?.('hit');
+      return cached.token;
+    }
+    if (this.cache) this.options.onCacheLookup?.('miss');
     try {
-      return await this.verifyWith(token, set.keySet);
+      return this.remember(key, await this.verifyWith(token, set.keySet), set.keySet);
     } catch (error) {
       if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw toInvalid(error);
       if (!(await this.options.jwks.refetchForUnknownKid(deadline))) throw toInvalid(error);
       const fresh = await this.options.jwks.get(deadline);
       try {
-        return await this.verifyWith(token, fresh.keySet);
+        return this.remember(key, await this.verifyWith(token, fresh.keySet), fresh.keySet);
       } catch (retryError) {
         throw toInvalid(retryError);
       }
     }
   }
 
+  /** Remembers a verified token until its `exp` (without the clock tolerance), at most maxTtlMs. */
+  private remember(key: string, token: VerifiedToken, keySet: JWTVerifyGetKey): VerifiedToken {
+    this.cache?.set(key, { token, keySet }, Math.min(token.expiresAt * 1000 - this.now(), this.maxTtlMs));
+    return token;
+  }
+
   private async verifyWith(token: string, keySet: JWTVerifyGetKey): Promise<VerifiedToken> {
     const { payload } = await jwtVerify(token, keySet, {
+      currentDate: new Date(this.now()),
       algorithms: [...ALLOWED_ALGORITHMS],
       issuer: this.options.issuer,
       audience: this.options.audience,

@@ -108,6 +108,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   });
   const verifier = new JwtVerifier({
     jwks, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
+    onCacheLookup: (result) => metrics.cacheResult('jwt', result),
   });
   const decisions = new DecisionCache({
     maxEntries: config.AUTHZ_CACHE_MAX_ENTRIES,

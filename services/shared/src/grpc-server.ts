@@ -5,6 +5,7 @@
  * grpc_server_handling_seconds, and grpc.health.v1.Health reports SERVING until the drain.
  */
 import { randomUUID } from 'node:crypto';
+import { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
@@ -68,9 +69,27 @@ function firstMetadata(md: grpc.Metadata, key: string): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
+/**
+ * The TLS connection a call arrived on, when grpc-js (1.14: ServerUnaryCallImpl.call.stream)
+ * lets us reach it; undefined otherwise, and the CN is then read per call.
+ */
+export function callConnection(call: grpc.ServerUnaryCall<unknown, unknown>): TLSSocket | undefined {
+  const socket = (call as unknown as { call?: { stream?: { session?: { socket?: unknown } } } }).call?.stream?.session?.socket;
+  return socket instanceof TLSSocket ? socket : undefined;
+}
+
+// getAuthContext() decodes the whole peer certificate (fingerprints included) on every call, a
+// fifth of a small call's CPU; the certificate of a TLS connection is fixed at its handshake,
+// (HTTP/2 refuses TLS renegotiation), so its CN is read once per connection.
+const connectionPeers = new WeakMap<TLSSocket, string | undefined>();
+
 function peerCommonName(call: grpc.ServerUnaryCall<unknown, unknown>): string | undefined {
+  const connection = callConnection(call);
+  if (connection && connectionPeers.has(connection)) return connectionPeers.get(connection);
   const cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN as string | string[] | undefined;
-  return Array.isArray(cn) ? cn[0] : cn;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  if (connection) connectionPeers.set(connection, name);
+  return name;
 }
 
 export class GrpcServer {
@@ -126,7 +145,10 @@ export class GrpcServer {
       })();
       const subject = firstMetadata(call.metadata, 'x-subject');
       const roles = (firstMetadata(call.metadata, 'x-roles') ?? '').split(',').map((r) => r.trim()).filter(Boolean);
-      const log = logger.child({ requestId, grpcMethod: `${service}/${method}` });
+      // A child logger costs an object copy of the bindings; most calls log nothing, so it is
+      // made on first use.
+      let child: Logger | undefined;
+      const log = (): Logger => (child ??= logger.child({ requestId, grpcMethod: `${service}/${method}` }));
       const finish = (code: grpc.status, err: Partial<grpc.StatusObject> | null, response?: unknown) => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         metrics.grpcServerHandlingSeconds.observe({ grpc_service: service, grpc_method: method, grpc_code: grpc.status[code] }, seconds);
@@ -142,20 +164,27 @@ export class GrpcServer {
       }
       const peer = peerCommonName(call);
       if (!peer || !this.allowed.has(peer)) {
-        log.warn({ peer: peer ?? null, address: call.getPeer() }, 'caller not in allow-list');
+        log().warn({ peer: peer ?? null, address: call.getPeer() }, 'caller not in allow-list');
         finish(grpc.status.PERMISSION_DENIED, { details: `caller ${peer ? JSON.stringify(peer) : '(no certificate CN)'} may not call ${service}` });
         return;
       }
 
       const abort = new AbortController();
-      call.once('cancelled', () => abort.abort(new ServiceError(grpc.status.CANCELLED, 'call cancelled')));
+      let settled = false;
+      // grpc-js reports 'cancelled' when the stream closes, after an answer too: only a call
+      // still running is aborted (and pays for the error's stack trace).
+      call.once('cancelled', () => {
+        if (!settled) abort.abort(new ServiceError(grpc.status.CANCELLED, 'call cancelled'));
+      });
       const ctx: CallContext = {
         requestId,
         subject,
         roles,
         deadline: call.getDeadline(),
         signal: abort.signal,
-        logger: log,
+        get logger() {
+          return log();
+        },
         peer,
         metadata: call.metadata,
       };
@@ -165,20 +194,21 @@ export class GrpcServer {
           (response) => finish(grpc.status.OK, null, response),
           (err: unknown) => {
             if (err instanceof ServiceError) {
-              if (err.code === grpc.status.INTERNAL || err.code === grpc.status.UNKNOWN) log.error({ err }, 'call failed');
-              else log.info({ code: grpc.status[err.code], details: err.message }, 'call rejected');
+              if (err.code === grpc.status.INTERNAL || err.code === grpc.status.UNKNOWN) log().error({ err }, 'call failed');
+              else log().info({ code: grpc.status[err.code], details: err.message }, 'call rejected');
               finish(err.code, { details: err.message });
             } else if (isDatabaseUnavailable(err)) {
-              log.warn({ err }, 'database unavailable');
+              log().warn({ err }, 'database unavailable');
               finish(grpc.status.UNAVAILABLE, { details: 'the database is unavailable; retry later' });
             } else {
               // The cause stays in our logs; the caller only learns the request id to quote.
-              log.error({ err }, 'unexpected error in handler');
+              log().error({ err }, 'unexpected error in handler');
               finish(grpc.status.INTERNAL, { details: `internal error (request id ${requestId})` });
             }
           },
         )
         .finally(() => {
+          settled = true;
           this.inFlight--;
           if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
         });

@@ -40,6 +40,9 @@ export function createRedis(config: RedisConfig, options: RedisOptions): Redis {
       : undefined,
     keyPrefix: options.keyPrefix,
     enableOfflineQueue: false,
+    // Commands issued in the same event-loop turn (concurrent requests) share one write and one
+    // read instead of a system call each; every command still gets its own answer.
+    enableAutoPipelining: true,
     // Fail a command rather than retry it across reconnects: the caller has a fallback.
     maxRetriesPerRequest: 0,
     connectTimeout: 2_000,

@@ -31,17 +31,22 @@ function sign(key: Key, claims: { sub?: string; jti?: string; iss?: string; aud?
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
 /** A key source standing in for auth-service's GetJwks: serves whatever `published` holds. */
-function setup(initial: Key[], opts: { cooldownMs?: number; now?: () => number } = {}) {
-  const state = { published: initial, fetches: 0 };
+function setup(initial: Key[], opts: { cooldownMs?: number; now?: () => number; maxAgeSeconds?: number; cacheMaxTtlMs?: number } = {}) {
+  const state = { published: initial, fetches: 0, lookups: [] as string[] };
   const jwks = new JwksCache({
     refetchCooldownMs: opts.cooldownMs ?? 30_000,
     ...(opts.now ? { now: opts.now } : {}),
     fetch: async () => {
       state.fetches += 1;
-      return { jwks: { keys: state.published.map((k) => k.jwk) }, maxAgeSeconds: 300 };
+      return { jwks: { keys: state.published.map((k) => k.jwk) }, maxAgeSeconds: opts.maxAgeSeconds ?? 300 };
     },
   });
-  const verifier = new JwtVerifier({ jwks, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 5 });
+  const verifier = new JwtVerifier({
+    jwks, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 5,
+    onCacheLookup: (result) => state.lookups.push(result),
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.cacheMaxTtlMs !== undefined ? { cacheMaxTtlMs: opts.cacheMaxTtlMs } : {}),
+  });
   return { state, jwks, verifier };
 }
 
@@ -152,6 +157,79 @@ describe('JwtVerifier', () => {
     now += 10_001;
     await expect(verifier.verify(await sign(later), deadline())).resolves.toMatchObject({ subject: 'user-1' });
     expect(state.fetches).toBe(3);
+  });
+});
+
+describe('JwtVerifier verified-token cache', () => {
+  let key: Key;
+  beforeAll(async () => {
+    key = await newKey('k1');
+  });
+
+  it('serves a token it verified from the cache, and verifies a different token in full', async () => {
+    const { verifier, state } = setup([key]);
+    const token = await sign(key, { sub: 'user-1', jti: 'a' });
+    expect((await verifier.verify(token, deadline())).subject).toBe('user-1');
+    expect((await verifier.verify(token, deadline())).subject).toBe('user-1');
+    const other = await sign(key, { sub: 'user-2', jti: 'b' });
+    const verified = await verifier.verify(other, deadline());
+    expect({ subject: verified.subject, tokenId: verified.tokenId }).toEqual({ subject: 'user-2', tokenId: 'b' });
+    expect(state.lookups).toEqual(['miss', 'hit', 'miss']);
+  });
+
+  it('refuses a tampered copy of a cached token', async () => {
+    const { verifier } = setup([key]);
+    const token = await sign(key, { sub: 'user-1' });
+    await verifier.verify(token, deadline());
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    const forged = `${header}.${b64({ ...claims, sub: 'admin' })}.${signature}`;
+    expect(await reason(verifier.verify(forged, deadline()))).toBe('token signature invalid');
+    // A changed signature alone is no cache hit either.
+    const flipped = `${header}.${payload}.${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BA' : 'AA'}`;
+    expect(await reason(verifier.verify(flipped, deadline()))).toMatch(/token (signature invalid|malformed)/);
+  });
+
+  it('stops serving a cached token at its exp: past the clock tolerance it is refused', async () => {
+    let now = Date.now();
+    const { verifier, state } = setup([key], { now: () => now });
+    const exp = Math.floor(now / 1000) + 60;
+    const token = await sign(key, { exp });
+    await verifier.verify(token, deadline());
+    now = exp * 1000 - 1;
+    await verifier.verify(token, deadline());
+    expect(state.lookups).toEqual(['miss', 'hit']);
+    // At exp the entry is gone; within the tolerance the full check still accepts it...
+    now = exp * 1000 + 1000;
+    await verifier.verify(token, deadline());
+    expect(state.lookups).toEqual(['miss', 'hit', 'miss']);
+    // ...and past it the full check refuses it: the cache never extended the token's life.
+    now = exp * 1000 + 6000;
+    expect(await reason(verifier.verify(token, deadline()))).toBe('token expired');
+  });
+
+  it('remembers a token no longer than cacheMaxTtlMs', async () => {
+    let now = Date.now();
+    const { verifier, state } = setup([key], { now: () => now, cacheMaxTtlMs: 1000 });
+    const token = await sign(key, { exp: '1h' });
+    await verifier.verify(token, deadline());
+    now += 999;
+    await verifier.verify(token, deadline());
+    now += 1;
+    await verifier.verify(token, deadline());
+    expect(state.lookups).toEqual(['miss', 'hit', 'miss']);
+  });
+
+  it('verifies again once the key set is refreshed: a withdrawn key is no longer accepted', async () => {
+    let now = Date.now();
+    const { verifier, state } = setup([key], { now: () => now, maxAgeSeconds: 60 });
+    const token = await sign(key, { exp: '1h' });
+    await verifier.verify(token, deadline());
+    const replacement = await newKey('k2');
+    state.published = [replacement];
+    now += 61_000;
+    expect(await reason(verifier.verify(token, deadline()))).toBe('token signed by an unknown key');
+    expect(state.lookups).toEqual(['miss', 'miss']);
   });
 });
 

@@ -5,6 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
@@ -135,6 +136,31 @@ describe('mTLS server with allow-list', () => {
       expect(explicit.user?.name).toBe('given-id||');
     } finally {
       client.close();
+    }
+  });
+
+  test('the caller\'s certificate is decoded once per connection, not per call', async () => {
+    const decode = jest.spyOn(TLSSocket.prototype, 'getPeerCertificate');
+    const client = createClient(UserServiceClient, `localhost:${port}`, gatewayCreds.credentials, { 'grpc.use_local_subchannel_pool': 1 });
+    try {
+      for (let i = 0; i < 5; i++) expect((await unary(client, 'getUser', { id: `u${i}` })).user?.email).toBe('api-gateway@peer');
+      // The server's side of the connection is the socket whose local port is the server's.
+      expect(decode.mock.contexts.filter((socket) => (socket as TLSSocket).localPort === port)).toHaveLength(1);
+    } finally {
+      decode.mockRestore();
+      client.close();
+    }
+  });
+
+  test('a refused CN stays refused on every call of its connection', async () => {
+    const order = await issueServiceCertificate(ca, 'order-service');
+    const creds = await createClientCredentials(tlsOf(order, ca.caFile));
+    const client = createClient(UserServiceClient, `localhost:${port}`, creds.credentials, { 'grpc.use_local_subchannel_pool': 1 });
+    try {
+      for (let i = 0; i < 3; i++) await expect(unary(client, 'getUser', { id: 'u1' })).rejects.toMatchObject({ code: Status.PERMISSION_DENIED });
+    } finally {
+      client.close();
+      creds.certificates.close();
     }
   });
 
