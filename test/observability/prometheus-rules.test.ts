@@ -56,7 +56,7 @@ async function promtoolTest(cases: readonly Case[]): Promise<void> {
     rule_files: ['recording_rules.yml', 'alerting_rules.yml'],
     evaluation_interval: `${EVALUATION_INTERVAL_MINUTES}m`,
     // promtool evaluates groups in random order unless told: an alert on a recorded series
-    // would then see the previous evaluation's value half of the time and fire one interval
+    // would then, in some runs, see the previous evaluation's value and fire one interval
     // late. Recording groups first, as the alerts' timing below assumes.
     group_eval_order: [...rules.recording.groups, ...rules.alerting.groups].map((g) => g.name),
     tests: cases.map((c) => ({
