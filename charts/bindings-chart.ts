@@ -6,8 +6,7 @@ import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
 import { SecurityGroupPolicy } from './imports/vpcresources.k8s.aws';
 import { TargetGroupBindingV1Beta1, TargetGroupBindingV1Beta1SpecServiceRefPort, TargetGroupBindingV1Beta1SpecTargetType } from './imports/elbv2.k8s.aws';
 import { pgbouncerDatabases } from './pgbouncer-chart';
-import { GATEWAY } from './service-chart';
-import { DATA_ENDPOINTS_CONFIGMAP, dmzPodLabels, PGBOUNCER_DATABASES_CONFIGMAP, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName } from '../lib/spec/topology';
+import { DATA_ENDPOINTS_CONFIGMAP, dmzPodLabels, edgeService, PGBOUNCER_DATABASES_CONFIGMAP, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER } from '../lib/spec/topology';
 
 /**
  * Values that exist only once the stacks are deployed (RDS, ElastiCache and MSK endpoints, the
@@ -43,14 +42,14 @@ export class BindingsChart extends Chart {
     });
     const { spec, bindings } = props;
 
-    // Ingress into the gateway: the ALB target group the edge stack owns, fed with pod IPs.
-    const gateway = serviceByName(spec, GATEWAY);
-    new TargetGroupBindingV1Beta1(this, 'api-gateway-target-group', {
-      metadata: { name: GATEWAY, namespace: GATEWAY },
+    // Ingress into the edge service: the ALB target group the edge stack owns, fed with pod IPs.
+    const edge = edgeService(spec);
+    new TargetGroupBindingV1Beta1(this, `${edge.name}-target-group`, {
+      metadata: { name: edge.name, namespace: edge.name },
       spec: {
         targetGroupArn: bindings.apiGatewayTargetGroupArn,
         targetType: TargetGroupBindingV1Beta1SpecTargetType.IP,
-        serviceRef: { name: GATEWAY, port: TargetGroupBindingV1Beta1SpecServiceRefPort.fromNumber(gateway.port) },
+        serviceRef: { name: edge.name, port: TargetGroupBindingV1Beta1SpecServiceRefPort.fromNumber(edge.port) },
       },
     });
 

@@ -11,7 +11,7 @@ import {
   vaultAgentAnnotations, vaultTokenVolume,
 } from './lib/pod';
 import {
-  addrEnvName, callersOf, DATA_ENDPOINTS_CONFIGMAP, databaseUser, PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER,
+  addrEnvName, callersOf, DATA_ENDPOINTS_CONFIGMAP, databaseUser, generatedKeyPath, PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER,
   serviceByName, serviceDnsName, serviceDnsSans, serviceImage, SERVICES_ISSUER, TLS_MOUNT, tlsSecretName, vaultAddress,
   VAULT_SECRETS_MOUNT, zoneSubnetCidrs,
 } from '../lib/spec/topology';
@@ -26,8 +26,6 @@ export interface ServiceChartProps extends ChartProps {
   readonly imageTag: string;
 }
 
-/** The edge's service: it serves HTTPS to the load balancer, not gRPC (services/README.md). */
-export const GATEWAY = 'api-gateway';
 /** Prometheus server of the cluster (Helm release `prometheus` in its namespace); KEDA queries it. */
 export const prometheusAddress = (spec: PlatformSpec) =>
   `http://prometheus-server.${spec.clusterAddons.prometheus.namespace}.svc.cluster.local`;
@@ -56,7 +54,8 @@ export class ServiceChart extends Chart {
     const name = service.name;
     const selector = { 'app.kubernetes.io/name': name };
     const secrets = spec.vault.serviceSecrets[name] ?? [];
-    const isGateway = name === GATEWAY;
+    // The edge serves HTTPS to the load balancer, the others gRPC (services[].exposes).
+    const isEdge = service.exposes === 'edge';
 
     new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name },
@@ -84,7 +83,7 @@ export class ServiceChart extends Chart {
     });
 
     const ports: k8s.ContainerPort[] = [
-      { name: isGateway ? 'https' : 'grpc', containerPort: service.port, protocol: 'TCP' },
+      { name: isEdge ? 'https' : 'grpc', containerPort: service.port, protocol: 'TCP' },
       { name: 'health', containerPort: service.healthPort, protocol: 'TCP' },
     ];
     const probe = (path: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
@@ -114,7 +113,7 @@ export class ServiceChart extends Chart {
               'prometheus.io/scrape': 'true',
               'prometheus.io/port': String(service.healthPort),
               'prometheus.io/path': '/metrics',
-              ...vaultAgentAnnotations({ role: name, vaultAddress: vaultAddress(spec), secrets: vaultSecrets(name, secrets) }),
+              ...vaultAgentAnnotations({ role: name, vaultAddress: vaultAddress(spec), secrets: vaultSecrets(service, secrets) }),
             },
           },
           spec: {
@@ -150,11 +149,11 @@ export class ServiceChart extends Chart {
     });
 
     // gRPC keeps long-lived HTTP/2 connections: a headless Service so clients resolve every pod
-    // and balance round_robin (DESIGN.md §5). The gateway's Service is the TargetGroupBinding's.
+    // and balance round_robin (DESIGN.md §5). The edge's Service is the TargetGroupBinding's.
     new k8s.KubeService(this, 'service', {
       metadata: { name, labels: selector },
       spec: {
-        ...(isGateway ? { type: 'ClusterIP' } : { clusterIp: 'None' }),
+        ...(isEdge ? { type: 'ClusterIP' } : { clusterIp: 'None' }),
         selector,
         ports: [
           { name: ports[0]!.name, port: service.port, targetPort: k8s.IntOrString.fromString(ports[0]!.name!), protocol: 'TCP' },
@@ -217,8 +216,12 @@ function addAutoscaler(scope: Construct, spec: PlatformSpec, service: ServiceSpe
   });
 }
 
-/** Secrets the Vault Agent renders for a service, from its vault.serviceSecrets kinds (docs/vault.md paths). */
-function vaultSecrets(name: string, kinds: readonly VaultSecretKind[]) {
+/**
+ * Secrets the Vault Agent renders for a service, from its vault.serviceSecrets kinds and its
+ * generated keys (docs/vault.md paths).
+ */
+function vaultSecrets(service: ServiceSpec, kinds: readonly VaultSecretKind[]) {
+  const name = service.name;
   const files: Array<{ file: string; path: string; template: string }> = [];
   if (kinds.includes('database')) {
     // Static role: a fixed user (DATABASE_USER) whose password Vault rotates (docs/workloads.md).
@@ -241,9 +244,9 @@ function vaultSecrets(name: string, kinds: readonly VaultSecretKind[]) {
       template: `{{- with secret "${path}" -}}{{ .Data.data.${PAYMENT_PROVIDER_SECRET.field} }}{{- end -}}`,
     });
   }
-  if (name === 'auth-service') {
-    const path = `kv/data/services/${name}/signing`;
-    files.push({ file: 'key-encryption-key', path, template: `{{- with secret "${path}" -}}{{ .Data.data.keyEncryptionKey }}{{- end -}}` });
+  for (const key of service.generatedKeys) {
+    const path = `kv/data/${generatedKeyPath(name, key)}`;
+    files.push({ file: key.file, path, template: `{{- with secret "${path}" -}}{{ .Data.data.${key.field} }}{{- end -}}` });
   }
   return files;
 }
@@ -253,7 +256,7 @@ function serviceEnv(spec: PlatformSpec, environment: EnvironmentSpec, service: S
   const name = service.name;
   const env: k8s.EnvVar[] = [
     { name: 'LOG_LEVEL', value: 'info' },
-    name === GATEWAY ? { name: 'HTTP_PORT', value: String(service.port) } : { name: 'GRPC_PORT', value: String(service.port) },
+    service.exposes === 'edge' ? { name: 'HTTP_PORT', value: String(service.port) } : { name: 'GRPC_PORT', value: String(service.port) },
     { name: 'HEALTH_PORT', value: String(service.healthPort) },
     // Drain within the pod's grace period, with 10 s to spare for the exit.
     { name: 'SHUTDOWN_GRACE_MS', value: String(Math.max(1, spec.workloads.terminationGracePeriodSeconds - 10) * 1000) },
@@ -261,24 +264,24 @@ function serviceEnv(spec: PlatformSpec, environment: EnvironmentSpec, service: S
     { name: 'TLS_KEY_FILE', value: `${TLS_MOUNT}/tls.key` },
     { name: 'TLS_CA_FILE', value: `${TLS_MOUNT}/ca.crt` },
   ];
-  if (name === GATEWAY) {
+  if (service.exposes === 'edge') {
     // The ALB's target group speaks HTTPS to the pods (lib/constructs/edge/api-load-balancer.ts), and
     // X-Forwarded-For is believed only from the ALB's (public) subnets, for per-client limits.
     env.push({ name: 'HTTP_TLS', value: 'true' });
     env.push({ name: 'TRUSTED_PROXY_CIDRS', value: zoneSubnetCidrs(spec, environment).public.join(',') });
   }
   const callers = callersOf(spec, name);
-  if (name !== GATEWAY) env.push({ name: 'GRPC_ALLOWED_PEERS', value: callers.join(',') });
+  if (service.exposes === 'grpc') env.push({ name: 'GRPC_ALLOWED_PEERS', value: callers.join(',') });
   for (const callee of spec.workloads.calls[name] ?? []) {
     const port = serviceByName(spec, callee).port;
     env.push({ name: addrEnvName(callee), value: `dns:///${serviceDnsName(callee)}:${port}` });
   }
-  if (name === GATEWAY || name === 'auth-service') {
+  if (service.tokens) {
     // Tokens are issued for, and by, the environment's public name (docs/edge.md).
     env.push({ name: 'JWT_ISSUER', value: `https://${environment.edge.domainName}` });
     env.push({ name: 'JWT_AUDIENCE', value: environment.edge.domainName });
   }
-  if (name === 'auth-service') env.push({ name: 'AUTH_KEY_ENCRYPTION_KEY_FILE', value: `${VAULT_SECRETS_MOUNT}/key-encryption-key` });
+  for (const key of service.generatedKeys) env.push({ name: key.env, value: `${VAULT_SECRETS_MOUNT}/${key.file}` });
   const pgbouncerPort = String(spec.dataTier.pgbouncer.port);
   if (kinds.includes('database')) {
     env.push(

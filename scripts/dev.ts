@@ -9,7 +9,8 @@
  * URLs and a `ready` line; Ctrl-C or SIGTERM stops the services (gracefully), then the servers,
  * and removes every temp dir.
  *
- * A service is one entry in SERVICES: ports, callees, database, cache and broker come from lib/spec.
+ * A service is its lib/spec entry plus services/<name>/src/main.ts: ports, HTTP or gRPC, callees,
+ * stores, tokens and generated keys all come from lib/spec (devPlan, serviceEnvironment).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -21,15 +22,14 @@ import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadPlatformSpec } from '../lib/spec';
-import type { PlatformSpec, ServiceSpec } from '../lib/spec';
+import type { GeneratedKeySpec, PlatformSpec, ServiceSpec, VaultSecretKind } from '../lib/spec';
+import { addrEnvName, generatedKeyPath, serviceByName, tokenSigner } from '../lib/spec/topology';
 import { createTestCa, issueServiceCertificate, startKafka, startPostgres, startRedis, startStripeMock } from './local-stack';
-import type { DatabaseAccess, KafkaServer, PostgresServer, RedisServer, StripeMockServer, TestCa } from './local-stack';
+import type { DatabaseAccess, KafkaServer, PostgresServer, RedisServer } from './local-stack';
 
 const ROOT = resolve(__dirname, '..');
 // Local only: nothing here is meant to be reached from another machine.
 const LOOPBACK = '127.0.0.1';
-// choice: the dev tokens' issuer and audience; any fixed pair shared by gateway and auth works.
-const JWT_ENV = { JWT_ISSUER: 'http://auth-service.dev.local', JWT_AUDIENCE: 'platform-api' } as const;
 // A first start compiles each service with tsx and runs its migrations.
 const READY_TIMEOUT_MS = 120_000;
 // SHUTDOWN_GRACE_MS defaults to 20 s and a service exits 1 on its own 2 s after it: wait past that.
@@ -42,42 +42,52 @@ const STOP_TIMEOUT_MS = 25_000;
  */
 export const STRIPE_AUTHORIZING_FIXTURES = { payment_intent: { status: 'requires_capture', last_payment_error: null } } as const;
 
-/** What a service needs beyond what lib/spec says about it. */
-interface DevService {
-  /** A service of lib/spec `services`; its folder is services/<name>. */
+/**
+ * What `npm run dev` runs, from lib/spec alone and without starting anything: the services
+ * (callees first), the local servers they need, their databases and generated keys, and the
+ * dev tokens' issuer and audience. A service is its lib/spec entry plus services/<name>/src/main.ts.
+ */
+export interface DevPlan {
+  readonly services: readonly PlannedService[];
+  /** Services of lib/spec without a services/<name>/src/main.ts yet: not started. */
+  readonly missing: readonly string[];
+  /** Servers besides PostgreSQL, started only when a planned service holds that secret kind. */
+  readonly servers: { readonly redis: boolean; readonly kafka: boolean; readonly stripe: boolean };
+  /** One database per planned service with a database (lib/spec workloads.databaseNames). */
+  readonly databases: readonly { readonly service: string; readonly database: string }[];
+  /** The generated keys the planned services read (services[].generatedKeys): random per run. */
+  readonly generatedKeys: readonly { readonly service: string; readonly key: GeneratedKeySpec }[];
+  /** Issuer and audience of the dev tokens, for the services with a part in them (services[].tokens). */
+  readonly tokens: { readonly issuer: string; readonly audience: string } | undefined;
+  /** The token signer holds the accounts and their roles: its CLI makes an admin. */
+  readonly adminCli: { readonly service: string; readonly path: string } | undefined;
+}
+
+/** One service to start: its spec entry, entry point, secrets and the callees that run here. */
+export interface PlannedService {
   readonly name: string;
-  /** The spec's port is public HTTP (HTTP_PORT) instead of gRPC (GRPC_PORT). */
-  readonly http?: boolean;
-  readonly env?: (ctx: DevContext) => Record<string, string>;
-}
-
-// In any order: services start callees first, by lib/spec `workloads.calls`.
-const SERVICES: readonly DevService[] = [
-  { name: 'user-service' },
-  { name: 'auth-service', env: (ctx) => ({ ...JWT_ENV, AUTH_KEY_ENCRYPTION_KEY_FILE: ctx.kekFile }) },
-  { name: 'order-service' },
-  { name: 'payment-service' },
-  { name: 'api-gateway', http: true, env: () => ({ ...JWT_ENV, HTTP_HOST: LOOPBACK }) },
-];
-
-interface DevContext {
-  readonly ca: TestCa;
-  readonly pg: PostgresServer;
-  readonly redis?: RedisServer;
-  readonly kafka?: KafkaServer;
-  readonly stripe?: { readonly server: StripeMockServer; readonly secretKeyFile: string };
-  readonly databases: ReadonlyMap<string, DatabaseAccess>;
-  readonly kekFile: string;
-}
-
-/** A resolved service: the table entry with its spec and entry point. */
-interface Planned {
-  readonly dev: DevService;
   readonly spec: ServiceSpec;
   readonly entry: string;
-  readonly secrets: readonly string[];
+  /** The spec's port serves HTTP (the edge service, HTTP_PORT) instead of gRPC (GRPC_PORT). */
+  readonly http: boolean;
+  readonly secrets: readonly VaultSecretKind[];
   /** Callees that run here, with their spec port. */
   readonly callees: readonly { name: string; port: number }[];
+}
+
+/**
+ * Where the local servers listen and the files they wrote: plain data, so the environment of a
+ * service is a function of the plan and these.
+ */
+export interface DevEndpoints {
+  readonly caFile: string;
+  readonly pg: Pick<PostgresServer, 'host' | 'port' | 'caFile'>;
+  readonly redis?: Pick<RedisServer, 'host' | 'port' | 'caFile' | 'username' | 'passwordFile'>;
+  readonly kafka?: Pick<KafkaServer, 'bootstrap' | 'caFile' | 'username' | 'passwordFile'>;
+  readonly stripe?: { readonly url: string; readonly secretKeyFile: string };
+  readonly databases: ReadonlyMap<string, Pick<DatabaseAccess, 'database' | 'user' | 'passwordFile'>>;
+  /** The file of each generated key, by generatedKeyPath (`services/<service>/<path>`). */
+  readonly generatedKeyFiles: ReadonlyMap<string, string>;
 }
 
 class DevError extends Error {}
@@ -85,40 +95,51 @@ class DevError extends Error {}
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const note = (line: string) => process.stderr.write(`dev: ${line}\n`);
 
-export function planServices(spec: PlatformSpec, table: readonly DevService[] = SERVICES, exists: (path: string) => boolean = existsSync): { planned: Planned[]; missing: string[] } {
-  const present: Planned[] = [];
+export function devPlan(spec: PlatformSpec, exists: (path: string) => boolean = existsSync): DevPlan {
+  const present: PlannedService[] = [];
   const missing: string[] = [];
-  for (const dev of table) {
-    const svc = spec.services.find((s) => s.name === dev.name);
-    if (!svc) throw new DevError(`scripts/dev.ts SERVICES: ${dev.name} is not a service of lib/spec`);
-    const entry = join(ROOT, 'services', dev.name, 'src', 'main.ts');
+  for (const svc of spec.services) {
+    const entry = join(ROOT, 'services', svc.name, 'src', 'main.ts');
     if (!exists(entry)) {
-      missing.push(dev.name);
+      missing.push(svc.name);
       continue;
     }
-    const secrets = (spec.vault.serviceSecrets as Record<string, readonly string[] | undefined>)[dev.name] ?? [];
-    const callees = (spec.workloads.calls[dev.name] ?? []).map((name) => ({ name, port: spec.services.find((s) => s.name === name)?.port ?? 0 }));
-    present.push({ dev, spec: svc, entry, secrets, callees });
+    const secrets = spec.vault.serviceSecrets[svc.name] ?? [];
+    const callees = (spec.workloads.calls[svc.name] ?? []).map((name) => ({ name, port: serviceByName(spec, name).port }));
+    present.push({ name: svc.name, spec: svc, entry, http: svc.exposes === 'edge', secrets, callees });
   }
   // Callees before callers (lib/spec workloads.calls); callees not running here are left out.
-  const names = new Set(present.map((p) => p.dev.name));
-  const ordered: Planned[] = [];
-  const visit = (p: Planned, path: string[]) => {
+  const names = new Set(present.map((p) => p.name));
+  const ordered: PlannedService[] = [];
+  const visit = (p: PlannedService, path: string[]) => {
     if (ordered.includes(p)) return;
-    if (path.includes(p.dev.name)) throw new DevError(`lib/spec workloads.calls has a cycle: ${[...path, p.dev.name].join(' -> ')}`);
+    if (path.includes(p.name)) throw new DevError(`lib/spec workloads.calls has a cycle: ${[...path, p.name].join(' -> ')}`);
     for (const callee of p.callees) {
-      const c = present.find((q) => q.dev.name === callee.name);
-      if (c) visit(c, [...path, p.dev.name]);
+      const c = present.find((q) => q.name === callee.name);
+      if (c) visit(c, [...path, p.name]);
     }
     ordered.push(p);
   };
   present.forEach((p) => visit(p, []));
-  return { planned: ordered.map((p) => ({ ...p, callees: p.callees.filter((c) => names.has(c.name)) })), missing };
-}
-
-/** `user-service` -> `USER_SERVICE_ADDR` (services/README.md). */
-export function addrVar(callee: string): string {
-  return `${callee.toUpperCase().replace(/-/g, '_')}_ADDR`;
+  const services = ordered.map((p) => ({ ...p, callees: p.callees.filter((c) => names.has(c.name)) }));
+  const needs = (kind: VaultSecretKind) => services.some((p) => p.secrets.includes(kind));
+  const databases = services.filter((p) => p.secrets.includes('database')).map((p) => {
+    const database = spec.workloads.databaseNames[p.name];
+    if (!database) throw new DevError(`lib/spec workloads.databaseNames has no database for ${p.name}`);
+    return { service: p.name, database };
+  });
+  const signer = tokenSigner(spec);
+  const cli = signer && join(ROOT, 'services', signer.name, 'src', 'cli.ts');
+  return {
+    services, missing,
+    servers: { redis: needs('cache'), kafka: needs('broker'), stripe: needs('payment-provider') },
+    databases,
+    generatedKeys: services.flatMap((p) => p.spec.generatedKeys.map((key) => ({ service: p.name, key }))),
+    // choice: any fixed pair shared by the signer and the verifiers works locally.
+    tokens: signer ? { issuer: `http://${signer.name}.dev.local`, audience: `${spec.project}-api` } : undefined,
+    adminCli: signer && cli && names.has(signer.name) && databases.some((d) => d.service === signer.name) && exists(cli)
+      ? { service: signer.name, path: cli } : undefined,
+  };
 }
 
 /** Fails when the port is taken on any local address (what the services bind). */
@@ -134,21 +155,31 @@ function checkPortFree(port: number, what: string): Promise<void> {
   });
 }
 
-function environment(p: Planned, ctx: DevContext, logLevel: string, tls: { certFile: string; keyFile: string }): Record<string, string> {
+/** The environment of services/README.md for one planned service, on the local servers. */
+export function serviceEnvironment(plan: DevPlan, p: PlannedService, ctx: DevEndpoints, logLevel: string, tls: { certFile: string; keyFile: string }): Record<string, string> {
   const env: Record<string, string> = {
     LOG_LEVEL: logLevel,
     HEALTH_PORT: String(p.spec.healthPort),
-    [p.dev.http ? 'HTTP_PORT' : 'GRPC_PORT']: String(p.spec.port),
+    [p.http ? 'HTTP_PORT' : 'GRPC_PORT']: String(p.spec.port),
     TLS_CERT_FILE: tls.certFile,
     TLS_KEY_FILE: tls.keyFile,
-    TLS_CA_FILE: ctx.ca.caFile,
+    TLS_CA_FILE: ctx.caFile,
   };
+  // Local only: the HTTP port is not meant to be reached from another machine.
+  if (p.http) env.HTTP_HOST = LOOPBACK;
   for (const callee of p.callees) {
     // localhost: the name the harness's certificates carry.
-    env[addrVar(callee.name)] = `localhost:${callee.port}`;
+    env[addrEnvName(callee.name)] = `localhost:${callee.port}`;
+  }
+  if (p.spec.tokens && plan.tokens) Object.assign(env, { JWT_ISSUER: plan.tokens.issuer, JWT_AUDIENCE: plan.tokens.audience });
+  for (const key of p.spec.generatedKeys) {
+    const file = ctx.generatedKeyFiles.get(generatedKeyPath(p.name, key));
+    if (!file) throw new DevError(`no file for ${p.name}'s generated key ${key.path}`);
+    env[key.env] = file;
   }
   if (p.secrets.includes('database')) {
-    const db = ctx.databases.get(p.dev.name)!;
+    const db = ctx.databases.get(p.name);
+    if (!db) throw new DevError(`no database for ${p.name}`);
     Object.assign(env, {
       DATABASE_HOST: ctx.pg.host, DATABASE_PORT: String(ctx.pg.port), DATABASE_NAME: db.database,
       DATABASE_USER: db.user, DATABASE_PASSWORD_FILE: db.passwordFile, DATABASE_CA_FILE: ctx.pg.caFile,
@@ -167,9 +198,9 @@ function environment(p: Planned, ctx: DevContext, logLevel: string, tls: { certF
     });
   }
   if (p.secrets.includes('payment-provider') && ctx.stripe) {
-    Object.assign(env, { STRIPE_API_BASE: ctx.stripe.server.url, STRIPE_SECRET_KEY_FILE: ctx.stripe.secretKeyFile });
+    Object.assign(env, { STRIPE_API_BASE: ctx.stripe.url, STRIPE_SECRET_KEY_FILE: ctx.stripe.secretKeyFile });
   }
-  return { ...env, ...p.dev.env?.(ctx) };
+  return env;
 }
 
 /** GET `/readyz` on the health port: true on 200. */
@@ -260,29 +291,29 @@ async function waitUntilReady(proc: ServiceProcess, spec: ServiceSpec): Promise<
   throw new DevError(`${proc.name} was not ready on http://${LOOPBACK}:${spec.healthPort}${spec.readinessPath} within ${READY_TIMEOUT_MS / 1000} s`);
 }
 
-function summary(planned: readonly Planned[], ctx: DevContext): string[] {
+function summary(plan: DevPlan, ctx: DevEndpoints): string[] {
   const lines: string[] = [''];
-  for (const p of planned) {
+  for (const p of plan.services) {
     const health = `http://${LOOPBACK}:${p.spec.healthPort}`;
-    const main = p.dev.http ? `http://${LOOPBACK}:${p.spec.port}` : `grpc localhost:${p.spec.port} (mTLS)`;
-    lines.push(`  ${p.dev.name.padEnd(16)} ${main.padEnd(34)} health ${health}/readyz  metrics ${health}/metrics`);
+    const main = p.http ? `http://${LOOPBACK}:${p.spec.port}` : `grpc localhost:${p.spec.port} (mTLS)`;
+    lines.push(`  ${p.name.padEnd(16)} ${main.padEnd(34)} health ${health}/readyz  metrics ${health}/metrics`);
   }
-  const gateway = planned.find((p) => p.dev.http);
+  const gateway = plan.services.find((p) => p.http);
   if (gateway) {
     const url = `http://${LOOPBACK}:${gateway.spec.port}`;
     lines.push('', `  OpenAPI:  ${url}/openapi.json`,
       `  sign up:  curl -s -X POST ${url}/v1/auth/signup -H 'content-type: application/json' \\`,
       `              -d '{"email":"ada@example.com","password":"correct horse battery","name":"Ada"}'`);
   }
-  const authDb = ctx.databases.get('auth-service');
-  if (authDb && planned.some((p) => p.dev.name === 'auth-service')) {
+  const adminDb = plan.adminCli && ctx.databases.get(plan.adminCli.service);
+  if (plan.adminCli && adminDb) {
     lines.push('', '  make an admin (after signing up):',
-      `    DATABASE_HOST=${ctx.pg.host} DATABASE_PORT=${ctx.pg.port} DATABASE_NAME=${authDb.database} DATABASE_USER=${authDb.user} \\`,
-      `    DATABASE_PASSWORD_FILE=${authDb.passwordFile} DATABASE_CA_FILE=${ctx.pg.caFile} \\`,
-      `    npx tsx ${relative(process.cwd(), join(ROOT, 'services/auth-service/src/cli.ts')) || 'services/auth-service/src/cli.ts'} grant-role --email ada@example.com --role admin`);
+      `    DATABASE_HOST=${ctx.pg.host} DATABASE_PORT=${ctx.pg.port} DATABASE_NAME=${adminDb.database} DATABASE_USER=${adminDb.user} \\`,
+      `    DATABASE_PASSWORD_FILE=${adminDb.passwordFile} DATABASE_CA_FILE=${ctx.pg.caFile} \\`,
+      `    npx tsx ${relative(process.cwd(), plan.adminCli.path) || relative(ROOT, plan.adminCli.path)} grant-role --email ada@example.com --role admin`);
   }
-  lines.push('', `  PostgreSQL 127.0.0.1:${ctx.pg.port}, Redis 127.0.0.1:${ctx.redis?.port ?? '-'}${ctx.kafka ? `, Kafka ${ctx.kafka.bootstrap}` : ''} (TLS, CA ${ctx.ca.caFile})`);
-  if (ctx.stripe) lines.push(`  stripe-mock ${ctx.stripe.server.url} (payments authorise and capture; pay with "paymentMethod": "pm_card_visa")`);
+  lines.push('', `  PostgreSQL 127.0.0.1:${ctx.pg.port}, Redis 127.0.0.1:${ctx.redis?.port ?? '-'}${ctx.kafka ? `, Kafka ${ctx.kafka.bootstrap}` : ''} (TLS, CA ${ctx.caFile})`);
+  if (ctx.stripe) lines.push(`  stripe-mock ${ctx.stripe.url} (payments authorise and capture; pay with "paymentMethod": "pm_card_visa")`);
   lines.push('');
   return lines;
 }
@@ -290,14 +321,15 @@ function summary(planned: readonly Planned[], ctx: DevContext): string[] {
 async function main(): Promise<number> {
   const spec = loadPlatformSpec();
   const logLevel = process.env.LOG_LEVEL ?? 'info';
-  const { planned, missing } = planServices(spec);
+  const plan = devPlan(spec);
+  const { services: planned, missing } = plan;
   if (missing.length > 0) note(`not started (no src/main.ts yet): ${missing.join(', ')}`);
   if (planned.length === 0) throw new DevError('no service to start');
 
   // Before anything starts: a busy well-known port is the usual failure (a previous run).
   for (const p of planned) {
-    await checkPortFree(p.spec.port, `${p.dev.name} ${p.dev.http ? 'HTTP' : 'gRPC'}`);
-    await checkPortFree(p.spec.healthPort, `${p.dev.name} health`);
+    await checkPortFree(p.spec.port, `${p.name} ${p.http ? 'HTTP' : 'gRPC'}`);
+    await checkPortFree(p.spec.healthPort, `${p.name} health`);
   }
 
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -334,55 +366,55 @@ async function main(): Promise<number> {
   }
 
   try {
-    const needs = (secret: string) => planned.some((p) => p.secrets.includes(secret));
     const ca = await createTestCa();
     cleanups.push(() => rm(ca.dir, { recursive: true, force: true }));
     note('starting PostgreSQL and Redis');
     const [pg, redis] = await Promise.all([
       startPostgres({ ca }),
-      needs('cache') ? startRedis({ ca }) : undefined,
+      plan.servers.redis ? startRedis({ ca }) : undefined,
     ]);
     cleanups.push(() => pg.dispose());
     if (redis) cleanups.push(() => redis.dispose());
     let kafka: KafkaServer | undefined;
-    if (needs('broker')) {
+    if (plan.servers.kafka) {
       note('starting Kafka');
       // Topics are never auto-created (as on MSK): the spec's, with its partition counts.
       kafka = await startKafka({ ca, topics: spec.dataTier.kafka.topics.map((t) => ({ name: t.name, partitions: t.partitions })) });
       cleanups.push(() => kafka!.dispose());
     }
-    let stripe: DevContext['stripe'];
-    if (needs('payment-provider')) {
+    let stripe: DevEndpoints['stripe'];
+    if (plan.servers.stripe) {
       note('starting stripe-mock');
       const server = await startStripeMock({ fixtures: STRIPE_AUTHORIZING_FIXTURES });
       cleanups.push(() => server.dispose());
       const secretKeyFile = join(ca.dir, 'stripe-secret-key');
       // stripe-mock accepts any test-mode key of Stripe's shape (this is the one in Stripe's docs).
       await writeFile(secretKeyFile, 'sk_test_4eC39HqLyjWDarjtT1zdp7dc\n', { mode: 0o600 });
-      stripe = { server, secretKeyFile };
+      stripe = { url: server.url, secretKeyFile };
     }
     const databases = new Map<string, DatabaseAccess>();
-    for (const p of planned.filter((q) => q.secrets.includes('database'))) {
-      const name = spec.workloads.databaseNames[p.dev.name];
-      if (!name) throw new DevError(`lib/spec workloads.databaseNames has no database for ${p.dev.name}`);
-      databases.set(p.dev.name, await pg.createDatabase(name));
+    for (const { service, database } of plan.databases) databases.set(service, await pg.createDatabase(database));
+    // Each generated key, random per run (as vault/bootstrap.sh generates it once per environment).
+    const generatedKeyFiles = new Map<string, string>();
+    for (const { service, key } of plan.generatedKeys) {
+      const file = join(ca.dir, `${service}-${key.path}-${key.file}`);
+      await writeFile(file, `${randomBytes(key.bytes).toString('base64')}\n`, { mode: 0o600 });
+      generatedKeyFiles.set(generatedKeyPath(service, key), file);
     }
-    const kekFile = join(ca.dir, 'auth-kek');
-    await writeFile(kekFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-    const ctx: DevContext = { ca, pg, redis, kafka, stripe, databases, kekFile };
+    const ctx: DevEndpoints = { caFile: ca.caFile, pg, redis, kafka, stripe, databases, generatedKeyFiles };
 
-    const width = Math.max(...planned.map((p) => p.dev.name.length));
+    const width = Math.max(...planned.map((p) => p.name.length));
     for (const p of planned) {
       if (stopping) break;
-      const cert = await issueServiceCertificate(ca, p.dev.name);
-      note(`starting ${p.dev.name}`);
-      const proc = ServiceProcess.start(p.dev.name, p.entry, environment(p, ctx, logLevel, cert), width);
+      const cert = await issueServiceCertificate(ca, p.name);
+      note(`starting ${p.name}`);
+      const proc = ServiceProcess.start(p.name, p.entry, serviceEnvironment(plan, p, ctx, logLevel, cert), width);
       processes.push(proc);
       await waitUntilReady(proc, p.spec);
     }
     if (!stopping) {
-      for (const line of summary(planned, ctx)) out(line);
-      out(`ready: ${planned.map((p) => p.dev.name).join(', ')} (Ctrl-C stops everything)`);
+      for (const line of summary(plan, ctx)) out(line);
+      out(`ready: ${planned.map((p) => p.name).join(', ')} (Ctrl-C stops everything)`);
       // A service that dies on its own takes the session down: a half-running stack misleads.
       for (const proc of processes) {
         void proc.exited.then(({ code, signal }) => {

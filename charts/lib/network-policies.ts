@@ -7,7 +7,7 @@ import type { Construct } from 'constructs';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { EnvironmentSpec, PlatformSpec, ServiceSpec } from '../../lib/spec';
 import {
-  MONITORING, nonInternetCidrs, paymentProviderPort, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName,
+  callersOf, MONITORING, nonInternetCidrs, paymentProviderPort, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName,
   vaultStandbyCidr, zoneSubnetCidrs,
 } from '../../lib/spec/topology';
 
@@ -51,19 +51,18 @@ export function serviceNetworkPolicies(scope: Construct, props: ServicePoliciesP
   const { spec, environment, service, selector } = props;
   const zones = zoneSubnetCidrs(spec, environment);
   const name = service.name;
-  const callers = Object.entries(spec.workloads.calls).filter(([, callees]) => callees.includes(name)).map(([caller]) => caller).sort();
+  const callers = callersOf(spec, name);
   const kinds = spec.vault.serviceSecrets[name] ?? [];
 
   const ingress: k8s.NetworkPolicyIngressRule[] = [
     { from: [prometheusPeer(spec)], ports: [tcp(service.healthPort)] },
   ];
-  if (service.zone === 'dmz') {
-    // Only the load balancer (public zone) and the VPN reach the DMZ: the ALB targets pod IPs
-    // through the TargetGroupBinding, and health-checks the health port; the Client VPN translates
-    // its clients' addresses to its own interfaces in the DMZ subnets.
-    ingress.push({ from: cidrs(zones.public), ports: [tcp(service.port), tcp(service.healthPort)] });
-    if (spec.operatorAccess.vpn.includes('dmz')) ingress.push({ from: cidrs(zones.dmz), ports: [tcp(service.port)] });
-  }
+  // The edge service (exposes 'edge'): the load balancer (public zone) targets pod IPs through
+  // the TargetGroupBinding, and health-checks the health port.
+  if (service.exposes === 'edge') ingress.push({ from: cidrs(zones.public), ports: [tcp(service.port), tcp(service.healthPort)] });
+  // Only the load balancer and the VPN reach the DMZ: the Client VPN translates its clients'
+  // addresses to its own interfaces in the DMZ subnets.
+  if (service.zone === 'dmz' && spec.operatorAccess.vpn.includes('dmz')) ingress.push({ from: cidrs(zones.dmz), ports: [tcp(service.port)] });
   if (callers.length > 0) {
     ingress.push({ from: callers.map((caller) => inNamespace(caller, { 'app.kubernetes.io/name': caller })), ports: [tcp(service.port)] });
   }

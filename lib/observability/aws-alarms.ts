@@ -8,6 +8,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { durationSeconds, resourceNames } from '../spec';
 import type { EnvironmentSpec, PlatformSpec, Severity } from '../spec';
+import { edgeService } from '../spec/topology';
 import { vaultNames } from '../spec/vault-names';
 import type { RunbookArea } from './runbooks';
 
@@ -71,6 +72,8 @@ export function awsAlarmGroups(spec: PlatformSpec, environment: EnvironmentSpec,
   const period = Duration.seconds(o.alarmPeriodSeconds);
   const sustained = Math.ceil((o.sustainedMinutes * 60) / o.alarmPeriodSeconds);
   const names = resourceNames(spec, environment);
+  /** The service behind the ALB (services[].exposes 'edge'). */
+  const fronted = edgeService(spec).name;
   const vault = vaultNames(spec, environment.name);
   const prefix = `${spec.project}-${environment.name}`;
   const metric = (namespace: string, metricName: string, dimensionsMap: Record<string, string>, statistic: string, p: Duration = period, label?: string) =>
@@ -237,13 +240,13 @@ export function awsAlarmGroups(spec: PlatformSpec, environment: EnvironmentSpec,
   }, {
     id: 'edge-alb-unhealthy-targets',
     severity: 'warning',
-    description: `api-gateway pods failing the ALB health check for ${o.sustainedMinutes} min`,
+    description: `${fronted} pods failing the ALB health check for ${o.sustainedMinutes} min`,
     metric: metric('AWS/ApplicationELB', 'UnHealthyHostCount', albTg, 'Maximum'),
     threshold: 0, comparison: GT, periods: sustained, treatMissingData: MISSING,
   }, {
     id: 'edge-alb-no-healthy-targets',
     severity: 'critical',
-    description: 'No healthy api-gateway pod behind the ALB: every request gets a 5xx',
+    description: `No healthy ${fronted} pod behind the ALB: every request gets a 5xx`,
     metric: metric('AWS/ApplicationELB', 'HealthyHostCount', albTg, 'Minimum'),
     threshold: 1, comparison: LT, periods: 2, treatMissingData: BREACHING,
   }, {
@@ -351,7 +354,7 @@ export function awsAlarmGroups(spec: PlatformSpec, environment: EnvironmentSpec,
 
   return [
     {
-      area: 'edge', title: 'Edge: CloudFront, WAF, ALB (api-gateway golden signals at the ALB)', alarms: edge,
+      area: 'edge', title: `Edge: CloudFront, WAF, ALB (${fronted} golden signals at the ALB)`, alarms: edge,
       graphs: [
         { title: 'Traffic: requests per period', metrics: [requests] },
         { title: 'Errors: 5xx per period', metrics: [target5xx, elb5xx] },

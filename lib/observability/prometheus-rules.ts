@@ -10,6 +10,7 @@
  * the namespace of its name, so `namespace` names the service.
  */
 import type { PlatformSpec, Severity } from '../spec';
+import { PGBOUNCER_NAMESPACE } from '../spec/topology';
 import { runbookLink } from './runbooks';
 
 export interface RecordingRule { readonly record: string; readonly expr: string }
@@ -32,9 +33,6 @@ export const RATE_WINDOW = '5m';
 export const GRPC_SERVER_ERROR_CODES = ['Unknown', 'Internal', 'Unavailable', 'DataLoss', 'DeadlineExceeded', 'Unimplemented'] as const;
 /** The standard health service every gRPC server registers: probes, not traffic. */
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
-/** The service that answers HTTP (the rest speak gRPC), and the pgbouncer namespace of the charts. */
-export const HTTP_SERVICE = 'api-gateway';
-export const PGBOUNCER_NAMESPACE = 'pgbouncer';
 
 export function prometheusRules(spec: PlatformSpec): PrometheusRules {
   const o = spec.observability;
@@ -60,7 +58,8 @@ export function prometheusRules(spec: PlatformSpec): PrometheusRules {
   const sloAlerts: AlertingRule[] = spec.services.flatMap((service) => {
     const slo = o.slos[service.name]!;
     const ns = `namespace="${service.name}"`;
-    const [kind, what] = service.name === HTTP_SERVICE ? ['route', 'route {{ $labels.method }} {{ $labels.route }}'] : ['rpc', 'RPC {{ $labels.grpc_service }}/{{ $labels.grpc_method }}'];
+    // The edge service answers HTTP (services[].exposes), the rest gRPC.
+    const [kind, what] = service.exposes === 'edge' ? ['route', 'route {{ $labels.method }} {{ $labels.route }}'] : ['rpc', 'RPC {{ $labels.grpc_service }}/{{ $labels.grpc_method }}'];
     const metric = kind === 'route' ? 'http' : 'grpc';
     const id = pascal(service.name);
     return [

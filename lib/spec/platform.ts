@@ -6,13 +6,13 @@
  * values marked "choice" are ours, where the document is silent. Nothing else in the
  * repository may repeat a number that lives here: import it.
  */
-import type { PlatformSpec } from './schema';
+import type { PlatformSpecInput } from './schema';
 
 /** Placeholder account ids; override with PLATFORM_<ENV>_ACCOUNT or `-c <env>:account=...`. */
 const PRODUCTION_ACCOUNT = '111111111111';
 const STAGING_ACCOUNT = '222222222222';
 
-export const platformSpecData: PlatformSpec = {
+export const platformSpecData: PlatformSpecInput = {
   project: 'platform',
 
   // spec §5 "Security Boundaries"; subnet sizes are our choice (private is large: pods take VPC IPs).
@@ -154,27 +154,36 @@ export const platformSpecData: PlatformSpec = {
     },
   },
 
-  // spec §2 "Core Services" (name, port, purpose) and §6 "Auto-scaling Configuration".
+  // spec §2 "Core Services" (name, port, purpose) and §6 "Auto-scaling Configuration"; what each
+  // serves (exposes), its part in the access tokens and its generated keys: services/README.md.
   services: [
     {
       name: 'api-gateway', port: 8000, healthPort: 9000, readinessPath: '/readyz', zone: 'dmz',
       purpose: 'Request routing, rate limiting',
       autoscaling: { minReplicas: 3, maxReplicas: 20, trigger: { type: 'cpu', targetUtilizationPercent: 70 } },
+      // spec "System Overview": Load Balancer -> API Gateway; it checks every request's token.
+      exposes: 'edge', tokens: 'verify',
     },
     {
       name: 'auth-service', port: 8001, healthPort: 9001, readinessPath: '/readyz', zone: 'private',
       purpose: 'Authentication, authorization',
       // choice: the spec gives no row; every request passes auth, so it scales like the gateway's callees.
       autoscaling: { minReplicas: 3, maxReplicas: 12, trigger: { type: 'cpu', targetUtilizationPercent: 70 } },
+      exposes: 'grpc', tokens: 'sign',
+      // choice: its signing keys are stored encrypted with a 32-byte key only Vault holds (AES-256);
+      // replacing it would make every stored signing key unreadable, hence generated once.
+      generatedKeys: [{ path: 'signing', field: 'keyEncryptionKey', bytes: 32, file: 'key-encryption-key', env: 'AUTH_KEY_ENCRYPTION_KEY_FILE' }],
     },
     {
       name: 'user-service', port: 8002, healthPort: 9002, readinessPath: '/readyz', zone: 'private',
       purpose: 'User management, profiles',
       autoscaling: { minReplicas: 2, maxReplicas: 10, trigger: { type: 'cpu', targetUtilizationPercent: 70 } },
+      exposes: 'grpc',
     },
     {
       name: 'payment-service', port: 8003, healthPort: 9003, readinessPath: '/readyz', zone: 'private',
       purpose: 'Payment processing',
+      exposes: 'grpc',
       autoscaling: {
         minReplicas: 3,
         maxReplicas: 15,
@@ -187,6 +196,7 @@ export const platformSpecData: PlatformSpec = {
       purpose: 'Order management',
       // choice: the spec gives no row; orders follow user-service's shape.
       autoscaling: { minReplicas: 2, maxReplicas: 10, trigger: { type: 'cpu', targetUtilizationPercent: 70 } },
+      exposes: 'grpc',
     },
   ],
 

@@ -5,7 +5,7 @@
  * stacks and Vault configuration (which refer to them) cannot disagree.
  */
 import { addressCount, formatIpv4, parseCidr } from './parse';
-import type { EnvironmentSpec, PlatformSpec, ServiceSpec, ZoneName } from './schema';
+import type { EnvironmentSpec, GeneratedKeySpec, PlatformSpec, ServiceSpec, ZoneName } from './schema';
 
 /** PgBouncer's namespace; its writer and reader pools are two Deployments and Services in it. */
 export const PGBOUNCER_NAMESPACE = 'pgbouncer';
@@ -105,6 +105,19 @@ export function serviceByName(spec: PlatformSpec, name: string): ServiceSpec {
   if (!service) throw new Error(`services: no service named "${name}"`);
   return service;
 }
+
+/** The service the edge fronts (exposes 'edge'; the spec's checks keep it exactly one). */
+export function edgeService(spec: PlatformSpec): ServiceSpec {
+  const service = spec.services.find((s) => s.exposes === 'edge');
+  if (!service) throw new Error("services: no service exposes 'edge' for the load balancer to front");
+  return service;
+}
+
+/** The service that signs the access tokens (tokens 'sign'), if any. */
+export const tokenSigner = (spec: PlatformSpec): ServiceSpec | undefined => spec.services.find((s) => s.tokens === 'sign');
+
+/** KV path (under the mount) of a service's generated key: `services/<service>/<path>`. */
+export const generatedKeyPath = (service: string, key: GeneratedKeySpec) => `services/${service}/${key.path}`;
 
 /** Services that call `name` (workloads.calls), sorted. */
 export function callersOf(spec: PlatformSpec, name: string): string[] {

@@ -11,6 +11,7 @@ import { ApiLoadBalancer } from '../constructs/edge/api-load-balancer';
 import { ManagedRulesWebAcl } from '../constructs/edge/managed-rules-web-acl';
 import { OriginVerifySecret } from '../constructs/edge/origin-verify-secret';
 import { CLOUDFRONT_REGION } from '../spec';
+import { edgeService } from '../spec/topology';
 import type { NetworkStack } from './network-stack';
 import { acmCertificateArn, cloudFrontCertificateArn } from '../constructs/shared/environment-arns';
 import { PlatformStack } from './platform-stack';
@@ -21,9 +22,6 @@ export interface EdgeStackProps extends PlatformStackProps {
   /** The environment's network: the ALB lives in its `public` subnets with `zones.loadBalancer`. */
   readonly network: Pick<NetworkStack, 'vpc' | 'zones'>;
 }
-
-/** The service the edge fronts (spec "System Overview": Load Balancer -> API Gateway). */
-export const EDGE_SERVICE = 'api-gateway';
 
 /**
  * The edge of one environment (spec "System Overview" and "Network Topology", DESIGN.md §4):
@@ -57,8 +55,8 @@ export class EdgeStack extends PlatformStack {
     // Checked by the spec schema for every environment region; repeated here for a clear message.
     const prefixListId = spec.edge.cloudFrontOriginFacingPrefixLists[this.region];
     if (!prefixListId) throw new Error(`edge.cloudFrontOriginFacingPrefixLists has no entry for ${this.region}`);
-    const service = spec.services.find((s) => s.name === EDGE_SERVICE);
-    if (!service) throw new Error(`services: no ${EDGE_SERVICE} for the edge to front`);
+    // The service the edge fronts (spec "System Overview": Load Balancer -> API Gateway).
+    const service = edgeService(spec);
 
     const name = `${spec.project}-${environment.name}`;
     const key = new kms.Key(this, 'EdgeKey', {

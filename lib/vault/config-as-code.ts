@@ -7,7 +7,7 @@
  */
 import { VAULT_AUDIT_LOG } from '../constructs/vault/vault-user-data';
 import {
-  PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER, TOKEN_REVIEWER, tokenReviewerNamespace, VAULT_ISSUER_SERVICE_ACCOUNT,
+  generatedKeyPath, PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER, TOKEN_REVIEWER, tokenReviewerNamespace, VAULT_ISSUER_SERVICE_ACCOUNT,
   workloadNamespaces,
 } from '../spec/topology';
 import { durationSeconds } from '../spec';
@@ -119,13 +119,10 @@ export interface GeneratedKey {
   readonly bytes: number;
 }
 
-/**
- * services/README.md `AUTH_KEY_ENCRYPTION_KEY_FILE`: 32 bytes (base64) encrypting auth-service's
- * signing keys at rest. Replacing it would make every stored signing key unreadable, hence once.
- */
-export const GENERATED_KEYS: readonly GeneratedKey[] = [
-  { service: 'auth-service', path: 'services/auth-service/signing', field: 'keyEncryptionKey', bytes: 32 },
-];
+/** The services' generated keys (lib/spec services[].generatedKeys), in spec order. */
+export function generatedKeys(spec: PlatformSpec): GeneratedKey[] {
+  return spec.services.flatMap((s) => s.generatedKeys.map((key) => ({ service: s.name, path: generatedKeyPath(s.name, key), field: key.field, bytes: key.bytes })));
+}
 
 /** The RDS CA bundle of the region (public), which PgBouncer verifies RDS with. */
 export const RDS_CA = { path: 'platform/rds-ca', field: 'bundle' } as const;
@@ -153,19 +150,10 @@ export interface VaultClient {
   readonly rules: readonly PolicyRule[];
 }
 
-function generatedKeysOf(spec: PlatformSpec, service: string): GeneratedKey[] {
-  for (const key of GENERATED_KEYS) {
-    if (!spec.services.some((s) => s.name === key.service)) {
-      throw new Error(`GENERATED_KEYS (lib/vault/config-as-code.ts): service "${key.service}" is not in lib/spec services`);
-    }
-  }
-  return GENERATED_KEYS.filter((k) => k.service === service);
-}
-
 export function servicePolicyPaths(spec: PlatformSpec, service: ServiceSpec): string[] {
   const kinds = spec.vault.serviceSecrets[service.name];
   if (!kinds) throw new Error(`vault.serviceSecrets: no entry for service ${service.name}`);
-  return [...kinds.map((kind) => SECRET_PATHS[kind](service.name)), ...generatedKeysOf(spec, service.name).map((k) => kvData(k.path))];
+  return [...kinds.map((kind) => SECRET_PATHS[kind](service.name)), ...service.generatedKeys.map((k) => kvData(generatedKeyPath(service.name, k)))];
 }
 
 /** Every Vault client: the services (namespace and service account = service name), PgBouncer, cert-manager. */
@@ -254,7 +242,7 @@ export function renderBootstrapParameters(spec: PlatformSpec) {
       connection: DATABASE_CONNECTION, adminUser: VAULT_DATABASE_ADMIN,
       hostPlaceholder: DATABASE_HOST_PLACEHOLDER, port: spec.dataTier.postgres.port, portPlaceholder: DATABASE_PORT_PLACEHOLDER,
     },
-    generatedKeys: GENERATED_KEYS.map(({ path, field, bytes }) => ({ path, field, bytes })),
+    generatedKeys: generatedKeys(spec).map(({ path, field, bytes }) => ({ path, field, bytes })),
     operatorSecrets: operatorSecrets(spec).map(({ path, field, description, pattern, fileVariable }) => ({ path, field, description, pattern, fileVariable })),
     platformCredentials: platformCredentials(spec),
     rdsCa: RDS_CA,

@@ -129,7 +129,8 @@ function architectureDiagram(spec: PlatformSpec): string {
     'graph LR',
     '  Client[Client apps] --> CF[CloudFront + WAF]',
     '  CF --> ALB[ALB + WAF<br/>public zone]',
-    ...gateway.flatMap((g) => [`  VPN[Client VPN] --> ${id(g.name)}`, `  ALB --> ${id(g.name)}[${g.name} :${g.port}<br/>DMZ zone]`]),
+    // The VPN reaches the DMZ; the ALB only the edge service (services[].exposes).
+    ...gateway.flatMap((g) => [`  VPN[Client VPN] --> ${id(g.name)}`, `  ${g.exposes === 'edge' ? 'ALB --> ' : ''}${id(g.name)}[${g.name} :${g.port}<br/>DMZ zone]`]),
     '  subgraph EKS["EKS cluster (private zone)"]',
     ...inside.map((s) => `    ${id(s.name)}[${s.name} :${s.port}]`),
     ...calls,

@@ -6,7 +6,6 @@
  * pods are a service's) lives here, in `Locator`.
  */
 import { MONITORING, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, paymentProviderPort } from '../../lib/spec/topology';
-import { EDGE_SERVICE } from '../../lib/stacks/edge-stack';
 import type { EnvironmentSpec, PlatformSpec, VaultSecretKind } from '../../lib/spec';
 import type { AddOnPod, Model } from './model';
 import type { Endpoint, PortSpec } from './types';
@@ -120,8 +119,8 @@ export function requiredFlows(locator: Locator): { flows: RequiredFlow[]; missin
     for (const f of from) for (const t of to) for (const port of ports) flows.push({ from: f, to: t, port, why });
   };
 
-  // The edge: client -> CloudFront -> ALB -> api-gateway (spec "System Overview").
-  const edge = spec.services.find((s) => s.name === EDGE_SERVICE);
+  // The edge: client -> CloudFront -> ALB -> the service exposed at the edge (spec "System Overview").
+  const edge = spec.services.find((s) => s.exposes === 'edge');
   const alb = need('the edge load balancer', 'spec "System Overview": CloudFront -> Load Balancer', locator.edgeLoadBalancer());
   add(need('CloudFront', 'spec "System Overview": Client -> CloudFront', locator.cloudFront()), alb, [tcp(443)], 'edge: CloudFront -> ALB (HTTPS)');
   if (edge) {

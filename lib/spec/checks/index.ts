@@ -11,7 +11,7 @@ import { checkEnvironment } from './network';
 import { checkObservability } from './observability';
 import type { Report } from './report';
 import { checkVault } from './vault';
-import { checkPorts, checkServices, checkWorkloads } from './workloads';
+import { checkPorts, checkServiceRoles, checkServices, checkWorkloads } from './workloads';
 
 export type { Report } from './report';
 export { PGBOUNCER_POOLS, pgbouncerClientConnectionsPerPod, pgbouncerServerConnectionsPerPod } from './workloads';
@@ -25,6 +25,7 @@ export function checkPlatformSpec(spec: PlatformSpec, issue: Report) {
   checkAnalytics(spec, issue);
   checkStaticPaths(spec.edge.staticPaths, issue);
   checkServices(spec, issue);
+  checkServiceRoles(spec, issue);
   for (const [key, env] of Object.entries(spec.environments)) {
     checkEnvironment(key, env, issue);
     checkEnvironmentEdge(key, env, spec.edge, issue);

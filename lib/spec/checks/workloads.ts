@@ -118,3 +118,55 @@ export function checkServices(spec: PlatformSpec, issue: Report) {
     names.add(svc.name);
   });
 }
+
+/**
+ * What the services' entries say about each other: one edge service, in the DMZ, called by no one;
+ * the latency trigger only on gRPC services; one token signer for the verifiers, which call it;
+ * a service's generated keys distinct.
+ */
+export function checkServiceRoles(spec: PlatformSpec, issue: Report) {
+  const edges = spec.services.map((s, i) => ({ s, i })).filter(({ s }) => s.exposes === 'edge');
+  if (edges.length === 0) {
+    issue(['services'], spec.services.map((s) => s.name), "has no service with exposes 'edge': the edge's load balancer needs one to front");
+  }
+  edges.slice(1).forEach(({ s, i }) => {
+    issue(['services', i, 'exposes'], s.exposes, `only one service is the edge (services[${edges[0]!.i}] ${edges[0]!.s.name} is)`);
+  });
+  for (const { s, i } of edges) {
+    // The load balancer's security group reaches the DMZ only (lib/constructs/network/security-zones.ts).
+    if (s.zone !== 'dmz') issue(['services', i, 'zone'], s.zone, `must be dmz: ${s.name} is the edge service, and the load balancer reaches the DMZ only`);
+    for (const [caller, callees] of Object.entries(spec.workloads.calls)) {
+      callees.forEach((callee, j) => {
+        if (callee === s.name) issue(['workloads', 'calls', caller, j], callee, `is the edge service: it serves HTTPS to the load balancer, not gRPC to ${caller}`);
+      });
+    }
+  }
+  spec.services.forEach((s, i) => {
+    if (s.autoscaling.trigger.type === 'latency' && s.exposes !== 'grpc') {
+      issue(['services', i, 'autoscaling', 'trigger', 'type'], 'latency', `reads the gRPC server's handling time: ${s.name} exposes ${s.exposes}, not grpc`);
+    }
+  });
+  const signers = spec.services.map((s, i) => ({ s, i })).filter(({ s }) => s.tokens === 'sign');
+  signers.slice(1).forEach(({ s, i }) => {
+    issue(['services', i, 'tokens'], s.tokens, `only one service signs the tokens (services[${signers[0]!.i}] ${signers[0]!.s.name} does)`);
+  });
+  const signer = signers[0]?.s;
+  spec.services.forEach((s, i) => {
+    if (s.tokens !== 'verify') return;
+    if (!signer) {
+      issue(['services', i, 'tokens'], s.tokens, `${s.name} verifies tokens, but no service signs them (tokens: 'sign')`);
+    } else if (!(spec.workloads.calls[s.name] ?? []).includes(signer.name)) {
+      issue(['workloads', 'calls', s.name], spec.workloads.calls[s.name] ?? [],
+        `must include ${signer.name}: ${s.name} verifies tokens with the signer's key set, which it fetches over gRPC`);
+    }
+  });
+  spec.services.forEach((s, i) => {
+    for (const field of ['path', 'file', 'env'] as const) {
+      const seen = new Set<string>();
+      s.generatedKeys.forEach((key, j) => {
+        if (seen.has(key[field])) issue(['services', i, 'generatedKeys', j, field], key[field], `duplicate generated key ${field} of ${s.name}`);
+        seen.add(key[field]);
+      });
+    }
+  });
+}

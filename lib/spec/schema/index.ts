@@ -26,7 +26,8 @@ export { VAULT_SECRET_KINDS } from './vault';
 export type { VaultSecretKind } from './vault';
 export type { HelmChartSpec } from './cluster';
 export type { KafkaTopicSpec } from './data-tier';
-export type { ContainerResourcesSpec } from './workloads';
+export { SERVICE_EXPOSURES, TOKEN_ROLES } from './workloads';
+export type { ContainerResourcesSpec, GeneratedKeySpec, ServiceExposure, TokenRole } from './workloads';
 export { SEVERITIES } from './observability';
 export type { ObservabilitySpec, NotificationSubscription, Severity } from './observability';
 
@@ -72,6 +73,8 @@ export const platformSpecSchema = z.strictObject({
 });
 
 export type PlatformSpec = z.infer<typeof platformSpecSchema>;
+/** The spec as written (lib/spec/platform.ts): fields with a default may be left out. */
+export type PlatformSpecInput = z.input<typeof platformSpecSchema>;
 export type EnvironmentSpec = PlatformSpec['environments']['production'];
 export type EnvironmentName = keyof PlatformSpec['environments'];
 export type ServiceSpec = PlatformSpec['services'][number];

@@ -23,10 +23,41 @@ const autoscaling = z.strictObject({
   trigger: z.discriminatedUnion('type', [cpuTrigger, latencyTrigger]),
 });
 
+/**
+ * What a service serves on its port. 'edge': HTTPS to the edge's load balancer (CloudFront -> ALB
+ * -> this service: the ALB's TargetGroupBinding, HTTP_PORT, X-Forwarded-For believed from the public
+ * zone, metrics per HTTP route); exactly one service is the edge. 'grpc': gRPC over mTLS to the
+ * callers workloads.calls names (GRPC_PORT, GRPC_ALLOWED_PEERS, a headless Service, metrics per RPC).
+ */
+export const SERVICE_EXPOSURES = ['edge', 'grpc'] as const;
+export type ServiceExposure = (typeof SERVICE_EXPOSURES)[number];
+
+/**
+ * A service's part in the access tokens (JWTs, services/README.md): 'sign' issues them (and serves
+ * its key set over gRPC), 'verify' checks them against the signer's key set. Both get the
+ * environment's issuer and audience (JWT_ISSUER, JWT_AUDIENCE).
+ */
+export const TOKEN_ROLES = ['sign', 'verify'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number];
+
+/**
+ * A secret no store issues: vault/bootstrap.sh generates it once (random bytes, base64) into KV
+ * `services/<service>/<path>`, field `field`, and never overwrites it; the Vault Agent renders it
+ * to /vault/secrets/<file>, whose path the service reads from the variable `env`.
+ */
+const generatedKey = z.strictObject({
+  path: kebabName,
+  field: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be a KV field name such as keyEncryptionKey'),
+  bytes: z.number().int().min(16, 'must be >= 16 (a key, not a password)').max(1024),
+  file: kebabName,
+  env: z.string().regex(/^[A-Z][A-Z0-9_]*_FILE$/, 'must be an environment variable ending in _FILE'),
+});
+export type GeneratedKeySpec = z.infer<typeof generatedKey>;
+
 /** services[] */
 export const service = z.strictObject({
   name: kebabName,
-  /** The spec's port: gRPC (services) or HTTPS (api-gateway). */
+  /** The spec's port: HTTPS for the edge service, gRPC for the rest (`exposes`). */
   port,
   /** Plaintext health/readiness/metrics port (DESIGN.md §5); our choice, port + 1000. */
   healthPort: port,
@@ -35,6 +66,12 @@ export const service = z.strictObject({
   zone: z.enum(ZONE_NAMES),
   purpose: z.string().min(1),
   autoscaling,
+  /** What the port serves (SERVICE_EXPOSURES); gRPC unless given. */
+  exposes: z.enum(SERVICE_EXPOSURES).default('grpc'),
+  /** Its part in the access tokens (TOKEN_ROLES), if any. */
+  tokens: z.enum(TOKEN_ROLES).optional(),
+  /** Secrets generated for it alone (e.g. a key encrypting its own keys at rest); none unless given. */
+  generatedKeys: z.array(generatedKey).default([]),
 });
 
 const cpuQuantity = z.string().regex(CPU_QUANTITY, 'must be a CPU quantity such as 250m or 1');
