@@ -42,6 +42,8 @@ export class VaultCluster extends Construct {
   readonly launchTemplate: ec2.LaunchTemplate;
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   readonly loadBalancer: elbv2.NetworkLoadBalancer;
+  /** The nodes behind the load balancer's API listener (its health is what the alarms watch). */
+  readonly targetGroup: elbv2.NetworkTargetGroup;
 
   constructor(scope: Construct, id: string, props: VaultClusterProps) {
     super(scope, id);
@@ -135,7 +137,7 @@ export class VaultCluster extends Construct {
         reason: 'TLS is end to end: Vault terminates it with our CA\'s certificate (Secrets Manager), so the NLB passes TCP through and never holds a key.',
       });
     }
-    listener.addTargets('Nodes', {
+    this.targetGroup = listener.addTargets('Nodes', {
       port: vault.apiPort,
       protocol: elbv2.Protocol.TCP,
       targets: [this.autoScalingGroup],
