@@ -13,6 +13,7 @@ import { iamRoleArn } from '../constructs/shared/environment-arns';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 import { zoneSubnets } from '../constructs/network/zoned-vpc';
+import { invalidProp } from '../constructs/shared/validation';
 
 export interface ClusterStackProps extends PlatformStackProps {
   /** The environment's network: the cluster lives in its `private` subnets. */
@@ -96,8 +97,8 @@ function defaultKubectlLayer(scope: Construct, environment: EnvironmentSpec): la
   const version = environment.cluster.kubernetesVersion;
   const layer = KUBECTL_LAYERS[version];
   if (!layer) {
-    throw new Error(
-      `environments.${environment.name}.cluster.kubernetesVersion = "${version}": no kubectl layer for this version `
+    invalidProp(scope, `environments.${environment.name}.cluster.kubernetesVersion`,
+      `= "${version}": no kubectl layer for this version `
       + `(have: ${Object.keys(KUBECTL_LAYERS).join(', ')}). Install @aws-cdk/lambda-layer-kubectl-v${version.split('.')[1]} `
       + 'and register it in KUBECTL_LAYERS (lib/stacks/cluster-stack.ts).',
     );

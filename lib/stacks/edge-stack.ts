@@ -14,6 +14,7 @@ import { CLOUDFRONT_REGION } from '../spec';
 import type { NetworkStack } from './network-stack';
 import { acmCertificateArn, cloudFrontCertificateArn } from '../constructs/shared/environment-arns';
 import { PlatformStack } from './platform-stack';
+import { invalidProp } from '../constructs/shared/validation';
 import type { PlatformStackProps } from './platform-stack';
 import { zoneSubnetGroupName } from '../constructs/network/zoned-vpc';
 
@@ -48,17 +49,17 @@ export class EdgeStack extends PlatformStack {
     // environment there, so one stack per environment holds the whole edge; a move elsewhere
     // must split the ACL into a us-east-1 stack rather than fail at deploy time.
     if (this.region !== CLOUDFRONT_REGION) {
-      throw new Error(
-        `environments.${environment.name}.region = "${this.region}": the edge stack creates its CLOUDFRONT-scope WAF web ACL `
+      invalidProp(this, `environments.${environment.name}.region`,
+        `= "${this.region}": the edge stack creates its CLOUDFRONT-scope WAF web ACL `
         + `in its own region, and CloudFront accepts only web ACLs from ${CLOUDFRONT_REGION}. Move the CloudFront web ACL `
         + `to a ${CLOUDFRONT_REGION} stack (lib/stacks/edge-stack.ts) before deploying this environment elsewhere.`,
       );
     }
     // Checked by the spec schema for every environment region; repeated here for a clear message.
     const prefixListId = spec.edge.cloudFrontOriginFacingPrefixLists[this.region];
-    if (!prefixListId) throw new Error(`edge.cloudFrontOriginFacingPrefixLists has no entry for ${this.region}`);
+    if (!prefixListId) invalidProp(this, 'edge.cloudFrontOriginFacingPrefixLists', `has no entry for ${this.region}`);
     const service = spec.services.find((s) => s.name === EDGE_SERVICE);
-    if (!service) throw new Error(`services: no ${EDGE_SERVICE} for the edge to front`);
+    if (!service) invalidProp(this, 'services', `has no ${EDGE_SERVICE} for the edge to front`);
 
     const name = `${spec.project}-${environment.name}`;
     const key = new kms.Key(this, 'EdgeKey', {

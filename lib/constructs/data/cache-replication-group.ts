@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { acknowledge } from '../../compliance';
 import type { EnvironmentSpec, PlatformSpec } from '../../spec';
 import { RetainedLogGroup } from '../shared/retained-log-group';
+import { invalidProp } from '../shared/validation';
 
 export interface CacheReplicationGroupProps {
   /** Engine, version and port, the same in every environment (`dataTier.redis` of the spec). */
@@ -42,6 +43,9 @@ export class CacheReplicationGroup extends Construct {
     const { encryptionKey, sizing } = props;
     const cache = props.engine;
     const name = props.replicationGroupId;
+    if (props.availabilityZones.length < 2) {
+      invalidProp(this, 'availabilityZones', `= [${props.availabilityZones.join(', ')}]: Multi-AZ automatic failover needs a replica in a second AZ`);
+    }
 
     this.authSecret = new secretsmanager.Secret(this, 'AuthToken', {
       secretName: props.authSecretName,

@@ -5,6 +5,7 @@ import type * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { durationSeconds } from '../../spec';
 import type { PlatformSpec } from '../../spec';
+import { invalidProp } from '../shared/validation';
 
 export interface DatabaseBackupPlanProps {
   /** Hours between recovery points: the database RPO (whole hours, 1-24; `backupIntervalHours`). */
@@ -36,6 +37,9 @@ export class DatabaseBackupPlan extends Construct {
     super(scope, id);
     const { retention } = props;
     const hours = props.intervalHours;
+    if (!Number.isInteger(hours) || hours < 1 || hours > 24) {
+      invalidProp(this, 'intervalHours', `= ${hours}: must be whole hours from 1 to 24 (an hourly cron schedule)`);
+    }
 
     this.rule = new backup.BackupPlanRule({
       ruleName: 'RpoSnapshots',

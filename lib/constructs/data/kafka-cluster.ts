@@ -6,6 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { EnvironmentSpec, PlatformSpec } from '../../spec';
 import { RetainedLogGroup } from '../shared/retained-log-group';
+import { invalidProp } from '../shared/validation';
 
 type KafkaSpec = PlatformSpec['dataTier']['kafka'];
 
@@ -53,6 +54,10 @@ export class KafkaCluster extends Construct {
     super(scope, id);
     const { kafka, sizing, encryptionKey } = props;
     const name = props.namePrefix;
+    const subnetCount = props.subnets.subnetIds.length;
+    if (subnetCount < 2 || subnetCount > 3) {
+      invalidProp(this, 'subnets', `has ${subnetCount} subnet${subnetCount === 1 ? '' : 's'}: MSK spreads the brokers over 2 or 3 client subnets in distinct AZs`);
+    }
 
     this.configuration = new msk.CfnConfiguration(this, 'Configuration', {
       name: `${name}-kafka`,

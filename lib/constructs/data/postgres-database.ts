@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { acknowledge } from '../../compliance';
 import type { EnvironmentSpec, PlatformSpec } from '../../spec';
 import { RetainedLogGroup } from '../shared/retained-log-group';
+import { invalidProp } from '../shared/validation';
 
 export interface PostgresDatabaseProps {
   /** The engine and its settings, the same in every environment (`dataTier.postgres` of the spec). */
@@ -46,6 +47,12 @@ export class PostgresDatabase extends Construct {
     const pg = props.engine;
     const db = props.sizing;
     const name = props.instanceIdentifier;
+    if (props.replicaIdentifiers.length !== db.readReplicas) {
+      invalidProp(this, 'replicaIdentifiers', `= [${props.replicaIdentifiers.join(', ')}]: one identifier per read replica, and sizing.readReplicas = ${db.readReplicas}`);
+    }
+    if (db.readReplicas > 0 && availabilityZones.length < 2) {
+      invalidProp(this, 'availabilityZones', `= [${availabilityZones.join(', ')}]: the read replicas need an AZ other than the primary's`);
+    }
     const engine = rds.DatabaseInstanceEngine.postgres({
       version: rds.PostgresEngineVersion.of(pg.engineVersion, pg.engineMajorVersion),
     });

@@ -8,6 +8,7 @@ import { keda } from './keda';
 import { metricsServer } from './metrics-server';
 import { prometheus } from './prometheus';
 import { vaultAgentInjector } from './vault-agent-injector';
+import { invalidProp } from '../../shared/validation';
 
 export type { AddonContext, ClusterAddon } from './addon';
 export { ALB_CONTROLLER_SERVICE_ACCOUNT } from './aws-load-balancer-controller';
@@ -68,7 +69,7 @@ export class HelmAddons extends Construct {
   /** The resource `addon` installed. */
   installed<R extends AddonResource>(addon: ClusterAddon<R>): R {
     const resource = this.resources.get(addon as ClusterAddon);
-    if (!resource) throw new Error(`${this.node.path}: add-on ${addon.id} is not installed (yet): CLUSTER_ADDONS lists what it needs after it`);
+    if (!resource) invalidProp(this, 'installed', `(${addon.id}): not installed yet; CLUSTER_ADDONS must list it before the add-ons that need it`);
     return resource as R;
   }
 
