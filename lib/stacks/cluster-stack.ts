@@ -21,6 +21,7 @@ export interface ClusterStackProps extends PlatformStackProps {
   /**
    * kubectl + helm for the cluster's kubectl handler. Defaults to the layer matching
    * `environment.cluster.kubernetesVersion`; tests pass one by ARN to skip the ~36 MB asset.
+   * @default - the KUBECTL_LAYERS entry of the cluster's Kubernetes version
    */
   readonly kubectlLayer?: lambda.ILayerVersion;
 }

@@ -7,7 +7,10 @@ export interface DataKeyProps {
   /** `alias/<alias>`; also the key's description. */
   readonly alias: string;
   readonly description: string;
-  /** CloudWatch Logs encrypts log groups with this key (the logs service needs the key policy grant). */
+  /**
+   * CloudWatch Logs encrypts log groups with this key (the logs service needs the key policy grant).
+   * @default false - no grant to CloudWatch Logs
+   */
   readonly forLogs?: boolean;
 }
 

@@ -19,14 +19,21 @@ export interface VaultClusterProps {
   /** Node count: min/max (desired follows min; omitted so a deploy never resets a failover's scaling). */
   readonly minCapacity: number;
   readonly maxCapacity: number;
-  /** Security groups whose members may call the API (8200): private workloads, bastion. */
+  /**
+   * Security groups whose members may call the API (8200): private workloads, bastion.
+   * @default - none
+   */
   readonly clients?: ReadonlyArray<{ readonly name: string; readonly group: ec2.ISecurityGroup }>;
   /**
    * Address blocks whose hosts may call the API (8200) where no group can be named: the primary
    * region's clients reaching the DR-region standby over an inter-region peering.
+   * @default - none
    */
   readonly cidrClients?: ReadonlyArray<{ readonly name: string; readonly cidr: string }>;
-  /** CIDR peers on 8200 and 8201 (Enterprise DR replication between regions). */
+  /**
+   * CIDR peers on 8200 and 8201 (Enterprise DR replication between regions).
+   * @default - none: no replication peer
+   */
   readonly replicationPeers?: readonly string[];
 }
 

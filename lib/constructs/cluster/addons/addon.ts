@@ -16,7 +16,10 @@ export interface AddonContext {
   readonly clusterReady: readonly IDependable[];
   /** The EBS CSI driver, which provisions the volumes of the gp3 StorageClass. */
   readonly storageReady: readonly IDependable[];
-  /** Rules and Alertmanager routing for Prometheus (lib/observability); none: Prometheus only feeds KEDA. */
+  /**
+   * Rules and Alertmanager routing for Prometheus (lib/observability).
+   * @default - none: Prometheus only scrapes and feeds KEDA, no rules, no Alertmanager
+   */
   readonly observability?: { readonly spec: PlatformSpec; readonly environment: EnvironmentSpec };
   /** The EC2 Vault cluster's address, for the Vault Agent injector. */
   readonly vaultAddress: string;
