@@ -1,5 +1,4 @@
-import { ArnFormat, CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -12,6 +11,7 @@ import { ManagedRulesWebAcl } from '../constructs/edge/managed-rules-web-acl';
 import { OriginVerifySecret } from '../constructs/edge/origin-verify-secret';
 import { CLOUDFRONT_REGION } from '../spec';
 import type { NetworkStack } from './network-stack';
+import { allowLogsToEncrypt } from '../constructs/shared/data-key';
 import { acmCertificateArn, cloudFrontCertificateArn } from '../constructs/shared/environment-arns';
 import { PlatformStack } from './platform-stack';
 import { invalidProp } from '../constructs/shared/validation';
@@ -62,20 +62,15 @@ export class EdgeStack extends PlatformStack {
     if (!service) invalidProp(this, 'services', `has no ${EDGE_SERVICE} for the edge to front`);
 
     const name = `${spec.project}-${environment.name}`;
+    // Not a DataKey: that nests its key one construct deeper, which would give this key a new
+    // logical id (a replacement: the secret versions and logs it encrypts become unreadable).
     const key = new kms.Key(this, 'EdgeKey', {
       description: `${name} edge: WAF log groups and the origin-verify secret`,
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // CloudWatch Logs encrypts the WAF log groups with the key, and only those.
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      resources: ['*'],
-      conditions: {
-        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': this.formatArn({ service: 'logs', resource: 'log-group', resourceName: 'aws-waf-logs-*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-      },
-    }));
+    allowLogsToEncrypt(key, 'aws-waf-logs-*');
 
     const serverAccessLogs = new AccessLogBucket(this, 'ServerAccessLogs', { expirationDays: edge.accessLogExpirationDays });
     const accessLogs = new AccessLogBucket(this, 'AccessLogs', {
