@@ -11,7 +11,8 @@ export interface VaultClusterProps {
   readonly vpc: ec2.IVpc;
   /** Where nodes and the internal load balancer live (the private zone). */
   readonly subnets: ec2.SubnetSelection;
-  readonly vault: VaultSpec;
+  /** Ports, instance type and disk of the nodes (`vault` of the spec). */
+  readonly vault: Pick<VaultSpec, 'apiPort' | 'clusterPort' | 'instanceType' | 'diskSizeGiB'>;
   readonly role: iam.IRole;
   readonly userData: ec2.UserData;
   readonly autoScalingGroupName: string;
