@@ -90,9 +90,8 @@ export class PlatformStage extends Stage {
     const imageTag = imageTagFrom((key) => this.node.tryGetContext(key), process.env);
     // The CRDs (cert-manager, KEDA, TargetGroupBinding) and the webhooks the charts rely on.
     // (SecurityGroupPolicy's CRD and webhook come with EKS's VPC resource controller.)
-    const addons = this.cluster.helmAddons;
     // And every add-on namespace, where the namespaces chart closes the restricted zone.
-    const prerequisites = [addons.awsLoadBalancerController, addons.certManager, addons.keda, addons.prometheus, addons.metricsServer, this.cluster.vaultInjector];
+    const prerequisites = this.cluster.helmAddons.charts;
 
     const [namespaces, ...workloads] = addPlatformCharts(new Cdk8sApp(), spec, environment, { imageTag });
     const namespacesManifest = cluster.addCdk8sChart(`Chart-${namespaces!.node.id}`, namespaces!);

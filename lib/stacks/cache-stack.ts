@@ -5,6 +5,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { CacheReplicationGroup } from '../constructs/data/cache-replication-group';
 import { DataKey } from '../constructs/shared/data-key';
+import { resourceNames } from '../spec';
 import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
@@ -36,8 +37,12 @@ export class CacheStack extends PlatformStack {
       forLogs: true,
     }).key;
     const cache = new CacheReplicationGroup(this, 'Cache', {
-      spec,
-      environment,
+      engine: spec.dataTier.redis,
+      sizing: environment.cache,
+      replicationGroupId: resourceNames(spec, environment).cacheReplicationGroup,
+      description: `${spec.project} ${environment.name}: sessions, cache, gateway rate limits`,
+      authSecretName: `${spec.project}/${environment.name}/cache-auth-token`,
+      availabilityZones: environment.availabilityZones,
       subnets: network.vpc.selectSubnets(zoneSubnets('restricted')),
       securityGroup: network.zones.restricted,
       encryptionKey: this.encryptionKey,

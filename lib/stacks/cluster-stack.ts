@@ -6,13 +6,14 @@ import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
 import type { Construct } from 'constructs';
 import { ClusterAddons } from '../constructs/cluster/cluster-addons';
 import { EksCluster } from '../constructs/cluster/eks-cluster';
-import { HelmAddons } from '../constructs/cluster/helm-addons';
+import { HelmAddons } from '../constructs/cluster/addons';
 import type { EnvironmentSpec } from '../spec';
 import type { NetworkStack } from './network-stack';
 import { iamRoleArn } from '../constructs/shared/environment-arns';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 import { zoneSubnets } from '../constructs/network/zoned-vpc';
+import { invalidProp } from '../constructs/shared/validation';
 
 export interface ClusterStackProps extends PlatformStackProps {
   /** The environment's network: the cluster lives in its `private` subnets. */
@@ -20,6 +21,7 @@ export interface ClusterStackProps extends PlatformStackProps {
   /**
    * kubectl + helm for the cluster's kubectl handler. Defaults to the layer matching
    * `environment.cluster.kubernetesVersion`; tests pass one by ARN to skip the ~36 MB asset.
+   * @default - the KUBECTL_LAYERS entry of the cluster's Kubernetes version
    */
   readonly kubectlLayer?: lambda.ILayerVersion;
 }
@@ -35,15 +37,14 @@ const KUBECTL_LAYERS: Readonly<Record<string, (scope: Construct, id: string) => 
 
 /**
  * The environment's EKS cluster: control plane, managed node group, EKS add-ons and the
- * Helm-installed controllers. Later layers add workloads with `cluster.addCdk8sChart(...)`.
+ * in-cluster add-ons (one module each in lib/constructs/cluster/addons). Later layers add workloads with `cluster.addCdk8sChart(...)`.
  */
 export class ClusterStack extends PlatformStack {
   readonly cluster: eks.Cluster;
   readonly nodegroup: eks.Nodegroup;
   readonly addons: ClusterAddons;
+  /** The in-cluster add-ons (lib/constructs/cluster/addons), the Vault Agent injector among them. */
   readonly helmAddons: HelmAddons;
-  /** Vault Agent injector (docs/vault.md): renders each pod's secrets from the EC2 Vault cluster. */
-  readonly vaultInjector: eks.HelmChart;
 
   constructor(scope: Construct, id: string, props: ClusterStackProps) {
     // Stack props only: the network stack and the layer are ours to use, not Stack's.
@@ -80,27 +81,8 @@ export class ClusterStack extends PlatformStack {
       clusterReady: [this.nodegroup, this.addons.coreDns, this.addons.podIdentityAgent],
       storageReady: [this.addons.ebsCsiDriver],
       observability: { spec, environment },
+      vaultAddress: vaultAddress(spec),
     });
-
-    const injector = spec.clusterAddons.vaultInjector;
-    this.vaultInjector = this.cluster.addHelmChart('VaultInjector', {
-      chart: injector.chart,
-      repository: injector.repository,
-      version: injector.version,
-      namespace: injector.namespace,
-      release: injector.chart,
-      createNamespace: true,
-      values: {
-        // The injector only: Vault itself runs on EC2 outside the cluster (docs/vault.md).
-        global: { externalVaultAddr: vaultAddress(spec) },
-        server: { enabled: false },
-        csi: { enabled: false },
-        injector: { enabled: true, replicas: 2, authPath: 'auth/kubernetes' },
-      },
-    });
-    // Its mutating webhook must answer before pods that carry the annotations are created; the
-    // ALB controller's webhooks must answer before this chart creates its Service.
-    this.vaultInjector.node.addDependency(this.helmAddons.awsLoadBalancerController);
 
     new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });
     new CfnOutput(this, 'ClusterArn', { value: this.cluster.clusterArn });
@@ -116,8 +98,8 @@ function defaultKubectlLayer(scope: Construct, environment: EnvironmentSpec): la
   const version = environment.cluster.kubernetesVersion;
   const layer = KUBECTL_LAYERS[version];
   if (!layer) {
-    throw new Error(
-      `environments.${environment.name}.cluster.kubernetesVersion = "${version}": no kubectl layer for this version `
+    invalidProp(scope, `environments.${environment.name}.cluster.kubernetesVersion`,
+      `= "${version}": no kubectl layer for this version `
       + `(have: ${Object.keys(KUBECTL_LAYERS).join(', ')}). Install @aws-cdk/lambda-layer-kubectl-v${version.split('.')[1]} `
       + 'and register it in KUBECTL_LAYERS (lib/stacks/cluster-stack.ts).',
     );

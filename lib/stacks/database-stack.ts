@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { DatabaseBackupPlan } from '../constructs/data/database-backup-plan';
+import { DatabaseBackupPlan, backupIntervalHours } from '../constructs/data/database-backup-plan';
 import { DataKey } from '../constructs/shared/data-key';
 import { LockedBackupVault } from '../constructs/data/locked-backup-vault';
 import { PostgresDatabase } from '../constructs/data/postgres-database';
@@ -43,7 +43,8 @@ export class DatabaseStack extends PlatformStack {
       ...stackProps,
     });
     const { spec, environment } = props;
-    const prefix = `${spec.project}-${environment.name}`;
+    const names = resourceNames(spec, environment);
+    const prefix = names.prefix;
 
     this.encryptionKey = new DataKey(this, 'DatabaseKey', {
       alias: `${prefix}-database`,
@@ -51,8 +52,11 @@ export class DatabaseStack extends PlatformStack {
       forLogs: true,
     }).key;
     const database = new PostgresDatabase(this, 'Postgres', {
-      spec,
-      environment,
+      engine: spec.dataTier.postgres,
+      sizing: environment.database,
+      instanceIdentifier: names.dbInstance,
+      replicaIdentifiers: names.dbReplicas,
+      availabilityZones: environment.availabilityZones,
       vpc: network.vpc,
       subnets: zoneSubnets('restricted'),
       securityGroup: network.zones.restricted,
@@ -67,12 +71,13 @@ export class DatabaseStack extends PlatformStack {
       description: `${prefix}: database recovery points`,
     }).key;
     this.backupVault = new LockedBackupVault(this, 'BackupVault', {
-      backupVaultName: resourceNames(spec, environment).backupVault,
+      backupVaultName: names.backupVault,
       encryptionKey: backupKey,
       lock: spec.dataTier.backup.vaultLock,
     }).vault;
     this.backupPlan = new DatabaseBackupPlan(this, 'Backup', {
-      spec,
+      intervalHours: backupIntervalHours(spec),
+      retention: spec.dataTier.backup,
       planName: `${prefix}-database`,
       database: this.instance,
       vault: this.backupVault,

@@ -1,5 +1,4 @@
-import { ArnFormat, CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -13,8 +12,10 @@ import { OriginVerifySecret } from '../constructs/edge/origin-verify-secret';
 import { CLOUDFRONT_REGION } from '../spec';
 import { edgeService } from '../spec/topology';
 import type { NetworkStack } from './network-stack';
+import { allowLogsToEncrypt } from '../constructs/shared/data-key';
 import { acmCertificateArn, cloudFrontCertificateArn } from '../constructs/shared/environment-arns';
 import { PlatformStack } from './platform-stack';
+import { invalidProp } from '../constructs/shared/validation';
 import type { PlatformStackProps } from './platform-stack';
 import { zoneSubnetGroupName } from '../constructs/network/zoned-vpc';
 
@@ -46,33 +47,28 @@ export class EdgeStack extends PlatformStack {
     // environment there, so one stack per environment holds the whole edge; a move elsewhere
     // must split the ACL into a us-east-1 stack rather than fail at deploy time.
     if (this.region !== CLOUDFRONT_REGION) {
-      throw new Error(
-        `environments.${environment.name}.region = "${this.region}": the edge stack creates its CLOUDFRONT-scope WAF web ACL `
+      invalidProp(this, `environments.${environment.name}.region`,
+        `= "${this.region}": the edge stack creates its CLOUDFRONT-scope WAF web ACL `
         + `in its own region, and CloudFront accepts only web ACLs from ${CLOUDFRONT_REGION}. Move the CloudFront web ACL `
         + `to a ${CLOUDFRONT_REGION} stack (lib/stacks/edge-stack.ts) before deploying this environment elsewhere.`,
       );
     }
     // Checked by the spec schema for every environment region; repeated here for a clear message.
     const prefixListId = spec.edge.cloudFrontOriginFacingPrefixLists[this.region];
-    if (!prefixListId) throw new Error(`edge.cloudFrontOriginFacingPrefixLists has no entry for ${this.region}`);
+    if (!prefixListId) invalidProp(this, 'edge.cloudFrontOriginFacingPrefixLists', `has no entry for ${this.region}`);
     // The service the edge fronts (spec "System Overview": Load Balancer -> API Gateway).
     const service = edgeService(spec);
 
     const name = `${spec.project}-${environment.name}`;
+    // Not a DataKey: that nests its key one construct deeper, which would give this key a new
+    // logical id (a replacement: the secret versions and logs it encrypts become unreadable).
     const key = new kms.Key(this, 'EdgeKey', {
       description: `${name} edge: WAF log groups and the origin-verify secret`,
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // CloudWatch Logs encrypts the WAF log groups with the key, and only those.
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      resources: ['*'],
-      conditions: {
-        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': this.formatArn({ service: 'logs', resource: 'log-group', resourceName: 'aws-waf-logs-*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-      },
-    }));
+    allowLogsToEncrypt(key, 'aws-waf-logs-*');
 
     const serverAccessLogs = new AccessLogBucket(this, 'ServerAccessLogs', { expirationDays: edge.accessLogExpirationDays });
     const accessLogs = new AccessLogBucket(this, 'AccessLogs', {

@@ -7,6 +7,7 @@ import { DataKey } from '../constructs/shared/data-key';
 import { KafkaCluster } from '../constructs/data/kafka-cluster';
 import { KafkaTopics } from '../custom-resources/kafka-topics/topics-resource';
 import { topicsFromSpec } from '../custom-resources/kafka-topics/topics';
+import { resourceNames } from '../spec';
 import type { KafkaTopicSpec } from '../spec';
 import type { NetworkStack } from './network-stack';
 import { PlatformStack } from './platform-stack';
@@ -44,8 +45,10 @@ export class MessagingStack extends PlatformStack {
       forLogs: true,
     }).key;
     const kafka = new KafkaCluster(this, 'Kafka', {
-      spec,
-      environment,
+      kafka: spec.dataTier.kafka,
+      sizing: environment.messaging,
+      clusterName: resourceNames(spec, environment).mskCluster,
+      namePrefix: prefix,
       subnets: network.vpc.selectSubnets(zoneSubnets('restricted')),
       securityGroup: network.zones.restricted,
       encryptionKey: this.encryptionKey,
@@ -59,7 +62,7 @@ export class MessagingStack extends PlatformStack {
       topics: topicsFromSpec(spec),
       clusterArn: this.clusterArn,
       scramSecret: this.scramSecret,
-      scramAssociation: kafka.node.findChild('ScramSecretAssociation'),
+      scramAssociation: kafka.scramSecretAssociation,
       vpc: network.vpc,
       // The private (workload) tier: a route to the AWS APIs through the NAT, and the brokers'
       // group admits it on the SASL/SCRAM port through the one rule KafkaTopics adds.

@@ -24,13 +24,29 @@ export class NetworkStack extends PlatformStack {
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, { description: `${props.spec.project} ${props.environment.name}: VPC, security zones, VPN, bastion`, ...props });
 
-    this.vpc = new ZonedVpc(this, 'Network', { ...props, logsKey: this.logsKey }).vpc;
-    this.zones = new SecurityZones(this, 'Zones', { vpc: this.vpc, spec: props.spec });
+    const { spec, environment } = props;
+    const network = environment.network;
+    this.vpc = new ZonedVpc(this, 'Network', {
+      securityZones: spec.securityZones,
+      network,
+      availabilityZones: environment.availabilityZones,
+      logsKey: this.logsKey,
+    }).vpc;
+    this.zones = new SecurityZones(this, 'Zones', { vpc: this.vpc, spec });
     this.vpn = new DmzVpn(this, 'Vpn', {
-      vpc: this.vpc, environment: props.environment, securityGroup: this.zones.vpn, logsKey: this.logsKey,
+      vpc: this.vpc,
+      environmentName: environment.name,
+      vpn: network.vpn,
+      logRetentionDays: network.flowLogRetentionDays,
+      securityGroup: this.zones.vpn,
+      logsKey: this.logsKey,
     }).endpoint;
     this.bastion = new Bastion(this, 'Bastion', {
-      vpc: this.vpc, environment: props.environment, securityGroup: this.zones.bastion,
+      vpc: this.vpc,
+      environmentName: environment.name,
+      availabilityZone: environment.availabilityZones[0]!,
+      instanceType: network.bastionInstanceType,
+      securityGroup: this.zones.bastion,
     }).instance;
 
     new CfnOutput(this, 'VpcId', { value: this.vpc.vpcId });

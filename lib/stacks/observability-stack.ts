@@ -1,6 +1,5 @@
 import { CfnOutput } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
@@ -59,7 +58,7 @@ export class ObservabilityStack extends PlatformStack {
       distributionId: edge.distribution.distributionId,
       natGatewayIds: natGatewayIds(network.vpc),
       vaultLoadBalancerFullName: vault.cluster.loadBalancer.loadBalancerFullName,
-      vaultTargetGroupFullName: vaultTargetGroup(vault.cluster).targetGroupFullName,
+      vaultTargetGroupFullName: vault.cluster.targetGroup.targetGroupFullName,
       nodeGroupAutoScalingGroupName: this.nodeGroupAutoScalingGroup(prefix, network.vpc, cluster),
     };
     this.monitoring = new PlatformMonitoring(this, 'Monitoring', {
@@ -126,11 +125,4 @@ function natGatewayIds(vpc: ec2.IVpc): string[] {
     const nat = subnet.node.tryFindChild('NATGateway');
     return nat ? [(nat as ec2.CfnNatGateway).attrNatGatewayId] : [];
   });
-}
-
-/** The target group VaultCluster's NLB listener forwards to (created by listener.addTargets). */
-function vaultTargetGroup(cluster: ObservabilityStackProps['vault']['cluster']) {
-  const group = cluster.loadBalancer.node.tryFindChild('Api')?.node.tryFindChild('NodesGroup');
-  if (!group) throw new Error('VaultCluster no longer creates its target group at LoadBalancer/Api/NodesGroup: update the observability stack');
-  return group as elbv2.NetworkTargetGroup;
 }

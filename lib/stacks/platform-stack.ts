@@ -12,6 +12,7 @@ export interface PlatformStackProps extends Omit<StackProps, 'env'> {
   /**
    * Deploy this stack in the spec's disaster-recovery region (`spec.drRegion`) instead of the
    * environment's region: standby and backup-copy targets.
+   * @default false
    */
   readonly inDrRegion?: boolean;
 }
@@ -27,21 +28,26 @@ export abstract class PlatformStack extends Stack {
   readonly availabilityZoneNames: readonly string[];
   private logEncryptionKey?: kms.Key;
 
+  /**
+   * `props` is this class's props and Stack's; a subclass takes its own (the stacks it builds on)
+   * out of its props before it passes them here, so Stack only ever sees StackProps.
+   */
   protected constructor(scope: Construct, id: string, props: PlatformStackProps) {
+    const { spec, environment, inDrRegion, ...stackProps } = props;
     super(scope, id, {
-      ...props,
-      stackName: props.stackName ?? `${props.spec.project}-${props.environment.name}-${id.toLowerCase()}`,
+      ...stackProps,
+      stackName: stackProps.stackName ?? `${spec.project}-${environment.name}-${id.toLowerCase()}`,
       env: {
-        account: props.environment.account,
-        region: props.inDrRegion ? props.spec.drRegion.name : props.environment.region,
+        account: environment.account,
+        region: inDrRegion ? spec.drRegion.name : environment.region,
       },
-      terminationProtection: props.terminationProtection ?? props.environment.terminationProtection,
+      terminationProtection: stackProps.terminationProtection ?? environment.terminationProtection,
     });
-    this.spec = props.spec;
-    this.envSpec = props.environment;
-    this.availabilityZoneNames = props.inDrRegion ? props.spec.drRegion.availabilityZones : props.environment.availabilityZones;
-    Tags.of(this).add('project', props.spec.project);
-    Tags.of(this).add('environment', props.environment.name);
+    this.spec = spec;
+    this.envSpec = environment;
+    this.availabilityZoneNames = inDrRegion ? spec.drRegion.availabilityZones : environment.availabilityZones;
+    Tags.of(this).add('project', spec.project);
+    Tags.of(this).add('environment', environment.name);
     Validations.of(this).acknowledge({
       id: 'CloudFormation-Validate::W3010',
       reason: 'AZ names are pinned in lib/spec on purpose: synth must be offline and deterministic (DESIGN.md §3), so they cannot come from Fn::GetAZs or a lookup.',

@@ -25,7 +25,7 @@ const STATEFUL = [
 
 describe('the spec fixes the broker settings and topics', () => {
   it('asks for explicit topics, three copies and two in sync', () => {
-    expect(kafkaServerProperties(spec)).toMatchObject({
+    expect(kafkaServerProperties(spec.dataTier.kafka)).toMatchObject({
       'auto.create.topics.enable': 'false', 'default.replication.factor': '3', 'min.insync.replicas': '2',
     });
     expect(spec.dataTier.kafka.topics.map((t) => t.name)).toEqual(expect.arrayContaining(['order-events', 'payment-events']));

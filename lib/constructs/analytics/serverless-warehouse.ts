@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as redshift from 'aws-cdk-lib/aws-redshiftserverless';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { invalidProp } from '../shared/validation';
 
 /**
  * A retained, KMS-encrypted secret {"username","password"} for a warehouse user, with a password
@@ -54,6 +55,9 @@ export class ServerlessWarehouse extends Construct {
 
   constructor(scope: Construct, id: string, props: ServerlessWarehouseProps) {
     super(scope, id);
+    if (props.baseCapacityRpu > props.maxCapacityRpu) {
+      invalidProp(this, 'baseCapacityRpu', `= ${props.baseCapacityRpu}: above maxCapacityRpu (${props.maxCapacityRpu})`);
+    }
     this.namespace = new redshift.CfnNamespace(this, 'Namespace', {
       namespaceName: props.namespaceName,
       dbName: props.databaseName,

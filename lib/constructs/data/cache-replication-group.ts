@@ -5,13 +5,23 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge } from '../../compliance';
-import { resourceNames } from '../../spec';
 import type { EnvironmentSpec, PlatformSpec } from '../../spec';
 import { RetainedLogGroup } from '../shared/retained-log-group';
+import { invalidProp } from '../shared/validation';
 
 export interface CacheReplicationGroupProps {
-  readonly spec: PlatformSpec;
-  readonly environment: EnvironmentSpec;
+  /** Engine, version and port, the same in every environment (`dataTier.redis` of the spec). */
+  readonly engine: PlatformSpec['dataTier']['redis'];
+  /** This environment's node type and retention (`environments.<env>.cache`). */
+  readonly sizing: EnvironmentSpec['cache'];
+  /** Physical replication group id (lib/spec/names.ts: the ops CLI finds it by it). */
+  readonly replicationGroupId: string;
+  /** What the group holds, for its description. */
+  readonly description: string;
+  /** Name of the Secrets Manager secret that holds the AUTH token. */
+  readonly authSecretName: string;
+  /** The primary goes in the first, one replica in each other (at least two: Multi-AZ failover). */
+  readonly availabilityZones: readonly string[];
   /** The restricted zone's subnets, one per AZ. */
   readonly subnets: ec2.SelectedSubnets;
   /** The restricted zone's group: it already admits the cache port from workloads, gateway and bastion. */
@@ -30,13 +40,15 @@ export class CacheReplicationGroup extends Construct {
 
   constructor(scope: Construct, id: string, props: CacheReplicationGroupProps) {
     super(scope, id);
-    const { spec, environment, encryptionKey } = props;
-    const cache = spec.dataTier.redis;
-    // The replication group id comes from lib/spec/names.ts: the ops CLI finds it by it.
-    const name = resourceNames(spec, environment).cacheReplicationGroup;
+    const { encryptionKey, sizing } = props;
+    const cache = props.engine;
+    const name = props.replicationGroupId;
+    if (props.availabilityZones.length < 2) {
+      invalidProp(this, 'availabilityZones', `= [${props.availabilityZones.join(', ')}]: Multi-AZ automatic failover needs a replica in a second AZ`);
+    }
 
     this.authSecret = new secretsmanager.Secret(this, 'AuthToken', {
-      secretName: `${spec.project}/${environment.name}/cache-auth-token`,
+      secretName: props.authSecretName,
       description: `${name}: AUTH token clients send after the TLS handshake`,
       encryptionKey,
       // ElastiCache accepts 16-128 printable characters without @, " or /.
@@ -56,18 +68,18 @@ export class CacheReplicationGroup extends Construct {
       logType,
       group: new RetainedLogGroup(this, `Logs-${logType}`, {
         logGroupName: `/aws/elasticache/${name}/${logType}`,
-        retentionDays: environment.cache.logRetentionDays,
+        retentionDays: sizing.logRetentionDays,
         encryptionKey,
       }).logGroup,
     }));
 
-    const azs = environment.availabilityZones;
+    const azs = props.availabilityZones;
     this.replicationGroup = new elasticache.CfnReplicationGroup(this, 'ReplicationGroup', {
       replicationGroupId: name,
-      replicationGroupDescription: `${spec.project} ${environment.name}: sessions, cache, gateway rate limits`,
+      replicationGroupDescription: props.description,
       engine: cache.engine,
       engineVersion: cache.engineVersion,
-      cacheNodeType: environment.cache.nodeType,
+      cacheNodeType: sizing.nodeType,
       port: cache.port,
       // The primary in the first AZ and one replica in each other AZ.
       numCacheClusters: azs.length,
@@ -81,7 +93,7 @@ export class CacheReplicationGroup extends Construct {
       atRestEncryptionEnabled: true,
       kmsKeyId: encryptionKey.keyArn,
       authToken: this.authSecret.secretValue.unsafeUnwrap(), // a {{resolve:secretsmanager}} reference, never the value
-      snapshotRetentionLimit: environment.cache.snapshotRetentionDays,
+      snapshotRetentionLimit: sizing.snapshotRetentionDays,
       // The spec pins the engine version; upgrades are a reviewed spec change.
       autoMinorVersionUpgrade: false,
       logDeliveryConfigurations: logs.map(({ logType, group }) => ({

@@ -5,9 +5,13 @@ import type * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { durationSeconds } from '../../spec';
 import type { PlatformSpec } from '../../spec';
+import { invalidProp } from '../shared/validation';
 
 export interface DatabaseBackupPlanProps {
-  readonly spec: PlatformSpec;
+  /** Hours between recovery points: the database RPO (whole hours, 1-24; `backupIntervalHours`). */
+  readonly intervalHours: number;
+  /** Days the recovery points and their DR copies are kept (`dataTier.backup` of the spec). */
+  readonly retention: Pick<PlatformSpec['dataTier']['backup'], 'recoveryPointRetentionDays' | 'drCopyRetentionDays'>;
   readonly planName: string;
   readonly database: rds.IDatabaseInstance;
   /** The in-region vault the hourly recovery points land in. */
@@ -31,9 +35,11 @@ export class DatabaseBackupPlan extends Construct {
 
   constructor(scope: Construct, id: string, props: DatabaseBackupPlanProps) {
     super(scope, id);
-    const { spec } = props;
-    const hours = backupIntervalHours(spec);
-    const retention = spec.dataTier.backup;
+    const { retention } = props;
+    const hours = props.intervalHours;
+    if (!Number.isInteger(hours) || hours < 1 || hours > 24) {
+      invalidProp(this, 'intervalHours', `= ${hours}: must be whole hours from 1 to 24 (an hourly cron schedule)`);
+    }
 
     this.rule = new backup.BackupPlanRule({
       ruleName: 'RpoSnapshots',

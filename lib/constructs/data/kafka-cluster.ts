@@ -4,13 +4,21 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as msk from 'aws-cdk-lib/aws-msk';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { resourceNames } from '../../spec';
 import type { EnvironmentSpec, PlatformSpec } from '../../spec';
 import { RetainedLogGroup } from '../shared/retained-log-group';
+import { invalidProp } from '../shared/validation';
+
+type KafkaSpec = PlatformSpec['dataTier']['kafka'];
 
 export interface KafkaClusterProps {
-  readonly spec: PlatformSpec;
-  readonly environment: EnvironmentSpec;
+  /** Version, brokers per AZ, replication, SCRAM user, the same in every environment (`dataTier.kafka`). */
+  readonly kafka: KafkaSpec;
+  /** This environment's broker type, storage and log retention (`environments.<env>.messaging`). */
+  readonly sizing: EnvironmentSpec['messaging'];
+  /** Physical cluster name (lib/spec/names.ts: the ops CLI finds the cluster by it). */
+  readonly clusterName: string;
+  /** Prefix of the configuration, broker log group and SCRAM secret names, e.g. platform-production. */
+  readonly namePrefix: string;
   /** The restricted zone's subnets, one per AZ: brokers are spread evenly over them. */
   readonly subnets: ec2.SelectedSubnets;
   /** The restricted zone's group: it already admits 9096 (SCRAM) and 9098 (IAM) from workloads and bastion. */
@@ -20,8 +28,7 @@ export interface KafkaClusterProps {
 }
 
 /** The broker properties the spec fixes: no topic appears by accident, and acks=all means two copies. */
-export function kafkaServerProperties(spec: PlatformSpec): Record<string, string> {
-  const kafka = spec.dataTier.kafka;
+export function kafkaServerProperties(kafka: KafkaSpec): Record<string, string> {
   return {
     'auto.create.topics.enable': 'false',
     'default.replication.factor': String(kafka.defaultReplicationFactor),
@@ -40,38 +47,42 @@ export class KafkaCluster extends Construct {
   readonly configuration: msk.CfnConfiguration;
   /** The SCRAM credentials of `dataTier.kafka.scramUsername` ({"username","password"}). */
   readonly scramSecret: secretsmanager.Secret;
+  /** Associates `scramSecret` with the cluster: whatever logs in with it waits for this. */
+  readonly scramSecretAssociation: msk.CfnBatchScramSecret;
 
   constructor(scope: Construct, id: string, props: KafkaClusterProps) {
     super(scope, id);
-    const { spec, environment, encryptionKey } = props;
-    const kafka = spec.dataTier.kafka;
-    const name = `${spec.project}-${environment.name}`;
+    const { kafka, sizing, encryptionKey } = props;
+    const name = props.namePrefix;
+    const subnetCount = props.subnets.subnetIds.length;
+    if (subnetCount < 2 || subnetCount > 3) {
+      invalidProp(this, 'subnets', `has ${subnetCount} subnet${subnetCount === 1 ? '' : 's'}: MSK spreads the brokers over 2 or 3 client subnets in distinct AZs`);
+    }
 
     this.configuration = new msk.CfnConfiguration(this, 'Configuration', {
       name: `${name}-kafka`,
       description: 'Topics are created from lib/spec only; replication and durability from lib/spec',
       kafkaVersionsList: [kafka.version],
-      serverProperties: Object.entries(kafkaServerProperties(spec)).map(([k, v]) => `${k}=${v}`).join('\n'),
+      serverProperties: Object.entries(kafkaServerProperties(kafka)).map(([k, v]) => `${k}=${v}`).join('\n'),
     });
     // The cluster is retained on delete and keeps pointing at its configuration.
     this.configuration.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     const brokerLogs = new RetainedLogGroup(this, 'BrokerLogs', {
       logGroupName: `/aws/msk/${name}/broker`,
-      retentionDays: environment.messaging.logRetentionDays,
+      retentionDays: sizing.logRetentionDays,
       encryptionKey,
     }).logGroup;
 
     this.cluster = new msk.CfnCluster(this, 'Cluster', {
-      // From lib/spec/names.ts: the ops CLI finds the cluster by it.
-      clusterName: resourceNames(spec, environment).mskCluster,
+      clusterName: props.clusterName,
       kafkaVersion: kafka.version,
       numberOfBrokerNodes: kafka.brokersPerAz * props.subnets.subnetIds.length,
       brokerNodeGroupInfo: {
-        instanceType: environment.messaging.brokerInstanceType,
+        instanceType: sizing.brokerInstanceType,
         clientSubnets: props.subnets.subnetIds,
         securityGroups: [props.securityGroup.securityGroupId],
-        storageInfo: { ebsStorageInfo: { volumeSize: environment.messaging.brokerStorageGiB } },
+        storageInfo: { ebsStorageInfo: { volumeSize: sizing.brokerStorageGiB } },
         connectivityInfo: { publicAccess: { type: 'DISABLED' } },
       },
       clientAuthentication: {
@@ -108,7 +119,7 @@ export class KafkaCluster extends Construct {
         reason: 'SCRAM credentials are rotated by the documented runbook (docs/data-tier.md): services move to IAM auth or a second user first; a rotation Lambda would need a new network path into the restricted zone.',
       });
     }
-    new msk.CfnBatchScramSecret(this, 'ScramSecretAssociation', {
+    this.scramSecretAssociation = new msk.CfnBatchScramSecret(this, 'ScramSecretAssociation', {
       clusterArn: this.cluster.attrArn,
       secretArnList: [this.scramSecret.secretArn],
     });

@@ -6,13 +6,21 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge } from '../../compliance';
-import { resourceNames } from '../../spec';
 import type { EnvironmentSpec, PlatformSpec } from '../../spec';
 import { RetainedLogGroup } from '../shared/retained-log-group';
+import { invalidProp } from '../shared/validation';
 
 export interface PostgresDatabaseProps {
-  readonly spec: PlatformSpec;
-  readonly environment: EnvironmentSpec;
+  /** The engine and its settings, the same in every environment (`dataTier.postgres` of the spec). */
+  readonly engine: PlatformSpec['dataTier']['postgres'];
+  /** This environment's instance class, storage, connections, replicas and retention (`environments.<env>.database`). */
+  readonly sizing: EnvironmentSpec['database'];
+  /** Physical identifier of the primary (lib/spec/names.ts: the ops CLI finds the instances by it). */
+  readonly instanceIdentifier: string;
+  /** Physical identifiers of the read replicas, one for each of `sizing.readReplicas`. */
+  readonly replicaIdentifiers: readonly string[];
+  /** The environment's AZs: replica i lands in the AZ after the (i)th, so readers survive an AZ loss. */
+  readonly availabilityZones: readonly string[];
   readonly vpc: ec2.IVpc;
   /** The restricted zone's subnets (no route to the internet). */
   readonly subnets: ec2.SubnetSelection;
@@ -35,12 +43,16 @@ export class PostgresDatabase extends Construct {
 
   constructor(scope: Construct, id: string, props: PostgresDatabaseProps) {
     super(scope, id);
-    const { spec, environment, vpc, subnets, securityGroup, encryptionKey } = props;
-    const pg = spec.dataTier.postgres;
-    const db = environment.database;
-    // Physical names from lib/spec/names.ts: the ops CLI finds the instances by them.
-    const names = resourceNames(spec, environment);
-    const name = names.dbInstance;
+    const { vpc, subnets, securityGroup, encryptionKey, availabilityZones } = props;
+    const pg = props.engine;
+    const db = props.sizing;
+    const name = props.instanceIdentifier;
+    if (props.replicaIdentifiers.length !== db.readReplicas) {
+      invalidProp(this, 'replicaIdentifiers', `= [${props.replicaIdentifiers.join(', ')}]: one identifier per read replica, and sizing.readReplicas = ${db.readReplicas}`);
+    }
+    if (db.readReplicas > 0 && availabilityZones.length < 2) {
+      invalidProp(this, 'availabilityZones', `= [${availabilityZones.join(', ')}]: the read replicas need an AZ other than the primary's`);
+    }
     const engine = rds.DatabaseInstanceEngine.postgres({
       version: rds.PostgresEngineVersion.of(pg.engineVersion, pg.engineMajorVersion),
     });
@@ -120,13 +132,13 @@ export class PostgresDatabase extends Construct {
     acknowledgePinnedMinor(this.primary);
 
     this.replicas = Array.from({ length: db.readReplicas }, (_, i) => {
-      const replicaName = names.dbReplicas[i];
+      const replicaName = props.replicaIdentifiers[i]!;
       const replica = new rds.DatabaseInstanceReadReplica(this, `Replica${i + 1}`, {
         ...common,
         instanceIdentifier: replicaName,
         sourceDatabaseInstance: this.primary,
         // Spread over the AZs after the first, so readers survive the loss of any one AZ.
-        availabilityZone: environment.availabilityZones[(i + 1) % environment.availabilityZones.length],
+        availabilityZone: availabilityZones[(i + 1) % availabilityZones.length],
         // A replica holds no data of its own and RDS cannot take a final snapshot of one: keep it.
         removalPolicy: RemovalPolicy.RETAIN,
       });
@@ -160,10 +172,10 @@ export class PostgresDatabase extends Construct {
 
   /** RDS writes exported logs to /aws/rds/instance/<id>/<log>: create them first, encrypted and kept. */
   private retainLogs(instance: rds.DatabaseInstanceBase, instanceId: string, props: PostgresDatabaseProps) {
-    for (const log of props.spec.dataTier.postgres.logExports) {
+    for (const log of props.engine.logExports) {
       const group = new RetainedLogGroup(this, `Logs-${instanceId}-${log}`, {
         logGroupName: `/aws/rds/instance/${instanceId}/${log}`,
-        retentionDays: props.environment.database.logRetentionDays,
+        retentionDays: props.sizing.logRetentionDays,
         encryptionKey: props.encryptionKey,
       });
       instance.node.addDependency(group);

@@ -6,9 +6,15 @@ import { acknowledge } from '../../compliance';
 export interface AccessLogBucketProps {
   /** Days a log object lives before the lifecycle rule expires it. */
   readonly expirationDays: number;
-  /** Where this bucket's own S3 server access logs go; omit for the bucket that receives them. */
+  /**
+   * Where this bucket's own S3 server access logs go; omit for the bucket that receives them.
+   * @default - none: this is the server-access-log bucket itself (acknowledged, not logged again)
+   */
   readonly serverAccessLogsBucket?: s3.IBucket;
-  /** Legacy CloudFront standard logging writes with ACLs, so that bucket needs them enabled. */
+  /**
+   * Legacy CloudFront standard logging writes with ACLs, so that bucket needs them enabled.
+   * @default false - ACLs disabled (bucket owner enforced)
+   */
   readonly allowLogDeliveryAcls?: boolean;
 }
 

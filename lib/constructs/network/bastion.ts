@@ -2,12 +2,16 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledge } from '../../compliance';
-import type { EnvironmentSpec } from '../../spec';
 import { zoneSubnets } from './zoned-vpc';
 
 export interface BastionProps {
   readonly vpc: ec2.IVpc;
-  readonly environment: EnvironmentSpec;
+  /** The environment's name, in the role's description. */
+  readonly environmentName: string;
+  /** The private-zone AZ the host runs in. */
+  readonly availabilityZone: string;
+  /** EC2 instance type, e.g. t3.micro (`environments.<env>.network.bastionInstanceType`). */
+  readonly instanceType: string;
   readonly securityGroup: ec2.ISecurityGroup;
 }
 
@@ -21,7 +25,7 @@ export class Bastion extends Construct {
 
   constructor(scope: Construct, id: string, props: BastionProps) {
     super(scope, id);
-    const { vpc, environment, securityGroup } = props;
+    const { vpc, securityGroup } = props;
 
     // Exactly what the SSM agent needs for Session Manager, as a customer-managed policy
     // (AmazonSSMManagedInstanceCore would also grant parameter and patch access).
@@ -47,16 +51,16 @@ export class Bastion extends Construct {
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: `${environment.name} bastion: SSM Session Manager only`,
+      description: `${props.environmentName} bastion: SSM Session Manager only`,
       managedPolicies: [sessionManager],
     });
 
     this.instance = new ec2.Instance(this, 'Host', {
       vpc,
-      vpcSubnets: { ...zoneSubnets('private'), availabilityZones: [environment.availabilityZones[0]] },
+      vpcSubnets: { ...zoneSubnets('private'), availabilityZones: [props.availabilityZone] },
       securityGroup,
       role: this.role,
-      instanceType: new ec2.InstanceType(environment.network.bastionInstanceType),
+      instanceType: new ec2.InstanceType(props.instanceType),
       machineImage: ec2.MachineImage.latestAmazonLinux2023(),
       requireImdsv2: true,
       detailedMonitoring: true,

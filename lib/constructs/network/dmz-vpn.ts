@@ -9,7 +9,12 @@ import { zoneSubnets } from './zoned-vpc';
 
 export interface DmzVpnProps {
   readonly vpc: ec2.IVpc;
-  readonly environment: EnvironmentSpec;
+  /** The environment's name, in the endpoint's description and login banner. */
+  readonly environmentName: string;
+  /** Client CIDR and the ACM certificate ids (`environments.<env>.network.vpn`). */
+  readonly vpn: EnvironmentSpec['network']['vpn'];
+  /** Days the connection logs are kept. */
+  readonly logRetentionDays: number;
   readonly securityGroup: ec2.ISecurityGroup;
   /** Encrypts the connection log group. */
   readonly logsKey: kms.IKey;
@@ -24,18 +29,17 @@ export class DmzVpn extends Construct {
 
   constructor(scope: Construct, id: string, props: DmzVpnProps) {
     super(scope, id);
-    const { vpc, environment, securityGroup } = props;
-    const vpn = environment.network.vpn;
+    const { vpc, vpn, securityGroup, environmentName } = props;
 
     const logGroup = new logs.LogGroup(this, 'ConnectionLogs', {
-      retention: environment.network.flowLogRetentionDays as logs.RetentionDays,
+      retention: props.logRetentionDays as logs.RetentionDays,
       encryptionKey: props.logsKey,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.endpoint = new ec2.ClientVpnEndpoint(this, 'Endpoint', {
       vpc,
-      description: `${environment.name} DMZ access`,
+      description: `${environmentName} DMZ access`,
       cidr: vpn.clientCidr,
       serverCertificateArn: acmCertificateArn(this, vpn.serverCertificateId),
       clientCertificateArn: acmCertificateArn(this, vpn.clientRootCertificateId),
@@ -48,7 +52,7 @@ export class DmzVpn extends Construct {
       sessionTimeout: ec2.ClientVpnSessionTimeout.EIGHT_HOURS,
       // Routing is authorised to the VPC below; the security group narrows it to the DMZ.
       authorizeAllUsersToVpcCidr: false,
-      clientLoginBanner: `${environment.name}: authorised platform operators only`,
+      clientLoginBanner: `${environmentName}: authorised platform operators only`,
     });
     this.endpoint.addAuthorizationRule('Vpc', {
       cidr: vpc.vpcCidrBlock,

@@ -19,7 +19,11 @@ export interface SecurityZoneGroups {
 
 export interface SecurityZonesProps {
   readonly vpc: ec2.IVpc;
-  readonly spec: PlatformSpec;
+  /**
+   * The parts of the spec the zone table is drawn from: the services and their zones and ports,
+   * who the VPN and the bastion reach, the stores' ports and owners (Vault's service secrets).
+   */
+  readonly spec: Pick<PlatformSpec, 'services' | 'operatorAccess' | 'dataTier' | 'vault' | 'analytics'>;
 }
 
 /**

@@ -7,8 +7,12 @@ import { Construct } from 'constructs';
 import type { EnvironmentSpec, PlatformSpec, ZoneName } from '../../spec';
 
 export interface ZonedVpcProps {
-  readonly spec: PlatformSpec;
-  readonly environment: EnvironmentSpec;
+  /** The zones' subnet sizes (`securityZones` of the spec). */
+  readonly securityZones: PlatformSpec['securityZones'];
+  /** CIDR, NAT gateways and flow log retention (`environments.<env>.network`). */
+  readonly network: Pick<EnvironmentSpec['network'], 'vpcCidr' | 'natGateways' | 'flowLogRetentionDays'>;
+  /** One subnet per zone in each. */
+  readonly availabilityZones: readonly string[];
   /** Encrypts the flow log group. */
   readonly logsKey: kms.IKey;
 }
@@ -50,9 +54,9 @@ const INTERFACE_ENDPOINTS: Record<string, ec2.InterfaceVpcEndpointAwsService> = 
 };
 
 /** Zones in allocation order: largest blocks first so every subnet lands on its own boundary. */
-function allocationOrder(spec: PlatformSpec): ZoneName[] {
+function allocationOrder(securityZones: PlatformSpec['securityZones']): ZoneName[] {
   return (Object.keys(ZONE_SUBNET_TYPES) as ZoneName[])
-    .sort((a, b) => spec.securityZones[a].subnetCidrMask - spec.securityZones[b].subnetCidrMask);
+    .sort((a, b) => securityZones[a].subnetCidrMask - securityZones[b].subnetCidrMask);
 }
 
 /**
@@ -67,8 +71,7 @@ export class ZonedVpc extends Construct {
 
   constructor(scope: Construct, id: string, props: ZonedVpcProps) {
     super(scope, id);
-    const { spec, environment } = props;
-    const network = environment.network;
+    const { securityZones, network } = props;
 
     this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
       retention: network.flowLogRetentionDays as logs.RetentionDays,
@@ -79,13 +82,13 @@ export class ZonedVpc extends Construct {
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(network.vpcCidr),
-      availabilityZones: [...environment.availabilityZones],
+      availabilityZones: [...props.availabilityZones],
       natGateways: network.natGateways,
       natGatewaySubnets: zoneSubnets('public'),
-      subnetConfiguration: allocationOrder(spec).map((zone) => ({
+      subnetConfiguration: allocationOrder(securityZones).map((zone) => ({
         name: zoneSubnetGroupName(zone),
         subnetType: ZONE_SUBNET_TYPES[zone],
-        cidrMask: spec.securityZones[zone].subnetCidrMask,
+        cidrMask: securityZones[zone].subnetCidrMask,
         // Nothing gets a public address by default, not even in the public zone (NAT/ALB bring their own).
         ...(zone === 'public' ? { mapPublicIpOnLaunch: false } : {}),
       })),

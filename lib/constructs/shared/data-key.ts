@@ -7,7 +7,10 @@ export interface DataKeyProps {
   /** `alias/<alias>`; also the key's description. */
   readonly alias: string;
   readonly description: string;
-  /** CloudWatch Logs encrypts log groups with this key (the logs service needs the key policy grant). */
+  /**
+   * CloudWatch Logs encrypts log groups with this key (the logs service needs the key policy grant).
+   * @default false - no grant to CloudWatch Logs
+   */
   readonly forLogs?: boolean;
 }
 
@@ -26,17 +29,22 @@ export class DataKey extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    if (props.forLogs) {
-      const stack = Stack.of(this);
-      // Only log groups of this account and region may use the key.
-      this.key.addToResourcePolicy(new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` },
-        },
-      }));
-    }
+    if (props.forLogs) allowLogsToEncrypt(this.key);
   }
+}
+
+/**
+ * Lets CloudWatch Logs encrypt with `key` the log groups of the key's account and region whose
+ * names match `logGroupNames` (a pattern; every group by default).
+ */
+export function allowLogsToEncrypt(key: kms.Key, logGroupNames = '*'): void {
+  const stack = Stack.of(key);
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+    actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+    resources: ['*'],
+    conditions: {
+      ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${logGroupNames}` },
+    },
+  }));
 }

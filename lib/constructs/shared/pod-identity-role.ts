@@ -8,9 +8,20 @@ export interface PodIdentityRoleProps {
   readonly namespace: string;
   /** Name of the service account; it need not exist yet (Helm charts and add-ons create theirs). */
   readonly serviceAccount: string;
+  /**
+   * The role's description.
+   * @default `Pod Identity role of <namespace>/<serviceAccount>`
+   */
   readonly description?: string;
-  /** The role's permissions, attached as a customer-managed policy of this role alone. */
+  /**
+   * The role's permissions, attached as a customer-managed policy of this role alone.
+   * @default - no policy of its own
+   */
   readonly policyDocument?: iam.PolicyDocument;
+  /**
+   * Managed policies attached to the role.
+   * @default - none
+   */
   readonly managedPolicies?: iam.IManagedPolicy[];
 }
 

@@ -6,6 +6,10 @@ import { keyPolicyDocument } from './multi-region-key';
 export interface MultiRegionKeyReplicaProps {
   readonly primaryKeyArn: string;
   readonly description: string;
+  /**
+   * Log groups (names) CloudWatch Logs may encrypt with the replica, in this stack's region.
+   * @default - none: CloudWatch Logs gets no grant
+   */
   readonly logGroupNames?: readonly string[];
 }
 

@@ -8,7 +8,10 @@ export interface KeyPolicyOptions {
   readonly partition: string;
   readonly account: string;
   readonly region: string;
-  /** Log groups (names) CloudWatch Logs may encrypt with this key, in `region`. */
+  /**
+   * Log groups (names) CloudWatch Logs may encrypt with this key, in `region`.
+   * @default - none: CloudWatch Logs gets no grant
+   */
   readonly logGroupNames?: readonly string[];
 }
 
@@ -45,6 +48,10 @@ export function keyPolicyDocument(options: KeyPolicyOptions): Record<string, unk
 
 export interface MultiRegionKeyProps {
   readonly description: string;
+  /**
+   * Log groups (names) CloudWatch Logs may encrypt with this key, in this stack's region.
+   * @default - none: CloudWatch Logs gets no grant
+   */
   readonly logGroupNames?: readonly string[];
 }
 

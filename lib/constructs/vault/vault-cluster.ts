@@ -11,7 +11,8 @@ export interface VaultClusterProps {
   readonly vpc: ec2.IVpc;
   /** Where nodes and the internal load balancer live (the private zone). */
   readonly subnets: ec2.SubnetSelection;
-  readonly vault: VaultSpec;
+  /** Ports, instance type and disk of the nodes (`vault` of the spec). */
+  readonly vault: Pick<VaultSpec, 'apiPort' | 'clusterPort' | 'instanceType' | 'diskSizeGiB'>;
   readonly role: iam.IRole;
   readonly userData: ec2.UserData;
   readonly autoScalingGroupName: string;
@@ -19,14 +20,21 @@ export interface VaultClusterProps {
   /** Node count: min/max (desired follows min; omitted so a deploy never resets a failover's scaling). */
   readonly minCapacity: number;
   readonly maxCapacity: number;
-  /** Security groups whose members may call the API (8200): private workloads, bastion. */
+  /**
+   * Security groups whose members may call the API (8200): private workloads, bastion.
+   * @default - none
+   */
   readonly clients?: ReadonlyArray<{ readonly name: string; readonly group: ec2.ISecurityGroup }>;
   /**
    * Address blocks whose hosts may call the API (8200) where no group can be named: the primary
    * region's clients reaching the DR-region standby over an inter-region peering.
+   * @default - none
    */
   readonly cidrClients?: ReadonlyArray<{ readonly name: string; readonly cidr: string }>;
-  /** CIDR peers on 8200 and 8201 (Enterprise DR replication between regions). */
+  /**
+   * CIDR peers on 8200 and 8201 (Enterprise DR replication between regions).
+   * @default - none: no replication peer
+   */
   readonly replicationPeers?: readonly string[];
 }
 
@@ -42,6 +50,8 @@ export class VaultCluster extends Construct {
   readonly launchTemplate: ec2.LaunchTemplate;
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   readonly loadBalancer: elbv2.NetworkLoadBalancer;
+  /** The nodes behind the load balancer's API listener (its health is what the alarms watch). */
+  readonly targetGroup: elbv2.NetworkTargetGroup;
 
   constructor(scope: Construct, id: string, props: VaultClusterProps) {
     super(scope, id);
@@ -135,7 +145,7 @@ export class VaultCluster extends Construct {
         reason: 'TLS is end to end: Vault terminates it with our CA\'s certificate (Secrets Manager), so the NLB passes TCP through and never holds a key.',
       });
     }
-    listener.addTargets('Nodes', {
+    this.targetGroup = listener.addTargets('Nodes', {
       port: vault.apiPort,
       protocol: elbv2.Protocol.TCP,
       targets: [this.autoScalingGroup],

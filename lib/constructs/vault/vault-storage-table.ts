@@ -7,7 +7,10 @@ export interface VaultStorageTableProps {
   readonly tableName: string;
   /** Multi-region key: this region's key encrypts the table, its replica the replica. */
   readonly encryptionKeyArn: string;
-  /** A replica per region (DR), each with the key to encrypt it. None: a single-region table. */
+  /**
+   * A replica per region (DR), each with the key to encrypt it.
+   * @default - none: a single-region table
+   */
   readonly replicas?: ReadonlyArray<{ readonly region: string; readonly encryptionKeyArn: string }>;
 }
 

@@ -11,7 +11,10 @@ export interface VaultUserDataProps {
   readonly unsealKeyId: string;
   readonly tlsSecretName: string;
   readonly auditLogGroupName: string;
-  /** Vault Enterprise (DR replication): installs vault-enterprise and reads the license secret. */
+  /**
+   * Vault Enterprise (DR replication): installs vault-enterprise and reads the license secret.
+   * @default - Vault community edition, no license
+   */
   readonly licenseSecretName?: string;
 }
 
