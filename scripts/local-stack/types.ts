@@ -108,7 +108,7 @@ export interface PasswordServer {
   dispose(): Promise<void>;
 }
 
-/** `username` is an ACL user (not `default`); the log is `dir`/redis.log. */
+/** Redis: `username` is the ACL user (not `default`) the services use; the log is `dir`/redis.log. */
 export interface RedisServer extends PasswordServer {
   host: '127.0.0.1';
   /** TLS port; the plaintext port is disabled. */
@@ -126,7 +126,7 @@ export interface KafkaServerOptions extends ServerOptions {
   topics?: KafkaTopic[];
 }
 
-/** `username` is a SCRAM-SHA-512 user; `dir` also holds `server.properties`, the log is `dir`/kafka.log. */
+/** Kafka: `username` is a SCRAM-SHA-512 user; `dir` also holds `server.properties`, the log is `dir`/kafka.log. */
 export interface KafkaServer extends PasswordServer {
   /** host:port of the SASL_SSL (SCRAM-SHA-512) listener. */
   bootstrap: string;
