@@ -5,12 +5,11 @@
  *
  * Usage: tsx scripts/build-services.ts [service ...]   (default: every service with a main.ts)
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { build } from 'esbuild';
-import type { Plugin } from 'esbuild';
+import { NODE_BUNDLE_OPTIONS, REPO_ROOT as ROOT, patchDependency } from '../lib/bundling/node-bundle.mjs';
 
-const ROOT = resolve(__dirname, '..');
 const SERVICES_DIR = join(ROOT, 'services');
 export const OUT_DIR = join(ROOT, 'build', 'services');
 
@@ -20,17 +19,13 @@ const HEALTH_PROTO_DIR = join(ROOT, 'node_modules', 'grpc-health-check', 'proto'
  * grpc-health-check loads health.proto at run time from a path relative to its own file; in a
  * bundle that file is gone, so point it at the copy placed beside main.js (`proto/`).
  */
-const healthProtoPlugin: Plugin = {
+const healthProtoPlugin = patchDependency({
   name: 'grpc-health-check-proto',
-  setup(b) {
-    b.onLoad({ filter: /grpc-health-check[\\/]build[\\/]src[\\/]health\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const patched = source.replace('includeDirs: [`${__dirname}/../../proto`]', "includeDirs: [path.join(__dirname, 'proto')]");
-      if (patched === source) throw new Error('grpc-health-check changed: update healthProtoPlugin in scripts/build-services.ts');
-      return { contents: patched, loader: 'js' };
-    });
-  },
-};
+  filter: /grpc-health-check[\\/]build[\\/]src[\\/]health\.js$/,
+  find: 'includeDirs: [`${__dirname}/../../proto`]',
+  replace: "includeDirs: [path.join(__dirname, 'proto')]",
+  owner: 'healthProtoPlugin in scripts/build-services.ts',
+});
 
 export function servicesWithEntry(): string[] {
   return readdirSync(SERVICES_DIR, { withFileTypes: true })
@@ -47,21 +42,15 @@ export async function buildService(name: string): Promise<string> {
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, 'main.js');
   const result = await build({
+    ...NODE_BUNDLE_OPTIONS,
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
     format: 'cjs',
     // The ESM-only dependencies use import.meta.url; give them the CommonJS equivalent.
     define: { 'import.meta.url': '__importMetaUrl' },
     banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     sourcemap: 'linked',
     sourcesContent: false,
-    // Paths in the bundle and its map stay relative to the repository: no machine-specific bytes.
-    absWorkingDir: ROOT,
-    legalComments: 'none',
-    logLevel: 'warning',
     metafile: true,
     plugins: [healthProtoPlugin],
     // The Kafka client's WebAssembly (crc32c, compression) is read from a file beside the

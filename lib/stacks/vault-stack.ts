@@ -5,12 +5,10 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { RetainedLogGroup } from '../constructs/shared/retained-log-group';
 import { replicaKeyArn } from '../constructs/vault/multi-region-key';
-import { VaultCluster } from '../constructs/vault/vault-cluster';
+import type { VaultCluster } from '../constructs/vault/vault-cluster';
 import { VaultNodeRole } from '../constructs/vault/vault-node-role';
 import { VaultStorageTable } from '../constructs/vault/vault-storage-table';
-import { vaultUserData } from '../constructs/vault/vault-user-data';
 import { vaultNames } from '../spec/vault-names';
 import { vaultServerCertificateNames } from '../vault/pki';
 import type { NetworkStack } from './network-stack';
@@ -18,6 +16,7 @@ import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 import type { VaultKeysStack } from './vault-keys-stack';
 import type { VaultStandbyStack } from './vault-standby-stack';
+import { addVaultAuditLogs, addVaultNodes } from './vault-nodes';
 import { zoneSubnets } from '../constructs/network/zoned-vpc';
 
 /**
@@ -95,11 +94,7 @@ export class VaultStack extends PlatformStack {
     this.tlsSecret = secret('TlsSecret', names.tlsSecret, 'Vault listener TLS: {"ca","certificate","privateKey"} PEMs');
     const license = enterprise ? secret('LicenseSecret', names.licenseSecret, 'Vault Enterprise license') : undefined;
 
-    const audit = new RetainedLogGroup(this, 'AuditLogs', {
-      logGroupName: names.auditLogGroup,
-      retentionDays: vault.auditLogRetentionDays,
-      encryptionKey: kms.Key.fromKeyArn(this, 'AuditLogsKey', keys.dataKey.keyArn),
-    });
+    const audit = addVaultAuditLogs(this, vault, names, keys.dataKey.keyArn);
     const role = new VaultNodeRole(this, 'NodeRole', {
       unsealKeyArn: keys.unsealKey.keyArn,
       secretsKeyArn: keys.dataKey.keyArn,
@@ -108,24 +103,15 @@ export class VaultStack extends PlatformStack {
       secretArns: [this.tlsSecret.secretArn, ...(license ? [license.secretArn] : [])],
     });
 
-    this.cluster = new VaultCluster(this, 'Cluster', {
+    this.cluster = addVaultNodes(this, vault, names, {
       vpc: network.vpc,
-      subnets: zoneSubnets('private'),
-      vault,
       role: role.role,
-      userData: vaultUserData({
-        vault,
-        region: this.region,
-        tableName: names.table,
-        unsealKeyId: keys.unsealKey.keyId,
-        tlsSecretName: names.tlsSecret,
-        auditLogGroupName: names.auditLogGroup,
-        licenseSecretName: license ? names.licenseSecret : undefined,
-      }),
+      tableName: names.table,
+      unsealKeyId: keys.unsealKey.keyId,
+      licensed: license !== undefined,
       autoScalingGroupName: names.primaryAutoScalingGroup,
       loadBalancerName: names.primaryLoadBalancer,
       minCapacity: vault.nodes,
-      maxCapacity: vault.nodes,
       clients: vaultClients(spec, network),
       replicationPeers: enterprise ? [vault.standbyVpc.cidrs[environment.name as keyof typeof vault.standbyVpc.cidrs]] : [],
     });

@@ -3,21 +3,18 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { zoneSubnetCidrs } from '../spec/topology';
 import type { Construct } from 'constructs';
-import * as kms from 'aws-cdk-lib/aws-kms';
-import { RetainedLogGroup } from '../constructs/shared/retained-log-group';
 import { MultiRegionKeyReplica } from '../constructs/vault/multi-region-key-replica';
 import { StandbyVpc } from '../constructs/network/standby-vpc';
-import { VaultCluster } from '../constructs/vault/vault-cluster';
+import type { VaultCluster } from '../constructs/vault/vault-cluster';
 import { VaultNodeRole } from '../constructs/vault/vault-node-role';
 import { VaultStorageTable } from '../constructs/vault/vault-storage-table';
-import { vaultUserData } from '../constructs/vault/vault-user-data';
 import type { EnvironmentName } from '../spec';
 import { vaultNames } from '../spec/vault-names';
 import { PlatformStack } from './platform-stack';
 import type { PlatformStackProps } from './platform-stack';
 import type { NetworkStack } from './network-stack';
 import type { VaultKeysStack } from './vault-keys-stack';
-import { zoneSubnets } from '../constructs/network/zoned-vpc';
+import { addVaultAuditLogs, addVaultNodes } from './vault-nodes';
 
 export interface VaultStandbyStackProps extends PlatformStackProps {
   readonly keys: VaultKeysStack;
@@ -74,11 +71,7 @@ export class VaultStandbyStack extends PlatformStack {
       flowLogGroupName: names.standbyFlowLogGroup,
       flowLogKeyArn: this.dataKey.keyArn,
     });
-    const audit = new RetainedLogGroup(this, 'AuditLogs', {
-      logGroupName: names.auditLogGroup,
-      retentionDays: vault.auditLogRetentionDays,
-      encryptionKey: kms.Key.fromKeyArn(this, 'AuditLogsKey', this.dataKey.keyArn),
-    });
+    const audit = addVaultAuditLogs(this, vault, names, this.dataKey.keyArn);
 
     if (enterprise) {
       this.table = new VaultStorageTable(this, 'Storage', { tableName: names.standbyTable, encryptionKeyArn: this.dataKey.keyArn });
@@ -112,25 +105,16 @@ export class VaultStandbyStack extends PlatformStack {
       });
     });
 
-    this.cluster = new VaultCluster(this, 'Cluster', {
+    this.cluster = addVaultNodes(this, vault, names, {
       vpc: this.vpc.vpc,
-      subnets: zoneSubnets('private'),
-      vault,
       role: role.role,
-      userData: vaultUserData({
-        vault,
-        region: this.region,
-        tableName,
-        unsealKeyId: this.unsealKey.keyId,
-        tlsSecretName: names.tlsSecret,
-        auditLogGroupName: names.auditLogGroup,
-        licenseSecretName: enterprise ? names.licenseSecret : undefined,
-      }),
+      tableName,
+      unsealKeyId: this.unsealKey.keyId,
+      licensed: enterprise,
       autoScalingGroupName: names.standbyAutoScalingGroup,
       loadBalancerName: names.standbyLoadBalancer,
       // Open source: zero until failover. Enterprise: a DR secondary must run to receive replication.
       minCapacity: enterprise ? vault.nodes : 0,
-      maxCapacity: vault.nodes,
       // No clients in the DR region: after a failover the primary region's private zone (the
       // pods, the bastion) calls it over the peering, by address (no group can be named across regions).
       clients: [],

@@ -5,13 +5,12 @@
 import { Admin, FindCoordinatorKeyTypes } from '@platformatic/kafka';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTestCa, issueServiceCertificate } from './ca';
 import {
-  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, freePort, missingError, portWasTaken,
-  randomSecret, registerTempDir, unregisterTempDir, waitReady,
+  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, createClientUser, disposeOnce, freePort, missingError, randomSecret,
+  setUpInTempDir, startOnFreePorts, waitReady,
 } from './process';
 import type { KafkaServer, KafkaServerOptions, KafkaTopic } from './types';
 
@@ -77,15 +76,7 @@ export async function startKafka(opts: KafkaServerOptions = {}): Promise<KafkaSe
   validateTopics(opts.topics ?? [], 'startKafka');
   const libs = findKafkaLibs();
   const java = findJava();
-  const dir = await mkdtemp(join(tmpdir(), 'platform-test-kafka-'));
-  registerTempDir(dir);
-  try {
-    return await setUp(dir, libs, java, opts);
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    unregisterTempDir(dir);
-    throw error;
-  }
+  return setUpInTempDir('kafka', (dir) => setUp(dir, libs, java, opts));
 }
 
 async function setUp(dir: string, libs: string, java: string, opts: KafkaServerOptions): Promise<KafkaServer> {
@@ -93,10 +84,9 @@ async function setUp(dir: string, libs: string, java: string, opts: KafkaServerO
   const cert = await issueServiceCertificate(ca, 'kafka');
   const secretsDir = join(dir, 'secrets');
   await mkdir(secretsDir, { mode: 0o700 });
-  const password = randomSecret();
+  const user = await createClientUser(secretsDir, USERNAME);
+  const { password } = user;
   const brokerPassword = randomSecret();
-  const passwordFile = join(secretsDir, `${USERNAME}.password`);
-  await writeFile(passwordFile, password, { mode: 0o600 });
   // Kafka's PEM keystore: private key (PKCS#8) and certificate chain in one file.
   const keystore = join(secretsDir, 'kafka-keystore.pem');
   await writeFile(keystore, cert.keyPem + cert.certPem, { mode: 0o600 });
@@ -190,7 +180,7 @@ async function setUp(dir: string, libs: string, java: string, opts: KafkaServerO
     }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 250, what: `listTopics and the group coordinator over SASL_SSL on 127.0.0.1:${port}` });
   };
 
-  for (let attempt = 1; ; attempt++) {
+  await startOnFreePorts(proc, async () => {
     port = await freePort();
     do controllerPort = await freePort(); while (controllerPort === port);
     await writeConfig();
@@ -202,15 +192,7 @@ async function setUp(dir: string, libs: string, java: string, opts: KafkaServerO
     if (format !== 0) {
       throw new HarnessError(`Kafka storage format failed (exit ${format}); last lines of ${logFile}:\n${(await readFile(logFile, 'utf8')).split('\n').slice(-20).join('\n')}`);
     }
-    try {
-      await start();
-      break;
-    } catch (error) {
-      if (attempt < 3 && !proc.running && portWasTaken(logFile)) continue;
-      await proc.stop('SIGKILL');
-      throw error;
-    }
-  }
+  }, start);
 
   const createTopics = async (topics: KafkaTopic[]): Promise<void> => {
     validateTopics(topics, 'createTopics');
@@ -234,29 +216,20 @@ async function setUp(dir: string, libs: string, java: string, opts: KafkaServerO
     throw error;
   }
 
-  let disposed = false;
   return {
     bootstrap: `127.0.0.1:${port}`,
     caFile: ca.caFile,
-    username: USERNAME,
-    password,
-    passwordFile,
+    ...user,
     dir,
     get pid() {
-      return proc.running ? proc.pid : undefined;
+      return proc.runningPid;
     },
     createTopics,
     // Controlled shutdown, as a broker leaving for maintenance; port and data are kept.
     stop: () => proc.stop('SIGTERM', 30000),
     start,
-    async dispose() {
-      if (disposed) return;
-      disposed = true;
-      // The data is deleted anyway: no controlled shutdown needed.
-      await proc.stop('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
-      unregisterTempDir(dir);
-    },
+    // The data is deleted anyway: no controlled shutdown needed.
+    dispose: disposeOnce(dir, () => proc.stop('SIGKILL')),
   };
 }
 

@@ -4,15 +4,14 @@
 // `postgres` account Debian's package creates (or `nobody`): initdb and postgres refuse root.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { chmod, chown, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { createTestCa, issueServiceCertificate } from './ca';
 import {
-  HarnessError, ManagedProcess, REPO_ROOT, freePort, lookupUser, missingError, portWasTaken, randomSecret,
-  registerTempDir, unregisterTempDir, waitReady,
+  HarnessError, ManagedProcess, REPO_ROOT, disposeOnce, freePort, lookupUser, missingError, randomSecret,
+  setUpInTempDir, startOnFreePorts, waitReady,
 } from './process';
 import { loadPlatformSpec } from '../../lib/spec';
 import type { DatabaseAccess, MasterAccess, PostgresOptions, PostgresServer } from './types';
@@ -81,15 +80,7 @@ function databaseUrl(user: string, password: string, port: number, database: str
 export async function startPostgres(opts: PostgresOptions = {}): Promise<PostgresServer> {
   const bin = findPostgresBin(opts.major);
   const account = serverAccount();
-  const dir = await mkdtemp(join(tmpdir(), 'platform-test-pg-'));
-  registerTempDir(dir);
-  try {
-    return await setUp(dir, bin, account, opts);
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    unregisterTempDir(dir);
-    throw error;
-  }
+  return setUpInTempDir('pg', (dir) => setUp(dir, bin, account, opts));
 }
 
 async function setUp(dir: string, bin: string, account: { uid: number; gid: number } | undefined, opts: PostgresOptions): Promise<PostgresServer> {
@@ -185,19 +176,10 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
     }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, what: `a TLS connection to 127.0.0.1:${port}` });
   };
 
-  // First start: the port from freePort() may have been taken since; try a few.
-  for (let attempt = 1; ; attempt++) {
+  await startOnFreePorts(proc, async () => {
     port = await freePort();
     await writeConfig();
-    try {
-      await start();
-      break;
-    } catch (error) {
-      if (attempt < 3 && !proc.running && portWasTaken(logFile)) continue;
-      await proc.stop('SIGKILL');
-      throw error;
-    }
-  }
+  }, start);
 
   const version = await (async () => {
     const client = await connectSuperuser();
@@ -211,7 +193,6 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
   // Fast shutdown: disconnects clients, as a restarted or failed-over database does.
   const stop = (): Promise<void> => proc.stop('SIGINT');
 
-  let disposed = false;
   const server: PostgresServer = {
     host: '127.0.0.1',
     port,
@@ -220,7 +201,7 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
     version,
     dir,
     get pid() {
-      return proc.running ? proc.pid : undefined;
+      return proc.runningPid;
     },
     async createDatabase(name: string, owner?: { user: string; password: string }): Promise<DatabaseAccess> {
       if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
@@ -274,13 +255,7 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
       await stop();
       await start();
     },
-    async dispose() {
-      if (disposed) return;
-      disposed = true;
-      await stop();
-      await rm(dir, { recursive: true, force: true });
-      unregisterTempDir(dir);
-    },
+    dispose: disposeOnce(dir, stop),
   };
   return server;
 }

@@ -3,7 +3,9 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /** A server could not be set up; the message says what is missing or what went wrong. */
@@ -99,6 +101,41 @@ export function unregisterTempDir(dir: string): void {
   syncExitHandler();
 }
 
+/** Deletes a registered temp dir now. */
+export async function removeTempDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  unregisterTempDir(dir);
+}
+
+/**
+ * Sets a server up in a new temp dir `platform-test-<name>-*` (deleted when this process exits,
+ * unless disposed of before); when set-up fails, the dir is deleted at once.
+ */
+export async function setUpInTempDir<T>(name: string, setUp: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), `platform-test-${name}-`));
+  registerTempDir(dir);
+  try {
+    return await setUp(dir);
+  } catch (error) {
+    await removeTempDir(dir);
+    throw error;
+  }
+}
+
+/**
+ * A server's dispose(): `stop` its process, then delete its temp dir. Only the first call does
+ * anything, so a test's afterAll may dispose of a server it already disposed of.
+ */
+export function disposeOnce(dir: string, stop: () => Promise<void>): () => Promise<void> {
+  let disposed = false;
+  return async () => {
+    if (disposed) return;
+    disposed = true;
+    await stop();
+    await removeTempDir(dir);
+  };
+}
+
 // Polls once a second that the harness's process is alive; when it is gone (even by SIGKILL)
 // the server's process group is killed and its temp dir removed. It ends by itself once the
 // group is gone (a normal stop()).
@@ -148,6 +185,11 @@ export class ManagedProcess {
 
   get running(): boolean {
     return this.child !== undefined && this.lastExit === undefined;
+  }
+
+  /** The pid while the process runs, else undefined: a server's `pid` (for crash tests). */
+  get runningPid(): number | undefined {
+    return this.running ? this.pid : undefined;
   }
 
   /** Why the process ended, when it has. */
@@ -287,9 +329,45 @@ export function portWasTaken(logFile: string): boolean {
   return /address already in use|EADDRINUSE|could not bind|BindException/i.test(tailFile(logFile, 60));
 }
 
+/**
+ * A server's first start: `configure` picks its ports with freePort() and writes them into its
+ * configuration, then `start` starts it and waits until it is ready. A port free a moment ago
+ * may have been taken since: when the server exits saying so (its log), both run again, three
+ * tries in all. On any other failure the process is killed and the error thrown.
+ */
+export async function startOnFreePorts(proc: ManagedProcess, configure: () => Promise<void>, start: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await configure();
+    try {
+      await start();
+      return;
+    } catch (error) {
+      if (attempt < 3 && !proc.running && portWasTaken(proc.opts.logFile)) continue;
+      await proc.stop('SIGKILL');
+      throw error;
+    }
+  }
+}
+
 /** Random URL-safe secret for passwords. */
 export function randomSecret(bytes = 18): string {
   return randomBytes(bytes).toString('base64url');
+}
+
+/** The user a server's clients log in as (PasswordServer's `username`, `password`, `passwordFile`). */
+export interface ClientUser {
+  username: string;
+  password: string;
+  /** `<secretsDir>/<username>.password`, the password alone (mode 0600). */
+  passwordFile: string;
+}
+
+/** A random password for `username`, also written to a file in `secretsDir` for the services. */
+export async function createClientUser(secretsDir: string, username: string): Promise<ClientUser> {
+  const password = randomSecret();
+  const passwordFile = join(secretsDir, `${username}.password`);
+  await writeFile(passwordFile, password, { mode: 0o600 });
+  return { username, password, passwordFile };
 }
 
 export function cacheDir(...parts: string[]): string {

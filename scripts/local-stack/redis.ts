@@ -2,14 +2,12 @@
 // for the services (the `default` user is off), no persistence while running. stop() saves a
 // snapshot and start() loads it, so data survives a stop/start like a restarted node's would.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { createTestCa, issueServiceCertificate } from './ca';
 import {
-  ManagedProcess, freePort, missingError, portWasTaken, randomSecret, registerTempDir,
-  unregisterTempDir, waitReady,
+  ManagedProcess, createClientUser, disposeOnce, freePort, missingError, setUpInTempDir, startOnFreePorts, waitReady,
 } from './process';
 import type { RedisServer, ServerOptions } from './types';
 
@@ -59,15 +57,7 @@ function authenticatedCommand(port: number, ca: string, username: string, passwo
 
 export async function startRedis(opts: ServerOptions = {}): Promise<RedisServer> {
   const binary = findRedisServer();
-  const dir = await mkdtemp(join(tmpdir(), 'platform-test-redis-'));
-  registerTempDir(dir);
-  try {
-    return await setUp(dir, binary, opts);
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    unregisterTempDir(dir);
-    throw error;
-  }
+  return setUpInTempDir('redis', (dir) => setUp(dir, binary, opts));
 }
 
 async function setUp(dir: string, binary: string, opts: ServerOptions): Promise<RedisServer> {
@@ -78,9 +68,8 @@ async function setUp(dir: string, binary: string, opts: ServerOptions): Promise<
   await mkdir(dataDir);
   const secretsDir = join(dir, 'secrets');
   await mkdir(secretsDir, { mode: 0o700 });
-  const password = randomSecret();
-  const passwordFile = join(secretsDir, `${USERNAME}.password`);
-  await writeFile(passwordFile, password, { mode: 0o600 });
+  const user = await createClientUser(secretsDir, USERNAME);
+  const { password } = user;
   const configFile = join(dir, 'redis.conf');
   const logFile = join(dir, 'redis.log');
 
@@ -120,18 +109,10 @@ async function setUp(dir: string, binary: string, opts: ServerOptions): Promise<
     });
   };
 
-  for (let attempt = 1; ; attempt++) {
+  await startOnFreePorts(proc, async () => {
     port = await freePort();
     await writeConfig();
-    try {
-      await start();
-      break;
-    } catch (error) {
-      if (attempt < 3 && !proc.running && portWasTaken(logFile)) continue;
-      await proc.stop('SIGKILL');
-      throw error;
-    }
-  }
+  }, start);
 
   const stop = async (): Promise<void> => {
     if (!proc.running) return;
@@ -144,27 +125,18 @@ async function setUp(dir: string, binary: string, opts: ServerOptions): Promise<
     await proc.stop('SIGTERM', 10000);
   };
 
-  let disposed = false;
   return {
     host: '127.0.0.1',
     port,
     caFile: ca.caFile,
-    username: USERNAME,
-    password,
-    passwordFile,
+    ...user,
     dir,
     get pid() {
-      return proc.running ? proc.pid : undefined;
+      return proc.runningPid;
     },
     stop,
     start,
-    async dispose() {
-      if (disposed) return;
-      disposed = true;
-      await proc.stop('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
-      unregisterTempDir(dir);
-    },
+    dispose: disposeOnce(dir, () => proc.stop('SIGKILL')),
   };
 }
 

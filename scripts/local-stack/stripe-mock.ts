@@ -4,11 +4,10 @@
 // a test that needs another fixture value (a PaymentIntent that is `requires_capture`) passes
 // `fixtures` overrides, written into a copy of the bundled fixtures file (stripe-mock -fixtures).
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, registerTempDir, tailFile, unregisterTempDir, waitReady,
+  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, disposeOnce, setUpInTempDir, tailFile, waitReady,
 } from './process';
 
 const READY_TIMEOUT_MS = 30000;
@@ -60,18 +59,16 @@ function bundledFixtures(): { resources: Record<string, Record<string, unknown>>
 
 export async function startStripeMock(opts: StripeMockOptions = {}): Promise<StripeMockServer> {
   const binary = findStripeMock();
-  const dir = await mkdtemp(join(tmpdir(), 'platform-test-stripe-mock-'));
-  registerTempDir(dir);
-  const logFile = join(dir, 'stripe-mock.log');
-  const args = [
-    // Port 0: the kernel picks, and the log says which (no race between probing and binding).
-    '-http-addr', '127.0.0.1:0',
-    // stripe-mock also serves HTTPS unless told where: keep it on a socket in our temp dir.
-    '-https-unix', join(dir, 'https.sock'),
-    // One line per request ("Request: POST /v1/..."), which requests() counts.
-    '-verbose',
-  ];
-  try {
+  return setUpInTempDir('stripe-mock', async (dir) => {
+    const logFile = join(dir, 'stripe-mock.log');
+    const args = [
+      // Port 0: the kernel picks, and the log says which (no race between probing and binding).
+      '-http-addr', '127.0.0.1:0',
+      // stripe-mock also serves HTTPS unless told where: keep it on a socket in our temp dir.
+      '-https-unix', join(dir, 'https.sock'),
+      // One line per request ("Request: POST /v1/..."), which requests() counts.
+      '-verbose',
+    ];
     if (opts.fixtures) {
       const fixtures = bundledFixtures();
       for (const [resource, fields] of Object.entries(opts.fixtures)) {
@@ -95,31 +92,20 @@ export async function startStripeMock(opts: StripeMockOptions = {}): Promise<Str
       return res.status === 401 || res.status === 200;
     }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, what: 'HTTP on 127.0.0.1' });
 
-    let disposed = false;
     return {
       url: `http://127.0.0.1:${port}`,
       port,
       dir,
       logFile,
       get pid() {
-        return proc.running ? proc.pid : undefined;
+        return proc.runningPid;
       },
       requests() {
         const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
         return [...text.matchAll(/^Request: (\S+ \S+)$/gm)].map((m) => m[1]!);
       },
       stop: () => proc.stop('SIGTERM', 5000),
-      async dispose() {
-        if (disposed) return;
-        disposed = true;
-        await proc.stop('SIGKILL');
-        await rm(dir, { recursive: true, force: true });
-        unregisterTempDir(dir);
-      },
+      dispose: disposeOnce(dir, () => proc.stop('SIGKILL')),
     };
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    unregisterTempDir(dir);
-    throw error;
-  }
+  });
 }

@@ -92,23 +92,29 @@ export interface PostgresServer {
   dispose(): Promise<void>;
 }
 
-export interface RedisServer {
-  host: '127.0.0.1';
-  /** TLS port; the plaintext port is disabled. */
-  port: number;
+/** A server whose clients authenticate over TLS as the one user the harness created. */
+export interface PasswordServer {
   caFile: string;
-  /** ACL user (not `default`) the services use. */
   username: string;
   password: string;
+  /** File holding the password alone (the services' `*_PASSWORD_FILE`). */
   passwordFile: string;
-  /** Temp dir holding data, certificates and `redis.log`. */
+  /** Temp dir holding data, certificates and the server's log. */
   dir: string;
   /** Server process id while it runs (for crash tests: kill it yourself), else undefined. */
   readonly pid: number | undefined;
-  /** Saves a snapshot and stops; port and data are kept for start(). */
   stop(): Promise<void>;
   start(): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/** Redis: `username` is the ACL user (not `default`) the services use; the log is `dir`/redis.log. */
+export interface RedisServer extends PasswordServer {
+  host: '127.0.0.1';
+  /** TLS port; the plaintext port is disabled. */
+  port: number;
+  /** Saves a snapshot and stops; port and data are kept for start(). */
+  stop(): Promise<void>;
 }
 
 export interface KafkaTopic {
@@ -120,21 +126,10 @@ export interface KafkaServerOptions extends ServerOptions {
   topics?: KafkaTopic[];
 }
 
-export interface KafkaServer {
+/** Kafka: `username` is a SCRAM-SHA-512 user; `dir` also holds `server.properties`, the log is `dir`/kafka.log. */
+export interface KafkaServer extends PasswordServer {
   /** host:port of the SASL_SSL (SCRAM-SHA-512) listener. */
   bootstrap: string;
-  caFile: string;
-  /** SCRAM-SHA-512 user. */
-  username: string;
-  password: string;
-  passwordFile: string;
-  /** Temp dir holding data, certificates, `server.properties` and `kafka.log`. */
-  dir: string;
-  /** Server process id while it runs (for crash tests: kill it yourself), else undefined. */
-  readonly pid: number | undefined;
   /** Creates topics (replication factor 1); existing ones are left as they are. */
   createTopics(topics: KafkaTopic[]): Promise<void>;
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  dispose(): Promise<void>;
 }

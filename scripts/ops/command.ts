@@ -59,6 +59,13 @@ export function environmentArg(spec: PlatformSpec, args: OpsArgs, position = 0):
   return spec.environments[name as EnvironmentName];
 }
 
+/** The `<env>` of a command that takes no other positional argument. */
+export function soleEnvironmentArg(spec: PlatformSpec, args: OpsArgs): EnvironmentSpec {
+  const environment = environmentArg(spec, args);
+  if (args.positionals.length > 1) throw new OpsError(`unexpected argument "${args.positionals[1]}"`);
+  return environment;
+}
+
 /** Turns SDK and network failures into one readable line; anything else is a bug and rethrown. */
 export function describeAwsError(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;

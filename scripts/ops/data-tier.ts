@@ -3,8 +3,8 @@
  * lib/spec/names.ts (the contract with the data-tier stacks), in the environment's region.
  * The SDK honours AWS_ENDPOINT_URL, so tests point these clients at an emulator unchanged.
  */
-import { BackupClient, ListRecoveryPointsByBackupVaultCommand } from '@aws-sdk/client-backup';
-import type { RecoveryPointByBackupVault } from '@aws-sdk/client-backup';
+import { BackupClient, paginateListRecoveryPointsByBackupVault } from '@aws-sdk/client-backup';
+import type { ListRecoveryPointsByBackupVaultCommandInput, RecoveryPointByBackupVault } from '@aws-sdk/client-backup';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { DescribeReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
@@ -12,7 +12,7 @@ import type { ReplicationGroup } from '@aws-sdk/client-elasticache';
 import { GetBootstrapBrokersCommand, KafkaClient, ListClustersV2Command } from '@aws-sdk/client-kafka';
 import type { Cluster } from '@aws-sdk/client-kafka';
 import {
-  DescribeDBInstanceAutomatedBackupsCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, RDSClient,
+  DescribeDBInstanceAutomatedBackupsCommand, DescribeDBInstancesCommand, RDSClient, paginateDescribeDBSnapshots,
 } from '@aws-sdk/client-rds';
 import type { DBInstance, DBSnapshot } from '@aws-sdk/client-rds';
 import { resourceNames } from '../../lib/spec';
@@ -84,14 +84,8 @@ export async function listReplicas(tier: DataTier, writer: DBInstance): Promise<
 
 export async function automatedSnapshots(tier: DataTier, instanceId: string): Promise<DBSnapshot[]> {
   const snapshots: DBSnapshot[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await tier.rds.send(new DescribeDBSnapshotsCommand({
-      DBInstanceIdentifier: instanceId, SnapshotType: 'automated', Marker: marker,
-    }));
-    snapshots.push(...(page.DBSnapshots ?? []));
-    marker = page.Marker;
-  } while (marker);
+  const pages = paginateDescribeDBSnapshots({ client: tier.rds }, { DBInstanceIdentifier: instanceId, SnapshotType: 'automated' });
+  for await (const page of pages) snapshots.push(...(page.DBSnapshots ?? []));
   return snapshots;
 }
 
@@ -143,23 +137,24 @@ export async function findReplicationGroup(tier: DataTier): Promise<ReplicationG
   }
 }
 
+/**
+ * Every recovery point of a backup vault that `query` selects (all pages). A vault that does not
+ * exist throws the SDK's ResourceNotFoundException.
+ */
+export async function vaultRecoveryPoints(backup: BackupClient, query: ListRecoveryPointsByBackupVaultCommandInput): Promise<RecoveryPointByBackupVault[]> {
+  const points: RecoveryPointByBackupVault[] = [];
+  for await (const page of paginateListRecoveryPointsByBackupVault({ client: backup }, query)) points.push(...(page.RecoveryPoints ?? []));
+  return points;
+}
+
 /** Recovery points of one resource in the environment's vault; undefined when the vault does not exist. */
 export async function backupRecoveryPoints(tier: DataTier, resourceArn: string): Promise<RecoveryPointByBackupVault[] | undefined> {
-  const points: RecoveryPointByBackupVault[] = [];
-  let token: string | undefined;
   try {
-    do {
-      const page = await tier.backup.send(new ListRecoveryPointsByBackupVaultCommand({
-        BackupVaultName: tier.names.backupVault, ByResourceArn: resourceArn, NextToken: token,
-      }));
-      points.push(...(page.RecoveryPoints ?? []));
-      token = page.NextToken;
-    } while (token);
+    return await vaultRecoveryPoints(tier.backup, { BackupVaultName: tier.names.backupVault, ByResourceArn: resourceArn });
   } catch (error) {
     if (isNotFound(error, 'ResourceNotFoundException')) return undefined;
     throw error;
   }
-  return points;
 }
 
 /** How far back `replicaLag` looks for a ReplicaLag datapoint (RDS publishes one a minute). */

@@ -8,15 +8,14 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestCa, issueServiceCertificate } from '../../scripts/local-stack/ca';
 import { requestJson } from './https';
 import type { JsonResponse } from './https';
 import {
-  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, freePort, registerTempDir, unregisterTempDir, waitReady,
+  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, disposeOnce, freePort, setUpInTempDir, waitReady,
 } from '../../scripts/local-stack/process';
 import type { ServerOptions, TestCa } from '../../scripts/local-stack/types';
 
@@ -76,17 +75,15 @@ export interface KubeApiServer {
 
 export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promise<KubeApiServer> {
   const binDir = findKubeBinaries();
-  const dir = await mkdtemp(join(tmpdir(), 'platform-test-kube-'));
-  registerTempDir(dir);
-  const started: ManagedProcess[] = [];
-  try {
-    return await setUp(dir, binDir, opts, started);
-  } catch (error) {
-    for (const proc of started.reverse()) await proc.stop('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
-    unregisterTempDir(dir);
-    throw error;
-  }
+  return setUpInTempDir('kube', async (dir) => {
+    const started: ManagedProcess[] = [];
+    try {
+      return await setUp(dir, binDir, opts, started);
+    } catch (error) {
+      for (const proc of started.reverse()) await proc.stop('SIGKILL');
+      throw error;
+    }
+  });
 }
 
 async function setUp(dir: string, binDir: string, opts: KubeApiServerOptions, started: ManagedProcess[]): Promise<KubeApiServer> {
@@ -227,7 +224,6 @@ async function setUp(dir: string, binDir: string, opts: KubeApiServerOptions, st
     PATH: [binDir, process.env.PATH ?? ''].join(delimiter),
     KUBECONFIG: kubeconfig,
   });
-  let disposed = false;
   return {
     url,
     caFile: ca.caFile,
@@ -237,7 +233,7 @@ async function setUp(dir: string, binDir: string, opts: KubeApiServerOptions, st
     binDir,
     dir,
     get pid() {
-      return apiserver.running ? apiserver.pid : undefined;
+      return apiserver.runningPid;
     },
     env,
     request: (method, path, o = {}) => call(method, path, o.body, o.token ?? adminToken, o.contentType),
@@ -262,14 +258,10 @@ async function setUp(dir: string, binDir: string, opts: KubeApiServerOptions, st
       if (res.status !== 201) throw new HarnessError(`TokenRequest for ${namespace}/${serviceAccount} answered ${res.status}: ${res.text}`);
       return res.body.status.token;
     },
-    async dispose() {
-      if (disposed) return;
-      disposed = true;
+    dispose: disposeOnce(dir, async () => {
       // Controllers first, etcd last: nothing writes to a store that is going away.
       for (const proc of [...started].reverse()) await proc.stop('SIGTERM', 10000);
-      await rm(dir, { recursive: true, force: true });
-      unregisterTempDir(dir);
-    },
+    }),
   };
 }
 

@@ -3,14 +3,13 @@
 // key share and unsealed, so a test gets a root token and a CLI environment as an operator does
 // after `vault operator init` (docs/vault.md "Bootstrap").
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { createTestCa, issueServiceCertificate } from '../../scripts/local-stack/ca';
 import { requestJson } from './https';
 import type { JsonResponse } from './https';
 import {
-  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, freePort, portWasTaken, registerTempDir, unregisterTempDir, waitReady,
+  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, disposeOnce, freePort, setUpInTempDir, startOnFreePorts, waitReady,
 } from '../../scripts/local-stack/process';
 import type { ServerOptions, TestCa } from '../../scripts/local-stack/types';
 
@@ -61,15 +60,7 @@ export interface VaultServer {
 
 export async function startVault(opts: VaultServerOptions = {}): Promise<VaultServer> {
   const binary = findVault();
-  const dir = await mkdtemp(join(tmpdir(), 'platform-test-vault-'));
-  registerTempDir(dir);
-  try {
-    return await setUp(dir, binary, opts);
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    unregisterTempDir(dir);
-    throw error;
-  }
+  return setUpInTempDir('vault', (dir) => setUp(dir, binary, opts));
 }
 
 async function setUp(dir: string, binary: string, opts: VaultServerOptions): Promise<VaultServer> {
@@ -119,25 +110,17 @@ async function setUp(dir: string, binary: string, opts: VaultServerOptions): Pro
     requestJson<T>(`${address()}/v1/${path}`, { method, body, ca: caPem, headers: token ? { 'x-vault-token': token } : {} });
 
   // Any answer of sys/health means the listener serves TLS (501: not initialised, 503: sealed).
-  const listening = async () => {
+  const startListening = async () => {
+    proc.start();
     await waitReady(proc, async () => (await call('GET', 'sys/health')).status > 0, {
       timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, what: `TLS on 127.0.0.1:${port}`,
     });
   };
 
-  for (let attempt = 1; ; attempt++) {
+  await startOnFreePorts(proc, async () => {
     port = await freePort();
     await writeConfig(await freePort());
-    proc.start();
-    try {
-      await listening();
-      break;
-    } catch (error) {
-      if (attempt < 3 && !proc.running && portWasTaken(logFile)) continue;
-      await proc.stop('SIGKILL');
-      throw error;
-    }
-  }
+  }, startListening);
 
   const init = await call<{ keys_base64: string[]; root_token: string }>('PUT', 'sys/init', { secret_shares: 1, secret_threshold: 1 });
   if (init.status !== 200) throw new HarnessError(`Vault sys/init answered ${init.status}: ${init.text}`);
@@ -155,7 +138,6 @@ async function setUp(dir: string, binary: string, opts: VaultServerOptions): Pro
   await unseal();
 
   const binDir = join(binary, '..');
-  let disposed = false;
   return {
     address: address(),
     port,
@@ -166,7 +148,7 @@ async function setUp(dir: string, binary: string, opts: VaultServerOptions): Pro
     dir,
     logFile,
     get pid() {
-      return proc.running ? proc.pid : undefined;
+      return proc.runningPid;
     },
     env(token = rootToken) {
       return {
@@ -180,16 +162,9 @@ async function setUp(dir: string, binary: string, opts: VaultServerOptions): Pro
     request: (method, path, o = {}) => call(method, path, o.body, o.token ?? rootToken),
     async restart() {
       await proc.stop('SIGTERM');
-      proc.start();
-      await listening();
+      await startListening();
       await unseal();
     },
-    async dispose() {
-      if (disposed) return;
-      disposed = true;
-      await proc.stop('SIGTERM', 10000);
-      await rm(dir, { recursive: true, force: true });
-      unregisterTempDir(dir);
-    },
+    dispose: disposeOnce(dir, () => proc.stop('SIGTERM', 10000)),
   };
 }

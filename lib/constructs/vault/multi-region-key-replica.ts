@@ -1,7 +1,7 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { keyPolicyDocument } from './multi-region-key';
+import { stackKeyPolicy } from './multi-region-key';
 
 export interface MultiRegionKeyReplicaProps {
   readonly primaryKeyArn: string;
@@ -21,12 +21,11 @@ export class MultiRegionKeyReplica extends Construct {
 
   constructor(scope: Construct, id: string, props: MultiRegionKeyReplicaProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     this.key = new kms.CfnReplicaKey(this, 'Key', {
       primaryKeyArn: props.primaryKeyArn,
       description: props.description,
       pendingWindowInDays: 30,
-      keyPolicy: keyPolicyDocument({ partition: stack.partition, account: stack.account, region: stack.region, logGroupNames: props.logGroupNames }),
+      keyPolicy: stackKeyPolicy(this, props.logGroupNames),
     });
     this.key.applyRemovalPolicy(RemovalPolicy.RETAIN);
     this.keyId = this.key.attrKeyId;

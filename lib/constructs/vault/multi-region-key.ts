@@ -46,6 +46,12 @@ export function keyPolicyDocument(options: KeyPolicyOptions): Record<string, unk
   return { Version: '2012-10-17', Statement: statements };
 }
 
+/** keyPolicyDocument for a key (or replica) in `scope`'s stack: its partition, account and region. */
+export function stackKeyPolicy(scope: IConstruct, logGroupNames?: readonly string[]): Record<string, unknown> {
+  const stack = Stack.of(scope);
+  return keyPolicyDocument({ partition: stack.partition, account: stack.account, region: stack.region, logGroupNames });
+}
+
 export interface MultiRegionKeyProps {
   readonly description: string;
   /**
@@ -68,13 +74,12 @@ export class MultiRegionKey extends Construct {
 
   constructor(scope: Construct, id: string, props: MultiRegionKeyProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     this.key = new kms.CfnKey(this, 'Key', {
       description: props.description,
       multiRegion: true,
       enableKeyRotation: true,
       pendingWindowInDays: 30,
-      keyPolicy: keyPolicyDocument({ partition: stack.partition, account: stack.account, region: stack.region, logGroupNames: props.logGroupNames }),
+      keyPolicy: stackKeyPolicy(this, props.logGroupNames),
     });
     // Losing the key loses every secret sealed with it.
     this.key.applyRemovalPolicy(RemovalPolicy.RETAIN);

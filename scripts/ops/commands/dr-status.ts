@@ -21,7 +21,7 @@
  */
 import { durationSeconds, resourceNames } from '../../../lib/spec';
 import { literal, partitionOf } from '../assembly';
-import { environmentArg, OpsError } from '../command';
+import { soleEnvironmentArg } from '../command';
 import type { OpsCommand } from '../command';
 import { templateReplicas } from '../data-tier-templates';
 import { OfflinePlanBuilder } from '../offline-plan';
@@ -93,8 +93,7 @@ export const drStatusCommand: OpsCommand<DrStatusResult> = {
   summary: 'recovery point age against the spec RPO, replica state and lag, Kafka state; exit 1 when the RPO is breached',
   usage: 'dr-status <env>',
   async run(args, { spec }) {
-    const environment = environmentArg(spec, args);
-    if (args.positionals.length > 1) throw new OpsError(`unexpected argument "${args.positionals[1]}"`);
+    const environment = soleEnvironmentArg(spec, args);
     const tier = dataTier(spec, environment);
     const { names } = tier;
     const rpo = spec.disasterRecovery.database.rpo;
@@ -197,8 +196,7 @@ export const drStatusCommand: OpsCommand<DrStatusResult> = {
   },
   offline(args, context) {
     const { spec, assembly } = context;
-    const environment = environmentArg(spec, args);
-    if (args.positionals.length > 1) throw new OpsError(`unexpected argument "${args.positionals[1]}"`);
+    const environment = soleEnvironmentArg(spec, args);
     const names = resourceNames(spec, environment);
     const rpoSeconds = durationSeconds(spec.disasterRecovery.database.rpo);
     const plan = new OfflinePlanBuilder(context, 'dr-status', environment.name);

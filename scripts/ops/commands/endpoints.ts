@@ -5,7 +5,7 @@
  */
 import { resourceNames } from '../../../lib/spec';
 import { literal } from '../assembly';
-import { environmentArg, OpsError } from '../command';
+import { OpsError, soleEnvironmentArg } from '../command';
 import type { OpsCommand } from '../command';
 import { templateReplicas } from '../data-tier-templates';
 import { OfflinePlanBuilder } from '../offline-plan';
@@ -42,8 +42,7 @@ export const endpointsCommand: OpsCommand<EndpointsResult> = {
   summary: 'RDS writer/reader, MSK SASL/SCRAM bootstrap brokers and ElastiCache endpoints of an environment',
   usage: 'endpoints <env>',
   async run(args, { spec }) {
-    const environment = environmentArg(spec, args);
-    if (args.positionals.length > 1) throw new OpsError(`unexpected argument "${args.positionals[1]}"`);
+    const environment = soleEnvironmentArg(spec, args);
     const tier = dataTier(spec, environment);
     const { names } = tier;
 
@@ -86,8 +85,7 @@ export const endpointsCommand: OpsCommand<EndpointsResult> = {
   },
   offline(args, context) {
     const { spec, assembly } = context;
-    const environment = environmentArg(spec, args);
-    if (args.positionals.length > 1) throw new OpsError(`unexpected argument "${args.positionals[1]}"`);
+    const environment = soleEnvironmentArg(spec, args);
     const names = resourceNames(spec, environment);
     const plan = new OfflinePlanBuilder(context, 'endpoints', environment.name);
     const { writer, replicas } = templateReplicas(assembly, environment, names);

@@ -22,8 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  BackupClient, DescribeRestoreJobCommand, GetRecoveryPointRestoreMetadataCommand, ListRecoveryPointsByBackupVaultCommand,
-  StartRestoreJobCommand,
+  BackupClient, DescribeRestoreJobCommand, GetRecoveryPointRestoreMetadataCommand, StartRestoreJobCommand,
 } from '@aws-sdk/client-backup';
 import type { RecoveryPointByBackupVault, StartRestoreJobCommandInput } from '@aws-sdk/client-backup';
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -35,7 +34,7 @@ import type { EnvironmentSpec, ResourceNames } from '../../../lib/spec';
 import { EXECUTE_FLAG, OpsError } from '../command';
 import type { OpsArgs, OpsContext } from '../command';
 import { partitionOf } from '../assembly';
-import { formatAge, renderPlan } from '../data-tier';
+import { formatAge, renderPlan, vaultRecoveryPoints } from '../data-tier';
 import type { PlanStep } from '../data-tier';
 import { OfflinePlanBuilder } from '../offline-plan';
 import type { OfflineContext, OfflinePlan } from '../offline-plan';
@@ -135,23 +134,14 @@ function stringFlag(args: OpsArgs, name: string): string | undefined {
 }
 
 async function listDrPoints(clients: DrClients, vault: string, region: string): Promise<RecoveryPointByBackupVault[]> {
-  const points: RecoveryPointByBackupVault[] = [];
-  let token: string | undefined;
   try {
-    do {
-      const page = await clients.backup.send(new ListRecoveryPointsByBackupVaultCommand({
-        BackupVaultName: vault, ByResourceType: 'RDS', NextToken: token,
-      }));
-      points.push(...(page.RecoveryPoints ?? []));
-      token = page.NextToken;
-    } while (token);
+    return await vaultRecoveryPoints(clients.backup, { BackupVaultName: vault, ByResourceType: 'RDS' });
   } catch (error) {
     if (error instanceof Error && error.name === 'ResourceNotFoundException') {
       throw new OpsError(`DR backup vault ${vault} not found in ${region} (deployed by the DataRecovery stack)`);
     }
     throw error;
   }
-  return points;
 }
 
 /** The DB subnet group's VPC; an OpsError naming --subnet-group when it does not exist. */

@@ -15,7 +15,7 @@ import type { RestoreDBInstanceToPointInTimeCommandInput } from '@aws-sdk/client
 import { resourceNames, restoredDbInstanceName } from '../../../lib/spec';
 import type { EnvironmentSpec, PlatformSpec, ResourceNames } from '../../../lib/spec';
 import { literal } from '../assembly';
-import { EXECUTE_FLAG, environmentArg, OpsError } from '../command';
+import { EXECUTE_FLAG, OpsError, soleEnvironmentArg } from '../command';
 import type { OpsArgs, OpsCommand } from '../command';
 import { dataTier, findDbInstance, renderPlan, requireWriter, restoreWindow } from '../data-tier';
 import type { PlanStep } from '../data-tier';
@@ -53,8 +53,7 @@ const SOURCES = ['pitr', 'dr'] as const;
 
 /** The arguments both sources share, checked before anything else (online and --offline). */
 function restoreArgs(spec: PlatformSpec, args: OpsArgs): { environment: EnvironmentSpec; from: 'pitr' | 'dr'; to: string; latestRequested: boolean } {
-  const environment = environmentArg(spec, args);
-  if (args.positionals.length > 1) throw new OpsError(`unexpected argument "${args.positionals[1]}"`);
+  const environment = soleEnvironmentArg(spec, args);
   const from = args.values.from ?? 'pitr';
   if (typeof from !== 'string' || !(SOURCES as readonly string[]).includes(from)) {
     throw new OpsError(`--from "${String(from)}" is not a restore source: "pitr" (default: point in time, in ${environment.region}) or "dr" (the DR vault copy, in ${spec.drRegion.name})`);
