@@ -52,18 +52,20 @@ export class VaultStack extends PlatformStack {
   readonly privateZone: route53.PrivateHostedZone;
 
   constructor(scope: Construct, id: string, props: VaultStackProps) {
+    // Stack props only: the stacks it builds on are ours to use, not Stack's.
+    const { network, keys, standby, ...stackProps } = props;
     super(scope, id, {
       description: `${props.spec.project} ${props.environment.name}: Vault primary cluster`,
       // Its routes to the standby name the peering connection the DR-region stack creates.
       crossRegionReferences: true,
-      ...props,
+      ...stackProps,
     });
-    const { spec, environment, network, keys } = props;
+    const { spec, environment } = props;
     const vault = spec.vault;
     const names = vaultNames(spec, environment.name);
     const enterprise = vault.enterpriseReplication;
     const dr = spec.drRegion.name;
-    this.addStackDependency(props.standby, 'the DR-region replica keys encrypt the table and secret replicas');
+    this.addStackDependency(standby, 'the DR-region replica keys encrypt the table and secret replicas');
     const drDataKeyArn = replicaKeyArn(this, dr, keys.dataKey.keyId);
 
     this.table = new VaultStorageTable(this, 'Storage', {
@@ -138,7 +140,7 @@ export class VaultStack extends PlatformStack {
       new ec2.CfnRoute(this, `ToVaultStandby${i + 1}`, {
         routeTableId: subnet.routeTable.routeTableId,
         destinationCidrBlock: standbyCidr,
-        vpcPeeringConnectionId: props.standby.peering.ref,
+        vpcPeeringConnectionId: standby.peering.ref,
       });
     });
 

@@ -39,12 +39,14 @@ export class VaultStandbyStack extends PlatformStack {
   readonly peering: ec2.CfnVPCPeeringConnection;
 
   constructor(scope: Construct, id: string, props: VaultStandbyStackProps) {
+    // Stack props only: the stacks it builds on are ours to use, not Stack's.
+    const { keys, network, ...stackProps } = props;
     super(scope, id, {
       description: `${props.spec.project} ${props.environment.name}: Vault standby in the DR region`,
       // Reads the primary key ARNs from VaultKeys (another region): CDK's SSM-backed export/import,
       // the one way to pass a value only known after the keys stack deploys, without a manual step.
       crossRegionReferences: true,
-      ...props,
+      ...stackProps,
       inDrRegion: true,
     });
     const { spec, environment } = props;
@@ -53,11 +55,11 @@ export class VaultStandbyStack extends PlatformStack {
     const enterprise = vault.enterpriseReplication;
 
     this.unsealKey = new MultiRegionKeyReplica(this, 'UnsealKey', {
-      primaryKeyArn: props.keys.unsealKey.keyArn,
+      primaryKeyArn: keys.unsealKey.keyArn,
       description: `Vault auto-unseal (${environment.name}), replica`,
     });
     this.dataKey = new MultiRegionKeyReplica(this, 'DataKey', {
-      primaryKeyArn: props.keys.dataKey.keyArn,
+      primaryKeyArn: keys.dataKey.keyArn,
       description: `Vault storage table, secrets and audit logs (${environment.name}), replica`,
       logGroupNames: [names.auditLogGroup, names.standbyFlowLogGroup],
     });
@@ -93,7 +95,7 @@ export class VaultStandbyStack extends PlatformStack {
     // role): this stack deploys first, and the primary's routes back name this connection.
     this.peering = new ec2.CfnVPCPeeringConnection(this, 'PrimaryPeering', {
       vpcId: this.vpc.vpc.vpcId,
-      peerVpcId: props.network.vpc.vpcId,
+      peerVpcId: network.vpc.vpcId,
       peerRegion: environment.region,
     });
     const primaryClients = zoneSubnetCidrs(spec, environment).private;

@@ -7,7 +7,7 @@ export interface SecurityZoneGroups {
   readonly loadBalancer: ec2.SecurityGroup;
   /** The Client VPN endpoint's network interfaces. */
   readonly vpn: ec2.SecurityGroup;
-  /** DMZ zone: the api-gateway's pods (security groups for pods); VPN and load balancer only. */
+  /** DMZ zone: the DMZ services' pods (security groups for pods); VPN and load balancer only. */
   readonly dmz: ec2.SecurityGroup;
   /** Private zone: the core services' nodes and pods (the "service mesh"). */
   readonly workloads: ec2.SecurityGroup;
@@ -49,18 +49,20 @@ export class SecurityZones extends Construct implements SecurityZoneGroups {
     const { vpc, spec } = props;
     const group = (name: string, description: string, allowAllOutbound: boolean) =>
       new ec2.SecurityGroup(this, name, { vpc, description, allowAllOutbound });
+    const dmzServices = spec.services.filter((s) => s.zone === 'dmz');
+    const privateServices = spec.services.filter((s) => s.zone === 'private');
+    // Descriptions name the DMZ's services as the spec has them.
+    const dmzNames = dmzServices.length > 0 ? dmzServices.map((s) => s.name).join(', ') : 'no services';
 
     // Egress of the entry points is limited to what the zone table lets them reach.
     this.loadBalancer = group('LoadBalancer', 'public zone: internet-facing load balancer', false);
     this.vpn = group('Vpn', 'public zone: client VPN endpoint (reaches the DMZ only)', false);
     // Pods need DNS, AWS APIs and each other; their egress is narrowed by NetworkPolicy in-cluster.
-    this.dmz = group('Dmz', 'dmz zone: api-gateway (VPN and load balancer only)', true);
+    this.dmz = group('Dmz', `dmz zone: ${dmzNames} (VPN and load balancer only)`, true);
     this.workloads = group('Workloads', 'private zone: core services (service mesh)', true);
     this.restricted = group('Restricted', 'restricted zone: data stores (workloads and bastion only)', false);
     this.bastion = group('Bastion', 'restricted-zone access: SSM bastion host, no inbound', false);
 
-    const dmzServices = spec.services.filter((s) => s.zone === 'dmz');
-    const privateServices = spec.services.filter((s) => s.zone === 'private');
     const vpnReaches = new Set(spec.operatorAccess.vpn);
     const bastionReaches = new Set(spec.operatorAccess.bastion);
 
@@ -80,7 +82,7 @@ export class SecurityZones extends Construct implements SecurityZoneGroups {
     }
     for (const svc of privateServices) {
       const port = ec2.Port.tcp(svc.port);
-      this.workloads.connections.allowFrom(this.dmz, port, `api-gateway to ${svc.name}`);
+      this.workloads.connections.allowFrom(this.dmz, port, `${dmzNames} to ${svc.name}`);
       this.workloads.connections.allowFrom(this.workloads, port, `service mesh to ${svc.name}`);
     }
 
