@@ -55,6 +55,40 @@ function violations(files: ReadonlyMap<string, string>): Edge[] {
     .filter((edge) => !(MAY_IMPORT[edge.from as Folder] ?? []).includes(edge.to as Folder));
 }
 
+/**
+ * The folders that import each other, directly or round about, read off the imports themselves
+ * (not the table above): each cycle as its folders, sorted, with one import per step as evidence.
+ */
+function folderCycles(files: ReadonlyMap<string, string>): string[] {
+  const edges = [...files].flatMap(([file, text]) => crossingImports(file, text));
+  const next = new Map<string, Map<string, Edge>>();
+  for (const edge of edges) {
+    const out = next.get(edge.from) ?? new Map<string, Edge>();
+    if (!out.has(edge.to)) out.set(edge.to, edge);
+    next.set(edge.from, out);
+  }
+  const reachable = (from: string): Set<string> => {
+    const seen = new Set<string>();
+    const stack = [from];
+    while (stack.length > 0) {
+      for (const to of next.get(stack.pop()!)?.keys() ?? []) if (!seen.has(to)) { seen.add(to); stack.push(to); }
+    }
+    return seen;
+  };
+  const reach = new Map([...next.keys()].map((folder) => [folder, reachable(folder)]));
+  const cycles = new Set<string>();
+  for (const [folder, reached] of reach) {
+    if (!reached.has(folder)) continue;
+    const members = [...reached].filter((other) => reach.get(other)?.has(folder)).sort();
+    const steps = members.flatMap((a) => members.flatMap((b) => {
+      const edge = next.get(a)?.get(b);
+      return edge ? [`${edge.file} -> ${edge.specifier}`] : [];
+    }));
+    cycles.add(`${members.join(' <-> ')} (${steps.join('; ')})`);
+  }
+  return [...cycles].sort();
+}
+
 function sourcesUnder(folder: string): Map<string, string> {
   const found = new Map<string, string>();
   const walk = (dir: string) => {
@@ -93,5 +127,27 @@ describe('folder layers', () => {
     const crossing = [...sources].flatMap(([file, text]) => crossingImports(file, text));
     expect(crossing.some((e) => e.from === 'charts' && e.to === 'lib')).toBe(true);
     expect(crossing.some((e) => e.from === 'test' && e.to === 'scripts')).toBe(true);
+  });
+
+  it('no two top-level folders import each other, directly or through a third', () => {
+    expect(folderCycles(sources)).toEqual([]);
+  });
+
+  it('finds a folder cycle when there is one, direct or through a third folder', () => {
+    const direct = folderCycles(new Map([
+      ['lib/spec/a.ts', "import { chart } from '../../charts/b';"],
+      ['charts/b.ts', "import { loadPlatformSpec } from '../lib/spec';"],
+      ['test/c.ts', "import { chart } from '../charts/b';"],
+    ]));
+    expect(direct).toEqual(['charts <-> lib (charts/b.ts -> ../lib/spec; lib/spec/a.ts -> ../../charts/b)']);
+    const roundabout = folderCycles(new Map([
+      ['scripts/a.mts', "export { h } from '../test/helpers/h';"],
+      ['test/helpers/h.ts', "const s = require('../../services/x');"],
+      ['services/x.ts', "async function f() { return import('../scripts/a.mjs'); }"],
+      ['lib/d.ts', "import * as ts from 'typescript';"],
+    ]));
+    expect(roundabout).toEqual([
+      'scripts <-> services <-> test (scripts/a.mts -> ../test/helpers/h; services/x.ts -> ../scripts/a.mjs; test/helpers/h.ts -> ../../services/x)',
+    ]);
   });
 });
