@@ -1,8 +1,7 @@
-import { Chart } from 'cdk8s';
-import type { ChartProps } from 'cdk8s';
+import { PlatformChart } from './lib/platform-chart';
+import type { PlatformChartProps } from './lib/platform-chart';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
-import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
 import { SecurityGroupPolicy } from './imports/vpcresources.k8s.aws';
 import { TargetGroupBindingV1Beta1, TargetGroupBindingV1Beta1SpecServiceRefPort, TargetGroupBindingV1Beta1SpecTargetType } from './imports/elbv2.k8s.aws';
 import { pgbouncerDatabases } from './pgbouncer-chart';
@@ -23,9 +22,7 @@ export interface PlatformBindings {
   readonly dmzSecurityGroupId: string;
 }
 
-export interface BindingsChartProps extends ChartProps {
-  readonly spec: PlatformSpec;
-  readonly environment: EnvironmentSpec;
+export interface BindingsChartProps extends PlatformChartProps {
   readonly bindings: PlatformBindings;
 }
 
@@ -34,13 +31,12 @@ export interface BindingsChartProps extends ChartProps {
  * workload chart refers to these objects by name, so the workloads render identically to
  * dist/ for review and to the cluster (docs/workloads.md). Applied by CDK only.
  */
-export class BindingsChart extends Chart {
+export class BindingsChart extends PlatformChart {
   constructor(scope: Construct, id: string, props: BindingsChartProps) {
-    super(scope, id, {
-      ...props,
-      labels: { 'app.kubernetes.io/part-of': props.spec.project, 'platform/environment': props.environment.name },
-    });
-    const { spec, bindings } = props;
+    // Chart props only: the stacks' values are ours to use, not Chart's.
+    const { bindings, ...chartProps } = props;
+    super(scope, id, chartProps);
+    const { spec } = props;
 
     // Ingress into the edge service: the ALB target group the edge stack owns, fed with pod IPs.
     const edge = edgeService(spec);

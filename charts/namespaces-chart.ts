@@ -1,15 +1,11 @@
-import { Chart } from 'cdk8s';
-import type { ChartProps } from 'cdk8s';
+import { PlatformChart } from './lib/platform-chart';
+import type { PlatformChartProps } from './lib/platform-chart';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
-import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
+import type { PlatformSpec } from '../lib/spec';
 import { vaultNames } from '../lib/spec/vault-names';
 import { workloadNamespaces, zoneSubnetCidrs } from '../lib/spec/topology';
 
-export interface NamespacesChartProps extends ChartProps {
-  readonly spec: PlatformSpec;
-  readonly environment: EnvironmentSpec;
-}
 
 /** The namespaces of the cluster add-ons (Helm charts, EKS add-ons): kube-system and the spec's. */
 export function addOnNamespaces(spec: PlatformSpec): string[] {
@@ -22,12 +18,9 @@ export function addOnNamespaces(spec: PlatformSpec): string[] {
  * (spec "Security Boundaries", DESIGN.md §4). Also the in-cluster name of Vault, and the
  * restricted zone closed to the add-ons' pods.
  */
-export class NamespacesChart extends Chart {
-  constructor(scope: Construct, id: string, props: NamespacesChartProps) {
-    super(scope, id, {
-      ...props,
-      labels: { 'app.kubernetes.io/part-of': props.spec.project, 'platform/environment': props.environment.name },
-    });
+export class NamespacesChart extends PlatformChart {
+  constructor(scope: Construct, id: string, props: PlatformChartProps) {
+    super(scope, id, props);
     // A stable in-cluster name for Vault (vaultAddress in lib/spec/topology), an alias of the
     // environment's private DNS name of Vault: `ops vault-failover` moves that record to the
     // standby, and every client follows without a redeploy.

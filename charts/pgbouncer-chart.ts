@@ -1,9 +1,9 @@
-import { Chart } from 'cdk8s';
-import type { ChartProps } from 'cdk8s';
+import { PlatformChart } from './lib/platform-chart';
+import type { PlatformChartProps } from './lib/platform-chart';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
 import { durationSeconds, pgbouncerClientConnectionsPerPod } from '../lib/spec';
-import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
+import type { PlatformSpec } from '../lib/spec';
 import { pgbouncerUserPaths, staticCredsPath, staticRoles } from '../lib/vault/database';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, CertificateSpecPrivateKeyRotationPolicy, CertificateSpecUsages } from './imports/cert-manager.io';
 import { pgbouncerNetworkPolicies } from './lib/network-policies';
@@ -17,10 +17,6 @@ import {
 } from '../lib/spec/topology';
 import { goDuration } from './service-chart';
 
-export interface PgBouncerChartProps extends ChartProps {
-  readonly spec: PlatformSpec;
-  readonly environment: EnvironmentSpec;
-}
 
 /** The exporter's login: a PgBouncer-only user (SHOW commands, stats_users), trusted on loopback only. */
 export const PGBOUNCER_STATS_USER = 'pgbouncer_stats';
@@ -49,13 +45,9 @@ const POOLER_LABEL = { 'app.kubernetes.io/component': 'connection-pooler' };
  * `workloads.pgbouncer.replicas`, transaction pooling, TLS from clients (cert-manager) and to
  * RDS (verify-full), credentials from Vault, with the Prometheus exporter as a sidecar.
  */
-export class PgBouncerChart extends Chart {
-  constructor(scope: Construct, id: string, props: PgBouncerChartProps) {
-    super(scope, id, {
-      ...props,
-      namespace: PGBOUNCER_NAMESPACE,
-      labels: { 'app.kubernetes.io/part-of': props.spec.project, 'platform/environment': props.environment.name, 'platform/zone': 'private' },
-    });
+export class PgBouncerChart extends PlatformChart {
+  constructor(scope: Construct, id: string, props: PlatformChartProps) {
+    super(scope, id, { ...props, namespace: PGBOUNCER_NAMESPACE, labels: { 'platform/zone': 'private' } });
     const { spec } = props;
 
     new k8s.KubeServiceAccount(this, 'service-account', { metadata: { name: PGBOUNCER_WRITER }, automountServiceAccountToken: false });
@@ -82,7 +74,7 @@ export class PgBouncerChart extends Chart {
     pgbouncerNetworkPolicies(this, spec, props.environment, POOLER_LABEL);
   }
 
-  private pool(props: PgBouncerChartProps, name: string) {
+  private pool(props: PlatformChartProps, name: string) {
     const { spec } = props;
     const cfg = spec.workloads.pgbouncer;
     const port = spec.dataTier.pgbouncer.port;

@@ -1,15 +1,10 @@
-import { Chart } from 'cdk8s';
-import type { ChartProps } from 'cdk8s';
+import { PlatformChart } from './lib/platform-chart';
+import type { PlatformChartProps } from './lib/platform-chart';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
-import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, ClusterIssuer } from './imports/cert-manager.io';
 import { SERVICES_ISSUER, VAULT_ISSUER_SERVICE_ACCOUNT, vaultAddress } from '../lib/spec/topology';
 
-export interface PkiChartProps extends ChartProps {
-  readonly spec: PlatformSpec;
-  readonly environment: EnvironmentSpec;
-}
 
 /** Secret (in cert-manager's namespace) with the self-signed CA of environments that use one. */
 export const SELF_SIGNED_CA_SECRET = 'platform-services-ca';
@@ -20,12 +15,9 @@ export const SELF_SIGNED_CA_SECRET = 'platform-services-ca';
  * cluster-local self-signed CA. Either way the ClusterIssuer is `platform-services`, so the
  * Certificates are the same in every environment.
  */
-export class PkiChart extends Chart {
-  constructor(scope: Construct, id: string, props: PkiChartProps) {
-    super(scope, id, {
-      ...props,
-      labels: { 'app.kubernetes.io/part-of': props.spec.project, 'platform/environment': props.environment.name },
-    });
+export class PkiChart extends PlatformChart {
+  constructor(scope: Construct, id: string, props: PlatformChartProps) {
+    super(scope, id, props);
     const { spec, environment } = props;
     const namespace = spec.clusterAddons.certManager.namespace;
     const kind = spec.workloads.certificates.issuer[environment.name as keyof typeof spec.workloads.certificates.issuer];

@@ -1,14 +1,9 @@
-import { Chart } from 'cdk8s';
-import type { ChartProps } from 'cdk8s';
+import { PlatformChart } from './lib/platform-chart';
+import type { PlatformChartProps } from './lib/platform-chart';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
-import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
 import { TOKEN_REVIEWER, tokenReviewerNamespace } from '../lib/spec/topology';
 
-export interface VaultAuthChartProps extends ChartProps {
-  readonly spec: PlatformSpec;
-  readonly environment: EnvironmentSpec;
-}
 
 /**
  * One dedicated ServiceAccount bound to `system:auth-delegator` (TokenReview and
@@ -16,12 +11,9 @@ export interface VaultAuthChartProps extends ChartProps {
  * the token controller fills with a non-expiring token. The workloads' own accounts get no
  * cluster-wide right: a compromised pod cannot probe other accounts' tokens.
  */
-export class VaultAuthChart extends Chart {
-  constructor(scope: Construct, id: string, props: VaultAuthChartProps) {
-    super(scope, id, {
-      ...props,
-      labels: { 'app.kubernetes.io/part-of': props.spec.project, 'platform/environment': props.environment.name },
-    });
+export class VaultAuthChart extends PlatformChart {
+  constructor(scope: Construct, id: string, props: PlatformChartProps) {
+    super(scope, id, props);
     const namespace = tokenReviewerNamespace(props.spec);
     new k8s.KubeServiceAccount(this, 'token-reviewer', {
       metadata: { name: TOKEN_REVIEWER.serviceAccount, namespace },

@@ -38,7 +38,7 @@ export class EdgeStack extends PlatformStack {
   constructor(scope: Construct, id: string, props: EdgeStackProps) {
     const { network, ...stackProps } = props;
     super(scope, id, {
-      description: `${props.spec.project} ${props.environment.name}: CloudFront, WAF, ALB in front of the api-gateway`,
+      description: `${props.spec.project} ${props.environment.name}: CloudFront, WAF, ALB in front of the ${edgeService(props.spec).name}`,
       ...stackProps,
     });
     const { spec, environment } = props;
@@ -131,7 +131,7 @@ export class EdgeStack extends PlatformStack {
       value: this.loadBalancer.loadBalancerDnsName,
     });
     new CfnOutput(this, 'ApiGatewayTargetGroupArn', {
-      description: 'For the api-gateway TargetGroupBinding',
+      description: `For the ${service.name} TargetGroupBinding`,
       value: this.apiGatewayTargetGroup.targetGroupArn,
     });
     new CfnOutput(this, 'OriginVerifySecretArn', {
