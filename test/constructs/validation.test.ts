@@ -12,6 +12,7 @@ import { DatabaseBackupPlan } from '../../lib/constructs/data/database-backup-pl
 import { KafkaCluster } from '../../lib/constructs/data/kafka-cluster';
 import { PostgresDatabase } from '../../lib/constructs/data/postgres-database';
 import { ServerlessWarehouse } from '../../lib/constructs/analytics/serverless-warehouse';
+import { zoneSubnetGroupName, zoneSubnets } from '../../lib/constructs/network/zoned-vpc';
 import { loadPlatformSpec } from '../../lib/spec';
 
 const spec = loadPlatformSpec();
@@ -21,7 +22,7 @@ function fixture() {
   const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'us-east-1' } });
   const vpc = new ec2.Vpc(stack, 'Vpc', {
     availabilityZones: [...environment.availabilityZones],
-    subnetConfiguration: [{ name: 'restricted', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    subnetConfiguration: [{ name: zoneSubnetGroupName('restricted'), subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
   });
   return {
     stack,
@@ -50,7 +51,7 @@ describe('construct props validation', () => {
       instanceIdentifier: 'db',
       replicaIdentifiers: ['db-replica-1'],
       availabilityZones: environment.availabilityZones,
-      vpc, subnets: { subnetGroupName: 'restricted' }, securityGroup, encryptionKey,
+      vpc, subnets: zoneSubnets('restricted'), securityGroup, encryptionKey,
     }));
     expect(Errors.isValidationError(error)).toBe(true);
     expect(error.message).toBe('PostgresDatabase Test/Postgres: replicaIdentifiers = [db-replica-1]: one identifier per read replica, and sizing.readReplicas = 2');
@@ -81,7 +82,7 @@ describe('construct props validation', () => {
       sizing: environment.messaging,
       clusterName: 'kafka',
       namePrefix: 'test',
-      subnets: vpc.selectSubnets({ subnetGroupName: 'restricted', availabilityZones: [environment.availabilityZones[0]!] }),
+      subnets: vpc.selectSubnets({ ...zoneSubnets('restricted'), availabilityZones: [environment.availabilityZones[0]!] }),
       securityGroup, encryptionKey,
     }));
     expect(Errors.isValidationError(error)).toBe(true);
@@ -97,7 +98,7 @@ describe('construct props validation', () => {
       description: 'test',
       authSecretName: 'test/cache',
       availabilityZones: environment.availabilityZones.slice(0, 1),
-      subnets: vpc.selectSubnets({ subnetGroupName: 'restricted' }),
+      subnets: vpc.selectSubnets(zoneSubnets('restricted')),
       securityGroup, encryptionKey,
     }));
     expect(Errors.isValidationError(error)).toBe(true);
@@ -109,7 +110,7 @@ describe('construct props validation', () => {
     const error = errorOf(() => new ServerlessWarehouse(stack, 'Warehouse', {
       namespaceName: 'ns', workgroupName: 'wg', databaseName: 'analytics', adminUsername: 'admin', port: 5439,
       baseCapacityRpu: 64, maxCapacityRpu: 32,
-      encryptionKey, subnets: vpc.selectSubnets({ subnetGroupName: 'restricted' }), securityGroup,
+      encryptionKey, subnets: vpc.selectSubnets(zoneSubnets('restricted')), securityGroup,
     }));
     expect(Errors.isValidationError(error)).toBe(true);
     expect(error.message).toBe('ServerlessWarehouse Test/Warehouse: baseCapacityRpu = 64: above maxCapacityRpu (32)');
@@ -122,7 +123,7 @@ describe('construct props validation', () => {
       sizing: environment.messaging,
       clusterName: 'kafka',
       namePrefix: 'test',
-      subnets: vpc.selectSubnets({ subnetGroupName: 'restricted' }),
+      subnets: vpc.selectSubnets(zoneSubnets('restricted')),
       securityGroup, encryptionKey,
     })).not.toThrow();
   });
