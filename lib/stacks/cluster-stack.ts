@@ -4,7 +4,7 @@ import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
 import type { Construct } from 'constructs';
-import { ClusterAddons } from '../constructs/cluster/cluster-addons';
+import { ManagedAddons } from '../constructs/cluster/managed-addons';
 import { EksCluster } from '../constructs/cluster/eks-cluster';
 import { HelmAddons } from '../constructs/cluster/addons';
 import type { EnvironmentSpec } from '../spec';
@@ -42,7 +42,7 @@ const KUBECTL_LAYERS: Readonly<Record<string, (scope: Construct, id: string) => 
 export class ClusterStack extends PlatformStack {
   readonly cluster: eks.Cluster;
   readonly nodegroup: eks.Nodegroup;
-  readonly addons: ClusterAddons;
+  readonly managedAddons: ManagedAddons;
   /** The in-cluster add-ons (lib/constructs/cluster/addons), the Vault Agent injector among them. */
   readonly helmAddons: HelmAddons;
 
@@ -74,12 +74,12 @@ export class ClusterStack extends PlatformStack {
     this.cluster = eksCluster.cluster;
     this.nodegroup = eksCluster.nodegroup;
 
-    this.addons = new ClusterAddons(this, 'Addons', { cluster: this.cluster, nodegroup: this.nodegroup });
+    this.managedAddons = new ManagedAddons(this, 'Addons', { cluster: this.cluster, nodegroup: this.nodegroup });
     this.helmAddons = new HelmAddons(this, 'HelmAddons', {
       cluster: this.cluster,
       charts: spec.clusterAddons,
-      clusterReady: [this.nodegroup, this.addons.coreDns, this.addons.podIdentityAgent],
-      storageReady: [this.addons.ebsCsiDriver],
+      clusterReady: [this.nodegroup, this.managedAddons.coreDns, this.managedAddons.podIdentityAgent],
+      storageReady: [this.managedAddons.ebsCsiDriver],
       observability: { spec, environment },
       vaultAddress: vaultAddress(spec),
     });

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
-import { EBS_CSI_CONTROLLER_SERVICE_ACCOUNT } from '../../lib/constructs/cluster/cluster-addons';
+import { EBS_CSI_CONTROLLER_SERVICE_ACCOUNT } from '../../lib/constructs/cluster/managed-addons';
 import { ALB_CONTROLLER_SERVICE_ACCOUNT, GP3_STORAGE_CLASS } from '../../lib/constructs/cluster/addons';
 import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
 import type { EnvironmentName, EnvironmentSpec } from '../../lib/spec';

@@ -95,7 +95,7 @@ export class EksCluster extends Construct {
       // The spec's fixed-size node group, not EKS Auto Mode (the aws-eks-v2 default).
       defaultCapacityType: eks.DefaultCapacityType.NODEGROUP,
       defaultCapacity: 0,
-      // vpc-cni, kube-proxy and coredns come as EKS managed add-ons (ClusterAddons) instead of
+      // vpc-cni, kube-proxy and coredns come as EKS managed add-ons (ManagedAddons) instead of
       // the unmanaged copies EKS would bootstrap, so their versions and settings live here.
       bootstrapSelfManagedAddons: false,
       // Admins come from the spec's role; the deploying CloudFormation role needs no standing access.

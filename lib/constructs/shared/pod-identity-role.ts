@@ -31,7 +31,7 @@ export interface PodIdentityRoleProps {
  *
  * Pod Identity rather than IRSA: no OIDC provider per cluster, and the trust policy does not
  * embed the cluster's issuer URL, so the role survives a cluster replacement. The
- * eks-pod-identity-agent add-on must run on the nodes (ClusterAddons installs it).
+ * eks-pod-identity-agent add-on must run on the nodes (ManagedAddons installs it).
  */
 export class PodIdentityRole extends Construct {
   readonly role: iam.Role;

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { acknowledge } from '../../compliance';
 import { PodIdentityRole } from '../shared/pod-identity-role';
 
-export interface ClusterAddonsProps {
+export interface ManagedAddonsProps {
   readonly cluster: eks.Cluster;
   /** The node group; networking add-ons go before it, the ones that run Deployments after it. */
   readonly nodegroup: eks.Nodegroup;
@@ -20,7 +20,7 @@ export const EBS_CSI_CONTROLLER_SERVICE_ACCOUNT = { namespace: 'kube-system', na
  * No add-on version is pinned: EKS installs the default version for the cluster's Kubernetes
  * version, and an upgrade of `kubernetesVersion` in the spec moves them along.
  */
-export class ClusterAddons extends Construct {
+export class ManagedAddons extends Construct {
   readonly vpcCni: eks.Addon;
   readonly kubeProxy: eks.Addon;
   readonly podIdentityAgent: eks.IAddon;
@@ -28,7 +28,7 @@ export class ClusterAddons extends Construct {
   readonly ebsCsiDriver: eks.Addon;
   readonly ebsCsiDriverRole: PodIdentityRole;
 
-  constructor(scope: Construct, id: string, props: ClusterAddonsProps) {
+  constructor(scope: Construct, id: string, props: ManagedAddonsProps) {
     super(scope, id);
     const { cluster, nodegroup } = props;
 
