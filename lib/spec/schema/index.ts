@@ -16,6 +16,7 @@ import { edge, environmentEdge } from './edge';
 import { environmentNetwork, operatorAccess, securityZones } from './network';
 import { observabilitySchema } from './observability';
 import { vaultSpec } from './vault';
+import type { VaultSecretKind } from './vault';
 import { service, workloads } from './workloads';
 
 export { INSTANCE_FAMILIES, INSTANCE_SIZES, LOG_RETENTION_DAYS } from './common';
@@ -27,7 +28,7 @@ export type { VaultSecretKind } from './vault';
 export type { HelmChartSpec } from './cluster';
 export type { KafkaTopicSpec } from './data-tier';
 export { SERVICE_EXPOSURES, TOKEN_ROLES } from './workloads';
-export type { ContainerResourcesSpec, GeneratedKeySpec, ServiceExposure, TokenRole } from './workloads';
+export type { ContainerResourcesSpec, GeneratedKeySpec, ServiceDatabaseSpec, ServiceExposure, ServiceSloSpec, TokenRole } from './workloads';
 export { SEVERITIES } from './observability';
 export type { ObservabilitySpec, NotificationSubscription, Severity } from './observability';
 
@@ -48,7 +49,7 @@ const environment = z.strictObject({
   analytics: environmentAnalytics,
 });
 
-export const platformSpecSchema = z.strictObject({
+const platformSpecFields = z.strictObject({
   project: kebabName,
   securityZones,
   operatorAccess,
@@ -71,6 +72,22 @@ export const platformSpecSchema = z.strictObject({
   // Every rule runs and reports on its own field, so one load lists every problem of the spec.
   checkPlatformSpec(spec, (path, input, message) => ctx.addIssue({ code: 'custom', path, input, message }));
 });
+
+/** The spec as the checks see it: the fields as written, defaults filled in, no derived views. */
+export type PlatformSpecFields = z.infer<typeof platformSpecFields>;
+
+export const platformSpecSchema = platformSpecFields.transform((spec) => ({
+  ...spec,
+  vault: {
+    ...spec.vault,
+    /**
+     * Derived, read-only: services[].secrets by service name, for readers not yet moved to the
+     * services' own entries (lib/stacks/vault-stack.ts, lib/constructs/network/security-zones.ts).
+     * Not part of the spec as written: services[].secrets is the one source.
+     */
+    serviceSecrets: Object.fromEntries(spec.services.map((s) => [s.name, s.secrets])) as Readonly<Record<string, readonly VaultSecretKind[]>>,
+  },
+}));
 
 export type PlatformSpec = z.infer<typeof platformSpecSchema>;
 /** The spec as written (lib/spec/platform.ts): fields with a default may be left out. */
