@@ -76,18 +76,18 @@ const platformSpecFields = z.strictObject({
 /** The spec as the checks see it: the fields as written, defaults filled in, no derived views. */
 export type PlatformSpecFields = z.infer<typeof platformSpecFields>;
 
-export const platformSpecSchema = platformSpecFields.transform((spec) => ({
-  ...spec,
-  vault: {
-    ...spec.vault,
-    /**
-     * Derived, read-only: services[].secrets by service name, for readers not yet moved to the
-     * services' own entries (lib/stacks/vault-stack.ts, lib/constructs/network/security-zones.ts).
-     * Not part of the spec as written: services[].secrets is the one source.
-     */
-    serviceSecrets: Object.fromEntries(spec.services.map((s) => [s.name, s.secrets])) as Readonly<Record<string, readonly VaultSecretKind[]>>,
-  },
-}));
+/** services[].secrets by service name (PlatformSpec['vault']['serviceSecrets']). */
+type ServiceSecretsView = Readonly<Record<string, readonly VaultSecretKind[]>>;
+
+export const platformSpecSchema = platformSpecFields.transform((spec) => {
+  const serviceSecrets: ServiceSecretsView = Object.freeze(Object.fromEntries(spec.services.map((s) => [s.name, s.secrets])));
+  // Derived and read-only, for readers not yet moved to the services' own entries
+  // (lib/stacks/vault-stack.ts, lib/constructs/network/security-zones.ts). Not enumerable, so a
+  // copy of the loaded spec (structuredClone, JSON) is the spec as written and loads again:
+  // services[].secrets stays the one source.
+  const vault = Object.defineProperty({ ...spec.vault }, 'serviceSecrets', { value: serviceSecrets, enumerable: false });
+  return { ...spec, vault: vault as typeof spec.vault & { readonly serviceSecrets: ServiceSecretsView } };
+});
 
 export type PlatformSpec = z.infer<typeof platformSpecSchema>;
 /** The spec as written (lib/spec/platform.ts): fields with a default may be left out. */
