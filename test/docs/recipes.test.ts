@@ -96,7 +96,7 @@ describe('Add a service', () => {
       if (!(error instanceof PlatformSpecError)) throw error;
       problems = error.problems;
     }
-    const fields = problems.map((p) => p.split(' ')[0]).sort();
+    const fields = problems.map((p) => p.split(/[ :]/)[0]).sort();
     expect(fields).toEqual(['services.5.resources', 'services.5.secrets', 'services.5.slo']);
     for (const field of fields) expect(recipes).toContain(`- \`${field.split('.').pop()}\`:`);
   });
