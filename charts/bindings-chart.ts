@@ -59,7 +59,7 @@ export class BindingsChart extends PlatformChart {
     });
 
     for (const service of spec.services) {
-      const kinds = spec.vault.serviceSecrets[service.name] ?? [];
+      const kinds = service.secrets;
       const data: Record<string, string> = {};
       if (kinds.includes('cache')) data.REDIS_HOST = bindings.cacheHost;
       if (kinds.includes('broker')) data.KAFKA_BROKERS = bindings.kafkaBootstrapBrokers;

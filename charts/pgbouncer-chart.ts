@@ -196,7 +196,7 @@ export class PgBouncerChart extends PlatformChart {
 
 /** `[databases]` of one pool: each service database on the given hosts (bindings chart renders it). */
 export function pgbouncerDatabases(spec: PlatformSpec, hosts: string): string {
-  const lines = Object.values(spec.workloads.databaseNames).sort()
+  const lines = spec.services.flatMap((s) => (s.database ? [s.database.name] : [])).sort()
     .map((db) => `${db} = host=${hosts} port=${spec.dataTier.postgres.port} dbname=${db}`);
   return `${lines.join('\n')}\n`;
 }

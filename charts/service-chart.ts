@@ -53,7 +53,7 @@ export class ServiceChart extends Chart {
     const { spec, environment } = props;
     const name = service.name;
     const selector = { 'app.kubernetes.io/name': name };
-    const secrets = spec.vault.serviceSecrets[name] ?? [];
+    const secrets = service.secrets;
     // The edge serves HTTPS to the load balancer, the others gRPC (services[].exposes).
     const isEdge = service.exposes === 'edge';
 
@@ -128,7 +128,7 @@ export class ServiceChart extends Chart {
               imagePullPolicy: 'Always',
               ports,
               env: serviceEnv(spec, environment, service, secrets),
-              resources: resources(spec.workloads.resources[name]!),
+              resources: resources(service.resources),
               securityContext: containerSecurityContext,
               // Plaintext health port: the kubelet cannot present a client certificate (DESIGN.md §5).
               startupProbe: probe('/livez', 2, 30),
@@ -217,7 +217,7 @@ function addAutoscaler(scope: Construct, spec: PlatformSpec, service: ServiceSpe
 }
 
 /**
- * Secrets the Vault Agent renders for a service, from its vault.serviceSecrets kinds and its
+ * Secrets the Vault Agent renders for a service, from its secret kinds (services[].secrets) and its
  * generated keys (docs/vault.md paths).
  */
 function vaultSecrets(service: ServiceSpec, kinds: readonly VaultSecretKind[]) {
@@ -272,7 +272,7 @@ function serviceEnv(spec: PlatformSpec, environment: EnvironmentSpec, service: S
   }
   const callers = callersOf(spec, name);
   if (service.exposes === 'grpc') env.push({ name: 'GRPC_ALLOWED_PEERS', value: callers.join(',') });
-  for (const callee of spec.workloads.calls[name] ?? []) {
+  for (const callee of service.calls) {
     const port = serviceByName(spec, callee).port;
     env.push({ name: addrEnvName(callee), value: `dns:///${serviceDnsName(callee)}:${port}` });
   }
@@ -283,17 +283,17 @@ function serviceEnv(spec: PlatformSpec, environment: EnvironmentSpec, service: S
   }
   for (const key of service.generatedKeys) env.push({ name: key.env, value: `${VAULT_SECRETS_MOUNT}/${key.file}` });
   const pgbouncerPort = String(spec.dataTier.pgbouncer.port);
-  if (kinds.includes('database')) {
+  if (kinds.includes('database') && service.database) {
     env.push(
       { name: 'DATABASE_HOST', value: `${PGBOUNCER_WRITER}.${PGBOUNCER_NAMESPACE}.svc.cluster.local` },
       { name: 'DATABASE_PORT', value: pgbouncerPort },
-      { name: 'DATABASE_NAME', value: spec.workloads.databaseNames[name]! },
+      { name: 'DATABASE_NAME', value: service.database.name },
       { name: 'DATABASE_USER', value: databaseUser(name) },
       { name: 'DATABASE_PASSWORD_FILE', value: `${VAULT_SECRETS_MOUNT}/database-password` },
       // PgBouncer's certificate comes from the same issuer as ours.
       { name: 'DATABASE_CA_FILE', value: `${TLS_MOUNT}/ca.crt` },
     );
-    if (spec.workloads.replicaReaders.includes(name)) {
+    if (service.database.replicaReads) {
       env.push(
         { name: 'DATABASE_READ_HOST', value: `${PGBOUNCER_READER}.${PGBOUNCER_NAMESPACE}.svc.cluster.local` },
         { name: 'DATABASE_READ_PORT', value: pgbouncerPort },

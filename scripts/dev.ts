@@ -53,7 +53,7 @@ export interface DevPlan {
   readonly missing: readonly string[];
   /** Servers besides PostgreSQL, started only when a planned service holds that secret kind. */
   readonly servers: { readonly redis: boolean; readonly kafka: boolean; readonly stripe: boolean };
-  /** One database per planned service with a database (lib/spec workloads.databaseNames). */
+  /** One database per planned service with a database (lib/spec services[].database). */
   readonly databases: readonly { readonly service: string; readonly database: string }[];
   /** The generated keys the planned services read (services[].generatedKeys): random per run. */
   readonly generatedKeys: readonly { readonly service: string; readonly key: GeneratedKeySpec }[];
@@ -104,16 +104,16 @@ export function devPlan(spec: PlatformSpec, exists: (path: string) => boolean = 
       missing.push(svc.name);
       continue;
     }
-    const secrets = spec.vault.serviceSecrets[svc.name] ?? [];
-    const callees = (spec.workloads.calls[svc.name] ?? []).map((name) => ({ name, port: serviceByName(spec, name).port }));
+    const secrets = svc.secrets;
+    const callees = svc.calls.map((name) => ({ name, port: serviceByName(spec, name).port }));
     present.push({ name: svc.name, spec: svc, entry, http: svc.exposes === 'edge', secrets, callees });
   }
-  // Callees before callers (lib/spec workloads.calls); callees not running here are left out.
+  // Callees before callers (lib/spec services[].calls); callees not running here are left out.
   const names = new Set(present.map((p) => p.name));
   const ordered: PlannedService[] = [];
   const visit = (p: PlannedService, path: string[]) => {
     if (ordered.includes(p)) return;
-    if (path.includes(p.name)) throw new DevError(`lib/spec workloads.calls has a cycle: ${[...path, p.name].join(' -> ')}`);
+    if (path.includes(p.name)) throw new DevError(`lib/spec services[].calls has a cycle: ${[...path, p.name].join(' -> ')}`);
     for (const callee of p.callees) {
       const c = present.find((q) => q.name === callee.name);
       if (c) visit(c, [...path, p.name]);
@@ -124,8 +124,8 @@ export function devPlan(spec: PlatformSpec, exists: (path: string) => boolean = 
   const services = ordered.map((p) => ({ ...p, callees: p.callees.filter((c) => names.has(c.name)) }));
   const needs = (kind: VaultSecretKind) => services.some((p) => p.secrets.includes(kind));
   const databases = services.filter((p) => p.secrets.includes('database')).map((p) => {
-    const database = spec.workloads.databaseNames[p.name];
-    if (!database) throw new DevError(`lib/spec workloads.databaseNames has no database for ${p.name}`);
+    const database = p.spec.database?.name;
+    if (!database) throw new DevError(`lib/spec services[].database is missing for ${p.name}`);
     return { service: p.name, database };
   });
   const signer = tokenSigner(spec);

@@ -8,7 +8,7 @@ import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { EnvironmentSpec, PlatformSpec, ServiceSpec } from '../../lib/spec';
 import {
   callersOf, MONITORING, nonInternetCidrs, paymentProviderPort, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName,
-  vaultStandbyCidr, zoneSubnetCidrs,
+  servicesWithSecret, vaultStandbyCidr, zoneSubnetCidrs,
 } from '../../lib/spec/topology';
 
 const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
@@ -52,7 +52,7 @@ export function serviceNetworkPolicies(scope: Construct, props: ServicePoliciesP
   const zones = zoneSubnetCidrs(spec, environment);
   const name = service.name;
   const callers = callersOf(spec, name);
-  const kinds = spec.vault.serviceSecrets[name] ?? [];
+  const kinds = service.secrets;
 
   const ingress: k8s.NetworkPolicyIngressRule[] = [
     { from: [prometheusPeer(spec)], ports: [tcp(service.healthPort)] },
@@ -69,11 +69,11 @@ export function serviceNetworkPolicies(scope: Construct, props: ServicePoliciesP
   policy(scope, 'ingress', `${name}-ingress`, selector, { ingress });
 
   const egress: k8s.NetworkPolicyEgressRule[] = [vaultEgress(spec, environment)];
-  for (const callee of spec.workloads.calls[name] ?? []) {
+  for (const callee of service.calls) {
     egress.push({ to: [inNamespace(callee, { 'app.kubernetes.io/name': callee })], ports: [tcp(serviceByName(spec, callee).port)] });
   }
   if (kinds.includes('database')) {
-    const pools = spec.workloads.replicaReaders.includes(name) ? [PGBOUNCER_WRITER, PGBOUNCER_READER] : [PGBOUNCER_WRITER];
+    const pools = service.database?.replicaReads ? [PGBOUNCER_WRITER, PGBOUNCER_READER] : [PGBOUNCER_WRITER];
     egress.push({ to: pools.map((pool) => inNamespace(PGBOUNCER_NAMESPACE, { 'app.kubernetes.io/name': pool })), ports: [tcp(spec.dataTier.pgbouncer.port)] });
   }
   if (kinds.includes('cache')) egress.push({ to: cidrs(zones.restricted), ports: [tcp(spec.dataTier.redis.port)] });
@@ -89,7 +89,7 @@ export function serviceNetworkPolicies(scope: Construct, props: ServicePoliciesP
 /** The pools: clients with a database in, PostgreSQL (restricted zone) and Vault out. */
 export function pgbouncerNetworkPolicies(scope: Construct, spec: PlatformSpec, environment: EnvironmentSpec, selector: Record<string, string>) {
   const zones = zoneSubnetCidrs(spec, environment);
-  const clients = Object.entries(spec.vault.serviceSecrets).filter(([, kinds]) => kinds.includes('database')).map(([svc]) => svc).sort();
+  const clients = servicesWithSecret(spec, 'database').map((s) => s.name).sort();
   policy(scope, 'ingress', 'pgbouncer-ingress', selector, {
     ingress: [
       { from: clients.map((svc) => inNamespace(svc, { 'app.kubernetes.io/name': svc })), ports: [tcp(spec.dataTier.pgbouncer.port)] },

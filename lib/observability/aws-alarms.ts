@@ -6,7 +6,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { durationSeconds, resourceNames } from '../spec';
+import { durationSeconds, resourceNames, serviceDatabaseCount } from '../spec';
 import type { EnvironmentSpec, PlatformSpec, Severity } from '../spec';
 import { edgeService } from '../spec/topology';
 import { vaultNames } from '../spec/vault-names';
@@ -57,7 +57,7 @@ export function webAclNames(spec: PlatformSpec, environment: EnvironmentSpec) {
 /** Server connections PgBouncer may open to one database instance (both poolers, every database). */
 export function pgbouncerServerBudget(spec: PlatformSpec): number {
   const { replicas, maxDbConnections } = spec.workloads.pgbouncer;
-  return replicas * maxDbConnections * Object.keys(spec.workloads.databaseNames).length;
+  return replicas * maxDbConnections * serviceDatabaseCount(spec);
 }
 
 const GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;

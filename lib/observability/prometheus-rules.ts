@@ -1,7 +1,7 @@
 /**
  * The in-cluster Prometheus rules of the services (docs/observability.md): recording rules for
  * the golden signals per HTTP route (api-gateway) and per RPC (the gRPC services), and alerts
- * against lib/spec `observability.slos` and `observability.inCluster`. Rendered into the
+ * against lib/spec `services[].slo` and `observability.inCluster`. Rendered into the
  * prometheus chart's serverFiles by the cluster's Helm add-ons; unit-tested with promtool
  * (test/observability/prometheus-rules.test.ts), and every metric and label they read is checked
  * against what the running services export (test/observability/service-metrics.test.ts).
@@ -56,7 +56,7 @@ export function prometheusRules(spec: PlatformSpec): PrometheusRules {
     alert: name, expr, for: forDuration, labels: { severity }, annotations: { summary, runbook: runbookLink(area, kebab(name)) },
   });
   const sloAlerts: AlertingRule[] = spec.services.flatMap((service) => {
-    const slo = o.slos[service.name]!;
+    const { slo } = service;
     const ns = `namespace="${service.name}"`;
     // The edge service answers HTTP (services[].exposes), the rest gRPC.
     const [kind, what] = service.exposes === 'edge' ? ['route', 'route {{ $labels.method }} {{ $labels.route }}'] : ['rpc', 'RPC {{ $labels.grpc_service }}/{{ $labels.grpc_method }}'];

@@ -10,7 +10,7 @@ import type { EnvironmentName, PlatformSpec } from './schema';
 
 export * from './schema';
 export * from './parse';
-export { PGBOUNCER_POOLS, pgbouncerClientConnectionsPerPod, pgbouncerServerConnectionsPerPod } from './checks';
+export { PGBOUNCER_POOLS, pgbouncerClientConnectionsPerPod, pgbouncerServerConnectionsPerPod, serviceDatabaseCount } from './checks';
 export * from './names';
 export * from './context';
 

@@ -156,6 +156,19 @@ export const platformSpecData: PlatformSpecInput = {
 
   // spec §2 "Core Services" (name, port, purpose) and §6 "Auto-scaling Configuration"; what each
   // serves (exposes), its part in the access tokens and its generated keys: services/README.md.
+  // Each entry holds everything about its service; all our choice unless marked spec:
+  // - secrets: what it reads from Vault. spec §1 "System Overview": Users/Payments/Orders ->
+  //   PostgreSQL, Orders -> Kafka, Users/Auth -> Redis; the gateway's rate-limit counters are in
+  //   Redis (DESIGN.md §5). choice: auth-service also has a database: Redis is a cache, not the
+  //   system of record for credentials (services/README.md).
+  // - calls: services/README.md: the gateway calls the four services, auth-service calls
+  //   user-service, payment-service calls order-service (GetOrder: amount, currency and owner of
+  //   what it charges).
+  // - database: choice: one database per service, named after what it holds (docs/data-tier.md);
+  //   user-service serves profile reads from the replicas (DESIGN.md §5 "reads may use the replicas").
+  // - resources: choice: Node.js processes with one event loop each; scale out, not up (limits 2x-4x
+  //   requests so a GC burst is not throttled, memory limit = request so the scheduler never overcommits).
+  // - slo: choice: per HTTP route (api-gateway) and per RPC (the others).
   services: [
     {
       name: 'api-gateway', port: 8000, healthPort: 9000, readinessPath: '/readyz', zone: 'dmz',
@@ -163,6 +176,10 @@ export const platformSpecData: PlatformSpecInput = {
       autoscaling: { minReplicas: 3, maxReplicas: 20, trigger: { type: 'cpu', targetUtilizationPercent: 70 } },
       // spec "System Overview": Load Balancer -> API Gateway; it checks every request's token.
       exposes: 'edge', tokens: 'verify',
+      secrets: ['cache'],
+      calls: ['auth-service', 'user-service', 'order-service', 'payment-service'],
+      resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+      slo: { errorRateMaxPercent: 1, latencyP99MaxMs: 1000 },
     },
     {
       name: 'auth-service', port: 8001, healthPort: 9001, readinessPath: '/readyz', zone: 'private',
@@ -173,12 +190,21 @@ export const platformSpecData: PlatformSpecInput = {
       // choice: its signing keys are stored encrypted with a 32-byte key only Vault holds (AES-256);
       // replacing it would make every stored signing key unreadable, hence generated once.
       generatedKeys: [{ path: 'signing', field: 'keyEncryptionKey', bytes: 32, file: 'key-encryption-key', env: 'AUTH_KEY_ENCRYPTION_KEY_FILE' }],
+      secrets: ['database', 'cache'],
+      calls: ['user-service'],
+      database: { name: 'auth' },
+      resources: { requests: { cpu: '250m', memory: '384Mi' }, limits: { cpu: '1', memory: '384Mi' } },
+      slo: { errorRateMaxPercent: 0.5, latencyP99MaxMs: 300 },
     },
     {
       name: 'user-service', port: 8002, healthPort: 9002, readinessPath: '/readyz', zone: 'private',
       purpose: 'User management, profiles',
       autoscaling: { minReplicas: 2, maxReplicas: 10, trigger: { type: 'cpu', targetUtilizationPercent: 70 } },
       exposes: 'grpc',
+      secrets: ['database', 'cache'],
+      database: { name: 'users', replicaReads: true },
+      resources: { requests: { cpu: '250m', memory: '384Mi' }, limits: { cpu: '1', memory: '384Mi' } },
+      slo: { errorRateMaxPercent: 0.5, latencyP99MaxMs: 300 },
     },
     {
       name: 'payment-service', port: 8003, healthPort: 9003, readinessPath: '/readyz', zone: 'private',
@@ -190,6 +216,12 @@ export const platformSpecData: PlatformSpecInput = {
         // spec: "Request latency > 200ms"; p95 and the companion CPU trigger are our choice (DESIGN.md §7).
         trigger: { type: 'latency', percentile: 95, thresholdMs: 200, cpuTargetUtilizationPercent: 70 },
       },
+      // the payment-events outbox relay (services part 2), and the Stripe secret key (workloads.paymentProvider).
+      secrets: ['database', 'broker', 'payment-provider'],
+      calls: ['order-service'],
+      database: { name: 'payments' },
+      resources: { requests: { cpu: '250m', memory: '384Mi' }, limits: { cpu: '1', memory: '384Mi' } },
+      slo: { errorRateMaxPercent: 0.5, latencyP99MaxMs: 1000 }, // Stripe's round trip is in it
     },
     {
       name: 'order-service', port: 8004, healthPort: 9004, readinessPath: '/readyz', zone: 'private',
@@ -197,6 +229,10 @@ export const platformSpecData: PlatformSpecInput = {
       // choice: the spec gives no row; orders follow user-service's shape.
       autoscaling: { minReplicas: 2, maxReplicas: 10, trigger: { type: 'cpu', targetUtilizationPercent: 70 } },
       exposes: 'grpc',
+      secrets: ['database', 'broker'],
+      database: { name: 'orders' },
+      resources: { requests: { cpu: '250m', memory: '384Mi' }, limits: { cpu: '1', memory: '384Mi' } },
+      slo: { errorRateMaxPercent: 0.5, latencyP99MaxMs: 300 },
     },
   ],
 
@@ -303,17 +339,6 @@ export const platformSpecData: PlatformSpecInput = {
     awsApis: ['dynamodb', 'kms', 'secretsmanager', 'logs'],
     packageRepository: 'https://rpm.releases.hashicorp.com', // HashiCorp's official RPM repository
     dnsTtlSeconds: 60, // choice: clients follow a failover within a minute of the record moving
-    // spec §1 "System Overview": Users/Payments/Orders -> PostgreSQL, Orders -> Kafka, Users/Auth -> Redis;
-    // the gateway's rate-limit counters are in Redis (DESIGN.md §5). choice: auth-service also has a
-    // database: Redis is a cache, not the system of record for credentials (services/README.md).
-    serviceSecrets: {
-      'api-gateway': ['cache'],
-      'auth-service': ['database', 'cache'],
-      'user-service': ['database', 'cache'],
-      // the payment-events outbox relay (services part 2), and the Stripe secret key (workloads.paymentProvider).
-      'payment-service': ['database', 'broker', 'payment-provider'],
-      'order-service': ['database', 'broker'],
-    },
     // choice: daily (a leaked password lives a day at most; the Vault Agent re-renders right after
     // each rotation, the services re-read the file per connection, PgBouncer reloads its userlist
     // when the file changes).
@@ -326,28 +351,8 @@ export const platformSpecData: PlatformSpecInput = {
     // choice: the tag the registry stack's repositories are read at when synth gets no
     // `-c services:imageTag=<git sha>`; CI passes the commit it built.
     defaultImageTag: 'unreleased',
-    // services/README.md: the gateway calls the four services, auth-service calls user-service,
-    // payment-service calls order-service (GetOrder: amount, currency and owner of what it charges).
-    calls: {
-      'api-gateway': ['auth-service', 'user-service', 'order-service', 'payment-service'],
-      'auth-service': ['user-service'],
-      'payment-service': ['order-service'],
-    },
     // choice: Stripe (services/README.md `STRIPE_*`); test and live mode share the API, the key differs.
     paymentProvider: { apiBase: 'https://api.stripe.com' },
-    // choice: one database per service, named after what it holds (docs/data-tier.md).
-    databaseNames: { 'auth-service': 'auth', 'user-service': 'users', 'order-service': 'orders', 'payment-service': 'payments' },
-    // choice: user-service serves profile reads from the replicas (DESIGN.md §5 "reads may use the replicas").
-    replicaReaders: ['user-service'],
-    // choice: Node.js processes with one event loop each; scale out, not up (limits 2x-4x requests
-    // so a GC burst is not throttled, memory limit = request so the scheduler never overcommits).
-    resources: {
-      'api-gateway': { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '512Mi' } },
-      'auth-service': { requests: { cpu: '250m', memory: '384Mi' }, limits: { cpu: '1', memory: '384Mi' } },
-      'user-service': { requests: { cpu: '250m', memory: '384Mi' }, limits: { cpu: '1', memory: '384Mi' } },
-      'payment-service': { requests: { cpu: '250m', memory: '384Mi' }, limits: { cpu: '1', memory: '384Mi' } },
-      'order-service': { requests: { cpu: '250m', memory: '384Mi' }, limits: { cpu: '1', memory: '384Mi' } },
-    },
     terminationGracePeriodSeconds: 30, // choice: the services drain for 20 s (services/README.md) plus headroom
     pgbouncer: {
       // choice: two poolers per pool in two zones; the spec's 1000 client connections are shared by
@@ -416,14 +421,6 @@ export const platformSpecData: PlatformSpecInput = {
     analytics: {
       // choice: the warehouse at its RPU ceiling (environments.<env>.analytics.warehouse.maxCapacityRpu) this long is capacity, not a spike
       warehouseAtMaxCapacityMinutes: 30,
-    },
-    // choice: SLOs of each service, per HTTP route (api-gateway) and per RPC (the others).
-    slos: {
-      'api-gateway': { errorRateMaxPercent: 1, latencyP99MaxMs: 1000 },
-      'auth-service': { errorRateMaxPercent: 0.5, latencyP99MaxMs: 300 },
-      'user-service': { errorRateMaxPercent: 0.5, latencyP99MaxMs: 300 },
-      'payment-service': { errorRateMaxPercent: 0.5, latencyP99MaxMs: 1000 }, // Stripe's round trip is in it
-      'order-service': { errorRateMaxPercent: 0.5, latencyP99MaxMs: 300 },
     },
     inCluster: {
       outboxBacklogMaxRows: 1000, // choice: rows not yet acknowledged by Kafka, per topic

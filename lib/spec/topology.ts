@@ -5,7 +5,7 @@
  * stacks and Vault configuration (which refer to them) cannot disagree.
  */
 import { addressCount, formatIpv4, parseCidr } from './parse';
-import type { EnvironmentSpec, GeneratedKeySpec, PlatformSpec, ServiceSpec, ZoneName } from './schema';
+import type { EnvironmentSpec, GeneratedKeySpec, PlatformSpec, ServiceSpec, VaultSecretKind, ZoneName } from './schema';
 
 /** PgBouncer's namespace; its writer and reader pools are two Deployments and Services in it. */
 export const PGBOUNCER_NAMESPACE = 'pgbouncer';
@@ -51,7 +51,7 @@ export const vaultAddress = (spec: PlatformSpec) =>
 export const MONITORING = { podLabels: { 'app.kubernetes.io/name': 'prometheus', 'app.kubernetes.io/component': 'server' } } as const;
 
 /**
- * The payment provider's secret key (vault.serviceSecrets 'payment-provider'): KV v2 entry
+ * The payment provider's secret key (services[].secrets 'payment-provider'): KV v2 entry
  * `services/<svc>/<name>`, field `field`, rendered to `/vault/secrets/<file>` (STRIPE_SECRET_KEY_FILE).
  */
 export const PAYMENT_PROVIDER_SECRET = { name: 'stripe', field: 'secret_key', file: 'stripe-secret-key' } as const;
@@ -119,10 +119,14 @@ export const tokenSigner = (spec: PlatformSpec): ServiceSpec | undefined => spec
 /** KV path (under the mount) of a service's generated key: `services/<service>/<path>`. */
 export const generatedKeyPath = (service: string, key: GeneratedKeySpec) => `services/${service}/${key.path}`;
 
-/** Services that call `name` (workloads.calls), sorted. */
+/** Services that call `name` (services[].calls), sorted. */
 export function callersOf(spec: PlatformSpec, name: string): string[] {
-  return Object.entries(spec.workloads.calls).filter(([, callees]) => callees.includes(name)).map(([caller]) => caller).sort();
+  return spec.services.filter((s) => s.calls.includes(name)).map((s) => s.name).sort();
 }
+
+/** Services whose secrets include `kind` (services[].secrets), in spec order. */
+export const servicesWithSecret = (spec: PlatformSpec, kind: VaultSecretKind): ServiceSpec[] =>
+  spec.services.filter((s) => s.secrets.includes(kind));
 
 /** ECR repository of a service (lib/stacks/registry-stack.ts creates it under this name). */
 export const serviceRepositoryName = (spec: PlatformSpec, name: string) => `${spec.project}/${name}`;

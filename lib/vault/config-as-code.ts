@@ -8,7 +8,7 @@
 import { VAULT_AUDIT_LOG } from '../constructs/vault/vault-user-data';
 import {
   generatedKeyPath, PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER, TOKEN_REVIEWER, tokenReviewerNamespace, VAULT_ISSUER_SERVICE_ACCOUNT,
-  workloadNamespaces,
+  servicesWithSecret, workloadNamespaces,
 } from '../spec/topology';
 import { durationSeconds } from '../spec';
 import type { PlatformSpec, ServiceSpec, VaultSecretKind } from '../spec';
@@ -60,9 +60,9 @@ export interface OperatorSecret {
  */
 export const STRIPE_SECRET_KEY_PATTERN = '^[sr]k_(live|test)_[A-Za-z0-9]{16,}$';
 
-/** One entry per service with vault.serviceSecrets 'payment-provider', in spec order. */
+/** One entry per service with secrets 'payment-provider' (services[].secrets), in spec order. */
 export function operatorSecrets(spec: PlatformSpec): OperatorSecret[] {
-  return spec.services.filter((s) => spec.vault.serviceSecrets[s.name]?.includes('payment-provider')).map((s) => ({
+  return servicesWithSecret(spec, 'payment-provider').map((s) => ({
     service: s.name,
     path: paymentProviderKeyPath(s.name),
     field: PAYMENT_PROVIDER_SECRET.field,
@@ -94,7 +94,7 @@ export interface PlatformCredential {
 }
 
 export function platformCredentials(spec: PlatformSpec): PlatformCredential[] {
-  const consumers = (kind: VaultSecretKind) => spec.services.filter((s) => spec.vault.serviceSecrets[s.name]?.includes(kind)).map((s) => s.name);
+  const consumers = (kind: VaultSecretKind) => servicesWithSecret(spec, kind).map((s) => s.name);
   return [
     {
       name: 'redis', paths: consumers('cache').map(cacheCredentialPath), field: 'password',
@@ -150,10 +150,8 @@ export interface VaultClient {
   readonly rules: readonly PolicyRule[];
 }
 
-export function servicePolicyPaths(spec: PlatformSpec, service: ServiceSpec): string[] {
-  const kinds = spec.vault.serviceSecrets[service.name];
-  if (!kinds) throw new Error(`vault.serviceSecrets: no entry for service ${service.name}`);
-  return [...kinds.map((kind) => SECRET_PATHS[kind](service.name)), ...service.generatedKeys.map((k) => kvData(generatedKeyPath(service.name, k)))];
+export function servicePolicyPaths(service: ServiceSpec): string[] {
+  return [...service.secrets.map((kind) => SECRET_PATHS[kind](service.name)), ...service.generatedKeys.map((k) => kvData(generatedKeyPath(service.name, k)))];
 }
 
 /** Every Vault client: the services (namespace and service account = service name), PgBouncer, cert-manager. */
@@ -166,7 +164,7 @@ export function vaultClients(spec: PlatformSpec): VaultClient[] {
       // The namespaces chart names each namespace after its service; the service charts name the service account so.
       serviceAccount: service.name,
       namespace: service.name,
-      rules: servicePolicyPaths(spec, service).map(read),
+      rules: servicePolicyPaths(service).map(read),
     })),
     {
       name: PGBOUNCER_WRITER,

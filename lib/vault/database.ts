@@ -5,7 +5,7 @@
  * (roles, databases). PgBouncer has no login of its own: its Vault Agent renders the services'
  * static credentials into its auth_file (charts/pgbouncer-chart.ts). docs/vault.md "Database".
  */
-import { databaseUser } from '../spec/topology';
+import { databaseUser, servicesWithSecret } from '../spec/topology';
 import { durationSeconds } from '../spec';
 import type { PlatformSpec } from '../spec';
 
@@ -36,9 +36,10 @@ export interface StaticRole {
 /** One static role per service with a database (user `<svc>` with `-` as `_`), rotated as the spec says. */
 export function staticRoles(spec: PlatformSpec): StaticRole[] {
   const rotation = durationSeconds(spec.vault.staticCredentialRotation.services);
-  const roles = spec.services.filter((s) => spec.vault.serviceSecrets[s.name]?.includes('database')).map((s) => {
-    const database = spec.workloads.databaseNames[s.name];
-    if (!database) throw new Error(`workloads.databaseNames: no database for ${s.name} (vault.serviceSecrets gives it one)`);
+  const roles = servicesWithSecret(spec, 'database').map((s) => {
+    // The spec's checks pair secrets 'database' with services[].database.
+    const database = s.database?.name;
+    if (!database) throw new Error(`services: ${s.name} has secrets 'database' but no database`);
     return { name: s.name, username: databaseUser(s.name), database, rotationSeconds: rotation };
   });
   for (const role of roles) {
@@ -50,7 +51,7 @@ export function staticRoles(spec: PlatformSpec): StaticRole[] {
 /** Vault paths of the credentials in PgBouncer's auth_file: each service with a database (lib/spec); the pgbouncer chart renders them, its Vault policy reads them. */
 export function pgbouncerUserPaths(spec: PlatformSpec): string[] {
   const paths = staticRoles(spec).map((role) => staticCredsPath(role.name));
-  if (paths.length === 0) throw new Error('vault.serviceSecrets: no service has a database, so PgBouncer has no one to serve');
+  if (paths.length === 0) throw new Error('services: no service has a database, so PgBouncer has no one to serve');
   return paths;
 }
 

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import * as yaml from 'yaml';
 import { renderCharts } from '../../charts/main';
 import { ENVIRONMENT_NAMES, parseDuration } from '../../lib/spec';
-import type { EnvironmentName, PlatformSpec } from '../../lib/spec';
+import type { EnvironmentName, PlatformSpec, VaultSecretKind } from '../../lib/spec';
+import { servicesWithSecret } from '../../lib/spec/topology';
 import type { CostReport } from '../cost/assembly';
 import { money } from '../cost/report';
 import { findRegions, replaceRegions } from './regions';
@@ -117,12 +118,12 @@ const cacheEngine = (spec: PlatformSpec) => (spec.dataTier.redis.engine === 'val
 /** The architecture diagram (Mermaid): its names, ports and edges from the spec. */
 function architectureDiagram(spec: PlatformSpec): string {
   const id = (name: string) => name.replace(/-service$/, '').replace(/-/g, '_').toUpperCase();
-  const withSecret = (kind: string) => spec.services.filter((s) => spec.vault.serviceSecrets[s.name]?.includes(kind as never)).map((s) => id(s.name));
+  const withSecret = (kind: VaultSecretKind) => servicesWithSecret(spec, kind).map((s) => id(s.name));
   const gateway = spec.services.filter((s) => s.zone === 'dmz');
   const inside = spec.services.filter((s) => s.zone !== 'dmz');
   const producers = [...new Set(spec.dataTier.kafka.topics.map((t) => id(t.producer)))];
   const regions = [...new Set(ENVIRONMENT_NAMES.map((e) => spec.environments[e].region))].join(', ');
-  const calls = Object.entries(spec.workloads.calls).flatMap(([caller, callees]) => callees.map((callee) => `    ${id(caller)} -->|gRPC mTLS| ${id(callee)}`));
+  const calls = spec.services.flatMap((caller) => caller.calls.map((callee) => `    ${id(caller.name)} -->|gRPC mTLS| ${id(callee)}`));
   const replicas = [...new Set(ENVIRONMENT_NAMES.map((e) => spec.environments[e].database.readReplicas))].join(' or ');
   const lines = [
     '```mermaid',

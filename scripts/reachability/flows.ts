@@ -5,7 +5,7 @@
  * The mapping from the spec's names to synthesized endpoints (which construct is the ALB, which
  * pods are a service's) lives here, in `Locator`.
  */
-import { MONITORING, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, paymentProviderPort } from '../../lib/spec/topology';
+import { MONITORING, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, paymentProviderPort, servicesWithSecret } from '../../lib/spec/topology';
 import type { EnvironmentSpec, PlatformSpec, VaultSecretKind } from '../../lib/spec';
 import type { AddOnPod, Model } from './model';
 import type { Endpoint, PortSpec } from './types';
@@ -15,7 +15,7 @@ export interface RequiredFlow {
   readonly from: Endpoint;
   readonly to: Endpoint;
   readonly port: PortSpec;
-  /** The spec's reason, e.g. `workloads.calls: api-gateway -> auth-service`. */
+  /** The spec's reason, e.g. `services[].calls: api-gateway -> auth-service`. */
   readonly why: string;
 }
 
@@ -79,18 +79,18 @@ export class Locator {
   /** The spec's services' pods, and PgBouncer's: every workload with a Vault agent. */
   vaultClients(): Endpoint[] {
     return [
-      ...this.spec.services.filter((s) => this.spec.vault.serviceSecrets[s.name]).flatMap((s) => this.servicePods(s.name)),
+      ...this.spec.services.flatMap((s) => this.servicePods(s.name)),
       ...this.pods(PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER), ...this.pods(PGBOUNCER_NAMESPACE, PGBOUNCER_READER),
     ];
   }
 
   /**
-   * The workloads that own a store (spec: vault.serviceSecrets, analytics): who may reach the
+   * The workloads that own a store (spec: services[].secrets, analytics): who may reach the
    * restricted zone besides the bastion.
    */
   owners(store: Endpoint, port: PortSpec): Endpoint[] {
     const { spec } = this;
-    const kind = (k: VaultSecretKind) => spec.services.filter((s) => spec.vault.serviceSecrets[s.name]?.includes(k)).flatMap((s) => this.servicePods(s.name));
+    const kind = (k: VaultSecretKind) => servicesWithSecret(spec, k).flatMap((s) => this.servicePods(s.name));
     switch (store.kind) {
       // PgBouncer is PostgreSQL's one client: both pools (a reader pool reaching the writer
       // stays inside the store's owner).
@@ -168,28 +168,28 @@ export function requiredFlows(locator: Locator): { flows: RequiredFlow[]; missin
   add(locator.prometheus(), [...locator.pods(PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER), ...locator.pods(PGBOUNCER_NAMESPACE, PGBOUNCER_READER)],
     [tcp(spec.workloads.pgbouncer.exporterPort)], 'metrics: Prometheus scrapes PgBouncer\'s exporter');
 
-  // Service calls (workloads.calls, gRPC over mTLS).
-  for (const [caller, callees] of Object.entries(spec.workloads.calls)) {
-    for (const callee of callees) {
+  // Service calls (services[].calls, gRPC over mTLS).
+  for (const { name: caller, calls } of spec.services) {
+    for (const callee of calls) {
       const port = spec.services.find((s) => s.name === callee)!.port;
-      add(need(`${caller} pods`, 'workloads.calls', locator.servicePods(caller)), need(`${callee} pods`, 'workloads.calls', locator.servicePods(callee)),
-        [tcp(port)], `workloads.calls: ${caller} -> ${callee}`);
+      add(need(`${caller} pods`, 'services[].calls', locator.servicePods(caller)), need(`${callee} pods`, 'services[].calls', locator.servicePods(callee)),
+        [tcp(port)], `services[].calls: ${caller} -> ${callee}`);
     }
   }
 
-  // Stores (vault.serviceSecrets): databases through PgBouncer, cache, broker.
+  // Stores (services[].secrets): databases through PgBouncer, cache, broker.
   const writerPool = need('PgBouncer\'s writer pool', 'dataTier.pgbouncer', locator.pods(PGBOUNCER_NAMESPACE, PGBOUNCER_WRITER));
   const readerPool = locator.pods(PGBOUNCER_NAMESPACE, PGBOUNCER_READER);
   const pgbouncerPort = tcp(spec.dataTier.pgbouncer.port);
   for (const s of spec.services) {
-    const kinds = spec.vault.serviceSecrets[s.name] ?? [];
+    const kinds = s.secrets;
     const pods = locator.servicePods(s.name);
     if (kinds.includes('database')) {
-      add(pods, writerPool, [pgbouncerPort], `vault.serviceSecrets: ${s.name} has a database (PgBouncer, writer pool)`);
-      if (spec.workloads.replicaReaders.includes(s.name)) add(pods, readerPool, [pgbouncerPort], `workloads.replicaReaders: ${s.name} reads the replicas (PgBouncer, reader pool)`);
+      add(pods, writerPool, [pgbouncerPort], `services[].secrets: ${s.name} has a database (PgBouncer, writer pool)`);
+      if (s.database?.replicaReads) add(pods, readerPool, [pgbouncerPort], `services[].database.replicaReads: ${s.name} reads the replicas (PgBouncer, reader pool)`);
     }
-    if (kinds.includes('cache')) add(pods, need('the cache', 'vault.serviceSecrets cache', locator.cache()), [tcp(spec.dataTier.redis.port)], `vault.serviceSecrets: ${s.name} uses the cache`);
-    if (kinds.includes('broker')) add(pods, need('the Kafka brokers', 'vault.serviceSecrets broker', locator.kafka()), [tcp(spec.dataTier.kafka.saslScramPort)], `vault.serviceSecrets: ${s.name} publishes to Kafka (SASL/SCRAM)`);
+    if (kinds.includes('cache')) add(pods, need('the cache', 'services[].secrets cache', locator.cache()), [tcp(spec.dataTier.redis.port)], `services[].secrets: ${s.name} uses the cache`);
+    if (kinds.includes('broker')) add(pods, need('the Kafka brokers', 'services[].secrets broker', locator.kafka()), [tcp(spec.dataTier.kafka.saslScramPort)], `services[].secrets: ${s.name} publishes to Kafka (SASL/SCRAM)`);
     if (kinds.includes('payment-provider')) add(pods, [locator.model.internet], [tcp(paymentProviderPort(spec))], `workloads.paymentProvider: ${s.name} calls ${spec.workloads.paymentProvider.apiBase}`);
   }
   const postgres = tcp(spec.dataTier.postgres.port);
@@ -210,7 +210,7 @@ export function requiredFlows(locator: Locator): { flows: RequiredFlow[]; missin
     const lb = need(`Vault's ${site} load balancer`, 'vault', locator.vaultLoadBalancer(site));
     const nodesAt = need(`Vault's ${site} nodes`, 'vault', locator.vaultNodes(site));
     const when = site === 'primary' ? '' : ' (after a failover)';
-    add(clients, lb, [apiPort], `vault.serviceSecrets: the pods' Vault agents${when}`);
+    add(clients, lb, [apiPort], `services[].secrets: the pods' Vault agents${when}`);
     add(lb, nodesAt, [apiPort], `vault: load balancer -> nodes${when}`);
     add(nodesAt, nodesAt, [tcp(spec.vault.clusterPort)], `vault: request forwarding among nodes${when}`);
     for (const node of nodesAt) {
@@ -266,7 +266,7 @@ export function forbiddenBy(locator: Locator, from: Endpoint, to: Endpoint, port
   }
   if (to.kind === 'internet' && from.kind === 'pod' && from.pod!.source === 'charts') {
     const service = spec.services.find((s) => s.name === from.pod!.workload && from.pod!.namespace === s.name);
-    const provider = service && spec.vault.serviceSecrets[service.name]?.includes('payment-provider') && port.port === paymentProviderPort(spec);
+    const provider = service && service.secrets.includes('payment-provider') && port.port === paymentProviderPort(spec);
     if (!provider) return 'only the payment provider\'s clients reach the internet (workloads.paymentProvider)';
   }
   return undefined;

@@ -1,6 +1,6 @@
 import { ENVIRONMENT_NAMES } from '../../lib/spec';
 import { parseCidr } from '../../lib/spec';
-import { paymentProviderPort, zoneSubnetCidrs } from '../../lib/spec/topology';
+import { paymentProviderPort, serviceByName, zoneSubnetCidrs } from '../../lib/spec/topology';
 import { addOnNamespaces } from '../../charts/namespaces-chart';
 import { findObject, renderEnvironment, spec } from './helpers';
 
@@ -32,14 +32,14 @@ describe.each(ENVIRONMENT_NAMES)('%s network zones', (envName) => {
   it('lets the gateway call only the services (and its cache, and Vault)', () => {
     const egress = egressOf('api-gateway');
     const serviceRules = egress.filter((r) => r.to.some((p: any) => p.namespaceSelector));
-    expect(serviceRules.flatMap(namespacesOf)).toEqual(spec.workloads.calls['api-gateway']);
+    expect(serviceRules.flatMap(namespacesOf)).toEqual(serviceByName(spec, 'api-gateway').calls);
     const ipRules = egress.filter((r) => r.to.every((p: any) => p.ipBlock));
     expect(ipRules.map(ports)).toEqual([[spec.vault.apiPort], [spec.dataTier.redis.port]]);
   });
 
   it('lets each service reach only its own data stores and Kafka', () => {
     for (const service of spec.services.filter((s) => s.name !== 'api-gateway')) {
-      const kinds = spec.vault.serviceSecrets[service.name] ?? [];
+      const kinds = service.secrets;
       const egress = egressOf(service.name);
       const toPgbouncer = egress.filter((r) => namespacesOf(r).includes('pgbouncer'));
       expect(toPgbouncer.length).toBe(kinds.includes('database') ? 1 : 0);
@@ -51,7 +51,7 @@ describe.each(ENVIRONMENT_NAMES)('%s network zones', (envName) => {
       // No service goes to PostgreSQL directly: only PgBouncer does.
       expect(egress.flatMap(ports)).not.toContain(spec.dataTier.postgres.port);
       const callees = egress.filter((r) => r.to.some((p: any) => p.namespaceSelector) && !namespacesOf(r).includes('pgbouncer')).flatMap(namespacesOf);
-      expect(callees).toEqual(spec.workloads.calls[service.name] ?? []);
+      expect(callees).toEqual(service.calls);
     }
   });
 
@@ -113,7 +113,7 @@ describe.each(ENVIRONMENT_NAMES)('%s network zones', (envName) => {
         }
       }
     }
-    const expected = spec.services.filter((s) => spec.vault.serviceSecrets[s.name]!.includes('payment-provider')).map((s) => s.name);
+    const expected = spec.services.filter((s) => s.secrets.includes('payment-provider')).map((s) => s.name);
     expect(internetUsers).toEqual(expected);
     expect(expected).toEqual(['payment-service']);
     expect(paymentProviderPort(spec)).toBe(443);

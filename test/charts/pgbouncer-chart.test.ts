@@ -102,12 +102,8 @@ describe.each(ENVIRONMENT_NAMES)('%s pgbouncer chart', (envName) => {
   it('refuses an entrypoint that could never reload, and a service user that is the exporter\'s', () => {
     expect(() => pgbouncerEntrypoint({ config: '/c', watch: ['/f'], pollSeconds: 0 })).toThrow('pollSeconds = 0: must be a whole number of seconds >= 1');
     expect(() => pgbouncerEntrypoint({ config: '/c', watch: [], pollSeconds: 5 })).toThrow('watch: names no file');
-    const clash = { ...spec, services: spec.services.map((s) => (s.name === 'order-service' ? { ...s, name: 'pgbouncer-stats' } : s)) } as PlatformSpec;
-    const withClash = {
-      ...clash,
-      vault: { ...spec.vault, serviceSecrets: { ...spec.vault.serviceSecrets, 'pgbouncer-stats': ['database'] } },
-      workloads: { ...spec.workloads, databaseNames: { ...spec.workloads.databaseNames, 'pgbouncer-stats': 'stats' } },
-    } as PlatformSpec;
+    // order-service renamed: its entry keeps its database and credentials.
+    const withClash = { ...spec, services: spec.services.map((s) => (s.name === 'order-service' ? { ...s, name: 'pgbouncer-stats' } : s)) } as PlatformSpec;
     expect(() => userlistTemplate(withClash)).toThrow('services: a service\'s database user is "pgbouncer_stats", the PgBouncer exporter\'s login');
   });
 

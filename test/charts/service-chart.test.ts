@@ -1,5 +1,5 @@
 import { ENVIRONMENT_NAMES } from '../../lib/spec';
-import { callersOf, serviceDnsName, zoneSubnetCidrs } from '../../lib/spec/topology';
+import { callersOf, serviceByName, serviceDnsName, zoneSubnetCidrs } from '../../lib/spec/topology';
 import { findObject, renderEnvironment, spec } from './helpers';
 
 describe.each(ENVIRONMENT_NAMES)('%s service charts', (envName) => {
@@ -12,7 +12,7 @@ describe.each(ENVIRONMENT_NAMES)('%s service charts', (envName) => {
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0];
     const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
-    const kinds = spec.vault.serviceSecrets[name] ?? [];
+    const kinds = serviceByName(spec, name).secrets;
 
     it('puts everything in the namespace named after the service', () => {
       expect(new Set(objects.map((o) => o.metadata.namespace))).toEqual(new Set([name]));
@@ -40,7 +40,7 @@ describe.each(ENVIRONMENT_NAMES)('%s service charts', (envName) => {
     });
 
     it('sets the requests and limits of the spec', () => {
-      expect(container.resources).toEqual(spec.workloads.resources[name]);
+      expect(container.resources).toEqual(serviceByName(spec, name).resources);
     });
 
     it('spreads replicas over zones (hard) and nodes, with a PodDisruptionBudget', () => {
@@ -112,7 +112,7 @@ describe.each(ENVIRONMENT_NAMES)('%s service charts', (envName) => {
         expect(env).toMatchObject({
           DATABASE_HOST: 'pgbouncer.pgbouncer.svc.cluster.local',
           DATABASE_PORT: String(spec.dataTier.pgbouncer.port),
-          DATABASE_NAME: spec.workloads.databaseNames[name],
+          DATABASE_NAME: serviceByName(spec, name).database?.name,
           DATABASE_PASSWORD_FILE: '/vault/secrets/database-password',
         });
       } else {
@@ -157,7 +157,7 @@ describe('payment-service -> order-service (GetOrder before charging)', () => {
     .map((e: any) => [e.name, e.value]));
 
   it('dials order-service and is admitted by it, next to the gateway', () => {
-    expect(spec.workloads.calls['payment-service']).toEqual(['order-service']);
+    expect(serviceByName(spec, 'payment-service').calls).toEqual(['order-service']);
     const orderService = spec.services.find((s) => s.name === 'order-service')!;
     expect(envOf('payment-service').ORDER_SERVICE_ADDR).toBe(`dns:///order-service.order-service.svc.cluster.local:${orderService.port}`);
     expect(envOf('order-service').GRPC_ALLOWED_PEERS).toBe('api-gateway,payment-service');

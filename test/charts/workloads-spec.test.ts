@@ -1,15 +1,17 @@
-import { problemsAfter } from '../helpers/spec';
+import { problemsAfter, serviceEntry } from '../helpers/spec';
 
 // The spec's workloads section: bad values fail at load with the field named.
 describe('workloads spec', () => {
-  it('requires resources for every service', () => {
-    expect(problemsAfter((d) => { delete d.workloads.resources['order-service']; }))
-      .toContain('workloads.resources');
+  it('requires resources and an SLO in every service entry', () => {
+    expect(problemsAfter((d) => { delete (serviceEntry(d, 'order-service') as { resources?: unknown }).resources; }))
+      .toContain('services.4.resources');
+    expect(problemsAfter((d) => { delete (serviceEntry(d, 'order-service') as { slo?: unknown }).slo; }))
+      .toContain('services.4.slo');
   });
 
   it('rejects requests above limits', () => {
-    expect(problemsAfter((d) => { d.workloads.resources['api-gateway']!.requests.cpu = '2'; }))
-      .toContain('workloads.resources.api-gateway.requests.cpu = "2": must be <= limits.cpu (1)');
+    expect(problemsAfter((d) => { serviceEntry(d, 'api-gateway').resources.requests.cpu = '2'; }))
+      .toContain('services.0.resources.requests.cpu = "2": must be <= limits.cpu (1)');
   });
 
   it('rejects a single PgBouncer replica', () => {
@@ -29,20 +31,26 @@ describe('workloads spec', () => {
       .toContain('environments.staging.database.maxConnections = 400: must be >= PgBouncer\'s server connections to one instance (2 replicas x 200) + dataTier.postgres.reservedConnections (20) = 420');
   });
 
-  it('rejects a replica reader without a database', () => {
-    expect(problemsAfter((d) => { d.workloads.replicaReaders = ['api-gateway']; }))
-      .toContain('workloads.replicaReaders.0 = "api-gateway": has no database in vault.serviceSecrets');
+  it('pairs a database with its credentials, one database per service', () => {
+    expect(problemsAfter((d) => { serviceEntry(d, 'api-gateway').database = { name: 'gateway', replicaReads: true }; }))
+      .toContain('services.0.database = {"name":"gateway","replicaReads":true}: has no \'database\' in api-gateway\'s secrets: without credentials it cannot log in');
+    expect(problemsAfter((d) => { delete serviceEntry(d, 'order-service').database; }))
+      .toContain('services.4.secrets = ["database","broker"]: has \'database\' but order-service has no database (services[].database)');
+    expect(problemsAfter((d) => { serviceEntry(d, 'order-service').database!.name = 'payments'; }))
+      .toContain('services.4.database.name = "payments": is also payment-service\'s database: one database per service');
   });
 
   it('rejects an unpinned image', () => {
     expect(problemsAfter((d) => { d.workloads.pgbouncer.image = 'edoburu/pgbouncer'; })).toContain('workloads.pgbouncer.image');
   });
 
-  it('rejects calls to unknown services and databases for services without one', () => {
-    expect(problemsAfter((d) => { d.workloads.calls['api-gateway'] = ['billing-service']; }))
-      .toContain('workloads.calls.api-gateway.0 = "billing-service": is not a service of the spec');
-    expect(problemsAfter((d) => { d.workloads.databaseNames['api-gateway'] = 'gateway'; }))
-      .toContain('workloads.databaseNames.api-gateway = "api-gateway": has no database in vault.serviceSecrets');
+  it('rejects calls to unknown services, to itself, and twice to one service', () => {
+    expect(problemsAfter((d) => { serviceEntry(d, 'user-service').calls = ['billing-service']; }))
+      .toContain('services.2.calls.0 = "billing-service": is not a service of the spec');
+    expect(problemsAfter((d) => { serviceEntry(d, 'user-service').calls = ['user-service']; }))
+      .toContain('services.2.calls.0 = "user-service": a service does not call itself over the network');
+    expect(problemsAfter((d) => { serviceEntry(d, 'payment-service').calls.push('order-service'); }))
+      .toContain('services.3.calls.1 = "order-service": payment-service already calls it');
   });
 
   it('rejects a renewal point after expiry and an exporter port clash', () => {

@@ -86,7 +86,7 @@ describe('Add a service', () => {
     autoscaling: { minReplicas: 2, maxReplicas: 6, trigger: { type: 'cpu', targetUtilizationPercent: 70 } },
   };
 
-  it('with only its services[] entry, the spec names each entry the recipe lists', () => {
+  it('with only the fields every entry has, the spec names each missing field the recipe lists', () => {
     const data = mutable();
     data.services.push(service);
     let problems: readonly string[] = [];
@@ -96,20 +96,21 @@ describe('Add a service', () => {
       if (!(error instanceof PlatformSpecError)) throw error;
       problems = error.problems;
     }
-    const fields = problems.map((p) => p.split(' ')[0]).sort();
-    expect(fields).toEqual(['observability.slos', 'vault.serviceSecrets', 'workloads.resources']);
-    for (const p of problems) expect(p).toContain('inventory-service');
-    for (const field of fields) expect(recipes).toContain(`\`${field}[<name>]\``);
+    const fields = problems.map((p) => p.split(/[ :]/)[0]).sort();
+    expect(fields).toEqual(['services.5.resources', 'services.5.secrets', 'services.5.slo']);
+    for (const field of fields) expect(recipes).toContain(`- \`${field.split('.').pop()}\`:`);
   });
 
   it('with those entries it loads, and gets its chart, Vault policy, and rows in the docs', () => {
     const data = mutable();
-    data.services.push(service);
-    data.workloads.resources['inventory-service'] = structuredClone(data.workloads.resources['order-service']);
-    data.observability.slos['inventory-service'] = { errorRateMaxPercent: 0.5, latencyP99MaxMs: 300 };
-    data.vault.serviceSecrets['inventory-service'] = ['database'];
-    data.workloads.databaseNames['inventory-service'] = 'inventory';
-    data.workloads.calls['api-gateway'].push('inventory-service');
+    data.services.push({
+      ...service,
+      resources: structuredClone(data.services[4].resources),
+      slo: { errorRateMaxPercent: 0.5, latencyP99MaxMs: 300 },
+      secrets: ['database'],
+      database: { name: 'inventory' },
+    });
+    data.services[0].calls.push('inventory-service');
     // A fifth database gives PgBouncer more server connections to each instance than staging's
     // max_connections holds: the spec says so, and the recipe says what to raise.
     expect(() => loadPlatformSpec({ data })).toThrow(/environments\.staging\.database\.maxConnections = 500: must be >= PgBouncer's server connections/);

@@ -16,3 +16,10 @@ export function problemsAfter(edit: (draft: Mutable<PlatformSpec>) => void): str
   }
   throw new Error('the spec loaded although it should have been rejected');
 }
+
+/** The services[] entry named `name` of a draft or a copy of the spec (fails the test if none). */
+export function serviceEntry<S extends { name: string }>(draft: { services: S[] }, name: string): S {
+  const found = draft.services.find((s) => s.name === name);
+  if (!found) throw new Error(`no service ${name} in the spec`);
+  return found;
+}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { loadPlatformSpec } from '../../lib/spec';
+import { serviceByName } from '../../lib/spec/topology';
 import { alertmanagerConfig, prometheusAddonValues } from '../../lib/observability/prometheus-addon';
 import { prometheusRules } from '../../lib/observability/prometheus-rules';
 import type { AlertingRule } from '../../lib/observability/prometheus-rules';
@@ -104,7 +105,7 @@ it('the chart gets exactly these rules, and Alertmanager a configuration amtool 
 });
 
 describe('an HTTP route against the api-gateway SLO', () => {
-  const slo = o.slos['api-gateway']!;
+  const { slo } = serviceByName(spec, 'api-gateway');
   const route = (r: string, status: string) => `http_request_duration_seconds_count{namespace="api-gateway",pod="gw-1",method="GET",route="${r}",status_code="${status}"}`;
   const bad = { namespace: 'api-gateway', method: 'GET', route: '/v1/orders/:id' };
   const errorsPerMinute = Math.ceil(slo.errorRateMaxPercent) + 1; // per 100 requests: above the SLO
@@ -152,7 +153,7 @@ describe('an HTTP route against the api-gateway SLO', () => {
 });
 
 it('an RPC against its service SLO: server faults count, caller errors and health checks do not', async () => {
-  const slo = o.slos['user-service']!;
+  const { slo } = serviceByName(spec, 'user-service');
   const f = forMinutes('UserServiceErrorRate');
   const call = (method: string, code: string, service = 'user.v1.UserService') =>
     `grpc_server_handling_seconds_count{namespace="user-service",pod="u-1",grpc_service="${service}",grpc_method="${method}",grpc_code="${code}"}`;

@@ -50,7 +50,7 @@ describe('data-tier validation names the field and the value', () => {
     ['topic produced by an unknown service', (d) => { d.dataTier.kafka.topics[0].producer = 'billing-service'; },
       'dataTier.kafka.topics.0.producer = "billing-service": is not a service of the spec'],
     ['topic produced by a service without broker credentials', (d) => { d.dataTier.kafka.topics[0].producer = 'user-service'; },
-      'dataTier.kafka.topics.0.producer = "user-service": has no broker credentials (vault.serviceSecrets)'],
+      'dataTier.kafka.topics.0.producer = "user-service": has no broker credentials (services[].secrets)'],
     ['topic with zero partitions', (d) => { d.dataTier.kafka.topics[0].partitions = 0; },
       'dataTier.kafka.topics.0.partitions = 0: must be >= 1'],
     ['topic name with upper case', (d) => { d.dataTier.kafka.topics[0].name = 'OrderEvents'; },

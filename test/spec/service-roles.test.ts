@@ -50,7 +50,7 @@ describe('the rules between the service entries', () => {
       d.services[auth]!.zone = 'dmz';
     })).toEqual(expect.arrayContaining([
       `services.${auth}.exposes = "edge": only one service is the edge (services[${gateway}] api-gateway is)`,
-      'workloads.calls.api-gateway.0 = "auth-service": is the edge service: it serves HTTPS to the load balancer, not gRPC to api-gateway',
+      `services.${gateway}.calls.0 = "auth-service": is the edge service: it serves HTTPS to the load balancer, not gRPC to api-gateway`,
     ]));
     expect(problems((d) => { d.services[gateway]!.zone = 'private'; })).toContain(
       `services.${gateway}.zone = "private": must be dmz: api-gateway is the edge service, and the load balancer reaches the DMZ only`);
@@ -67,8 +67,8 @@ describe('the rules between the service entries', () => {
       `services.${gateway}.tokens = "verify": api-gateway verifies tokens, but no service signs them (tokens: 'sign')`);
     expect(problems((d) => { d.services[payment]!.tokens = 'sign'; })).toContain(
       `services.${payment}.tokens = "sign": only one service signs the tokens (services[${auth}] auth-service does)`);
-    expect(problems((d) => { d.workloads.calls['api-gateway'] = ['user-service', 'order-service', 'payment-service']; })).toContain(
-      'workloads.calls.api-gateway = ["user-service","order-service","payment-service"]: must include auth-service: api-gateway verifies tokens with the signer\'s key set, which it fetches over gRPC');
+    expect(problems((d) => { d.services[gateway]!.calls = ['user-service', 'order-service', 'payment-service']; })).toContain(
+      `services.${gateway}.calls = ["user-service","order-service","payment-service"]: must include auth-service: api-gateway verifies tokens with the signer's key set, which it fetches over gRPC`);
   });
 
   it('keeps the generated keys of a service apart', () => {

@@ -1,5 +1,5 @@
 /**
- * A service is one entry in the spec's service table (plus its code folder): a copy of the spec
+ * A service is one entry in the spec's services[] (plus its code folder): a copy of the spec
  * with a sixth service, inventory-service, called by the gateway, with its own database, the
  * cache and a generated key of its own, reaches everything the repository derives from the spec
  * without another edit: the CDK synth of an environment (its image repository, zone rules, the
@@ -33,19 +33,22 @@ const ROOT = path.join(__dirname, '..', '..');
 const NAME = 'inventory-service';
 const KEY = { path: 'reservations', field: 'hmacKey', bytes: 32, file: 'reservation-hmac-key', env: 'INVENTORY_RESERVATION_KEY_FILE' };
 
-/** The spec with the sixth service: its entry, and the per-service tables that name it. */
+/**
+ * The spec with the sixth service: its services[] entry and the gateway calling it. Nothing else
+ * names the service: the spec keeps no per-service tables outside its entry.
+ */
 function specWithSixthService(): PlatformSpec {
   const data = structuredClone(platformSpecData) as Mutable<PlatformSpec>;
   data.services.push({
     name: NAME, port: 8005, healthPort: 9005, readinessPath: '/readyz', zone: 'private', purpose: 'Stock levels',
     autoscaling: { minReplicas: 2, maxReplicas: 6, trigger: { type: 'cpu', targetUtilizationPercent: 70 } },
     exposes: 'grpc', generatedKeys: [KEY],
+    secrets: ['database', 'cache'], calls: [], database: { name: 'inventory', replicaReads: false },
+    resources: { requests: { cpu: '250m', memory: '384Mi' }, limits: { cpu: '1', memory: '384Mi' } },
+    slo: { errorRateMaxPercent: 0.5, latencyP99MaxMs: 300 },
   });
-  data.workloads.resources[NAME] = structuredClone(data.workloads.resources['order-service']!);
-  data.observability.slos[NAME] = { errorRateMaxPercent: 0.5, latencyP99MaxMs: 300 };
-  data.vault.serviceSecrets[NAME] = ['database', 'cache'];
-  data.workloads.databaseNames[NAME] = 'inventory';
-  data.workloads.calls['api-gateway']!.push(NAME);
+  // Who calls it is the caller's fact, in the caller's entry.
+  data.services.find((s) => s.name === 'api-gateway')!.calls.push(NAME);
   // A fifth database does not fit staging's max_connections (docs/recipes.md "Add a service").
   data.environments.staging.database.maxConnections = 600;
   return loadPlatformSpec({ data });

@@ -9,7 +9,7 @@ import {
 } from '../../lib/vault/config-as-code';
 import { renderDatabaseConnection, renderStaticRoles } from '../../lib/vault/database';
 import { renderPkiRole, vaultServerCertificateNames } from '../../lib/vault/pki';
-import { problemsAfter } from '../helpers/spec';
+import { problemsAfter, serviceEntry } from '../helpers/spec';
 import type { Mutable } from '../helpers/spec';
 
 const spec = loadPlatformSpec();
@@ -59,11 +59,10 @@ describe('Vault spec validation names the field and the value', () => {
     ['standby VPC too small for its subnets', (d) => { d.vault.standbyVpc.cidrs.production = '10.110.0.0/23'; },
       'vault.standbyVpc.cidrs.production = "10.110.0.0/23": is too small for 6 subnets of /24'],
     ['more standby NATs than AZs', (d) => { d.vault.standbyVpc.natGateways = 4; }, 'vault.standbyVpc.natGateways = 4: must be <= the number of availability zones (3)'],
-    ['secrets for an unknown service', (d) => { d.vault.serviceSecrets['billing-service'] = ['database']; },
-      'vault.serviceSecrets.billing-service = "billing-service": is not a service of the spec'],
-    ['a service without secrets entry', (d) => { delete d.vault.serviceSecrets['order-service']; },
-      'vault.serviceSecrets = "order-service": has no entry for service order-service'],
-    ['an unknown secret kind', (d) => { (d.vault.serviceSecrets['user-service'] as string[]).push('s3'); }, 'vault.serviceSecrets.user-service.2'],
+    ['a service without secrets', (d) => { delete (serviceEntry(d, 'order-service') as { secrets?: unknown }).secrets; }, 'services.4.secrets'],
+    ['a secret kind twice', (d) => { serviceEntry(d, 'order-service').secrets.push('broker'); },
+      'services.4.secrets.2 = "broker": duplicate secret kind of order-service'],
+    ['an unknown secret kind', (d) => { (serviceEntry(d, 'user-service').secrets as string[]).push('s3'); }, 'services.2.secrets.2'],
     ['a token TTL that is not a duration', (d) => { d.vault.kubernetesTokenTtl = '1h'; }, 'vault.kubernetesTokenTtl = "1h": must be an ISO-8601 duration'],
     ['a static credential rotation under an hour', (d) => { d.vault.staticCredentialRotation.services = 'PT10M'; },
       'vault.staticCredentialRotation.services = "PT10M": must be at least PT1H'],
@@ -94,19 +93,19 @@ describe('Vault configuration as code', () => {
 
   it('lets each service read only its own credentials: static database creds and the kinds the spec gives it', () => {
     const service = (name: string) => spec.services.find((s) => s.name === name)!;
-    expect(servicePolicyPaths(spec, service('order-service'))).toEqual(['database/static-creds/order-service', 'kv/data/services/order-service/kafka']);
-    expect(servicePolicyPaths(spec, service('api-gateway'))).toEqual(['kv/data/services/api-gateway/redis']);
+    expect(servicePolicyPaths(service('order-service'))).toEqual(['database/static-creds/order-service', 'kv/data/services/order-service/kafka']);
+    expect(servicePolicyPaths(service('api-gateway'))).toEqual(['kv/data/services/api-gateway/redis']);
     // Its key-encryption key (AUTH_KEY_ENCRYPTION_KEY_FILE), besides its stores.
-    expect(servicePolicyPaths(spec, service('auth-service'))).toEqual([
+    expect(servicePolicyPaths(service('auth-service'))).toEqual([
       'database/static-creds/auth-service', 'kv/data/services/auth-service/redis', 'kv/data/services/auth-service/signing',
     ]);
     // Its Stripe secret key (STRIPE_SECRET_KEY_FILE), by the 'payment-provider' kind.
-    expect(servicePolicyPaths(spec, service('payment-service'))).toEqual([
+    expect(servicePolicyPaths(service('payment-service'))).toEqual([
       'database/static-creds/payment-service', 'kv/data/services/payment-service/kafka', 'kv/data/services/payment-service/stripe',
     ]);
     for (const svc of spec.services) {
-      for (const p of servicePolicyPaths(spec, svc)) expect(p).toContain(svc.name);
-      expect(servicePolicyPaths(spec, svc).some((p) => p.startsWith('database/creds/'))).toBe(false);
+      for (const p of servicePolicyPaths(svc)) expect(p).toContain(svc.name);
+      expect(servicePolicyPaths(svc).some((p) => p.startsWith('database/creds/'))).toBe(false);
     }
   });
 
@@ -124,7 +123,7 @@ describe('Vault configuration as code', () => {
       bound_service_account_names: ['pgbouncer'], bound_service_account_namespaces: ['pgbouncer'],
       audience: 'vault', token_policies: ['pgbouncer'], token_ttl: ttl, token_max_ttl: ttl,
     });
-    const withDatabase = spec.services.filter((s) => spec.vault.serviceSecrets[s.name]!.includes('database')).map((s) => s.name);
+    const withDatabase = spec.services.filter((s) => s.secrets.includes('database')).map((s) => s.name);
     expect([...withDatabase].sort()).toEqual(['auth-service', 'order-service', 'payment-service', 'user-service']);
     expect(vaultClients(spec).find((c) => c.name === 'pgbouncer')!.rules).toEqual([
       ...withDatabase.map((name) => ({ path: `database/static-creds/${name}`, capabilities: ['read'] })),
@@ -134,7 +133,7 @@ describe('Vault configuration as code', () => {
 
   it("follows the spec: a service without a database drops out of PgBouncer's policy", () => {
     const spec2 = structuredClone(spec) as Mutable<PlatformSpec>;
-    spec2.vault.serviceSecrets['order-service'] = ['broker'];
+    serviceEntry(spec2, 'order-service').secrets = ['broker'];
     const paths = vaultClients(spec2 as PlatformSpec).find((c) => c.name === 'pgbouncer')!.rules.map((r) => r.path);
     expect(paths).not.toContain('database/static-creds/order-service');
     expect(paths).toContain('database/static-creds/payment-service');
@@ -147,8 +146,8 @@ describe('Vault configuration as code', () => {
       fileVariable: 'PAYMENT_SERVICE_STRIPE_SECRET_KEY_FILE',
     }]);
     const spec2 = structuredClone(spec) as Mutable<PlatformSpec>;
-    spec2.vault.serviceSecrets['payment-service'] = ['database', 'broker'];
-    spec2.vault.serviceSecrets['order-service'] = ['database', 'broker', 'payment-provider'];
+    serviceEntry(spec2, 'payment-service').secrets = ['database', 'broker'];
+    serviceEntry(spec2, 'order-service').secrets = ['database', 'broker', 'payment-provider'];
     const paths = (name: string) => vaultClients(spec2 as PlatformSpec).find((c) => c.name === name)!.rules.map((r) => r.path);
     expect(paths('payment-service')).not.toContain('kv/data/services/payment-service/stripe');
     expect(paths('order-service')).toContain('kv/data/services/order-service/stripe');
@@ -167,7 +166,7 @@ describe('Vault configuration as code', () => {
     expect(credentials.flatMap((c) => c.paths.map((p) => `kv/data/${p}`)).sort()).toEqual(read);
     expect(read.length).toBeGreaterThan(0);
     const spec2 = structuredClone(spec) as Mutable<PlatformSpec>;
-    spec2.vault.serviceSecrets['api-gateway'] = [];
+    serviceEntry(spec2, 'api-gateway').secrets = [];
     expect(platformCredentials(spec2 as PlatformSpec)[0]!.paths).not.toContain('services/api-gateway/redis');
     expect(renderBootstrapParameters(spec).platformCredentials).toEqual(credentials);
   });
@@ -184,7 +183,7 @@ describe('Vault configuration as code', () => {
 
   it('defines one static role per service database (user with _ for -), none for PgBouncer, rotated as the spec says', () => {
     const roles = renderStaticRoles(spec);
-    const services = Object.keys(spec.workloads.databaseNames);
+    const services = spec.services.filter((s) => s.database).map((s) => s.name);
     expect(Object.keys(roles).sort()).toEqual(services.map((n) => `database/static-roles/${n}`).sort());
     expect(roles['database/static-roles/payment-service']).toEqual({
       db_name: 'postgres', username: 'payment_service', rotation_period: durationSeconds(spec.vault.staticCredentialRotation.services),

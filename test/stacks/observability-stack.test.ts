@@ -56,7 +56,7 @@ describe.each(ENVIRONMENT_NAMES)('%s', (name) => {
 
   it('holds every threshold the spec gives, in the metric\'s unit', () => {
     const budget = pgbouncerServerBudget(spec);
-    expect(budget).toBe(spec.workloads.pgbouncer.replicas * spec.workloads.pgbouncer.maxDbConnections * Object.keys(spec.workloads.databaseNames).length);
+    expect(budget).toBe(spec.workloads.pgbouncer.replicas * spec.workloads.pgbouncer.maxDbConnections * spec.services.filter((s) => s.database).length);
     const expected: Record<string, number> = {
       'database-writer-cpu': o.database.cpuUtilizationMaxPercent,
       'database-writer-free-storage': env.database.allocatedStorageGiB * 1024 ** 3 * o.database.freeStorageMinPercentOfAllocated / 100,

@@ -61,7 +61,7 @@ describe('charts <-> Vault configuration', () => {
       const template: string = annotations['vault.hashicorp.com/agent-inject-template-userlist.txt'];
       const read = [...template.matchAll(/\bsecret "([^"]+)"/g)].map((m) => m[1]);
       expect(read).toEqual(staticRoles(spec).map((r) => `database/static-creds/${r.name}`));
-      expect(read).toEqual(spec.services.filter((s) => spec.vault.serviceSecrets[s.name]!.includes('database')).map((s) => `database/static-creds/${s.name}`));
+      expect(read).toEqual(spec.services.filter((s) => s.secrets.includes('database')).map((s) => `database/static-creds/${s.name}`));
     }
   });
 

@@ -1,5 +1,5 @@
 /** Rules of the analytics path: topics known and covered by de-duplication, checkpoints, capacity. */
-import type { PlatformSpec } from '../schema';
+import type { PlatformSpecFields as PlatformSpec } from '../schema';
 import type { Report } from './report';
 
 export function checkAnalytics(spec: PlatformSpec, issue: Report) {

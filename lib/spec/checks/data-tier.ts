@@ -1,6 +1,6 @@
 /** Rules of the data tier: engine pins, Kafka durability and producers, backup vs. RPO and vault lock. */
 import { parseDuration } from '../parse';
-import type { PlatformSpec } from '../schema';
+import type { PlatformSpecFields as PlatformSpec } from '../schema';
 import type { Report } from './report';
 
 export function checkDataTier(spec: PlatformSpec, issue: Report) {
@@ -27,10 +27,11 @@ export function checkDataTier(spec: PlatformSpec, issue: Report) {
   kafka.topics.forEach((topic, i) => {
     if (topicNames.has(topic.name)) issue(['dataTier', 'kafka', 'topics', i, 'name'], topic.name, 'duplicate topic name');
     topicNames.add(topic.name);
-    if (!spec.services.some((s) => s.name === topic.producer)) {
+    const producer = spec.services.find((s) => s.name === topic.producer);
+    if (!producer) {
       issue(['dataTier', 'kafka', 'topics', i, 'producer'], topic.producer, 'is not a service of the spec');
-    } else if (!spec.vault.serviceSecrets[topic.producer]?.includes('broker')) {
-      issue(['dataTier', 'kafka', 'topics', i, 'producer'], topic.producer, 'has no broker credentials (vault.serviceSecrets)');
+    } else if (!producer.secrets.includes('broker')) {
+      issue(['dataTier', 'kafka', 'topics', i, 'producer'], topic.producer, 'has no broker credentials (services[].secrets)');
     }
   });
   // AWS Backup runs at most hourly, so the RPO must be a whole number of hours between 1 and 24.

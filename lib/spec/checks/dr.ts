@@ -1,5 +1,5 @@
 /** Rules of the DR region: never an environment's region, its AZs in it. */
-import type { EnvironmentSpec, PlatformSpec } from '../schema';
+import type { EnvironmentSpec, PlatformSpecFields as PlatformSpec } from '../schema';
 import type { Report } from './report';
 
 export function checkDrRegionApart(key: string, env: EnvironmentSpec, drRegion: PlatformSpec['drRegion'], issue: Report) {

@@ -1,5 +1,5 @@
 /** Rules of the edge: distinct names and secret versions, a prefix list per region, cache TTLs. */
-import type { EnvironmentSpec, PlatformSpec } from '../schema';
+import type { EnvironmentSpec, PlatformSpecFields as PlatformSpec } from '../schema';
 import type { Report } from './report';
 
 export function checkEnvironmentEdge(key: string, env: EnvironmentSpec, edgeSpec: PlatformSpec['edge'], issue: Report) {

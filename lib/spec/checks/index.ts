@@ -2,7 +2,7 @@
  * The spec's cross-field rules, one module per domain. Each reports through `issue` and goes on,
  * so a load lists every problem at once, each at the field it concerns.
  */
-import type { PlatformSpec } from '../schema';
+import type { PlatformSpecFields as PlatformSpec } from '../schema';
 import { checkAnalytics } from './analytics';
 import { checkDataTier } from './data-tier';
 import { checkDrRegionApart, checkDrRegionZones } from './dr';
@@ -14,7 +14,7 @@ import { checkVault } from './vault';
 import { checkPorts, checkServiceRoles, checkServices, checkWorkloads } from './workloads';
 
 export type { Report } from './report';
-export { PGBOUNCER_POOLS, pgbouncerClientConnectionsPerPod, pgbouncerServerConnectionsPerPod } from './workloads';
+export { PGBOUNCER_POOLS, pgbouncerClientConnectionsPerPod, pgbouncerServerConnectionsPerPod, serviceDatabaseCount } from './workloads';
 
 export function checkPlatformSpec(spec: PlatformSpec, issue: Report) {
   checkObservability(spec, issue);

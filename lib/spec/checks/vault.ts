@@ -1,6 +1,6 @@
-/** Vault's cross-field rules (DESIGN.md §7): even spread, ports, every service's secrets, TTLs, the standby VPC. */
+/** Vault's cross-field rules (DESIGN.md §7): even spread, ports, the services' secret kinds, TTLs, the standby VPC. */
 import { addressCount, cidrsOverlap, parseCidr, parseDurationSeconds } from '../parse';
-import type { PlatformSpec } from '../schema';
+import type { PlatformSpecFields as PlatformSpec } from '../schema';
 import type { Report } from './report';
 
 export function checkVault(spec: PlatformSpec, issue: Report) {
@@ -9,13 +9,13 @@ export function checkVault(spec: PlatformSpec, issue: Report) {
   const azs = spec.drRegion.availabilityZones.length;
   if (vault.nodes % azs !== 0) issue(at('nodes'), vault.nodes, `must be a multiple of the ${azs} availability zones (even spread)`);
   if (vault.apiPort === vault.clusterPort) issue(at('clusterPort'), vault.clusterPort, 'must differ from vault.apiPort');
-  const known = new Set(spec.services.map((s) => s.name));
-  for (const name of Object.keys(vault.serviceSecrets)) {
-    if (!known.has(name)) issue(at('serviceSecrets', name), name, 'is not a service of the spec');
-  }
-  for (const svc of spec.services) {
-    if (!(svc.name in vault.serviceSecrets)) issue(at('serviceSecrets'), svc.name, `has no entry for service ${svc.name}`);
-  }
+  spec.services.forEach((svc, i) => {
+    const seen = new Set<string>();
+    svc.secrets.forEach((kind, j) => {
+      if (seen.has(kind)) issue(['services', i, 'secrets', j], kind, `duplicate secret kind of ${svc.name}`);
+      seen.add(kind);
+    });
+  });
   for (const key of ['services'] as const) {
     // Vault refuses static roles rotated more often than every 5 s; minutes are the sane floor.
     const rotation = parseDurationSeconds(vault.staticCredentialRotation[key]);

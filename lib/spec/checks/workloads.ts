@@ -1,9 +1,10 @@
 /**
- * Rules of the services and the charts: unique names and ports, replica bounds, every service
- * sized, callers and callees known, PgBouncer's connections fit the database, certificate renewal.
+ * Rules of the services and the charts: unique names and ports, replica bounds, requests within
+ * limits, callees known, one database per service, PgBouncer's connections fit the database,
+ * certificate renewal.
  */
 import { cpuMillis, memoryMiB, parseDurationSeconds } from '../parse';
-import type { ContainerResourcesSpec, PlatformSpec } from '../schema';
+import type { ContainerResourcesSpec, PlatformSpecFields as PlatformSpec } from '../schema';
 import type { Report } from './report';
 
 /** PgBouncer runs two pools (charts/pgbouncer-chart.ts): the writer (RDS primary) and the reader (the replicas). */
@@ -17,40 +18,48 @@ export function pgbouncerClientConnectionsPerPod(spec: Pick<PlatformSpec, 'dataT
   return Math.floor(spec.dataTier.pgbouncer.maxClientConnections / (PGBOUNCER_POOLS * spec.workloads.pgbouncer.replicas));
 }
 
+/** How many service databases PgBouncer serves: one per service with services[].database. */
+export function serviceDatabaseCount(spec: Pick<PlatformSpec, 'services'>): number {
+  return spec.services.filter((s) => s.database).length;
+}
+
 /** Server connections one PgBouncer pod may open: max_db_connections for each service database. */
-export function pgbouncerServerConnectionsPerPod(spec: Pick<PlatformSpec, 'workloads'>): number {
-  return Object.keys(spec.workloads.databaseNames).length * spec.workloads.pgbouncer.maxDbConnections;
+export function pgbouncerServerConnectionsPerPod(spec: Pick<PlatformSpec, 'services' | 'workloads'>): number {
+  return serviceDatabaseCount(spec) * spec.workloads.pgbouncer.maxDbConnections;
 }
 
 export function checkWorkloads(spec: PlatformSpec, issue: Report) {
   const { workloads: w } = spec;
   const names = spec.services.map((s) => s.name);
-  for (const name of names) {
-    if (!w.resources[name]) issue(['workloads', 'resources'], Object.keys(w.resources), `has no entry for service ${name}`);
-  }
-  for (const name of Object.keys(w.resources)) {
-    if (!names.includes(name)) issue(['workloads', 'resources', name], name, 'is not a service of the spec');
-  }
   const checkResources = (path: (string | number)[], r: ContainerResourcesSpec) => {
     if (cpuMillis(r.requests.cpu) > cpuMillis(r.limits.cpu)) issue([...path, 'requests', 'cpu'], r.requests.cpu, `must be <= limits.cpu (${r.limits.cpu})`);
     if (memoryMiB(r.requests.memory) > memoryMiB(r.limits.memory)) {
       issue([...path, 'requests', 'memory'], r.requests.memory, `must be <= limits.memory (${r.limits.memory})`);
     }
   };
-  for (const [caller, callees] of Object.entries(w.calls)) {
-    if (!names.includes(caller)) issue(['workloads', 'calls', caller], caller, 'is not a service of the spec');
-    callees.forEach((callee, i) => {
-      if (!names.includes(callee)) issue(['workloads', 'calls', caller, i], callee, 'is not a service of the spec');
-      if (callee === caller) issue(['workloads', 'calls', caller, i], callee, 'a service does not call itself over the network');
+  const databaseOwners = new Map<string, string>();
+  spec.services.forEach((s, i) => {
+    const seen = new Set<string>();
+    s.calls.forEach((callee, j) => {
+      if (!names.includes(callee)) issue(['services', i, 'calls', j], callee, 'is not a service of the spec');
+      if (callee === s.name) issue(['services', i, 'calls', j], callee, 'a service does not call itself over the network');
+      if (seen.has(callee)) issue(['services', i, 'calls', j], callee, `${s.name} already calls it`);
+      seen.add(callee);
     });
-  }
-  for (const [name, kinds] of Object.entries(spec.vault.serviceSecrets)) {
-    if (kinds.includes('database') && !w.databaseNames[name]) issue(['workloads', 'databaseNames'], Object.keys(w.databaseNames), `has no database for ${name} (vault.serviceSecrets gives it one)`);
-  }
-  for (const name of Object.keys(w.databaseNames)) {
-    if (!spec.vault.serviceSecrets[name]?.includes('database')) issue(['workloads', 'databaseNames', name], name, 'has no database in vault.serviceSecrets');
-  }
-  for (const [name, r] of Object.entries(w.resources)) checkResources(['workloads', 'resources', name], r);
+    // The database credentials (secrets 'database') and the database itself come together.
+    if (s.secrets.includes('database') && !s.database) {
+      issue(['services', i, 'secrets'], s.secrets, `has 'database' but ${s.name} has no database (services[].database)`);
+    }
+    if (s.database && !s.secrets.includes('database')) {
+      issue(['services', i, 'database'], s.database, `has no 'database' in ${s.name}'s secrets: without credentials it cannot log in`);
+    }
+    if (s.database) {
+      const other = databaseOwners.get(s.database.name);
+      if (other) issue(['services', i, 'database', 'name'], s.database.name, `is also ${other}'s database: one database per service`);
+      else databaseOwners.set(s.database.name, s.name);
+    }
+    checkResources(['services', i, 'resources'], s.resources);
+  });
   checkResources(['workloads', 'pgbouncer', 'resources'], w.pgbouncer.resources);
   checkResources(['workloads', 'pgbouncer', 'exporterResources'], w.pgbouncer.exporterResources);
   if (w.pgbouncer.defaultPoolSize > w.pgbouncer.maxDbConnections) {
@@ -63,7 +72,7 @@ export function checkWorkloads(spec: PlatformSpec, issue: Report) {
       `is shared by ${PGBOUNCER_POOLS} pools x ${w.pgbouncer.replicas} replicas: must be at least one per PgBouncer pod`);
   } else if (serversPerPod > clientsPerPod) {
     issue(['workloads', 'pgbouncer', 'maxDbConnections'], w.pgbouncer.maxDbConnections,
-      `times the ${Object.keys(w.databaseNames).length} databases (${serversPerPod}) must be <= each PgBouncer pod's share of dataTier.pgbouncer.maxClientConnections (${clientsPerPod}): a pool never holds more server than client connections`);
+      `times the ${serviceDatabaseCount(spec)} databases (${serversPerPod}) must be <= each PgBouncer pod's share of dataTier.pgbouncer.maxClientConnections (${clientsPerPod}): a pool never holds more server than client connections`);
   }
   for (const [key, env] of Object.entries(spec.environments)) {
     // Each pool's replicas all reach one instance in the worst case (the writer; the reader pool's
@@ -74,9 +83,6 @@ export function checkWorkloads(spec: PlatformSpec, issue: Report) {
         `must be >= PgBouncer's server connections to one instance (${w.pgbouncer.replicas} replicas x ${serversPerPod}) + dataTier.postgres.reservedConnections (${spec.dataTier.postgres.reservedConnections}) = ${needed}`);
     }
   }
-  w.replicaReaders.forEach((name, i) => {
-    if (!spec.vault.serviceSecrets[name]?.includes('database')) issue(['workloads', 'replicaReaders', i], name, 'has no database in vault.serviceSecrets');
-  });
   const renewBefore = parseDurationSeconds(w.certificates.renewBefore);
   const lifetime = parseDurationSeconds(w.certificates.duration);
   if (renewBefore !== undefined && lifetime !== undefined && renewBefore >= lifetime) {
@@ -135,11 +141,11 @@ export function checkServiceRoles(spec: PlatformSpec, issue: Report) {
   for (const { s, i } of edges) {
     // The load balancer's security group reaches the DMZ only (lib/constructs/network/security-zones.ts).
     if (s.zone !== 'dmz') issue(['services', i, 'zone'], s.zone, `must be dmz: ${s.name} is the edge service, and the load balancer reaches the DMZ only`);
-    for (const [caller, callees] of Object.entries(spec.workloads.calls)) {
-      callees.forEach((callee, j) => {
-        if (callee === s.name) issue(['workloads', 'calls', caller, j], callee, `is the edge service: it serves HTTPS to the load balancer, not gRPC to ${caller}`);
+    spec.services.forEach((caller, k) => {
+      caller.calls.forEach((callee, j) => {
+        if (callee === s.name) issue(['services', k, 'calls', j], callee, `is the edge service: it serves HTTPS to the load balancer, not gRPC to ${caller.name}`);
       });
-    }
+    });
   }
   spec.services.forEach((s, i) => {
     if (s.autoscaling.trigger.type === 'latency' && s.exposes !== 'grpc') {
@@ -155,8 +161,8 @@ export function checkServiceRoles(spec: PlatformSpec, issue: Report) {
     if (s.tokens !== 'verify') return;
     if (!signer) {
       issue(['services', i, 'tokens'], s.tokens, `${s.name} verifies tokens, but no service signs them (tokens: 'sign')`);
-    } else if (!(spec.workloads.calls[s.name] ?? []).includes(signer.name)) {
-      issue(['workloads', 'calls', s.name], spec.workloads.calls[s.name] ?? [],
+    } else if (!s.calls.includes(signer.name)) {
+      issue(['services', i, 'calls'], s.calls,
         `must include ${signer.name}: ${s.name} verifies tokens with the signer's key set, which it fetches over gRPC`);
     }
   });

@@ -16,6 +16,7 @@ import { edge, environmentEdge } from './edge';
 import { environmentNetwork, operatorAccess, securityZones } from './network';
 import { observabilitySchema } from './observability';
 import { vaultSpec } from './vault';
+import type { VaultSecretKind } from './vault';
 import { service, workloads } from './workloads';
 
 export { INSTANCE_FAMILIES, INSTANCE_SIZES, LOG_RETENTION_DAYS } from './common';
@@ -27,7 +28,7 @@ export type { VaultSecretKind } from './vault';
 export type { HelmChartSpec } from './cluster';
 export type { KafkaTopicSpec } from './data-tier';
 export { SERVICE_EXPOSURES, TOKEN_ROLES } from './workloads';
-export type { ContainerResourcesSpec, GeneratedKeySpec, ServiceExposure, TokenRole } from './workloads';
+export type { ContainerResourcesSpec, GeneratedKeySpec, ServiceDatabaseSpec, ServiceExposure, ServiceSloSpec, TokenRole } from './workloads';
 export { SEVERITIES } from './observability';
 export type { ObservabilitySpec, NotificationSubscription, Severity } from './observability';
 
@@ -48,7 +49,7 @@ const environment = z.strictObject({
   analytics: environmentAnalytics,
 });
 
-export const platformSpecSchema = z.strictObject({
+const platformSpecFields = z.strictObject({
   project: kebabName,
   securityZones,
   operatorAccess,
@@ -70,6 +71,22 @@ export const platformSpecSchema = z.strictObject({
 }).superRefine((spec, ctx) => {
   // Every rule runs and reports on its own field, so one load lists every problem of the spec.
   checkPlatformSpec(spec, (path, input, message) => ctx.addIssue({ code: 'custom', path, input, message }));
+});
+
+/** The spec as the checks see it: the fields as written, defaults filled in, no derived views. */
+export type PlatformSpecFields = z.infer<typeof platformSpecFields>;
+
+/** services[].secrets by service name (PlatformSpec['vault']['serviceSecrets']). */
+type ServiceSecretsView = Readonly<Record<string, readonly VaultSecretKind[]>>;
+
+export const platformSpecSchema = platformSpecFields.transform((spec) => {
+  const serviceSecrets: ServiceSecretsView = Object.freeze(Object.fromEntries(spec.services.map((s) => [s.name, s.secrets])));
+  // Derived and read-only, for readers not yet moved to the services' own entries
+  // (lib/stacks/vault-stack.ts, lib/constructs/network/security-zones.ts). Not enumerable, so a
+  // copy of the loaded spec (structuredClone, JSON) is the spec as written and loads again:
+  // services[].secrets stays the one source.
+  const vault = Object.defineProperty({ ...spec.vault }, 'serviceSecrets', { value: serviceSecrets, enumerable: false });
+  return { ...spec, vault: vault as typeof spec.vault & { readonly serviceSecrets: ServiceSecretsView } };
 });
 
 export type PlatformSpec = z.infer<typeof platformSpecSchema>;

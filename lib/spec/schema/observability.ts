@@ -1,6 +1,6 @@
 /**
  * The spec's `observability` section (docs/observability.md): alarm thresholds next to what they
- * watch, the services' SLOs, the in-cluster alert thresholds and who is notified. Plain zod, like
+ * watch (the services' SLOs are in services[].slo), the in-cluster alert thresholds and who is notified. Plain zod, like
  * the rest of the spec; units are in the field names. Its cross-field rules: checks/observability.ts.
  */
 import { z } from 'zod';
@@ -24,13 +24,6 @@ const environmentNotifications = z.strictObject({
   paging: z.boolean(),
   critical: z.array(subscription).min(1, 'must list at least one subscription: an alarm nobody receives is no alarm'),
   warning: z.array(subscription).min(1, 'must list at least one subscription: an alarm nobody receives is no alarm'),
-});
-
-const slo = z.strictObject({
-  /** Share of requests (per route or RPC) that may fail with a server error. */
-  errorRateMaxPercent: percent,
-  /** p99 latency per route or RPC. */
-  latencyP99MaxMs: positive,
 });
 
 export const observabilitySchema = z.strictObject({
@@ -73,8 +66,6 @@ export const observabilitySchema = z.strictObject({
   }),
   nat: z.strictObject({ packetsDroppedMaxPer5Minutes: positiveInt }),
   analytics: z.strictObject({ warehouseAtMaxCapacityMinutes: positiveInt }),
-  /** SLO per service name (services[].name). */
-  slos: z.record(z.string(), slo),
   inCluster: z.strictObject({
     outboxBacklogMaxRows: positiveInt,
     outboxLagP99MaxSeconds: positive,

@@ -1,6 +1,6 @@
 /** Vault (DESIGN.md §7): the secrets store of every environment, primary + DR-region standby. */
 import { z } from 'zod';
-import { cidr, duration, httpsOrigin, instanceType, kebabName, logRetentionDays, port, positiveInt } from './common';
+import { cidr, duration, httpsOrigin, instanceType, logRetentionDays, port, positiveInt } from './common';
 
 /**
  * What a service may read from Vault: its database, cache and broker credentials, and
@@ -37,8 +37,6 @@ export const vaultSpec = z.strictObject({
   packageRepository: httpsOrigin,
   /** TTL of the private DNS record the cluster's clients resolve Vault by; a failover moves it. */
   dnsTtlSeconds: z.number().int().min(5, 'must be >= 5').max(300, 'must be <= 300: a failover waits this long for clients to follow'),
-  /** What each service may read from Vault, by VAULT_SECRET_KINDS. */
-  serviceSecrets: z.record(kebabName, z.array(z.enum(VAULT_SECRET_KINDS)).min(1)),
   /** How often Vault rotates the services' static database passwords (database/static-creds). */
   staticCredentialRotation: z.strictObject({ services: duration }),
   /** Lifetime of the services' CA that the PKI mount generates (and the mount's max lease TTL). */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CPU_QUANTITY, MEMORY_QUANTITY } from '../parse';
 import { duration, httpsOrigin, kebabName, port, positiveInt } from './common';
 import { ZONE_NAMES } from './network';
+import { VAULT_SECRET_KINDS } from './vault';
 
 const cpuTrigger = z.strictObject({
   type: z.literal('cpu'),
@@ -27,7 +28,7 @@ const autoscaling = z.strictObject({
  * What a service serves on its port. 'edge': HTTPS to the edge's load balancer (CloudFront -> ALB
  * -> this service: the ALB's TargetGroupBinding, HTTP_PORT, X-Forwarded-For believed from the public
  * zone, metrics per HTTP route); exactly one service is the edge. 'grpc': gRPC over mTLS to the
- * callers workloads.calls names (GRPC_PORT, GRPC_ALLOWED_PEERS, a headless Service, metrics per RPC).
+ * callers whose services[].calls name it (GRPC_PORT, GRPC_ALLOWED_PEERS, a headless Service, metrics per RPC).
  */
 export const SERVICE_EXPOSURES = ['edge', 'grpc'] as const;
 export type ServiceExposure = (typeof SERVICE_EXPOSURES)[number];
@@ -54,7 +55,37 @@ const generatedKey = z.strictObject({
 });
 export type GeneratedKeySpec = z.infer<typeof generatedKey>;
 
-/** services[] */
+const cpuQuantity = z.string().regex(CPU_QUANTITY, 'must be a CPU quantity such as 250m or 1');
+const memoryQuantity = z.string().regex(MEMORY_QUANTITY, 'must be a memory quantity such as 256Mi or 1Gi');
+export const containerResources = z.strictObject({
+  requests: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
+  limits: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
+});
+export type ContainerResourcesSpec = z.infer<typeof containerResources>;
+
+const percent = z.number().gt(0, 'must be > 0 %').max(100, 'must be <= 100 %');
+/** A service's SLO, per HTTP route (the edge service) or per RPC (the rest); prometheus-rules.ts alerts on it. */
+const serviceSlo = z.strictObject({
+  /** Share of requests (per route or RPC) that may fail with a server error. */
+  errorRateMaxPercent: percent,
+  /** p99 latency per route or RPC. */
+  latencyP99MaxMs: z.number().gt(0, 'must be > 0'),
+});
+export type ServiceSloSpec = z.infer<typeof serviceSlo>;
+
+/** A service's own PostgreSQL database, reached through PgBouncer (docs/data-tier.md). */
+const serviceDatabase = z.strictObject({
+  /** DATABASE_NAME; one database per service, so no two services share a name. */
+  name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a PostgreSQL identifier'),
+  /** Also reads from the replicas, through PgBouncer's reader pool (DATABASE_READ_HOST); false unless given. */
+  replicaReads: z.boolean().default(false),
+});
+export type ServiceDatabaseSpec = z.infer<typeof serviceDatabase>;
+
+/**
+ * services[]: everything about one service, so adding a service is one entry here plus its code
+ * folder (docs/recipes.md). Where each value comes from (spec or choice) is noted at the entry.
+ */
 export const service = z.strictObject({
   name: kebabName,
   /** The spec's port: HTTPS for the edge service, gRPC for the rest (`exposes`). */
@@ -72,15 +103,20 @@ export const service = z.strictObject({
   tokens: z.enum(TOKEN_ROLES).optional(),
   /** Secrets generated for it alone (e.g. a key encrypting its own keys at rest); none unless given. */
   generatedKeys: z.array(generatedKey).default([]),
+  /**
+   * What it may read from Vault (VAULT_SECRET_KINDS): the stores it uses, and with them its
+   * NetworkPolicy egress and its Vault policy.
+   */
+  secrets: z.array(z.enum(VAULT_SECRET_KINDS)).min(1),
+  /** The services it calls over gRPC (mTLS): each callee admits its identity and NetworkPolicy; none unless given. */
+  calls: z.array(kebabName).default([]),
+  /** Its PostgreSQL database; given exactly when secrets has 'database'. */
+  database: serviceDatabase.optional(),
+  /** Requests and limits of its container. */
+  resources: containerResources,
+  /** Its error-rate and latency SLO (docs/observability.md). */
+  slo: serviceSlo,
 });
-
-const cpuQuantity = z.string().regex(CPU_QUANTITY, 'must be a CPU quantity such as 250m or 1');
-const memoryQuantity = z.string().regex(MEMORY_QUANTITY, 'must be a memory quantity such as 256Mi or 1Gi');
-export const containerResources = z.strictObject({
-  requests: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
-  limits: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
-});
-export type ContainerResourcesSpec = z.infer<typeof containerResources>;
 
 /** A third-party image, pinned: `<registry>/<repository>:<tag>`, optionally `@sha256:<digest>`. */
 const pinnedImage = z.string().regex(
@@ -92,22 +128,14 @@ const pinnedImage = z.string().regex(
 export const workloads = z.strictObject({
   /** Image tag of the services when no `-c services:imageTag=<tag>` is given. */
   defaultImageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, 'must be a Docker image tag'),
-  /** Who calls whom over gRPC (services/README.md): the callee admits the caller's identity and NetworkPolicy. */
-  calls: z.record(kebabName, z.array(kebabName).min(1)),
   /**
-   * The external payment provider (Stripe) the services with vault.serviceSecrets
-   * 'payment-provider' call over the internet; its secret key is in Vault (docs/vault.md).
+   * The external payment provider (Stripe) the services with secrets
+   * 'payment-provider' (services[].secrets) call over the internet; its secret key is in Vault (docs/vault.md).
    */
   paymentProvider: z.strictObject({
     /** `STRIPE_API_BASE`; the NetworkPolicy opens the internet on its port only (443 unless given). */
     apiBase: httpsOrigin,
   }),
-  /** PostgreSQL database of each service that has one (vault.serviceSecrets 'database'). */
-  databaseNames: z.record(kebabName, z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a PostgreSQL identifier')),
-  /** Services that also read from the replicas, through PgBouncer's reader pool (DATABASE_READ_HOST). */
-  replicaReaders: z.array(kebabName),
-  /** Requests and limits of each service's container, keyed by service name. */
-  resources: z.record(kebabName, containerResources),
   /** Seconds between SIGTERM and SIGKILL; must exceed the services' drain time (SHUTDOWN_GRACE_MS). */
   terminationGracePeriodSeconds: z.number().int().min(1).max(600),
   pgbouncer: z.strictObject({

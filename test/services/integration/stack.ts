@@ -163,7 +163,7 @@ export async function prepareStack(options: StackOptions = {}): Promise<Prepared
       ...(withOrders ? { 'order-service': await issueServiceCertificate(ca, 'order-service') } : {}),
       ...(withPayments ? { 'payment-service': await issueServiceCertificate(ca, 'payment-service') } : {}),
     };
-    const dbName = (w: AnyWorkload) => spec.workloads.databaseNames[w]!;
+    const dbName = (w: AnyWorkload) => spec.services.find((s) => s.name === w)!.database!.name;
     const [authDb, usersDb, ordersDb, paymentsDb] = await Promise.all([
       pg.createDatabase(dbName('auth-service')), pg.createDatabase(dbName('user-service')),
       withOrders ? pg.createDatabase(dbName('order-service')) : undefined,
