@@ -125,7 +125,7 @@ export function callersOf(spec: PlatformSpec, name: string): string[] {
 }
 
 /** Services whose secrets include `kind` (services[].secrets), in spec order. */
-export const servicesWithSecret = (spec: PlatformSpec, kind: VaultSecretKind): ServiceSpec[] =>
+export const servicesWithSecret = (spec: Pick<PlatformSpec, 'services'>, kind: VaultSecretKind): ServiceSpec[] =>
   spec.services.filter((s) => s.secrets.includes(kind));
 
 /** ECR repository of a service (lib/stacks/registry-stack.ts creates it under this name). */

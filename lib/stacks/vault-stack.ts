@@ -24,7 +24,7 @@ import { zoneSubnets } from '../constructs/network/zoned-vpc';
  * private-zone workload) and the bastion when spec.operatorAccess gives it Vault.
  */
 export function vaultClients(spec: PlatformStackProps['spec'], network: Pick<NetworkStack, 'zones'>) {
-  const zones = new Set(spec.services.filter((s) => spec.vault.serviceSecrets[s.name]).map((s) => s.zone));
+  const zones = new Set(spec.services.filter((s) => s.secrets.length > 0).map((s) => s.zone));
   return [
     { name: 'private workloads', group: network.zones.workloads },
     ...(zones.has('dmz') ? [{ name: 'DMZ workloads', group: network.zones.dmz }] : []),

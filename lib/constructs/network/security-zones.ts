@@ -1,6 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import type { PlatformSpec, VaultSecretKind } from '../../spec';
+import { servicesWithSecret } from '../../spec/topology';
 
 export interface SecurityZoneGroups {
   /** Public zone: the internet-facing load balancer (the edge stack adds its CloudFront ingress). */
@@ -87,11 +88,11 @@ export class SecurityZones extends Construct implements SecurityZoneGroups {
     }
 
     // The restricted zone admits each store's port from the zone whose workloads own the store
-    // (vault.serviceSecrets: PgBouncer logs in to PostgreSQL for the services with a database),
+    // (services[].secrets: PgBouncer logs in to PostgreSQL for the services with a database),
     // and everything from the bastion. The warehouse's owner (the Flink job) and the Kafka topics
     // handler get their rules where they are defined.
     const data = spec.dataTier;
-    const owners = (kind: VaultSecretKind) => spec.services.filter((s) => spec.vault.serviceSecrets[s.name]?.includes(kind));
+    const owners = (kind: VaultSecretKind) => servicesWithSecret(spec, kind);
     const storePorts: Array<[string, number, VaultSecretKind]> = [
       ['PostgreSQL (PgBouncer)', data.postgres.port, 'database'],
       ['Redis', data.redis.port, 'cache'],

@@ -16,7 +16,6 @@ import { edge, environmentEdge } from './edge';
 import { environmentNetwork, operatorAccess, securityZones } from './network';
 import { observabilitySchema } from './observability';
 import { vaultSpec } from './vault';
-import type { VaultSecretKind } from './vault';
 import { service, workloads } from './workloads';
 
 export { INSTANCE_FAMILIES, INSTANCE_SIZES, LOG_RETENTION_DAYS } from './common';
@@ -73,21 +72,10 @@ const platformSpecFields = z.strictObject({
   checkPlatformSpec(spec, (path, input, message) => ctx.addIssue({ code: 'custom', path, input, message }));
 });
 
-/** The spec as the checks see it: the fields as written, defaults filled in, no derived views. */
+/** The spec as the checks see it: the fields as written, defaults filled in. */
 export type PlatformSpecFields = z.infer<typeof platformSpecFields>;
 
-/** services[].secrets by service name (PlatformSpec['vault']['serviceSecrets']). */
-type ServiceSecretsView = Readonly<Record<string, readonly VaultSecretKind[]>>;
-
-export const platformSpecSchema = platformSpecFields.transform((spec) => {
-  const serviceSecrets: ServiceSecretsView = Object.freeze(Object.fromEntries(spec.services.map((s) => [s.name, s.secrets])));
-  // Derived and read-only, for readers not yet moved to the services' own entries
-  // (lib/stacks/vault-stack.ts, lib/constructs/network/security-zones.ts). Not enumerable, so a
-  // copy of the loaded spec (structuredClone, JSON) is the spec as written and loads again:
-  // services[].secrets stays the one source.
-  const vault = Object.defineProperty({ ...spec.vault }, 'serviceSecrets', { value: serviceSecrets, enumerable: false });
-  return { ...spec, vault: vault as typeof spec.vault & { readonly serviceSecrets: ServiceSecretsView } };
-});
+export const platformSpecSchema = platformSpecFields;
 
 export type PlatformSpec = z.infer<typeof platformSpecSchema>;
 /** The spec as written (lib/spec/platform.ts): fields with a default may be left out. */
