@@ -1,5 +1,3 @@
-import { Chart } from 'cdk8s';
-import type { ChartProps } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
 import { durationSeconds } from '../lib/spec';
@@ -16,10 +14,10 @@ import {
   VAULT_SECRETS_MOUNT, zoneSubnetCidrs,
 } from '../lib/spec/topology';
 import { serviceNetworkPolicies } from './lib/network-policies';
+import { PlatformChart } from './lib/platform-chart';
+import type { PlatformChartProps } from './lib/platform-chart';
 
-export interface ServiceChartProps extends ChartProps {
-  readonly spec: PlatformSpec;
-  readonly environment: EnvironmentSpec;
+export interface ServiceChartProps extends PlatformChartProps {
   /** The service of spec.services this chart deploys. */
   readonly service: string;
   /** Tag of the service's image in its ECR repository (`-c services:imageTag=<tag>`). */
@@ -35,20 +33,14 @@ export const prometheusAddress = (spec: PlatformSpec) =>
  * with the health/gRPC ports and probes, Service, mTLS Certificate, autoscaler from the spec's
  * table, PodDisruptionBudget and the NetworkPolicies of its zone. Namespace = service name.
  */
-export class ServiceChart extends Chart {
+export class ServiceChart extends PlatformChart {
   readonly service: ServiceSpec;
 
   constructor(scope: Construct, id: string, props: ServiceChartProps) {
-    const service = serviceByName(props.spec, props.service);
-    super(scope, id, {
-      ...props,
-      namespace: service.name,
-      labels: {
-        'app.kubernetes.io/part-of': props.spec.project,
-        'platform/environment': props.environment.name,
-        'platform/zone': service.zone,
-      },
-    });
+    // Chart props only: which service and its image tag are ours to use, not Chart's.
+    const { service: serviceName, imageTag, ...chartProps } = props;
+    const service = serviceByName(props.spec, serviceName);
+    super(scope, id, { ...chartProps, namespace: service.name, labels: { 'platform/zone': service.zone } });
     this.service = service;
     const { spec, environment } = props;
     const name = service.name;
@@ -124,7 +116,7 @@ export class ServiceChart extends Chart {
             topologySpreadConstraints: topologySpread(selector),
             containers: [{
               name,
-              image: serviceImage(spec, environment, name, props.imageTag),
+              image: serviceImage(spec, environment, name, imageTag),
               imagePullPolicy: 'Always',
               ports,
               env: serviceEnv(spec, environment, service, secrets),
