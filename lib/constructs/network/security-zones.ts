@@ -22,9 +22,9 @@ export interface SecurityZonesProps {
   readonly vpc: ec2.IVpc;
   /**
    * The parts of the spec the zone table is drawn from: the services and their zones and ports,
-   * who the VPN and the bastion reach, the stores' ports and owners (Vault's service secrets).
+   * who the VPN and the bastion reach, the stores' ports and owners (services[].secrets).
    */
-  readonly spec: Pick<PlatformSpec, 'services' | 'operatorAccess' | 'dataTier' | 'vault' | 'analytics'>;
+  readonly spec: Pick<PlatformSpec, 'services' | 'operatorAccess' | 'dataTier' | 'analytics'>;
 }
 
 /**
