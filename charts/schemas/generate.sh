@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates charts/schemas/ (run after a Kubernetes version bump in lib/spec, a CRD update in
-# ../shared/crds, or a chart that renders a new kind). Needs the PyPI registry once; the output
+# charts/crds, or a chart that renders a new kind). Needs the PyPI registry once; the output
 # is checked in and the tests need no network. The kubernetes-validate release matching the
 # cluster's minor version carries that version's schemas.
 set -euo pipefail

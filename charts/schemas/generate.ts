@@ -4,7 +4,7 @@
  *  - kubernetes/v<minor>/: standalone strict schemas of the core kinds the charts render, cut
  *    from the schemas the `kubernetes-validate` PyPI package ships for the spec's Kubernetes
  *    version (its `$ref`s into one shared definitions file are inlined per kind);
- *  - crds/<group>/<kind>_<version>.json: the CRDs of ../shared/crds, strict (no unknown fields).
+ *  - crds/<group>/<kind>_<version>.json: the CRDs of charts/crds, strict (no unknown fields).
  * Usage: tsx charts/schemas/generate.ts <kubernetes-json-schema/v1.NN.0-local-strict dir>
  * (charts/schemas/generate.sh downloads the package and runs this).
  */
@@ -23,7 +23,7 @@ interface Crd {
 }
 
 export const SCHEMA_ROOT = path.join(__dirname);
-export const CRD_SOURCE = path.join(__dirname, '..', '..', '..', 'shared', 'crds');
+export const CRD_SOURCE = path.join(__dirname, '..', 'crds');
 export const kubernetesSchemaDir = (kubernetesVersion: string) => path.join(SCHEMA_ROOT, 'kubernetes', `v${kubernetesVersion}`);
 
 /** kubeconform's file name of a core kind: <kind>[-<first label of the group>]-<version>.json. */

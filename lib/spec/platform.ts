@@ -80,6 +80,9 @@ export const platformSpecData: PlatformSpecInput = {
         },
         warehouse: { baseCapacityRpu: 32, maxCapacityRpu: 128 }, // choice
       },
+      // choice: production runs a promoted, immutable revision; promoting is a reviewed change of
+      // this commit (docs/gitops.md), so the production configuration at any moment is one commit.
+      gitops: { revision: { commit: '2858195ebc99978030c1e41f44f46df7d4d9bda0' } },
       edge: {
         // choice: placeholder names until the real DNS zone is delegated; origin.* is an alias of the ALB.
         domainName: 'api.platform.example.com',
@@ -139,6 +142,7 @@ export const platformSpecData: PlatformSpecInput = {
         flink: { parallelism: 1, parallelismPerKpu: 1, autoScaling: true, logRetentionDays: 90 }, // choice
         warehouse: { baseCapacityRpu: 8, maxCapacityRpu: 32 }, // choice: the smallest warehouse
       },
+      gitops: { revision: { branch: 'main' } }, // choice: staging follows the main branch
       edge: {
         // choice: placeholder names until the real DNS zone is delegated; origin.* is an alias of the ALB.
         domainName: 'api.staging.platform.example.com',
@@ -309,6 +313,17 @@ export const platformSpecData: PlatformSpecInput = {
     configuration: { rpo: 'PT0S', rto: 'PT30M', strategy: 'GitOps' },
   },
 
+  // The reconciler of the configuration row above (docs/gitops.md); checks/gitops.ts bounds it by that row's RTO.
+  gitops: {
+    // choice: the newest release the Go module proxy serves that builds with Go 1.26 (v1.10 needs 1.27)
+    fluxControllers: 'v1.9.6',
+    sourceInterval: 'PT1M', // choice: a published revision reaches the cluster within a minute
+    driftInterval: 'PT10M', // choice: a hand edit is reverted within ten minutes
+    retryInterval: 'PT2M', // choice
+    applyTimeout: 'PT10M', // choice: apply plus every Deployment's rollout (maxSurge 1, readiness probes)
+    repositoryName: 'config', // choice: <project>/config beside the services' <project>/<service>
+  },
+
   // spec "System Overview" / "Network Topology": Client -> CloudFront -> (WAF) ALB -> api-gateway.
   edge: {
     // choice: only static assets are cached; the API (the default behaviour) never is.
@@ -471,6 +486,13 @@ export const platformSpecData: PlatformSpecInput = {
     vaultInjector: {
       chart: 'vault', repository: 'https://helm.releases.hashicorp.com',
       version: '0.31.0', namespace: 'vault', // choice: the injector only, pointed at the EC2 Vault cluster
+    },
+    // choice: the newest community chart confirmed here (Flux 2.8.5); its source-controller and
+    // kustomize-controller images are set to gitops.fluxControllers, the release the tests build
+    // and run (lib/constructs/cluster/addons/flux.ts).
+    flux: {
+      chart: 'flux2', repository: 'https://fluxcd-community.github.io/helm-charts',
+      version: '2.18.3', namespace: 'flux-system',
     },
   },
 };

@@ -136,6 +136,17 @@ export function serviceImage(spec: PlatformSpec, environment: EnvironmentSpec, n
   return `${environment.account}.dkr.ecr.${environment.region}.amazonaws.com/${serviceRepositoryName(spec, name)}:${tag}`;
 }
 
+/** ECR repository of an environment's rendered manifests (gitops.repositoryName), beside the images. */
+export const configRepositoryName = (spec: PlatformSpec) => `${spec.project}/${spec.gitops.repositoryName}`;
+
+/** `<registry host>/<repository>` of the environment's rendered manifests, as an OCI reference. */
+export function configRepositoryUrl(spec: PlatformSpec, environment: EnvironmentSpec): string {
+  return `${environment.account}.dkr.ecr.${environment.region}.amazonaws.com/${configRepositoryName(spec)}`;
+}
+
+/** Name of the environment's OCIRepository and Kustomization in the Flux namespace. */
+export const GITOPS_OBJECT_NAME = 'workloads';
+
 /** Zones in the VPC's allocation order (lib/constructs/network/zoned-vpc.ts: largest blocks first, stable). */
 const ZONE_ORDER: readonly ZoneName[] = ['public', 'dmz', 'private', 'restricted'];
 

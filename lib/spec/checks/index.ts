@@ -7,6 +7,7 @@ import { checkAnalytics } from './analytics';
 import { checkDataTier } from './data-tier';
 import { checkDrRegionApart, checkDrRegionZones } from './dr';
 import { checkEnvironmentEdge, checkStaticPaths } from './edge';
+import { checkGitops } from './gitops';
 import { checkEnvironment } from './network';
 import { checkObservability } from './observability';
 import type { Report } from './report';
@@ -32,4 +33,5 @@ export function checkPlatformSpec(spec: PlatformSpec, issue: Report) {
     checkDrRegionApart(key, env, spec.drRegion, issue);
   }
   checkDrRegionZones(spec.drRegion, issue);
+  checkGitops(spec, issue);
 }

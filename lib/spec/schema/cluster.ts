@@ -33,4 +33,6 @@ export const clusterAddons = z.strictObject({
   prometheus: helmChart,
   /** The Vault Agent injector (docs/vault.md): renders secrets into the pods; no Vault server in-cluster. */
   vaultInjector: helmChart,
+  /** Flux's source-controller and kustomize-controller: the GitOps reconciler of the workloads (docs/gitops.md). */
+  flux: helmChart,
 });

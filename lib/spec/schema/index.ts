@@ -13,6 +13,7 @@ import { awsAccountId, awsRegion, kebabName, threeAvailabilityZones } from './co
 import { dataTier, environmentCache, environmentDatabase, environmentMessaging } from './data-tier';
 import { disasterRecovery, drRegion } from './dr';
 import { edge, environmentEdge } from './edge';
+import { environmentGitops, gitops } from './gitops';
 import { environmentNetwork, operatorAccess, securityZones } from './network';
 import { observabilitySchema } from './observability';
 import { vaultSpec } from './vault';
@@ -25,6 +26,7 @@ export { CLOUDFRONT_REGION } from './edge';
 export { VAULT_SECRET_KINDS } from './vault';
 export type { VaultSecretKind } from './vault';
 export type { HelmChartSpec } from './cluster';
+export type { GitopsRevision } from './gitops';
 export type { KafkaTopicSpec } from './data-tier';
 export { SERVICE_EXPOSURES, TOKEN_ROLES } from './workloads';
 export type { ContainerResourcesSpec, GeneratedKeySpec, ServiceDatabaseSpec, ServiceExposure, ServiceSloSpec, TokenRole } from './workloads';
@@ -46,6 +48,7 @@ const environment = z.strictObject({
   messaging: environmentMessaging,
   edge: environmentEdge,
   analytics: environmentAnalytics,
+  gitops: environmentGitops,
 });
 
 const platformSpecFields = z.strictObject({
@@ -61,6 +64,7 @@ const platformSpecFields = z.strictObject({
   dataTier,
   drRegion,
   disasterRecovery,
+  gitops,
   edge,
   workloads,
   analytics,

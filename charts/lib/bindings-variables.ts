@@ -1,0 +1,35 @@
+import type { PlatformBindings } from '../bindings-chart';
+
+/**
+ * The deploy-time values as Flux post-build variables: CDK writes them into one ConfigMap in the
+ * Flux namespace (the only workload input it still applies), and the Kustomization substitutes
+ * them into the rendered manifests (`${NAME}`), so dist/<env>/ is the same for every deploy.
+ */
+export const BINDINGS_CONFIGMAP = 'platform-bindings';
+
+const VARIABLES: Readonly<Record<keyof PlatformBindings, string>> = {
+  databaseWriterHost: 'DATABASE_WRITER_HOST',
+  databaseReaderHosts: 'DATABASE_READER_HOSTS',
+  cacheHost: 'CACHE_HOST',
+  kafkaBootstrapBrokers: 'KAFKA_BOOTSTRAP_BROKERS',
+  apiGatewayTargetGroupArn: 'API_GATEWAY_TARGET_GROUP_ARN',
+  dmzSecurityGroupId: 'DMZ_SECURITY_GROUP_ID',
+};
+
+/** The ConfigMap's data: one variable per binding (reader hosts comma-separated, as PgBouncer reads them). */
+export function bindingsVariables(bindings: PlatformBindings): Record<string, string> {
+  return Object.fromEntries(Object.entries(VARIABLES).map(([field, name]) => {
+    const value = bindings[field as keyof PlatformBindings];
+    return [name, Array.isArray(value) ? value.join(',') : value as string];
+  }));
+}
+
+/** The bindings as the rendered manifests carry them: each a `${NAME}` the Kustomization fills in. */
+export const BINDING_PLACEHOLDERS: PlatformBindings = {
+  databaseWriterHost: `\${${VARIABLES.databaseWriterHost}}`,
+  databaseReaderHosts: [`\${${VARIABLES.databaseReaderHosts}}`],
+  cacheHost: `\${${VARIABLES.cacheHost}}`,
+  kafkaBootstrapBrokers: `\${${VARIABLES.kafkaBootstrapBrokers}}`,
+  apiGatewayTargetGroupArn: `\${${VARIABLES.apiGatewayTargetGroupArn}}`,
+  dmzSecurityGroupId: `\${${VARIABLES.dmzSecurityGroupId}}`,
+};

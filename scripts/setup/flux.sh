@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The GitOps reconciler for the tests (test/harness/flux.ts): Flux's source-controller and
+# kustomize-controller at the versions the cluster add-on deploys, an OCI registry (CNCF
+# distribution) standing in for ECR on loopback, and oras to push the rendered manifests as an
+# artifact, all built from the Go module proxy (DESIGN.md §8) into .cache/flux/bin.
+# Each is its upstream module built as published: a copy of the proxy's checksum-verified module
+# dir with its own main. The Flux controllers replace their `api` submodule with a folder the
+# module zip does not hold: the published api module of the same release is used instead.
+# Idempotent and stamp-based: a no-op when the stamp matches this script.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+# source-controller and kustomize-controller of one Flux release: the spec's gitops.fluxControllers
+FLUX_CONTROLLERS=$(sed -n "s/^ *fluxControllers: '\(v[0-9.]*\)',.*/\1/p" lib/spec/platform.ts)
+[ -n "$FLUX_CONTROLLERS" ] || { echo "setup: no gitops.fluxControllers: 'v<x.y.z>' line in lib/spec/platform.ts" >&2; exit 1; }
+# The proxy does not serve fluxcd/pkg/artifact v0.18.3 (source-controller v1.9.6's); v0.18.0, the
+# same minor, is served and compiles against it.
+ARTIFACT_PKG=v0.18.0
+DISTRIBUTION=v3.1.2
+ORAS=v1.3.6
+
+root="$PWD/.cache/flux"
+bin="$root/bin"
+stamp="$bin/.stamp"
+want="$(sha256sum "$0" | cut -d' ' -f1) $FLUX_CONTROLLERS"
+binaries=(source-controller kustomize-controller registry oras)
+present=1
+for b in "${binaries[@]}"; do [ -x "$bin/$b" ] || present=; done
+if [ -n "$present" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "setup: go is missing (the Flux controllers are built with it); install Go >= 1.26" >&2
+  exit 1
+fi
+
+export GOPATH="$PWD/.cache/go/path" GOMODCACHE="$PWD/.cache/go/pkg/mod" GOCACHE="$PWD/.cache/go/build-cache"
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+started=$(date +%s)
+echo "setup: building Flux source-controller and kustomize-controller $FLUX_CONTROLLERS, registry $DISTRIBUTION and oras $ORAS from the Go module proxy into $bin (one-time; several minutes on 2 cores)"
+
+src="$root/src"
+rm -rf "$src" "$bin.tmp"
+mkdir -p "$src" "$bin" "$bin.tmp"
+
+# module@version, package to build, binary name
+build() {
+  local dir
+  dir=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || { echo "setup: go mod download $1 gave no module dir" >&2; exit 1; }
+  cp -r "$dir" "$src/$3"
+  chmod -R u+w "$src/$3"
+  (
+    cd "$src/$3"
+    if [ "$3" = source-controller ] || [ "$3" = kustomize-controller ]; then
+      go mod edit -dropreplace "github.com/fluxcd/$3/api"
+    fi
+    if [ "$3" = source-controller ]; then
+      go mod edit -replace "github.com/fluxcd/pkg/artifact=github.com/fluxcd/pkg/artifact@$ARTIFACT_PKG"
+    fi
+    go build -trimpath -ldflags "-s -w" -o "$bin.tmp/$3" "$2"
+  )
+}
+build "github.com/fluxcd/source-controller@$FLUX_CONTROLLERS" . source-controller
+build "github.com/fluxcd/kustomize-controller@$FLUX_CONTROLLERS" . kustomize-controller
+build "github.com/distribution/distribution/v3@$DISTRIBUTION" ./cmd/registry registry
+build "oras.land/oras@$ORAS" ./cmd/oras oras
+
+for b in "${binaries[@]}"; do mv "$bin.tmp/$b" "$bin/$b"; done
+rmdir "$bin.tmp"
+rm -rf "$src"
+"$bin/oras" version | head -1
+echo "$want" > "$stamp"
+echo "setup: Flux controllers, registry and oras built in $(( $(date +%s) - started )) s: $bin"
