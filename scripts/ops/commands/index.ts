@@ -3,6 +3,7 @@
  * here.
  */
 import type { OpsCommand } from '../command';
+import { configRestoreCommand } from './config-restore';
 import { drStatusCommand } from './dr-status';
 import { endpointsCommand } from './endpoints';
 import { promoteReplicaCommand } from './promote-replica';
@@ -15,4 +16,5 @@ export const COMMANDS: readonly OpsCommand<unknown>[] = [
   promoteReplicaCommand,
   restoreCommand,
   vaultFailoverCommand,
+  configRestoreCommand,
 ];
