@@ -3,6 +3,7 @@
  * here.
  */
 import type { OpsCommand } from '../command';
+import { configPublishCommand } from './config-publish';
 import { configRestoreCommand } from './config-restore';
 import { drStatusCommand } from './dr-status';
 import { endpointsCommand } from './endpoints';
@@ -16,5 +17,6 @@ export const COMMANDS: readonly OpsCommand<unknown>[] = [
   promoteReplicaCommand,
   restoreCommand,
   vaultFailoverCommand,
+  configPublishCommand,
   configRestoreCommand,
 ];
