@@ -96,6 +96,13 @@ function autoscalerOf(objects: Manifest[], file: string): RenderedAutoscaler {
   return { min: Number(scaled.spec.minReplicaCount), max: Number(scaled.spec.maxReplicaCount), trigger: triggers.join(' or ') };
 }
 
+/** Where each row of the DR targets is built and drilled (README's table). */
+const DR_HOMES: Readonly<Record<keyof PlatformSpec['disasterRecovery'], string>> = {
+  database: 'AWS Backup with a DR-region copy, replicas: `lib/stacks/database-stack.ts`, `lib/stacks/data-recovery-stack.ts`; drill `npm run ops -- restore` ([docs/data-tier.md](docs/data-tier.md))',
+  secrets: 'Vault on DynamoDB global tables: `lib/stacks/vault-*-stack.ts`; drill `npm run ops -- vault-failover` ([docs/vault.md](docs/vault.md))',
+  configuration: 'Flux reconciling the rendered `dist/<env>/` from ECR: `charts/gitops-chart.ts`, `lib/constructs/cluster/addons/flux.ts`; drill `npm run ops -- config-restore` ([docs/gitops.md](docs/gitops.md))',
+};
+
 const table = (header: string[], rows: (string | number)[][], align?: string[]) => [
   `| ${header.join(' | ')} |`,
   `|${(align ?? header.map(() => '---')).join('|')}|`,
@@ -224,9 +231,9 @@ export const REGIONS: Readonly<Record<string, (input: DocsInputs) => string>> = 
   },
 
   'dr-targets': ({ spec }) => {
-    const rows = Object.entries(spec.disasterRecovery).map(([what, t]) => [what, humanDuration(t.rpo), humanDuration(t.rto), t.strategy]);
+    const rows = Object.entries(spec.disasterRecovery).map(([what, t]) => [what, humanDuration(t.rpo), humanDuration(t.rto), t.strategy, DR_HOMES[what as keyof typeof DR_HOMES]]);
     return `${gen} from \`disasterRecovery\` of lib/spec; DR region ${spec.drRegion.name}.\n\n`
-      + table(['data', 'RPO', 'RTO', 'strategy'], rows);
+      + table(['data', 'RPO', 'RTO', 'strategy', 'where it lives'], rows);
   },
 
   stacks: ({ cost }) => {
