@@ -18,7 +18,7 @@ export interface Kube {
   /** Runs kubectl; resolves with stdout, rejects with an OpsError carrying its stderr. */
   kubectl(args: readonly string[], input?: string): Promise<string>;
   /** `kubectl get ... -o json`, or undefined when the object does not exist. */
-  get<T = any>(kind: string, name: string, namespace?: string): Promise<T | undefined>;
+  get(kind: string, name: string, namespace?: string): Promise<KubeObject | undefined>;
 }
 
 export function kubeFromArgs(args: OpsArgs, env: NodeJS.ProcessEnv = process.env): Kube {
@@ -39,13 +39,28 @@ export function kubeFromArgs(args: OpsArgs, env: NodeJS.ProcessEnv = process.env
     kubectl,
     async get(kind, name, namespace) {
       const out = await kubectl(['get', kind, name, ...(namespace ? ['-n', namespace] : []), '-o', 'json', '--ignore-not-found']);
-      return out.trim() ? JSON.parse(out) : undefined;
+      return out.trim() ? JSON.parse(out) as KubeObject : undefined;
     },
   };
 }
 
 export interface Condition { readonly type: string; readonly status: string; readonly reason?: string; readonly message?: string }
 
-export function condition(object: { status?: { conditions?: Condition[] } } | undefined, type: string): Condition | undefined {
+/** The parts of an object the commands read: metadata, and the status fields Flux and CRDs report. */
+export interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly generation?: number };
+  readonly data?: Readonly<Record<string, string>>;
+  readonly status?: {
+    readonly conditions?: readonly Condition[];
+    readonly observedGeneration?: number;
+    readonly artifact?: { readonly revision?: string };
+    readonly lastAppliedRevision?: string;
+    readonly inventory?: { readonly entries?: readonly { readonly id: string; readonly v: string }[] };
+  };
+}
+
+export function condition(object: KubeObject | undefined, type: string): Condition | undefined {
   return object?.status?.conditions?.find((c) => c.type === type);
 }

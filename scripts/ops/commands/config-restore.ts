@@ -15,7 +15,7 @@ import { BINDINGS_CONFIGMAP } from '../../../charts/lib/bindings-variables';
 import { EXECUTE_FLAG, OpsError, soleEnvironmentArg } from '../command';
 import type { OpsArgs, OpsCommand } from '../command';
 import { condition, KUBE_OPTIONS, kubeFromArgs } from '../kube';
-import type { Kube } from '../kube';
+import type { Kube, KubeObject } from '../kube';
 import { OfflinePlanBuilder } from '../offline-plan';
 
 const SOURCE_URL_FLAG = 'source-url';
@@ -75,14 +75,14 @@ function restoreOptions(spec: PlatformSpec, args: OpsArgs): RestoreOptions {
 }
 
 /** The objects the drill applies: the environment's GitOps chart, as CDK applies it. */
-export function gitopsObjects(spec: PlatformSpec, options: RestoreOptions): any[] {
+export function gitopsObjects(spec: PlatformSpec, options: RestoreOptions): KubeObject[] {
   const chart = new GitopsChart(new App(), 'gitops', {
     spec, environment: options.environment, source: options.source, waitForHealth: options.waitForHealth,
   });
-  return chart.toJson();
+  return chart.toJson() as KubeObject[];
 }
 
-function describe(object: any): string {
+function describe(object: KubeObject): string {
   return `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
 }
 
@@ -106,8 +106,8 @@ async function waitUntil<T>(what: string, deadline: number, read: () => Promise<
   }
 }
 
-const conditionText = (object: any) => (object?.status?.conditions ?? [])
-  .map((c: any) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}`).join('; ') || 'no status yet';
+const conditionText = (object: KubeObject | undefined) => (object?.status?.conditions ?? [])
+  .map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}`).join('; ') || 'no status yet';
 
 async function checkReconciler(kube: Kube, spec: PlatformSpec): Promise<string> {
   const namespace = spec.clusterAddons.flux.namespace;
@@ -123,8 +123,8 @@ async function checkReconciler(kube: Kube, spec: PlatformSpec): Promise<string> 
   return `Flux CRDs established, ${Object.keys(bindings.data ?? {}).length} bindings`;
 }
 
-async function verifyInventory(kube: Kube, kustomization: any): Promise<number> {
-  const entries: { id: string; v: string }[] = kustomization.status?.inventory?.entries ?? [];
+async function verifyInventory(kube: Kube, kustomization: KubeObject): Promise<number> {
+  const entries = kustomization.status?.inventory?.entries ?? [];
   if (entries.length === 0) throw new OpsError('the Kustomization lists no applied object');
   const missing: string[] = [];
   // id: <namespace>_<name>_<group>_<kind>; names hold no underscore, the group may be empty.
@@ -185,7 +185,7 @@ export const configRestoreCommand: OpsCommand<ConfigRestoreResult> = {
         (r) => condition(r, 'Ready')?.status === 'True' && String(r?.status?.artifact?.revision ?? '').startsWith(`${tag}@`)
           && r?.status?.observedGeneration === r?.metadata?.generation,
         conditionText);
-      const revision = String(repository.status.artifact.revision);
+      const revision = String(repository?.status?.artifact?.revision);
       return { value: revision, detail: `artifact ${revision}` };
     });
     const kustomization = await timed(2, async () => {
@@ -196,7 +196,7 @@ export const configRestoreCommand: OpsCommand<ConfigRestoreResult> = {
         () => kube.get('kustomization.kustomize.toolkit.fluxcd.io', GITOPS_OBJECT_NAME, namespace),
         (k) => condition(k, 'Ready')?.status === 'True' && k?.status?.lastAppliedRevision === artifactRevision,
         conditionText);
-      return { value: applied, detail: `applied ${applied.status.lastAppliedRevision}${options.waitForHealth ? ', healthy' : ''}` };
+      return { value: applied!, detail: `applied ${applied?.status?.lastAppliedRevision}${options.waitForHealth ? ', healthy' : ''}` };
     });
     const objectsApplied = await timed(3, async () => {
       const count = await verifyInventory(kube, kustomization);
