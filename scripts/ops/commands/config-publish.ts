@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { configRepositoryUrl } from '../../../lib/spec/topology';
 import { renderCharts } from '../../../charts/main';
-import { REPO_ROOT } from '../../local-stack/process';
 import { pushManifests } from '../../gitops/artifact';
 import { EXECUTE_FLAG, OpsError, soleEnvironmentArg } from '../command';
 import type { OpsArgs, OpsCommand } from '../command';
@@ -37,9 +36,10 @@ export interface ConfigPublishResult {
   readonly digest: string | null;
 }
 
+/** git in the working directory: the command publishes the commit checked out where it runs. */
 function git(args: string[]): string {
   try {
-    return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   } catch (error) {
     throw new OpsError(`git ${args.join(' ')}: ${((error as { stderr?: string }).stderr ?? String(error)).trim()}`);
   }
