@@ -39,19 +39,27 @@ let flux: Flux;
 let reader: ClusterReader;
 const rendered: string[] = [];
 
-/** Applies one environment's charts as CDK's kubectl handler does: one manifest per chart, in CDK's order. */
+/**
+ * Applies one environment's charts as CDK's kubectl handler does: one manifest per chart, the
+ * namespaces chart first and the others after it, concurrently (CloudFormation runs independent
+ * custom resources in parallel).
+ */
 async function deployWithCdk(dir: string, verb: 'create' | 'apply'): Promise<void> {
-  // addPlatformCharts' order: namespaces first, the rest depend on it.
-  const charts = [...readManifests(dir)].sort(([a], [b]) => Number(b === 'namespaces.k8s.yaml') - Number(a === 'namespaces.k8s.yaml'));
-  for (const [file, objects] of charts) {
+  const charts = [...readManifests(dir)];
+  const deploy = async ([file, objects]: [string, Manifest[]]) => {
     // The construct's address is a 42-character hex; the chart's name stands in for it.
     const pruneLabel = `${PRUNE_LABEL_PREFIX}c8${createHash('sha1').update(file).digest('hex')}`;
     const labelled = objects.map((o) => substituteBindings({ ...o, metadata: { ...o.metadata, labels: { [pruneLabel]: '', ...o.metadata.labels } } }));
     // The handler writes the objects as a stream of JSON documents.
     const manifest = join(dir, '..', `cdk-${file}.json`);
     writeFileSync(manifest, labelled.map((o) => JSON.stringify(o)).join(''));
-    await kube.kubectl(verb === 'create' ? ['create', '-f', manifest, '--save-config'] : ['apply', '-f', manifest, '--prune', '-l', pruneLabel]);
-  }
+    // CDK's update also passes `--prune -l <pruneLabel>`: it deletes only labelled objects the chart
+    // no longer has (none here) and leaves the applied objects' fields as they are, while its
+    // per-namespace listing costs ~40 s of kubectl's client-side throttling here: left out.
+    await kube.kubectl(verb === 'create' ? ['create', '-f', manifest, '--save-config'] : ['apply', '-f', manifest]);
+  };
+  await deploy(charts.find(([file]) => file === 'namespaces.k8s.yaml')!);
+  await Promise.all(charts.filter(([file]) => file !== 'namespaces.k8s.yaml').map(deploy));
 }
 
 beforeAll(async () => {
