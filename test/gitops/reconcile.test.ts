@@ -188,7 +188,10 @@ describe('Flux reconciles staging to the published revision', () => {
     const k = await pullAndWait((o) => o.status?.lastAttemptedRevision === revisionOf(bad.digest) && readyCondition(o)?.status === 'False',
       `Ready=False after attempting ${revisionOf(bad.digest)}`);
     const ready = readyCondition(k)!;
-    expect(ready.message).toContain(`Deployment/${broken!.metadata.namespace}/${broken!.metadata.name}`);
+    // The server-side dry-run of the whole stage fails before anything of it is applied.
+    expect(ready.reason).toBe('ReconciliationFailed');
+    expect(ready.message).toContain(`Deployment/${broken!.metadata.namespace}/${broken!.metadata.name} dry-run failed`);
+    expect(ready.message).toContain('.spec.replicas');
     expect(k.status?.lastAppliedRevision).toBe(revisionOf(current.digest));
 
     const after = await reader.getAll(current.manifests);
