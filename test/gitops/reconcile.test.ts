@@ -13,10 +13,13 @@
  * The tests run in order on one cluster: converge, drift, rollout, then a refused revision.
  */
 import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GITOPS_OBJECT_NAME, configRepositoryName } from '../../lib/spec/topology';
 import { loadPlatformSpec } from '../../lib/spec';
 import { revisionTag } from '../../charts/gitops-chart';
-import { describeStatus, readyCondition, startFlux, startKubeApiServer } from '../harness';
+import { describeStatus, findFluxBinaries, readyCondition, startFlux, startKubeApiServer } from '../harness';
 import type { Flux, FluxObject, KubeApiServer } from '../harness';
 import {
   ClusterReader, allManifests, applyGitopsChart, differences, expectReady, inventoryKeys, liveImages, objectKey, provideCdkPrerequisites,
@@ -185,7 +188,10 @@ describe('Flux reconciles staging to the published revision', () => {
     const k = await pullAndWait((o) => o.status?.lastAttemptedRevision === revisionOf(bad.digest) && readyCondition(o)?.status === 'False',
       `Ready=False after attempting ${revisionOf(bad.digest)}`);
     const ready = readyCondition(k)!;
-    expect(ready.message).toContain(`Deployment/${broken!.metadata.namespace}/${broken!.metadata.name}`);
+    // The server-side dry-run of the whole stage fails before anything of it is applied.
+    expect(ready.reason).toBe('ReconciliationFailed');
+    expect(ready.message).toContain(`Deployment/${broken!.metadata.namespace}/${broken!.metadata.name} dry-run failed`);
+    expect(ready.message).toContain('.spec.replicas');
     expect(k.status?.lastAppliedRevision).toBe(revisionOf(current.digest));
 
     const after = await reader.getAll(current.manifests);
@@ -196,5 +202,32 @@ describe('Flux reconciles staging to the published revision', () => {
     if (changed.length > 0) throw new Error(`objects changed by a refused revision: ${changed.join(', ')}\n${describeStatus(k)}`);
     expect(await liveImages(reader, current.manifests)).toEqual(renderedImages(current.manifests));
   });
+
+  test('harness: a wait that times out says what it last saw, with the controllers\' logs', async () => {
+    const error = await flux.waitFor('Kustomization', name, () => false, 500, 'an impossible state').catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/an impossible state not reached within 500 ms/);
+    expect((error as Error).message).toContain(`lastAppliedRevision=${revisionOf(published[1]!.digest)}`);
+    expect((error as Error).message).toMatch(/Ready=False/);
+    expect((error as Error).message).toContain('--- kustomize-controller');
+  });
+
+  test('harness: dispose stops the registry and both controllers and deletes their folder', async () => {
+    const pids = Object.values(flux.pids);
+    expect(pids).toHaveLength(3);
+    expect(pids.every((pid) => typeof pid === 'number')).toBe(true);
+    await flux.dispose();
+    expect(Object.values(flux.pids).filter((pid) => pid !== undefined)).toEqual([]);
+    for (const pid of pids) expect(() => process.kill(-pid!, 0)).toThrow(/ESRCH/);
+    expect(existsSync(flux.dir)).toBe(false);
+  });
 });
 
+test('harness: missing Flux binaries name the one to build and `npm run setup`', () => {
+  const empty = mkdtempSync(join(tmpdir(), 'platform-no-flux-'));
+  try {
+    expect(() => findFluxBinaries(empty)).toThrow(/missing: source-controller .*npm run setup.*scripts\/setup\/flux\.sh/);
+  } finally {
+    rmSync(empty, { recursive: true });
+  }
+});
