@@ -74,6 +74,10 @@ export class RegistryStack extends PlatformStack {
       removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: [{ description: `keep the newest ${CONFIG_ARTIFACTS_KEPT} artifacts`, maxImageCount: CONFIG_ARTIFACTS_KEPT }],
     });
+    if ('branch' in revision) {
+      acknowledge(this.configRepository, 'checkov:CKV_AWS_51',
+        `The environment follows the branch ${revision.branch}: its artifact tag moves with each publish by design; a pinned commit (production) gets an immutable repository.`);
+    }
     new CfnOutput(this, 'ConfigRepositoryUri', { value: this.configRepository.repositoryUri });
 
     this.artifactsKey = new DataKey(this, 'ArtifactsKey', { alias: `${prefix}-artifacts`, description: `${prefix}: build artifacts (the analytics job's jar)` }).key;
