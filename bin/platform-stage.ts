@@ -1,10 +1,14 @@
-import { Stage } from 'aws-cdk-lib';
+import { RemovalPolicy, Stage } from 'aws-cdk-lib';
+import type { CfnResource, StageProps } from 'aws-cdk-lib';
 import { App as Cdk8sApp } from 'cdk8s';
-import type { StageProps } from 'aws-cdk-lib';
+import type { Chart } from 'cdk8s';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { addBindingsChart, addPlatformCharts } from '../charts/main';
-import { imageTagFrom } from '../lib/spec';
+import type { PlatformBindings } from '../charts/bindings-chart';
+import { GitopsChart } from '../charts/gitops-chart';
+import { BINDINGS_CONFIGMAP, bindingsVariables } from '../charts/lib/bindings-variables';
+import { addPlatformCharts } from '../charts/main';
+import { imageTagFrom, retainAppliedChartsFrom } from '../lib/spec';
 import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
 import { AnalyticsStack } from '../lib/stacks/analytics-stack';
 import { CacheStack } from '../lib/stacks/cache-stack';
@@ -20,6 +24,9 @@ import { VaultKeysStack } from '../lib/stacks/vault-keys-stack';
 import { VaultStack } from '../lib/stacks/vault-stack';
 import { VaultStandbyStack } from '../lib/stacks/vault-standby-stack';
 
+/** Construct id of the GitOps chart: part of its manifest resource's logical id. */
+const GITOPS_CHART_ID = 'gitops';
+
 export interface PlatformStageProps extends Omit<StageProps, 'env'> {
   readonly spec: PlatformSpec;
   readonly environment: EnvironmentSpec;
@@ -29,7 +36,7 @@ export interface PlatformStageProps extends Omit<StageProps, 'env'> {
 
 /**
  * One environment of the platform: every stack of every layer, wired by construct props, and the
- * charts applied to its cluster. It sits in bin/ beside the app because it is the one module that
+ * GitOps reconciler's source and bindings applied to its cluster. It sits in bin/ beside the app because it is the one module that
  * puts lib/ (the stacks) and charts/ (the workloads) together; charts/ builds on lib/, never back.
  */
 export class PlatformStage extends Stage {
@@ -76,33 +83,23 @@ export class PlatformStage extends Stage {
     this.observability = new ObservabilityStack(this, 'Observability', {
       spec, environment, network: this.network, edge: this.edge, vault: this.vault, cluster: this.cluster,
     });
-    this.applyCharts(props);
+    this.applyGitops(props);
   }
 
   /**
-   * The workloads' one definition: the chart objects rendered to dist/<env>/ are the ones
-   * applied to the cluster (a cdk8s chart must be scoped to a cdk8s App, DESIGN.md §8), plus the
-   * bindings chart of deploy-time values they refer to by name (docs/workloads.md).
+   * What CDK still applies to the cluster (docs/gitops.md): the deploy-time values as the
+   * platform-bindings ConfigMap and the GitOps chart that points Flux at the environment's
+   * artifact of dist/<env>/. Flux applies the workloads, the bindings chart among them, with the
+   * ConfigMap's values substituted. Both after every add-on: Flux (its CRDs), and the CRDs and
+   * webhooks the workloads need (cert-manager, KEDA, TargetGroupBinding), so a first
+   * reconciliation finds them served. With `-c gitops:retainAppliedCharts=true`, the charts CDK
+   * applied before are kept in the template, retained (retainAppliedCharts).
    */
-  private applyCharts(props: PlatformStageProps) {
+  private applyGitops(props: PlatformStageProps) {
     const { spec, environment } = props;
     const cluster = this.cluster.cluster;
-    const imageTag = imageTagFrom((key) => this.node.tryGetContext(key), process.env);
-    // The CRDs (cert-manager, KEDA, TargetGroupBinding) and the webhooks the charts rely on.
-    // (SecurityGroupPolicy's CRD and webhook come with EKS's VPC resource controller.)
-    // And every add-on namespace, where the namespaces chart closes the restricted zone.
-    const prerequisites = this.cluster.helmAddons.charts;
-
-    const [namespaces, ...workloads] = addPlatformCharts(new Cdk8sApp(), spec, environment, { imageTag });
-    const namespacesManifest = cluster.addCdk8sChart(`Chart-${namespaces!.node.id}`, namespaces!);
-    namespacesManifest.node.addDependency(...prerequisites);
-    const workloadManifests = workloads.map((chart) => {
-      const manifest = cluster.addCdk8sChart(`Chart-${chart.node.id}`, chart);
-      manifest.node.addDependency(namespacesManifest);
-      return manifest;
-    });
-
-    const bindings = addBindingsChart(new Cdk8sApp(), spec, environment, {
+    const addOns = this.cluster.helmAddons.charts;
+    const bindings: PlatformBindings = {
       databaseWriterHost: this.database.instance.dbInstanceEndpointAddress,
       databaseReaderHosts: this.database.replicas.map((replica) => replica.dbInstanceEndpointAddress),
       cacheHost: this.cache.replicationGroup.attrPrimaryEndPointAddress,
@@ -111,11 +108,50 @@ export class PlatformStage extends Stage {
       kafkaBootstrapBrokers: this.messaging.topicsResource.resource.getAttString('BootstrapBrokers'),
       apiGatewayTargetGroupArn: this.edge.apiGatewayTargetGroup.targetGroupArn,
       dmzSecurityGroupId: this.network.zones.dmz.securityGroupId,
+    };
+
+    const variables = cluster.addManifest('GitopsBindings', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: BINDINGS_CONFIGMAP,
+        namespace: spec.clusterAddons.flux.namespace,
+        // kustomize-controller re-applies at once when a watched ConfigMap it substitutes from
+        // changes (a new endpoint after a restore), not at the next drift interval.
+        labels: { 'reconcile.fluxcd.io/watch': 'Enabled' },
+      },
+      data: bindingsVariables(bindings),
     });
-    const bindingsManifest = cluster.addCdk8sChart(`Chart-${bindings.node.id}`, bindings);
+    variables.node.addDependency(...addOns);
+    const gitops = cluster.addCdk8sChart(`Chart-${GITOPS_CHART_ID}`, new GitopsChart(new Cdk8sApp(), GITOPS_CHART_ID, { spec, environment }));
+    // The Kustomization fails without the ConfigMap it substitutes from.
+    gitops.node.addDependency(...addOns, variables);
+
+    if (retainAppliedChartsFrom((key) => this.node.tryGetContext(key))) this.retainAppliedCharts(props, bindings);
+  }
+
+  /**
+   * The adoption deploy (docs/gitops.md): the kubectl resources that applied the charts before
+   * Flux did, under their logical ids and with their manifests of then (the bindings with the
+   * stacks' values, not the variables), and their order, now with a Retain deletion policy.
+   * Deployed once, CloudFormation records the policy without touching the objects; the next
+   * deploy, without the flag, removes the resources without deleting what they applied, which
+   * Flux owns by then.
+   */
+  private retainAppliedCharts(props: PlatformStageProps, bindings: PlatformBindings) {
+    const { spec, environment } = props;
+    const cluster = this.cluster.cluster;
+    const imageTag = imageTagFrom((key) => this.node.tryGetContext(key), process.env);
+    const [namespaces, bindingsChart, ...workloads] = addPlatformCharts(new Cdk8sApp(), spec, environment, { imageTag, bindings });
+    const apply = (chart: Chart) => {
+      const manifest = cluster.addCdk8sChart(`Chart-${chart.node.id}`, chart);
+      (manifest.node.defaultChild as CfnResource).applyRemovalPolicy(RemovalPolicy.RETAIN);
+      return manifest;
+    };
+    const namespacesManifest = apply(namespaces!);
+    namespacesManifest.node.addDependency(...this.cluster.helmAddons.charts);
+    const bindingsManifest = apply(bindingsChart!);
     bindingsManifest.node.addDependency(namespacesManifest);
-    // The workloads after the bindings: a pod gets its SecurityGroupPolicy's group only when the
-    // policy exists at the pod's creation, and pods mount the bindings' ConfigMaps.
-    for (const manifest of workloadManifests) manifest.node.addDependency(bindingsManifest);
+    for (const chart of workloads) apply(chart).node.addDependency(namespacesManifest, bindingsManifest);
   }
 }

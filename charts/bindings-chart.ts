@@ -9,7 +9,8 @@ import { DATA_ENDPOINTS_CONFIGMAP, dmzPodLabels, edgeService, PGBOUNCER_DATABASE
 
 /**
  * Values that exist only once the stacks are deployed (RDS, ElastiCache and MSK endpoints, the
- * edge's target group, the DMZ's security group). CDK passes its tokens; they resolve at deploy time.
+ * edge's target group, the DMZ's security group). The rendered chart carries `${NAME}` variables
+ * (charts/lib/bindings-variables.ts) that Flux fills in from the ConfigMap CDK writes with its tokens.
  */
 export interface PlatformBindings {
   readonly databaseWriterHost: string;
@@ -28,8 +29,9 @@ export interface BindingsChartProps extends PlatformChartProps {
 
 /**
  * The one chart whose values come from the stacks at deploy time, kept small on purpose: every
- * workload chart refers to these objects by name, so the workloads render identically to
- * dist/ for review and to the cluster (docs/workloads.md). Applied by CDK only.
+ * workload chart refers to these objects by name, and only this chart holds substitution
+ * variables (docs/workloads.md). Rendered into dist/<env>/ with BINDING_PLACEHOLDERS; Flux
+ * substitutes the values of the platform-bindings ConfigMap when it applies the artifact.
  */
 export class BindingsChart extends PlatformChart {
   constructor(scope: Construct, id: string, props: BindingsChartProps) {

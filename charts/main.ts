@@ -1,6 +1,6 @@
 /**
- * Renders every chart of every environment to dist/<env>/<chart>.k8s.yaml for review.
- * The same chart classes are applied by `cdk deploy` through the cluster (bin/platform-stage.ts).
+ * Renders every chart of every environment to dist/<env>/<chart>.k8s.yaml: what reviewers read
+ * and what CI publishes as the environment's GitOps artifact, which Flux applies (docs/gitops.md).
  */
 import * as path from 'node:path';
 import { App, YamlOutputType } from 'cdk8s';
@@ -9,6 +9,7 @@ import { contextFromArgs, ENVIRONMENT_NAMES, IMAGE_TAG_CONTEXT, imageTagFrom, lo
 import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
 import { BindingsChart } from './bindings-chart';
 import type { PlatformBindings } from './bindings-chart';
+import { BINDING_PLACEHOLDERS } from './lib/bindings-variables';
 import { NamespacesChart } from './namespaces-chart';
 import { PgBouncerChart } from './pgbouncer-chart';
 import { PkiChart } from './pki-chart';
@@ -18,11 +19,19 @@ import { VaultAuthChart } from './vault-auth-chart';
 export interface PlatformChartsOptions {
   /** Tag of the services' images; defaults to the spec's workloads.defaultImageTag. */
   readonly imageTag?: string;
+  /**
+   * The deploy-time values of the bindings chart.
+   * @default BINDING_PLACEHOLDERS: `${NAME}` variables Flux fills in from the platform-bindings
+   * ConfigMap, so the rendered tree is the same for every deploy
+   */
+  readonly bindings?: PlatformBindings;
 }
 
 /**
- * Adds every reviewable chart of one environment to a cdk8s app, in apply order: namespaces,
- * Vault's token reviewer, the certificate issuer, PgBouncer, then one chart per service of the spec.
+ * Adds every chart of one environment's artifact to a cdk8s app, in apply order: namespaces, the
+ * deploy-time bindings (a pod gets its SecurityGroupPolicy's group only if the policy was there
+ * first, and pods mount the bindings' ConfigMaps), Vault's token reviewer, the certificate
+ * issuer, PgBouncer, then one chart per service of the spec.
  */
 export function addPlatformCharts(app: App, spec: PlatformSpec, environment: EnvironmentSpec, options: PlatformChartsOptions = {}): Chart[] {
   const imageTag = options.imageTag ?? spec.workloads.defaultImageTag;
@@ -31,16 +40,12 @@ export function addPlatformCharts(app: App, spec: PlatformSpec, environment: Env
   }
   return [
     new NamespacesChart(app, 'namespaces', { spec, environment }),
+    new BindingsChart(app, 'bindings', { spec, environment, bindings: options.bindings ?? BINDING_PLACEHOLDERS }),
     new VaultAuthChart(app, 'vault-auth', { spec, environment }),
     new PkiChart(app, 'pki', { spec, environment }),
     new PgBouncerChart(app, 'pgbouncer', { spec, environment }),
     ...spec.services.map((service) => new ServiceChart(app, service.name, { spec, environment, service: service.name, imageTag })),
   ];
-}
-
-/** The deploy-time chart (endpoints, target group, Vault's address): applied by CDK, never rendered to dist/. */
-export function addBindingsChart(app: App, spec: PlatformSpec, environment: EnvironmentSpec, bindings: PlatformBindings): Chart {
-  return new BindingsChart(app, 'bindings', { spec, environment, bindings });
 }
 
 export function renderCharts(spec: PlatformSpec, outdir: string, options: PlatformChartsOptions = {}): string[] {

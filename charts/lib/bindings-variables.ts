@@ -33,3 +33,27 @@ export const BINDING_PLACEHOLDERS: PlatformBindings = {
   apiGatewayTargetGroupArn: `\${${VARIABLES.apiGatewayTargetGroupArn}}`,
   dmzSecurityGroupId: `\${${VARIABLES.dmzSecurityGroupId}}`,
 };
+
+/** The variable names of the bindings, in PlatformBindings' field order. */
+export const BINDING_VARIABLES: readonly string[] = Object.values(VARIABLES);
+
+/**
+ * The text that Flux's post-build substitution (fluxcd/pkg envsubst, a fork of drone/envsubst)
+ * acts on: a `${...}` expression, and `$$`, its escape, which it turns into `$`. A bare `$name`,
+ * `$(...)`, `$?` or `$!` (PgBouncer's start script) is left alone.
+ */
+export const SUBSTITUTION_SYNTAX = /\$\{[^}]*\}?|\$\$/g;
+
+/**
+ * The rendered text as Flux applies it: each `${NAME}` of the bindings replaced by `values[NAME]`.
+ * Any other substitution syntax is an error, as it would be a surprise in the cluster.
+ */
+export function substituteBindings(text: string, values: Readonly<Record<string, string>>): string {
+  return text.replace(SUBSTITUTION_SYNTAX, (match) => {
+    const name = /^\$\{([A-Z_][A-Z0-9_]*)\}$/.exec(match)?.[1];
+    if (!name || !BINDING_VARIABLES.includes(name)) throw new Error(`${JSON.stringify(match)} is not a binding variable (${BINDING_VARIABLES.join(', ')})`);
+    const value = values[name];
+    if (value === undefined) throw new Error(`no value for \${${name}}`);
+    return value;
+  });
+}

@@ -1,8 +1,9 @@
 import type { PlatformBindings } from '../bindings-chart';
 
 /**
- * Deploy-time values of the shape AWS gives them, for validating and linting the bindings
- * chart offline (tests and schema generation only; CDK passes the real tokens).
+ * Deploy-time values of the shape AWS gives them, for validating and linting the bindings chart
+ * offline as Flux applies it, its variables substituted (tests and schema generation only; CDK
+ * writes the real values into the platform-bindings ConfigMap).
  */
 export const EXAMPLE_BINDINGS: PlatformBindings = {
   databaseWriterHost: 'platform-example-db.c0ffee00example.us-east-1.rds.amazonaws.com',

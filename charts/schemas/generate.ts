@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { App } from 'cdk8s';
 import * as yaml from 'yaml';
 import { loadPlatformSpec } from '../../lib/spec';
-import { addBindingsChart, addPlatformCharts } from '../main';
+import { addPlatformCharts } from '../main';
 import { EXAMPLE_BINDINGS } from './example-bindings';
 
 type Json = Record<string, unknown>;
@@ -39,8 +39,7 @@ export function renderedKinds(): Array<{ apiVersion: string; kind: string }> {
   const seen = new Map<string, { apiVersion: string; kind: string }>();
   for (const environment of Object.values(spec.environments)) {
     const app = new App();
-    addPlatformCharts(app, spec, environment);
-    addBindingsChart(app, spec, environment, EXAMPLE_BINDINGS);
+    addPlatformCharts(app, spec, environment, { bindings: EXAMPLE_BINDINGS });
     for (const chart of app.charts) {
       for (const object of chart.toJson() as Array<{ apiVersion: string; kind: string }>) {
         seen.set(`${object.apiVersion}/${object.kind}`, { apiVersion: object.apiVersion, kind: object.kind });

@@ -9,6 +9,14 @@ import type { EnvironmentName } from './schema';
 export const IMAGE_TAG_CONTEXT = 'services:imageTag';
 export const IMAGE_TAG_ENV = 'SERVICES_IMAGE_TAG';
 
+/**
+ * `-c gitops:retainAppliedCharts=true`: the one deploy that hands a cluster whose workloads CDK
+ * applied over to Flux (docs/gitops.md). The workload charts' kubectl resources stay in the
+ * template under their old logical ids with a Retain deletion policy, so the next deploy
+ * (without the flag) drops them without deleting the objects they applied.
+ */
+export const RETAIN_APPLIED_CHARTS_CONTEXT = 'gitops:retainAppliedCharts';
+
 /** Account ids are what a deployer overrides per environment: env PLATFORM_<ENV>_ACCOUNT or -c <env>:account=... */
 export function accountOverrideSources(env: EnvironmentName) {
   return { envVar: `PLATFORM_${env.toUpperCase()}_ACCOUNT`, contextKey: `${env}:account` } as const;
@@ -32,8 +40,8 @@ function isOurs(key: string): boolean {
 export function unknownTargetInputs(environments: readonly string[], contextKeys: readonly string[],
   env: Readonly<Record<string, string | undefined>>): string[] {
   const problems: string[] = [];
-  const known = new Set([...environments.map((e) => `${e}:account`), IMAGE_TAG_CONTEXT]);
-  const namespaces = [...environments, IMAGE_TAG_CONTEXT.split(':')[0]!];
+  const known = new Set([...environments.map((e) => `${e}:account`), IMAGE_TAG_CONTEXT, RETAIN_APPLIED_CHARTS_CONTEXT]);
+  const namespaces = [...environments, ...[IMAGE_TAG_CONTEXT, RETAIN_APPLIED_CHARTS_CONTEXT].map((key) => key.split(':')[0]!)];
   for (const key of [...contextKeys].sort()) {
     if (!isOurs(key) || known.has(key)) continue;
     const namespace = key.slice(0, key.indexOf(':'));
@@ -49,6 +57,17 @@ export function unknownTargetInputs(environments: readonly string[], contextKeys
     }
   }
   return problems;
+}
+
+/**
+ * Whether the adoption deploy's flag is on: `true`/`false` (a string on the command line, a
+ * boolean in cdk.json), absent meaning false.
+ */
+export function retainAppliedChartsFrom(context: ContextReader | undefined): boolean {
+  const value = context?.(RETAIN_APPLIED_CHARTS_CONTEXT);
+  if (value === undefined || value === '' || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new Error(`context ${RETAIN_APPLIED_CHARTS_CONTEXT} = ${JSON.stringify(value)}: must be true or false`);
 }
 
 /** The services' image tag: context wins over the environment variable, as for accounts. */

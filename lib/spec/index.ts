@@ -2,7 +2,7 @@
  * Loads and validates the platform spec. Every stack, chart, doc and test reads the spec
  * through here, so a bad value fails synth before any construct is built.
  */
-import { accountOverrideSources, unknownTargetInputs } from './context';
+import { accountOverrideSources, retainAppliedChartsFrom, unknownTargetInputs } from './context';
 import type { ContextReader } from './context';
 import { platformSpecData } from './platform';
 import { platformSpecSchema } from './schema';
@@ -36,6 +36,11 @@ export interface LoadOptions {
 export function loadPlatformSpec(options: LoadOptions = {}): PlatformSpec {
   const data = structuredClone(options.data ?? platformSpecData) as Record<string, unknown>;
   const unknown = unknownTargetInputs(ENVIRONMENT_NAMES, options.contextKeys ?? [], options.env ?? {});
+  try {
+    retainAppliedChartsFrom(options.context);
+  } catch (error) {
+    unknown.push((error as Error).message);
+  }
   if (unknown.length > 0) throw new PlatformSpecError(unknown);
   applyAccountOverrides(data, options);
   const result = platformSpecSchema.safeParse(data, { reportInput: true });

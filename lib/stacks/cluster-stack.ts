@@ -1,5 +1,5 @@
 import { CfnOutput } from 'aws-cdk-lib';
-import { vaultAddress } from '../spec/topology';
+import { configRepositoryName, vaultAddress } from '../spec/topology';
 import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
@@ -82,6 +82,7 @@ export class ClusterStack extends PlatformStack {
       storageReady: [this.managedAddons.ebsCsiDriver],
       observability: { spec, environment },
       vaultAddress: vaultAddress(spec),
+      gitops: { fluxControllers: spec.gitops.fluxControllers, configRepositoryName: configRepositoryName(spec) },
     });
 
     new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });

@@ -1,12 +1,14 @@
 /**
- * The cluster's side of the model: the reviewable manifests in dist/<env>/ (namespaces,
- * workloads, Services, NetworkPolicies), and the objects CDK applies with deploy-time values,
- * read from the cluster stack's manifest resources with their references resolved
- * (SecurityGroupPolicy group ids, TargetGroupBinding target groups).
+ * The cluster's side of the model: the manifests in dist/<env>/ that Flux applies (namespaces,
+ * workloads, Services, NetworkPolicies), and the objects applied with deploy-time values: the
+ * bindings chart of dist/ with the variables substituted from the platform-bindings ConfigMap
+ * CDK applies (SecurityGroupPolicy group ids, TargetGroupBinding target groups, as references),
+ * and whatever the cluster stack's manifest resources apply themselves.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'yaml';
+import { BINDINGS_CONFIGMAP } from '../../charts/lib/bindings-variables';
 import { CfnRef, Joined } from './cfn';
 import type { Cfn, CfnResource, Resolved , Opaque } from './cfn';
 
@@ -36,14 +38,34 @@ export function readDistObjects(dist: string | undefined, environment: string): 
 }
 
 /**
- * The objects applied by the cluster stack's manifest resources (Custom::AWSCDK-EKS-KubernetesResource),
- * with every CloudFormation reference left as a CfnRef where the manifest has it.
+ * The objects applied with deploy-time values: those of the cluster stack's manifest resources
+ * (Custom::AWSCDK-EKS-KubernetesResource), and those of `dist` that hold Flux variables, with
+ * each `${NAME}` replaced by the platform-bindings ConfigMap's value, as Flux substitutes it.
+ * CloudFormation references stay CfnRefs (or Joined, inside text).
  */
-export function readAppliedObjects(cfn: Cfn): K8sObject[] {
+export function readAppliedObjects(cfn: Cfn, dist: readonly K8sObject[] = []): K8sObject[] {
   const out: K8sObject[] = [];
   for (const resource of cfn.resourcesOfType('Custom::AWSCDK-EKS-KubernetesResource')) {
     const manifest = cfn.prop(resource, 'Manifest');
     for (const object of parseManifest(manifest)) out.push({ ...object, origin: resource.path });
+  }
+  const bindings = out.find((o) => o.kind === 'ConfigMap' && o.metadata.name === BINDINGS_CONFIGMAP) as (K8sObject & { data?: Record<string, Resolved> }) | undefined;
+  if (!bindings?.data) return out;
+  const values = bindings.data;
+  const substitute = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(substitute);
+    if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, substitute(v)]));
+    if (typeof node !== 'string' || !node.includes('${')) return node;
+    const parts = node.split(/(\$\{[A-Z_][A-Z0-9_]*\})/).filter(Boolean).map((part) => {
+      const name = /^\$\{([A-Z_][A-Z0-9_]*)\}$/.exec(part)?.[1];
+      return name !== undefined && name in values ? values[name] as string | CfnRef | Joined : part;
+    });
+    if (parts.length === 1) return parts[0];
+    return new Joined(parts.flatMap((p) => (p instanceof Joined ? p.parts : [p as string | CfnRef])));
+  };
+  for (const object of dist) {
+    if (!JSON.stringify(object).includes('${')) continue;
+    out.push({ ...(substitute(object) as K8sObject), origin: `${object.origin} (${BINDINGS_CONFIGMAP} substituted)` });
   }
   return out;
 }

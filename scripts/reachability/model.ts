@@ -66,7 +66,7 @@ export function buildModel(input: ModelInput): Model {
   input.edit?.manifests?.(objects);
   const cfn = new Cfn(stacks);
   const network = new Network(cfn);
-  const applied = readAppliedObjects(cfn);
+  const applied = readAppliedObjects(cfn, objects);
   input.edit?.applied?.(applied);
   const builder = new EndpointBuilder(cfn, network);
   const endpoints: Endpoint[] = [];

@@ -1,20 +1,24 @@
 import { App, Testing } from 'cdk8s';
-import type { Chart } from 'cdk8s';
-import { addBindingsChart, addPlatformCharts } from '../../charts/main';
+import { addPlatformCharts } from '../../charts/main';
+import { bindingsVariables, substituteBindings } from '../../charts/lib/bindings-variables';
 import { EXAMPLE_BINDINGS } from '../../charts/schemas/example-bindings';
 import { loadPlatformSpec } from '../../lib/spec';
 import type { EnvironmentName } from '../../lib/spec';
 
 export const spec = loadPlatformSpec();
 
-/** Every chart of an environment (bindings with example values), synthesized to plain objects. */
+/** Every chart of an environment's artifact (dist/<env>/, bindings as `${NAME}` variables), synthesized to plain objects. */
 export function renderEnvironment(name: EnvironmentName, imageTag?: string): Record<string, any[]> {
   const app = Testing.app();
-  const charts: Chart[] = [
-    ...addPlatformCharts(app, spec, spec.environments[name], { imageTag }),
-    addBindingsChart(app, spec, spec.environments[name], EXAMPLE_BINDINGS),
-  ];
+  const charts = addPlatformCharts(app, spec, spec.environments[name], { imageTag });
   return Object.fromEntries(charts.map((chart) => [chart.node.id, Testing.synth(chart)]));
+}
+
+/** The artifact as Flux applies it: the bindings' variables substituted with example deploy-time values. */
+export function appliedEnvironment(name: EnvironmentName, imageTag?: string): Record<string, any[]> {
+  const variables = bindingsVariables(EXAMPLE_BINDINGS);
+  return Object.fromEntries(Object.entries(renderEnvironment(name, imageTag))
+    .map(([chart, objects]) => [chart, JSON.parse(substituteBindings(JSON.stringify(objects), variables)) as any[]]));
 }
 
 export function findObject(objects: any[], kind: string, name: string, namespace?: string): any {

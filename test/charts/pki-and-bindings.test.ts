@@ -1,5 +1,6 @@
 import { EXAMPLE_BINDINGS } from '../../charts/schemas/example-bindings';
-import { findObject, renderEnvironment, spec } from './helpers';
+import { BINDING_PLACEHOLDERS, BINDING_VARIABLES, SUBSTITUTION_SYNTAX } from '../../charts/lib/bindings-variables';
+import { appliedEnvironment, findObject, renderEnvironment, spec } from './helpers';
 
 describe('pki chart', () => {
   it('issues production certificates from Vault PKI, logging in with a vault-audience token', () => {
@@ -25,7 +26,18 @@ describe('pki chart', () => {
 });
 
 describe('bindings chart (deploy-time values)', () => {
-  const objects = renderEnvironment('production').bindings!;
+  // As Flux applies it: the artifact's variables substituted from the platform-bindings ConfigMap.
+  const objects = appliedEnvironment('production').bindings!;
+
+  it('is rendered into the artifact with the variables only, the same for every deploy', () => {
+    for (const env of ['production', 'staging'] as const) {
+      const text = JSON.stringify(renderEnvironment(env).bindings);
+      expect([...new Set(text.match(SUBSTITUTION_SYNTAX))].sort()).toEqual(BINDING_VARIABLES.map((name) => `\${${name}}`).sort());
+      expect(text).not.toMatch(/amazonaws\.com|arn:aws|sg-/);
+    }
+    const binding = findObject(renderEnvironment('production').bindings!, 'TargetGroupBinding', 'api-gateway', 'api-gateway');
+    expect(binding.spec.targetGroupARN).toBe(BINDING_PLACEHOLDERS.apiGatewayTargetGroupArn);
+  });
 
   it('binds the edge stack\'s target group to the api-gateway Service, pod IPs as targets', () => {
     const binding = findObject(objects, 'TargetGroupBinding', 'api-gateway', 'api-gateway');
@@ -59,7 +71,7 @@ describe('bindings chart (deploy-time values)', () => {
       }]),
     );
     // The selector matches the pods the gateway's chart renders.
-    const gateway = findObject(renderEnvironment('production')['api-gateway']!, 'Deployment', 'api-gateway');
+    const gateway = findObject(appliedEnvironment('production')['api-gateway']!, 'Deployment', 'api-gateway');
     expect(gateway.spec.template.metadata.labels).toMatchObject(policies[0].spec.podSelector.matchLabels);
   });
 });

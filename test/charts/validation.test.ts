@@ -5,11 +5,11 @@ import * as path from 'node:path';
 import * as yaml from 'yaml';
 import { coreSchemaFile, kubernetesSchemaDir, renderedKinds } from '../../charts/schemas/generate';
 import { ENVIRONMENT_NAMES } from '../../lib/spec';
-import { renderEnvironment, spec } from './helpers';
+import { appliedEnvironment, spec } from './helpers';
 
 /**
- * Every manifest of every chart (the deploy-time bindings chart with example values) is valid
- * against the Kubernetes schemas of the cluster version the spec pins and the CRDs' schemas,
+ * Every manifest of every chart, as Flux applies it (the bindings' variables substituted with
+ * example values), is valid against the Kubernetes schemas of the cluster version the spec pins and the CRDs' schemas,
  * strictly (no unknown fields), and kube-score clean. Tools: scripts/setup/go-tools.sh.
  */
 const root = path.join(__dirname, '..', '..');
@@ -22,7 +22,7 @@ const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'manifests-'));
 afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 const files: string[] = [];
 for (const env of ENVIRONMENT_NAMES) {
-  for (const [chart, objects] of Object.entries(renderEnvironment(env))) {
+  for (const [chart, objects] of Object.entries(appliedEnvironment(env))) {
     const file = path.join(outdir, `${env}-${chart}.yaml`);
     fs.writeFileSync(file, objects.map((o) => yaml.stringify(o)).join('---\n'));
     files.push(file);

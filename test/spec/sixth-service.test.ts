@@ -153,12 +153,13 @@ describe('the CDK synth of staging', () => {
     }
   });
 
-  it('applies its chart to the cluster, at the image tag, and alerts on its SLOs', () => {
+  it('is in the artifact Flux applies, at the image tag, and alerts on its SLOs', () => {
+    // Flux applies dist/<env>/ (docs/gitops.md); CDK applies no workload chart.
     const cluster = Template.fromStack(stage.cluster);
-    const applied = Object.entries(cluster.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
-      .filter(([id]) => id.startsWith('EksClusterChartinventoryservice'));
-    expect(applied).toHaveLength(1);
-    const objects = JSON.parse(applied[0]![1].Properties.Manifest as string) as any[];
+    expect(Object.keys(cluster.findResources('Custom::AWSCDK-EKS-KubernetesResource')).filter((id) => id.startsWith('EksClusterChartinventoryservice'))).toEqual([]);
+    const tagged = path.join(work, 'dist.tagged');
+    renderCharts(spec, tagged, { imageTag: 'deadbeef' });
+    const objects = yaml.parseAllDocuments(fs.readFileSync(path.join(tagged, 'staging', `${NAME}.k8s.yaml`), 'utf8')).map((d) => d.toJS());
     expect(find(objects, 'Deployment', NAME).spec.template.spec.containers[0].image).toMatch(new RegExp(`/platform/${NAME}:deadbeef$`));
     const text = JSON.stringify(cluster.toJSON());
     expect(text).toContain('InventoryServiceErrorRate');

@@ -4,7 +4,9 @@ import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { EBS_CSI_CONTROLLER_SERVICE_ACCOUNT } from '../../lib/constructs/cluster/managed-addons';
-import { ALB_CONTROLLER_SERVICE_ACCOUNT, GP3_STORAGE_CLASS } from '../../lib/constructs/cluster/addons';
+import {
+  ALB_CONTROLLER_SERVICE_ACCOUNT, FLUX_CONTROLLERS_NOT_INSTALLED, FLUX_ECR_PULL_ACTIONS, FLUX_SOURCE_CONTROLLER_SERVICE_ACCOUNT, GP3_STORAGE_CLASS,
+} from '../../lib/constructs/cluster/addons';
 import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
 import type { EnvironmentName, EnvironmentSpec } from '../../lib/spec';
 import { ClusterStack } from '../../lib/stacks/cluster-stack';
@@ -346,10 +348,49 @@ describe.each(ENVIRONMENT_NAMES)('%s cluster', (name) => {
     expect(helmChart(name, spec.clusterAddons.prometheus.chart)[1].DependsOn).toContain(storageClass![0]);
   });
 
+  it('installs Flux\'s source-controller and kustomize-controller only, at the release of gitops.fluxControllers, with its CRDs', () => {
+    const [, flux] = helmChart(name, spec.clusterAddons.flux.chart);
+    expect(flux.Properties.Wait).toBe(true);
+    const values = chartValues(flux);
+    expect(values).toEqual({
+      installCRDs: true,
+      sourceController: { create: true, tag: spec.gitops.fluxControllers, serviceAccount: { create: true } },
+      kustomizeController: { create: true, tag: spec.gitops.fluxControllers },
+      ...Object.fromEntries(FLUX_CONTROLLERS_NOT_INSTALLED.map((controller) => [controller, { create: false }])),
+      // Its allow-all egress policy would undo the restricted-zone guard of the namespace.
+      policies: { create: false },
+    });
+    // Every controller of the chart (charts/flux2/values.yaml of flux2 2.18.3) is named: none comes by default.
+    expect(Object.keys(values).filter((key) => /Controller$|^sourceWatcher$/.test(key)).sort()).toEqual([
+      'helmController', 'imageAutomationController', 'imageReflectionController', 'kustomizeController',
+      'notificationController', 'sourceController', 'sourceWatcher',
+    ]);
+  });
+
+  it('lets Flux\'s source-controller pull from the environment\'s config repository, and nothing else', () => {
+    const [, association] = onlyResource(name, 'AWS::EKS::PodIdentityAssociation',
+      (r) => r.Properties.ServiceAccount === FLUX_SOURCE_CONTROLLER_SERVICE_ACCOUNT);
+    expect(association.Properties.Namespace).toBe(spec.clusterAddons.flux.namespace);
+    const roleId = association.Properties.RoleArn['Fn::GetAtt'][0];
+    const [policyId, policy] = onlyResource(name, 'AWS::IAM::ManagedPolicy',
+      (r) => (r.Properties.Roles ?? []).some((role: Json) => role.Ref === roleId));
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      { Action: 'ecr:GetAuthorizationToken', Effect: 'Allow', Resource: '*' },
+      {
+        Action: [...FLUX_ECR_PULL_ACTIONS].sort(), Effect: 'Allow',
+        // Built from the spec's names: no reference to the registry stack.
+        Resource: `arn:${synthesized[name].stack.resolve(synthesized[name].stack.partition)}:ecr:${env.region}:${env.account}:repository/${spec.project}/${spec.gitops.repositoryName}`,
+      },
+    ]);
+    expect(FLUX_ECR_PULL_ACTIONS.every((action) => /^ecr:(BatchGet|GetDownload|BatchCheck|Describe)/.test(action))).toBe(true);
+    // The chart waits for the role: source-controller's first pull must find its identity.
+    expect(helmChart(name, spec.clusterAddons.flux.chart)[1].DependsOn).toEqual(expect.arrayContaining([roleId, policyId]));
+  });
+
   it('installs the other charts after the controller (its webhooks) and the controller after the nodes', () => {
     const [albId, alb] = helmChart(name, spec.clusterAddons.awsLoadBalancerController.chart);
     expect(alb.DependsOn).toContain(onlyResource(name, 'AWS::EKS::Nodegroup')[0]);
-    for (const chart of [spec.clusterAddons.metricsServer, spec.clusterAddons.certManager, spec.clusterAddons.keda, spec.clusterAddons.prometheus]) {
+    for (const chart of [spec.clusterAddons.metricsServer, spec.clusterAddons.certManager, spec.clusterAddons.keda, spec.clusterAddons.prometheus, spec.clusterAddons.flux]) {
       expect(helmChart(name, chart.chart)[1].DependsOn).toContain(albId);
     }
   });

@@ -128,7 +128,7 @@ describe('chart rendering', () => {
     const written = renderCharts(spec, path.join(work, 'dist.1'));
     renderCharts(spec, path.join(work, 'dist.2'));
     expect(written.map((f) => path.relative(path.join(work, 'dist.1'), f)).sort())
-      .toEqual(ENVIRONMENT_NAMES.flatMap((env) => ['namespaces', 'vault-auth', 'pki', 'pgbouncer', ...spec.services.map((s) => s.name)]
+      .toEqual(ENVIRONMENT_NAMES.flatMap((env) => ['namespaces', 'bindings', 'vault-auth', 'pki', 'pgbouncer', ...spec.services.map((s) => s.name)]
         .map((chart) => `${env}/${chart}.k8s.yaml`)).sort());
     expect(digest(path.join(work, 'dist.2'))).toEqual(digest(path.join(work, 'dist.1')));
   });

@@ -23,6 +23,8 @@ export interface AddonContext {
   readonly observability?: { readonly spec: PlatformSpec; readonly environment: EnvironmentSpec };
   /** The EC2 Vault cluster's address, for the Vault Agent injector. */
   readonly vaultAddress: string;
+  /** For Flux: its controllers' release (gitops.fluxControllers) and the ECR repository it pulls from. */
+  readonly gitops: { readonly fluxControllers: string; readonly configRepositoryName: string };
   /** The resource an add-on earlier in the registry installed (it must come earlier). */
   installed<R extends AddonResource>(addon: ClusterAddon<R>): R;
 }

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import type { AddonContext, AddonResource, ClusterAddon } from './addon';
 import { awsLoadBalancerController } from './aws-load-balancer-controller';
 import { certManager } from './cert-manager';
+import { flux } from './flux';
 import { gp3StorageClass } from './gp3-storage-class';
 import { keda } from './keda';
 import { metricsServer } from './metrics-server';
@@ -12,8 +13,9 @@ import { invalidProp } from '../../shared/validation';
 
 export type { AddonContext, ClusterAddon } from './addon';
 export { ALB_CONTROLLER_SERVICE_ACCOUNT } from './aws-load-balancer-controller';
+export { FLUX_CONTROLLERS_NOT_INSTALLED, FLUX_ECR_PULL_ACTIONS, FLUX_SOURCE_CONTROLLER_SERVICE_ACCOUNT } from './flux';
 export { GP3_STORAGE_CLASS } from './gp3-storage-class';
-export { awsLoadBalancerController, certManager, gp3StorageClass, keda, metricsServer, prometheus, vaultAgentInjector };
+export { awsLoadBalancerController, certManager, flux, gp3StorageClass, keda, metricsServer, prometheus, vaultAgentInjector };
 
 /**
  * Every in-cluster add-on, in install order. The AWS Load Balancer Controller comes first: every
@@ -29,6 +31,7 @@ export const CLUSTER_ADDONS: readonly ClusterAddon[] = [
   gp3StorageClass,
   prometheus,
   vaultAgentInjector,
+  flux,
 ];
 
 export type HelmAddonsProps = Omit<AddonContext, 'scope' | 'installed'>;
@@ -65,6 +68,7 @@ export class HelmAddons extends Construct {
   get gp3StorageClass(): eks.KubernetesManifest { return this.installed(gp3StorageClass); }
   get prometheus(): eks.HelmChart { return this.installed(prometheus); }
   get vaultAgentInjector(): eks.HelmChart { return this.installed(vaultAgentInjector); }
+  get flux(): eks.HelmChart { return this.installed(flux); }
 
   /** The resource `addon` installed. */
   installed<R extends AddonResource>(addon: ClusterAddon<R>): R {
