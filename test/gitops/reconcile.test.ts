@@ -126,7 +126,7 @@ describe('Flux reconciles staging to the published revision', () => {
     expect(restored.metadata.uid).not.toBe(policyUid);
     expect(differences(policy.spec, restored.spec)).toEqual([]);
     expect((await reader.get(deployment)).spec.template.spec.containers[0].image).toBe(deployment.spec.template.spec.containers[0].image);
-    expect((await reader.get(configMap)).data[dataKey]).toBe(configMap.data[dataKey]);
+    expect((await reader.get(configMap)).data[dataKey]).toBe(substituteBindings(configMap.data[dataKey]));
 
     // The controller reports exactly what it changed, as a Kubernetes Event of the Kustomization
     // (reason: the Ready condition's while it applies), tagged with the revision it applied.
