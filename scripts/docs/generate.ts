@@ -96,11 +96,11 @@ function autoscalerOf(objects: Manifest[], file: string): RenderedAutoscaler {
   return { min: Number(scaled.spec.minReplicaCount), max: Number(scaled.spec.maxReplicaCount), trigger: triggers.join(' or ') };
 }
 
-/** Where each row of the DR targets is built and drilled (README's table). */
+/** Where each row of the DR targets is built and drilled; plain paths, as the table appears in README.md and in docs/. */
 const DR_HOMES: Readonly<Record<keyof PlatformSpec['disasterRecovery'], string>> = {
-  database: 'AWS Backup with a DR-region copy, replicas: `lib/stacks/database-stack.ts`, `lib/stacks/data-recovery-stack.ts`; drill `npm run ops -- restore` ([docs/data-tier.md](docs/data-tier.md))',
-  secrets: 'Vault on DynamoDB global tables: `lib/stacks/vault-*-stack.ts`; drill `npm run ops -- vault-failover` ([docs/vault.md](docs/vault.md))',
-  configuration: 'Flux reconciling the rendered `dist/<env>/` from ECR: `charts/gitops-chart.ts`, `lib/constructs/cluster/addons/flux.ts`; drill `npm run ops -- config-restore` ([docs/gitops.md](docs/gitops.md))',
+  database: 'AWS Backup with a DR-region copy, replicas: `lib/stacks/database-stack.ts`, `lib/stacks/data-recovery-stack.ts`; drill `npm run ops -- restore` (`docs/data-tier.md`)',
+  secrets: 'Vault on DynamoDB global tables: `lib/stacks/vault-*-stack.ts`; drill `npm run ops -- vault-failover` (`docs/vault.md`)',
+  configuration: 'Flux reconciling the rendered `dist/<env>/` from ECR: `charts/gitops-chart.ts`, `lib/constructs/cluster/addons/flux.ts`; drill `npm run ops -- config-restore` (`docs/gitops.md`)',
 };
 
 const table = (header: string[], rows: (string | number)[][], align?: string[]) => [
