@@ -36,8 +36,9 @@ export interface PlatformStageProps extends Omit<StageProps, 'env'> {
 
 /**
  * One environment of the platform: every stack of every layer, wired by construct props, and the
- * GitOps reconciler's source and bindings applied to its cluster. It sits in bin/ beside the app because it is the one module that
- * puts lib/ (the stacks) and charts/ (the workloads) together; charts/ builds on lib/, never back.
+ * GitOps reconciler's source and bindings applied to its cluster. It sits in bin/ beside the app
+ * because it is the one module that puts lib/ (the stacks) and charts/ (the workloads) together;
+ * charts/ builds on lib/, never back.
  */
 export class PlatformStage extends Stage {
   readonly network: NetworkStack;
