@@ -15,13 +15,14 @@ import { join } from 'node:path';
 import { revisionTag } from '../../charts/gitops-chart';
 import { loadPlatformSpec } from '../../lib/spec';
 import { GITOPS_OBJECT_NAME, configRepositoryName } from '../../lib/spec/topology';
-import { readyCondition, startFlux, startKubeApiServer } from '../harness';
+import { readyCondition } from '../harness';
 import type { Flux, KubeApiServer } from '../harness';
 import {
-  ClusterReader, allManifests, applyGitopsChart, expectReady, inventoryKeys, objectKey, provideCdkPrerequisites, readManifests,
+  allManifests, applyGitopsChart, expectReady, inventoryKeys, objectKey, readManifests,
   removeRendered, renderEnvironment, rewriteManifests, substituteBindings,
+  startGitopsCluster,
 } from './cluster';
-import type { Manifest } from './cluster';
+import type { ClusterReader, GitopsCluster, Manifest } from './cluster';
 
 const spec = loadPlatformSpec();
 const environment = spec.environments.staging;
@@ -62,16 +63,15 @@ async function deployWithCdk(dir: string, verb: 'create' | 'apply'): Promise<voi
   await Promise.all(charts.filter(([file]) => file !== 'namespaces.k8s.yaml').map(deploy));
 }
 
+let cluster: GitopsCluster | undefined;
+
 beforeAll(async () => {
-  kube = await startKubeApiServer({ controllers: [] });
-  flux = await startFlux({ kube, namespace: spec.clusterAddons.flux.namespace });
-  reader = new ClusterReader(kube);
-  await provideCdkPrerequisites(kube, spec);
+  cluster = await startGitopsCluster(spec);
+  ({ kube, flux, reader } = cluster);
 }, 300000);
 
 afterAll(async () => {
-  await flux?.dispose();
-  await kube?.dispose();
+  await cluster?.dispose();
   for (const dir of rendered) removeRendered(dir);
 });
 

@@ -12,7 +12,7 @@ import { addOnNamespaces } from '../../charts/namespaces-chart';
 import { EXAMPLE_BINDINGS } from '../../charts/schemas/example-bindings';
 import type { EnvironmentSpec, PlatformSpec } from '../../lib/spec';
 import type { Flux, FluxObject, KubeApiServer } from '../harness';
-import { describeStatus, readyCondition } from '../harness';
+import { describeStatus, readyCondition, startFlux, startKubeApiServer } from '../harness';
 
 export interface Manifest {
   apiVersion: string;
@@ -188,4 +188,34 @@ export async function liveImages(reader: ClusterReader, manifests: readonly Mani
 export function renderedImages(manifests: readonly Manifest[]): Map<string, string[]> {
   return new Map(manifests.filter((m) => m.kind === 'Deployment')
     .map((m) => [objectKey(m), (m.spec.template.spec.containers as Array<{ image: string }>).map((c) => c.image)]));
+}
+
+export interface GitopsCluster {
+  readonly kube: KubeApiServer;
+  readonly flux: Flux;
+  readonly reader: ClusterReader;
+  dispose(): Promise<void>;
+}
+
+/** A kube-apiserver with Flux in the spec's namespace and what CDK provides before Flux runs. */
+export async function startGitopsCluster(spec: PlatformSpec): Promise<GitopsCluster> {
+  const kube = await startKubeApiServer({ controllers: [] });
+  try {
+    const flux = await startFlux({ kube, namespace: spec.clusterAddons.flux.namespace });
+    const cluster = {
+      kube, flux, reader: new ClusterReader(kube),
+      async dispose() {
+        await flux.dispose();
+        await kube.dispose();
+      },
+    };
+    await provideCdkPrerequisites(kube, spec).catch(async (error) => {
+      await cluster.dispose();
+      throw error;
+    });
+    return cluster;
+  } catch (error) {
+    await kube.dispose();
+    throw error;
+  }
 }

@@ -19,13 +19,14 @@ import { join } from 'node:path';
 import { GITOPS_OBJECT_NAME, configRepositoryName } from '../../lib/spec/topology';
 import { loadPlatformSpec } from '../../lib/spec';
 import { revisionTag } from '../../charts/gitops-chart';
-import { describeStatus, findFluxBinaries, readyCondition, startFlux, startKubeApiServer } from '../harness';
+import { describeStatus, findFluxBinaries, readyCondition } from '../harness';
 import type { Flux, FluxObject, KubeApiServer } from '../harness';
 import {
-  ClusterReader, allManifests, applyGitopsChart, differences, expectReady, inventoryKeys, liveImages, objectKey, provideCdkPrerequisites,
+  allManifests, applyGitopsChart, differences, expectReady, inventoryKeys, liveImages, objectKey,
   readManifests, removeRendered, renderedImages, renderEnvironment, rewriteManifests, substituteBindings,
+  startGitopsCluster,
 } from './cluster';
-import type { Manifest } from './cluster';
+import type { ClusterReader, GitopsCluster, Manifest } from './cluster';
 
 const spec = loadPlatformSpec();
 const environment = spec.environments.staging;
@@ -61,16 +62,15 @@ async function pullAndWait(predicate: (k: FluxObject) => boolean, what: string):
   return flux.waitFor('Kustomization', name, predicate, APPLY_MS, what);
 }
 
+let cluster: GitopsCluster | undefined;
+
 beforeAll(async () => {
-  kube = await startKubeApiServer({ controllers: [] });
-  flux = await startFlux({ kube, namespace: spec.clusterAddons.flux.namespace });
-  reader = new ClusterReader(kube);
-  await provideCdkPrerequisites(kube, spec);
+  cluster = await startGitopsCluster(spec);
+  ({ kube, flux, reader } = cluster);
 }, 300000);
 
 afterAll(async () => {
-  await flux?.dispose();
-  await kube?.dispose();
+  await cluster?.dispose();
   for (const dir of rendered) removeRendered(dir);
 });
 
