@@ -259,6 +259,9 @@ export class ManagedProcess {
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20000): Promise<void> {
     const child = this.child;
     if (!child || !this.running || child.pid === undefined) return;
+    // Until it has exited, the child keeps this process alive: once the timer below has fired,
+    // nothing else might, and the exit would never be observed.
+    child.ref();
     try {
       process.kill(child.pid, signal);
     } catch {

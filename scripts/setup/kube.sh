@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# A real Kubernetes control plane for the tests (test/harness/kube-apiserver.ts): etcd,
-# kube-apiserver, kube-controller-manager (only its service-account token controller runs in the
-# tests) and kubectl, built from the Go module proxy (DESIGN.md §8) into .cache/kube/bin.
+# A real Kubernetes for the tests, built from the Go module proxy (DESIGN.md §8) into
+# .cache/kube/bin: etcd, kube-apiserver, kube-controller-manager and kubectl for the control plane
+# of test/harness/kube-apiserver.ts; kube-scheduler, kubelet and kube-proxy for the single-node
+# cluster of scripts/local-cluster/ (its runtime and network pieces: scripts/setup/cluster.sh).
 # k8s.io/kubernetes is not meant to be required as a module: its go.mod replaces its 31 staging
 # modules (k8s.io/api, client-go, ...) with folders, so a module of ours requires it and pins each
 # to the published v0.<minor>.<patch> of the same release; etcd's server at the 3.6 version
 # Kubernetes pins. The mains are the upstream ones (command constructors and cli.Run). One
-# `go build` for all four, CGO_ENABLED=0, -trimpath, stripped, with the version stamped as the
+# `go build` for all seven, CGO_ENABLED=0, -trimpath, stripped, with the version stamped as the
 # release does. Idempotent and stamp-based: a no-op when the stamp matches this script.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,7 +27,7 @@ root="$PWD/.cache/kube"
 bin="$root/bin"
 stamp="$bin/.stamp"
 want="$(sha256sum "$0" | cut -d' ' -f1)"
-binaries=(etcd kube-apiserver kube-controller-manager kubectl)
+binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 present=1
 for b in "${binaries[@]}"; do [ -x "$bin/$b" ] || present=; done
 if [ -n "$present" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
@@ -41,11 +42,11 @@ fi
 export GOPATH="$PWD/.cache/go/path" GOMODCACHE="$PWD/.cache/go/pkg/mod" GOCACHE="$PWD/.cache/go/build-cache"
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
 started=$(date +%s)
-echo "setup: building etcd $ETCD, kube-apiserver, kube-controller-manager and kubectl $KUBERNETES from the Go module proxy into $bin (one-time; several minutes on 2 cores)"
+echo "setup: building etcd $ETCD and Kubernetes $KUBERNETES (control plane, node components, kubectl) from the Go module proxy into $bin (one-time; about half an hour on 2 cores)"
 
 module="$root/module"
 rm -rf "$module"
-mkdir -p "$module"/cmd/{etcd,kube-apiserver,kube-controller-manager,kubectl} "$bin"
+mkdir -p "$module"/cmd/{etcd,kube-apiserver,kube-controller-manager,kube-scheduler,kubelet,kube-proxy,kubectl} "$bin"
 cd "$module"
 
 {
@@ -89,6 +90,43 @@ import (
 )
 
 func main() { os.Exit(cli.Run(app.NewControllerManagerCommand())) }
+EOF
+cat > cmd/kube-scheduler/main.go <<'EOF'
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/kubernetes/cmd/kube-scheduler/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewSchedulerCommand())) }
+EOF
+cat > cmd/kubelet/main.go <<'EOF'
+package main
+
+import (
+	"context"
+	"os"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/kubernetes/cmd/kubelet/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewKubeletCommand(context.Background()))) }
+EOF
+cat > cmd/kube-proxy/main.go <<'EOF'
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/kubernetes/cmd/kube-proxy/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewProxyCommand())) }
 EOF
 cat > cmd/kubectl/main.go <<'EOF'
 package main

@@ -1,0 +1,193 @@
+// Container images for the local cluster without a registry or a Docker engine: each is an OCI
+// image made with umoci (layout, layers, config), turned into a docker-archive by skopeo and
+// imported into containerd's k8s.io namespace with `ctr images import`.
+//
+// The services' images follow their Dockerfiles: the file is read and each instruction applied
+// (ARG, FROM, WORKDIR, COPY, USER, ENV, ENTRYPOINT), so an instruction this builder does not know
+// fails the build instead of being skipped. Their base, distroless Node.js 24, cannot be pulled
+// here: a stand-in with what the services use from it is built instead (the node binary and the
+// libraries it links, CA certificates, the nonroot user 65532, /tmp), named in BASE_STAND_INS.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { HarnessError, REPO_ROOT } from '../local-stack/process';
+import { run } from './network';
+
+/** An image to import: a name, a root filesystem to lay out, its config. */
+export interface ImageRecipe {
+  /** The reference the pods use, e.g. `localhost/local-cluster/pause:1`. */
+  readonly name: string;
+  /** Fills the root filesystem (an empty folder, or the base's when `base` is given). */
+  populate(rootfs: string): void;
+  /** Another recipe's name whose layers this image starts from. */
+  readonly base?: string;
+  readonly config: ImageConfig;
+}
+
+export interface ImageConfig {
+  readonly entrypoint: readonly string[];
+  readonly user?: string;
+  readonly workingDir?: string;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Copies a static binary (or a file) to `path` inside the root filesystem, executable. */
+export function installFile(rootfs: string, source: string, path: string, mode = 0o755): void {
+  const target = join(rootfs, path);
+  mkdirSync(dirname(target), { recursive: true });
+  copyFileSync(source, target);
+  chmodSync(target, mode);
+}
+
+/** The shared libraries `ldd` lists for a dynamically linked binary (the loader included). */
+function sharedLibraries(binary: string): string[] {
+  const out = execFileSync('ldd', [binary], { encoding: 'utf8' });
+  return [...out.matchAll(/(\/\S+) \(0x[0-9a-f]+\)/g)].map((m) => m[1]!);
+}
+
+/**
+ * distroless/nodejs24-debian12:nonroot as the services use it: /nodejs/bin/node (this harness's
+ * Node.js 24, which must be the major of the Dockerfile's base), its libraries, CA certificates,
+ * passwd/group with root, nobody and nonroot (65532), a sticky /tmp.
+ */
+export function nodeBaseRootfs(rootfs: string, node = process.execPath): void {
+  installFile(rootfs, node, 'nodejs/bin/node');
+  for (const lib of sharedLibraries(node)) installFile(rootfs, lib, lib.slice(1));
+  installFile(rootfs, '/etc/ssl/certs/ca-certificates.crt', 'etc/ssl/certs/ca-certificates.crt', 0o644);
+  writeFileSync(join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n');
+  writeFileSync(join(rootfs, 'etc', 'group'), 'root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n');
+  mkdirSync(join(rootfs, 'home', 'nonroot'), { recursive: true });
+  execFileSync('chown', ['65532:65532', join(rootfs, 'home', 'nonroot')]);
+  mkdirSync(join(rootfs, 'tmp'), { recursive: true });
+  chmodSync(join(rootfs, 'tmp'), 0o1777);
+}
+
+/** The bases a Dockerfile may name, and the recipe name of each one's stand-in. */
+export const BASE_STAND_INS: Readonly<Record<string, { name: string; why: string }>> = {
+  'gcr.io/distroless/nodejs24-debian12:nonroot': {
+    name: 'localhost/local-cluster/nodejs24:nonroot',
+    why: 'gcr.io cannot be reached here; the stand-in carries the node binary the harness runs, its libraries, CA certificates and the nonroot user',
+  },
+};
+
+export function nodeBaseRecipe(): ImageRecipe {
+  const major = process.versions.node.split('.')[0];
+  if (major !== '24') throw new HarnessError(`the services' base image is Node.js 24; this harness runs ${process.version} (. scripts/node.sh)`);
+  return {
+    name: BASE_STAND_INS['gcr.io/distroless/nodejs24-debian12:nonroot']!.name,
+    populate: (rootfs) => nodeBaseRootfs(rootfs),
+    config: { entrypoint: ['/nodejs/bin/node'], user: '65532', workingDir: '/home/nonroot', env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt' } },
+  };
+}
+
+/**
+ * The recipe of `services/<service>/Dockerfile`, built from the repository root (the Dockerfiles'
+ * context): COPY sources are read from there, after `npm run build:services`.
+ */
+export function dockerfileRecipe(dockerfile: string, name: string, buildArgs: Readonly<Record<string, string>> = {}): ImageRecipe {
+  const text = readFileSync(dockerfile, 'utf8').replace(/\\\n/g, ' ');
+  const args: Record<string, string> = {};
+  const expand = (value: string) => value.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a, b) => {
+    const key = (a ?? b) as string;
+    if (!(key in args)) throw new HarnessError(`${dockerfile}: $${key} is not an ARG`);
+    return args[key]!;
+  });
+  let base: string | undefined;
+  let user: string | undefined;
+  let workingDir = '/';
+  let entrypoint: string[] | undefined;
+  const env: Record<string, string> = {};
+  const copies: { from: string; to: string; chown?: string }[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const [instruction, ...rest] = line.split(/\s+/);
+    const operand = line.slice(instruction!.length).trim();
+    switch (instruction!.toUpperCase()) {
+      case 'ARG': {
+        const [key, value] = operand.split('=') as [string, string | undefined];
+        args[key] = buildArgs[key] ?? args[key] ?? value ?? '';
+        break;
+      }
+      case 'FROM': {
+        const stand = BASE_STAND_INS[expand(operand)];
+        if (!stand) throw new HarnessError(`${dockerfile}: FROM ${operand}: no stand-in for this base (scripts/local-cluster/images.ts BASE_STAND_INS)`);
+        base = stand.name;
+        break;
+      }
+      case 'WORKDIR': workingDir = expand(operand); break;
+      case 'USER': user = expand(operand); break;
+      case 'ENV':
+        for (const pair of operand.match(/\w+=("[^"]*"|\S+)/g) ?? []) {
+          const eq = pair.indexOf('=');
+          env[pair.slice(0, eq)] = expand(pair.slice(eq + 1).replace(/^"|"$/g, ''));
+        }
+        break;
+      case 'COPY': {
+        const chown = /--chown=(\S+)/.exec(operand)?.[1];
+        const paths = rest.filter((p) => !p.startsWith('--')).map(expand);
+        if (paths.length !== 2) throw new HarnessError(`${dockerfile}: COPY ${operand}: one source and one destination are supported`);
+        copies.push({ from: paths[0]!, to: paths[1]!, chown });
+        break;
+      }
+      case 'ENTRYPOINT': entrypoint = JSON.parse(operand) as string[]; break;
+      default:
+        throw new HarnessError(`${dockerfile}: ${instruction} is not an instruction this builder applies (scripts/local-cluster/images.ts)`);
+    }
+  }
+  if (!base || !entrypoint) throw new HarnessError(`${dockerfile}: no FROM or no ENTRYPOINT`);
+  return {
+    name,
+    base,
+    populate(rootfs) {
+      for (const copy of copies) {
+        const source = join(REPO_ROOT, copy.from);
+        if (!existsSync(source)) throw new HarnessError(`${dockerfile}: COPY ${copy.from}: missing (npm run build:services first)`);
+        const target = join(rootfs, copy.to.startsWith('/') ? copy.to : join(workingDir, copy.to));
+        mkdirSync(target, { recursive: true });
+        cpSync(source, target, { recursive: true });
+        if (copy.chown) execFileSync('chown', ['-R', copy.chown, target]);
+      }
+    },
+    config: { entrypoint, user, workingDir, env },
+  };
+}
+
+/**
+ * Builds every recipe into one OCI layout under `dir` (bases first: a recipe's base must come
+ * earlier in the list) and imports each into containerd at `containerdSocket`.
+ */
+export async function buildAndImport(recipes: readonly ImageRecipe[], dir: string, containerdSocket: string): Promise<void> {
+  const layout = join(dir, 'layout');
+  await run('umoci', ['init', '--layout', layout]);
+  const tagOf = new Map<string, string>();
+  for (const [index, recipe] of recipes.entries()) {
+    const tag = `image-${index}`;
+    const image = `${layout}:${tag}`;
+    const bundle = join(dir, `bundle-${index}`);
+    if (recipe.base) {
+      const baseTag = tagOf.get(recipe.base);
+      if (!baseTag) throw new HarnessError(`image ${recipe.name}: its base ${recipe.base} is not built before it`);
+      await run('umoci', ['unpack', '--image', `${layout}:${baseTag}`, bundle]);
+    } else {
+      await run('umoci', ['new', '--image', image]);
+      await run('umoci', ['unpack', '--image', image, bundle]);
+    }
+    recipe.populate(join(bundle, 'rootfs'));
+    await run('umoci', ['repack', '--image', image, bundle], { timeoutMs: 300000 });
+    const { entrypoint, user, workingDir, env } = recipe.config;
+    await run('umoci', [
+      'config', '--image', image, '--clear=config.entrypoint', '--clear=config.cmd', '--clear=config.env',
+      ...entrypoint.map((arg) => `--config.entrypoint=${arg}`),
+      ...(user ? [`--config.user=${user}`] : []),
+      ...(workingDir ? [`--config.workingdir=${workingDir}`] : []),
+      ...Object.entries(env ?? {}).map(([k, v]) => `--config.env=${k}=${v}`),
+    ]);
+    await run('rm', ['-rf', bundle]);
+    tagOf.set(recipe.name, tag);
+    const archive = join(dir, `${tag}.tar`);
+    await run('skopeo', ['copy', '--quiet', `oci:${image}`, `docker-archive:${archive}:${recipe.name}`], { timeoutMs: 300000 });
+    await run('ctr', ['--address', containerdSocket, '-n', 'k8s.io', 'images', 'import', archive], { timeoutMs: 300000 });
+    await run('rm', ['-f', archive]);
+  }
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The single-node cluster's runtime and network (scripts/local-cluster/), beside the Kubernetes
+# binaries of scripts/setup/kube.sh:
+# - Debian's containerd and runc (CRI v1), the CNI plugins (bridge, host-local, portmap,
+#   loopback), iptables, ipset and conntrack (kube-proxy and the policy enforcer), umoci and
+#   skopeo (images built without a registry or a Docker engine).
+# - Built from the Go module proxy (DESIGN.md §8) into .cache/cluster/bin: CoreDNS (Service names)
+#   and kube-router as the NetworkPolicy enforcer. The proxy serves upstream kube-router only at
+#   v2.1.0, for which security flaws are reported; k3s's fork of a later release
+#   (k3s-io/kube-router, whose go.mod keeps the upstream module path) is what k3s itself enforces
+#   policies with, so that is built.
+# - pause, the pod sandbox's process, compiled static from scripts/local-cluster/pause.c.
+# Idempotent and stamp-based: a no-op when the stamp matches this script and pause.c.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+COREDNS=v1.15.0
+KUBE_ROUTER=v2.6.3-k3s1
+
+# --- Debian packages --------------------------------------------------------------------------
+missing=()
+command -v containerd >/dev/null 2>&1 || missing+=(containerd)
+command -v runc >/dev/null 2>&1 || missing+=(runc)
+[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing+=(iptables)
+command -v ipset >/dev/null 2>&1 || [ -x /usr/sbin/ipset ] || missing+=(ipset)
+command -v conntrack >/dev/null 2>&1 || [ -x /usr/sbin/conntrack ] || missing+=(conntrack)
+command -v umoci >/dev/null 2>&1 || missing+=(umoci)
+command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing+=(iproute2)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: missing Debian packages: ${missing[*]}; run: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]} with apt-get"
+  # containerd's package starts the system daemon; the harness runs its own, so deny every start
+  # while installing (policy-rc.d exit 101 = "action forbidden"), as scripts/setup/servers.sh does.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# temporary, scripts/setup/cluster.sh: no daemon starts during apt-get install\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    own_policy=1
+    trap 'rm -f "$policy"' EXIT
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
+fi
+
+# --- Built binaries ---------------------------------------------------------------------------
+root="$PWD/.cache/cluster"
+bin="$root/bin"
+stamp="$bin/.stamp"
+want="$(cat "$0" scripts/local-cluster/pause.c | sha256sum | cut -d' ' -f1)"
+binaries=(coredns kube-router pause)
+present=1
+for b in "${binaries[@]}"; do [ -x "$bin/$b" ] || present=; done
+if [ -n "$present" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "setup: go is missing (CoreDNS and kube-router are built with it); install Go >= 1.25" >&2
+  exit 1
+fi
+
+export GOPATH="$PWD/.cache/go/path" GOMODCACHE="$PWD/.cache/go/pkg/mod" GOCACHE="$PWD/.cache/go/build-cache"
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+started=$(date +%s)
+echo "setup: building CoreDNS $COREDNS, kube-router $KUBE_ROUTER and pause into $bin (one-time; a few minutes on 2 cores)"
+
+src="$root/src"
+rm -rf "$src" "$bin.tmp"
+mkdir -p "$src" "$bin" "$bin.tmp"
+
+# module@version, package to build, binary name, extra ldflags: the module as published, with its own main
+build() {
+  local dir
+  dir=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || { echo "setup: go mod download $1 gave no module dir" >&2; exit 1; }
+  cp -r "$dir" "$src/$3"
+  chmod -R u+w "$src/$3"
+  (cd "$src/$3" && go build -trimpath -ldflags "-s -w $4" -o "$bin.tmp/$3" "$2")
+}
+build "github.com/coredns/coredns@$COREDNS" . coredns ""
+build "github.com/k3s-io/kube-router/v2@$KUBE_ROUTER" ./cmd/kube-router kube-router \
+  "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER"
+gcc -static -O2 -Wall -Werror -o "$bin.tmp/pause" scripts/local-cluster/pause.c
+strip "$bin.tmp/pause"
+
+for b in "${binaries[@]}"; do mv "$bin.tmp/$b" "$bin/$b"; done
+rmdir "$bin.tmp"
+rm -rf "$src"
+"$bin/coredns" -version | head -1
+"$bin/kube-router" --version 2>&1 | head -1
+echo "$want" > "$stamp"
+echo "setup: cluster runtime pieces built in $(( $(date +%s) - started )) s: $bin"
