@@ -1,7 +1,7 @@
 /**
  * Rules of the services and the charts: unique names and ports, replica bounds, requests within
- * limits, callees known, one database per service, PgBouncer's connections fit the database,
- * certificate renewal.
+ * limits (globally and in each environment's own sizes), callees known, one database per service,
+ * PgBouncer's connections fit the database, certificate renewal.
  */
 import { cpuMillis, memoryMiB, parseDurationSeconds } from '../parse';
 import { ENVIRONMENT_NAMES } from '../environments';
