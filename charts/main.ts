@@ -1,12 +1,13 @@
 /**
  * Renders every chart of every environment to dist/<env>/<chart>.k8s.yaml: what reviewers read
- * and what CI publishes as the environment's GitOps artifact, which Flux applies (docs/gitops.md).
+ * and what CI publishes as an AWS environment's GitOps artifact, which Flux applies
+ * (docs/gitops.md); dist/local/ is what the single-node local cluster applies.
  */
 import * as path from 'node:path';
 import { App, YamlOutputType } from 'cdk8s';
 import type { Chart } from 'cdk8s';
-import { contextFromArgs, ENVIRONMENT_NAMES, IMAGE_TAG_CONTEXT, imageTagFrom, loadPlatformSpec, PlatformSpecError } from '../lib/spec';
-import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
+import { chartEnvironments, contextFromArgs, IMAGE_TAG_CONTEXT, imageTagFrom, loadPlatformSpec, PlatformSpecError } from '../lib/spec';
+import type { ChartEnvironment, PlatformSpec } from '../lib/spec';
 import { BindingsChart } from './bindings-chart';
 import type { PlatformBindings } from './bindings-chart';
 import { BINDING_PLACEHOLDERS } from './lib/bindings-variables';
@@ -33,7 +34,7 @@ export interface PlatformChartsOptions {
  * first, and pods mount the bindings' ConfigMaps), Vault's token reviewer, the certificate
  * issuer, PgBouncer, then one chart per service of the spec.
  */
-export function addPlatformCharts(app: App, spec: PlatformSpec, environment: EnvironmentSpec, options: PlatformChartsOptions = {}): Chart[] {
+export function addPlatformCharts(app: App, spec: PlatformSpec, environment: ChartEnvironment, options: PlatformChartsOptions = {}): Chart[] {
   const imageTag = options.imageTag ?? spec.workloads.defaultImageTag;
   if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(imageTag)) {
     throw new Error(`${IMAGE_TAG_CONTEXT} = ${JSON.stringify(imageTag)}: must be a Docker image tag (letters, digits, _ . -, at most 128)`);
@@ -48,17 +49,18 @@ export function addPlatformCharts(app: App, spec: PlatformSpec, environment: Env
   ];
 }
 
+/** Every chart environment's charts (the AWS environments and the local one) into <outdir>/<env>/; the files written. */
 export function renderCharts(spec: PlatformSpec, outdir: string, options: PlatformChartsOptions = {}): string[] {
   const written: string[] = [];
-  for (const name of ENVIRONMENT_NAMES) {
+  for (const environment of chartEnvironments(spec)) {
     const app = new App({
-      outdir: path.join(outdir, name),
+      outdir: path.join(outdir, environment.name),
       outputFileExtension: '.k8s.yaml',
       yamlOutputType: YamlOutputType.FILE_PER_CHART,
     });
-    addPlatformCharts(app, spec, spec.environments[name], options);
+    addPlatformCharts(app, spec, environment, options);
     app.synth();
-    written.push(...app.charts.map((chart) => path.join(outdir, name, `${chart.node.id}.k8s.yaml`)));
+    written.push(...app.charts.map((chart) => path.join(outdir, environment.name, `${chart.node.id}.k8s.yaml`)));
   }
   return written;
 }

@@ -3,7 +3,7 @@ import type { PlatformChartProps } from './lib/platform-chart';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
 import type { PlatformSpec } from '../lib/spec';
-import { vaultNames } from '../lib/spec/vault-names';
+import { vaultDnsName } from '../lib/spec/vault-names';
 import { workloadNamespaces, zoneSubnetCidrs } from '../lib/spec/topology';
 
 
@@ -26,7 +26,7 @@ export class NamespacesChart extends PlatformChart {
     // standby, and every client follows without a redeploy.
     new k8s.KubeService(this, 'vault', {
       metadata: { name: 'vault', namespace: props.spec.clusterAddons.vaultInjector.namespace },
-      spec: { type: 'ExternalName', externalName: vaultNames(props.spec, props.environment.name).dnsName },
+      spec: { type: 'ExternalName', externalName: vaultDnsName(props.spec, props.environment.name) },
     });
     // The add-ons' pods run with the nodes' security group, which the restricted zone admits for
     // PgBouncer and the services: without a policy of their own they could reach the data stores.

@@ -2,8 +2,8 @@ import { PlatformChart } from './lib/platform-chart';
 import type { PlatformChartProps } from './lib/platform-chart';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
-import { durationSeconds, pgbouncerClientConnectionsPerPod } from '../lib/spec';
-import type { PlatformSpec } from '../lib/spec';
+import { durationSeconds, pgbouncerClientConnectionsPerPod, pgbouncerSizing } from '../lib/spec';
+import type { ChartEnvironment, PlatformSpec } from '../lib/spec';
 import { pgbouncerUserPaths, staticCredsPath, staticRoles } from '../lib/vault/database';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, CertificateSpecPrivateKeyRotationPolicy, CertificateSpecUsages } from './imports/cert-manager.io';
 import { pgbouncerNetworkPolicies } from './lib/network-policies';
@@ -41,9 +41,10 @@ const POOLER_LABEL = { 'app.kubernetes.io/component': 'connection-pooler' };
 
 /**
  * The connection pooler of the spec ("PgBouncer with max 1000 connections", DESIGN.md §5): a
- * writer pool (RDS primary) and a reader pool (the read replicas), each a Deployment of
- * `workloads.pgbouncer.replicas`, transaction pooling, TLS from clients (cert-manager) and to
- * RDS (verify-full), credentials from Vault, with the Prometheus exporter as a sidecar.
+ * writer pool (RDS primary) and a reader pool (the read replicas), each a Deployment of the
+ * environment's pooler count (pgbouncerSizing), transaction pooling, TLS from clients
+ * (cert-manager) and to RDS (verify-full), credentials from Vault, with the Prometheus exporter
+ * as a sidecar.
  */
 export class PgBouncerChart extends PlatformChart {
   constructor(scope: Construct, id: string, props: PlatformChartProps) {
@@ -53,7 +54,7 @@ export class PgBouncerChart extends PlatformChart {
     new k8s.KubeServiceAccount(this, 'service-account', { metadata: { name: PGBOUNCER_WRITER }, automountServiceAccountToken: false });
     new k8s.KubeConfigMap(this, 'config', {
       metadata: { name: 'pgbouncer-config' },
-      data: { 'pgbouncer.ini': pgbouncerIni(spec), 'pg_hba.conf': pgHba() },
+      data: { 'pgbouncer.ini': pgbouncerIni(spec, props.environment), 'pg_hba.conf': pgHba() },
     });
     new Certificate(this, 'certificate', {
       metadata: { name: PGBOUNCER_WRITER },
@@ -77,6 +78,7 @@ export class PgBouncerChart extends PlatformChart {
   private pool(props: PlatformChartProps, name: string) {
     const { spec } = props;
     const cfg = spec.workloads.pgbouncer;
+    const sizing = pgbouncerSizing(spec, props.environment);
     const port = spec.dataTier.pgbouncer.port;
     const selector = { 'app.kubernetes.io/name': name };
     const probe = (periodSeconds: number): k8s.Probe => ({ tcpSocket: { port: k8s.IntOrString.fromString('postgres') }, periodSeconds, failureThreshold: 3, timeoutSeconds: 2 });
@@ -93,7 +95,7 @@ export class PgBouncerChart extends PlatformChart {
         },
       },
       spec: {
-        replicas: cfg.replicas,
+        replicas: sizing.replicas,
         revisionHistoryLimit: 5,
         selector: { matchLabels: selector },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
@@ -141,7 +143,7 @@ export class PgBouncerChart extends PlatformChart {
                 command: ['/bin/sh', '-c'],
                 args: [pgbouncerEntrypoint({ config: `${CONFIG_DIR}/pgbouncer.ini`, watch: PGBOUNCER_RELOADED_FILES, pollSeconds: RELOAD_POLL_SECONDS })],
                 ports: [{ name: 'postgres', containerPort: port, protocol: 'TCP' }],
-                resources: resources(cfg.resources),
+                resources: resources(sizing.resources),
                 securityContext: containerSecurityContext,
                 startupProbe: { ...probe(2), failureThreshold: 30 },
                 livenessProbe: probe(10),
@@ -164,7 +166,7 @@ export class PgBouncerChart extends PlatformChart {
                   `--web.listen-address=:${cfg.exporterPort}`,
                 ],
                 ports: [{ name: 'metrics', containerPort: cfg.exporterPort, protocol: 'TCP' }],
-                resources: resources(cfg.exporterResources),
+                resources: resources(sizing.exporterResources),
                 securityContext: containerSecurityContext,
                 livenessProbe: { httpGet: { path: '/metrics', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 30, timeoutSeconds: 5 },
                 readinessProbe: { httpGet: { path: '/metrics', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 15, timeoutSeconds: 5 },
@@ -260,8 +262,8 @@ export function pgbouncerEntrypoint(options: { config: string; watch: readonly s
   ].join('\n');
 }
 
-/** pgbouncer.ini of both pools (the `[databases]` section is the pool's own file, `%include`d). */
-export function pgbouncerIni(spec: PlatformSpec): string {
+/** pgbouncer.ini of both pools in an environment (the `[databases]` section is the pool's own file, `%include`d). */
+export function pgbouncerIni(spec: PlatformSpec, environment: ChartEnvironment): string {
   const cfg = spec.workloads.pgbouncer;
   const settings: Array<[string, string | number]> = [
     ['listen_addr', '0.0.0.0'],
@@ -278,7 +280,7 @@ export function pgbouncerIni(spec: PlatformSpec): string {
     ['stats_users', PGBOUNCER_STATS_USER],
     ['pool_mode', 'transaction'],
     // The spec's limit is PgBouncer's as a whole: every pod of both pools takes its share.
-    ['max_client_conn', pgbouncerClientConnectionsPerPod(spec)],
+    ['max_client_conn', pgbouncerClientConnectionsPerPod(spec, environment)],
     ['default_pool_size', cfg.defaultPoolSize],
     ['max_db_connections', cfg.maxDbConnections],
     ['server_round_robin', 1],

@@ -20,7 +20,7 @@ export class PkiChart extends PlatformChart {
     super(scope, id, props);
     const { spec, environment } = props;
     const namespace = spec.clusterAddons.certManager.namespace;
-    const kind = spec.workloads.certificates.issuer[environment.name as keyof typeof spec.workloads.certificates.issuer];
+    const kind = spec.workloads.certificates.issuer[environment.name];
     if (!kind) throw new Error(`workloads.certificates.issuer: no entry for environment ${environment.name}`);
 
     if (kind === 'vault-pki') {

@@ -1,7 +1,7 @@
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
-import { durationSeconds } from '../lib/spec';
-import type { EnvironmentSpec, PlatformSpec, ServiceSpec, VaultSecretKind } from '../lib/spec';
+import { durationSeconds, serviceSizing } from '../lib/spec';
+import type { ChartEnvironment, PlatformSpec, ServiceSizing, ServiceSpec, VaultSecretKind } from '../lib/spec';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, CertificateSpecPrivateKeyRotationPolicy, CertificateSpecUsages } from './imports/cert-manager.io';
 import { ScaledObject } from './imports/keda.sh';
 import {
@@ -44,6 +44,7 @@ export class ServiceChart extends PlatformChart {
     this.service = service;
     const { spec, environment } = props;
     const name = service.name;
+    const sizing = serviceSizing(spec, environment, name);
     const selector = { 'app.kubernetes.io/name': name };
     const secrets = service.secrets;
     // The edge serves HTTPS to the load balancer, the others gRPC (services[].exposes).
@@ -120,7 +121,7 @@ export class ServiceChart extends PlatformChart {
               imagePullPolicy: 'Always',
               ports,
               env: serviceEnv(spec, environment, service, secrets),
-              resources: resources(service.resources),
+              resources: resources(sizing.resources),
               securityContext: containerSecurityContext,
               // Plaintext health port: the kubelet cannot present a client certificate (DESIGN.md §5).
               startupProbe: probe('/livez', 2, 30),
@@ -155,14 +156,17 @@ export class ServiceChart extends PlatformChart {
     });
 
     disruptionBudget(this, 'disruption-budget', name, name, selector);
-    addAutoscaler(this, spec, service);
+    addAutoscaler(this, spec, service, sizing);
     serviceNetworkPolicies(this, { spec, environment, service, selector });
   }
 }
 
-/** The spec's autoscaling row: a CPU HPA, or a KEDA ScaledObject for the latency trigger (DESIGN.md §7). */
-function addAutoscaler(scope: Construct, spec: PlatformSpec, service: ServiceSpec) {
-  const { minReplicas, maxReplicas, trigger } = service.autoscaling;
+/**
+ * The spec's autoscaling row: a CPU HPA, or a KEDA ScaledObject for the latency trigger
+ * (DESIGN.md §7), between the environment's bounds.
+ */
+function addAutoscaler(scope: Construct, spec: PlatformSpec, service: ServiceSpec, { minReplicas, maxReplicas }: ServiceSizing) {
+  const trigger = service.autoscaling.trigger;
   const target = { apiVersion: 'apps/v1', kind: 'Deployment', name: service.name };
   if (trigger.type === 'cpu') {
     new k8s.KubeHorizontalPodAutoscalerV2(scope, 'autoscaler', {
@@ -244,7 +248,7 @@ function vaultSecrets(service: ServiceSpec, kinds: readonly VaultSecretKind[]) {
 }
 
 /** The environment contract of services/README.md, wired from the spec, Vault and cert-manager. */
-function serviceEnv(spec: PlatformSpec, environment: EnvironmentSpec, service: ServiceSpec, kinds: readonly VaultSecretKind[]): k8s.EnvVar[] {
+function serviceEnv(spec: PlatformSpec, environment: ChartEnvironment, service: ServiceSpec, kinds: readonly VaultSecretKind[]): k8s.EnvVar[] {
   const name = service.name;
   const env: k8s.EnvVar[] = [
     { name: 'LOG_LEVEL', value: 'info' },

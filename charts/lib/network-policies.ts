@@ -5,7 +5,7 @@
  */
 import type { Construct } from 'constructs';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import type { EnvironmentSpec, PlatformSpec, ServiceSpec } from '../../lib/spec';
+import type { ChartEnvironment, PlatformSpec, ServiceSpec } from '../../lib/spec';
 import {
   callersOf, MONITORING, nonInternetCidrs, paymentProviderPort, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER, serviceByName,
   servicesWithSecret, vaultStandbyCidr, zoneSubnetCidrs,
@@ -25,7 +25,7 @@ export const prometheusPeer = (spec: PlatformSpec) => inNamespace(spec.clusterAd
  * Egress to Vault for the Vault Agent, on the API port: the primary's internal NLB (private zone)
  * and, after a failover, the standby's in the DR region's VPC (over the peering).
  */
-export function vaultEgress(spec: PlatformSpec, environment: EnvironmentSpec): k8s.NetworkPolicyEgressRule {
+export function vaultEgress(spec: PlatformSpec, environment: ChartEnvironment): k8s.NetworkPolicyEgressRule {
   const standby = vaultStandbyCidr(spec, environment);
   return { to: cidrs([...zoneSubnetCidrs(spec, environment).private, ...(standby ? [standby] : [])]), ports: [tcp(spec.vault.apiPort)] };
 }
@@ -41,7 +41,7 @@ function policy(scope: Construct, id: string, name: string, podSelector: Record<
 
 export interface ServicePoliciesProps {
   readonly spec: PlatformSpec;
-  readonly environment: EnvironmentSpec;
+  readonly environment: ChartEnvironment;
   readonly service: ServiceSpec;
   readonly selector: Record<string, string>;
 }
@@ -87,7 +87,7 @@ export function serviceNetworkPolicies(scope: Construct, props: ServicePoliciesP
 }
 
 /** The pools: clients with a database in, PostgreSQL (restricted zone) and Vault out. */
-export function pgbouncerNetworkPolicies(scope: Construct, spec: PlatformSpec, environment: EnvironmentSpec, selector: Record<string, string>) {
+export function pgbouncerNetworkPolicies(scope: Construct, spec: PlatformSpec, environment: ChartEnvironment, selector: Record<string, string>) {
   const zones = zoneSubnetCidrs(spec, environment);
   const clients = servicesWithSecret(spec, 'database').map((s) => s.name).sort();
   policy(scope, 'ingress', 'pgbouncer-ingress', selector, {

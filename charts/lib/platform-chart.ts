@@ -1,11 +1,12 @@
 import { Chart } from 'cdk8s';
 import type { ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
-import type { EnvironmentSpec, PlatformSpec } from '../../lib/spec';
+import type { ChartEnvironment, PlatformSpec } from '../../lib/spec';
 
 export interface PlatformChartProps extends ChartProps {
   readonly spec: PlatformSpec;
-  readonly environment: EnvironmentSpec;
+  /** An AWS environment of the spec, or the local one (lib/spec/environments.ts). */
+  readonly environment: ChartEnvironment;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { durationSeconds, resourceNames, serviceDatabaseCount } from '../spec';
+import { durationSeconds, pgbouncerSizing, resourceNames, serviceDatabaseCount } from '../spec';
 import type { EnvironmentSpec, PlatformSpec, Severity } from '../spec';
 import { edgeService } from '../spec/topology';
 import { vaultNames } from '../spec/vault-names';
@@ -54,10 +54,9 @@ export function webAclNames(spec: PlatformSpec, environment: EnvironmentSpec) {
   return { cloudFront: `${prefix}-cloudfront`, loadBalancer: `${prefix}-alb` };
 }
 
-/** Server connections PgBouncer may open to one database instance (both poolers, every database). */
-export function pgbouncerServerBudget(spec: PlatformSpec): number {
-  const { replicas, maxDbConnections } = spec.workloads.pgbouncer;
-  return replicas * maxDbConnections * serviceDatabaseCount(spec);
+/** Server connections PgBouncer may open to one database instance in an environment (both poolers, every database). */
+export function pgbouncerServerBudget(spec: PlatformSpec, environment: EnvironmentSpec): number {
+  return pgbouncerSizing(spec, environment).replicas * spec.workloads.pgbouncer.maxDbConnections * serviceDatabaseCount(spec);
 }
 
 const GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
@@ -90,7 +89,7 @@ export function awsAlarmGroups(spec: PlatformSpec, environment: EnvironmentSpec,
   const rpoSeconds = durationSeconds(spec.disasterRecovery.database!.rpo);
   const instances = [names.dbInstance, ...names.dbReplicas];
   const rds = (id: string, name: string, stat: string) => metric('AWS/RDS', name, { DBInstanceIdentifier: id }, stat);
-  const budget = pgbouncerServerBudget(spec);
+  const budget = pgbouncerServerBudget(spec, environment);
   const database: AwsAlarmDefinition[] = [
     ...instances.map((id, i): AwsAlarmDefinition => ({
       id: i === 0 ? 'database-writer-cpu' : `database-replica-${i}-cpu`,

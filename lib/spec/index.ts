@@ -4,15 +4,18 @@
  */
 import { accountOverrideSources, retainAppliedChartsFrom, unknownTargetInputs } from './context';
 import type { ContextReader } from './context';
+import { ENVIRONMENT_NAMES } from './environments';
 import { platformSpecData } from './platform';
 import { platformSpecSchema } from './schema';
-import type { EnvironmentName, PlatformSpec } from './schema';
+import type { PlatformSpec } from './schema';
 
 export * from './schema';
 export * from './parse';
 export { PGBOUNCER_POOLS, pgbouncerClientConnectionsPerPod, pgbouncerServerConnectionsPerPod, serviceDatabaseCount } from './checks';
 export * from './names';
 export * from './context';
+export * from './environments';
+export * from './sizing';
 
 export class PlatformSpecError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -76,5 +79,3 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
-
-export const ENVIRONMENT_NAMES: readonly EnvironmentName[] = ['production', 'staging'];

@@ -158,6 +158,35 @@ export const platformSpecData: PlatformSpecInput = {
     },
   },
 
+  // The charts' single-node environment (docs/workloads.md "The local environment"): staging with
+  // these values in place of staging's; it has no AWS resources. All our choice.
+  localCluster: {
+    name: 'local', // choice: dist/local/, `platform/environment: local`
+    availabilityZones: ['local-a'], // choice: one node, one zone (its topology.kubernetes.io/zone label)
+    // choice: next to the environments' 10.10/16 and 10.20/16, clear of their VPN clients and the
+    // Vault standbys' 10.110/20 and 10.120/20 (checked), so no ipBlock means two places.
+    network: { vpcCidr: '10.30.0.0/16' },
+    edge: { domainName: 'api.local.platform.example.com' }, // choice: placeholder like the environments'; the tokens' issuer and audience
+    imageRegistry: 'localhost:5000', // choice: a registry beside the node; the machine holds no ECR credentials
+    workloads: {
+      // choice: one node of 2 CPUs, about 1.2 free beside the control plane: small requests so
+      // every pod schedules, limits of a whole core so a pod is not throttled when it is busy,
+      // memory limit = request as everywhere. One replica each and up to three, so the
+      // autoscalers can be watched to act; the edge keeps two, so one can be killed under traffic
+      // while the other serves.
+      services: {
+        minReplicas: 1, edgeMinReplicas: 2, maxReplicas: 3,
+        resources: { requests: { cpu: '50m', memory: '192Mi' }, limits: { cpu: '1', memory: '192Mi' } },
+      },
+      // choice: one pooler per pool (a single node has nothing to spread over), small requests.
+      pgbouncer: {
+        replicas: 1,
+        resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '64Mi' } },
+        exporterResources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
+      },
+    },
+  },
+
   // spec §2 "Core Services" (name, port, purpose) and §6 "Auto-scaling Configuration"; what each
   // serves (exposes), its part in the access tokens and its generated keys: services/README.md.
   // Each entry holds everything about its service; all our choice unless marked spec:
@@ -384,9 +413,9 @@ export const platformSpecData: PlatformSpecInput = {
       exporterResources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
     },
     certificates: {
-      // choice: production certificates from Vault's PKI engine (one CA, audited); staging can
-      // run before Vault PKI is bootstrapped with a cluster-local self-signed CA.
-      issuer: { production: 'vault-pki', staging: 'self-signed' },
+      // choice: production certificates from Vault's PKI engine (one CA, audited); staging and the
+      // local cluster can run before Vault PKI is bootstrapped with a cluster-local self-signed CA.
+      issuer: { production: 'vault-pki', staging: 'self-signed', local: 'self-signed' },
       vaultPkiPath: 'pki/sign/services', // choice: the mount and role vault/bootstrap.sh creates
       duration: 'PT720H', // choice: 30 days; rotation is routine, the services reload from disk
       renewBefore: 'PT240H', // choice: 10 days of slack for a Vault outage

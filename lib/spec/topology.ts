@@ -5,7 +5,7 @@
  * stacks and Vault configuration (which refer to them) cannot disagree.
  */
 import { addressCount, formatIpv4, parseCidr } from './parse';
-import type { EnvironmentSpec, GeneratedKeySpec, PlatformSpec, ServiceSpec, VaultSecretKind, ZoneName } from './schema';
+import type { ChartEnvironment, EnvironmentSpec, GeneratedKeySpec, PlatformSpec, ServiceSpec, VaultSecretKind, ZoneName } from './schema';
 
 /** PgBouncer's namespace; its writer and reader pools are two Deployments and Services in it. */
 export const PGBOUNCER_NAMESPACE = 'pgbouncer';
@@ -131,9 +131,12 @@ export const servicesWithSecret = (spec: Pick<PlatformSpec, 'services'>, kind: V
 /** ECR repository of a service (lib/stacks/registry-stack.ts creates it under this name). */
 export const serviceRepositoryName = (spec: PlatformSpec, name: string) => `${spec.project}/${name}`;
 
-/** The service's image: the environment's ECR repository, deterministic from the spec. */
-export function serviceImage(spec: PlatformSpec, environment: EnvironmentSpec, name: string, tag: string): string {
-  return `${environment.account}.dkr.ecr.${environment.region}.amazonaws.com/${serviceRepositoryName(spec, name)}:${tag}`;
+/** The environment's ECR registry host (RegistryStack's repositories), in its account and region. */
+const ecrRegistry = (environment: EnvironmentSpec) => `${environment.account}.dkr.ecr.${environment.region}.amazonaws.com`;
+
+/** The service's image: its repository in the environment's registry (its own, else ECR), deterministic from the spec. */
+export function serviceImage(spec: PlatformSpec, environment: ChartEnvironment, name: string, tag: string): string {
+  return `${environment.imageRegistry ?? ecrRegistry(environment)}/${serviceRepositoryName(spec, name)}:${tag}`;
 }
 
 /** ECR repository of an environment's rendered manifests (gitops.repositoryName), beside the images. */
@@ -141,7 +144,7 @@ export const configRepositoryName = (spec: PlatformSpec) => `${spec.project}/${s
 
 /** `<registry host>/<repository>` of the environment's rendered manifests, as an OCI reference. */
 export function configRepositoryUrl(spec: PlatformSpec, environment: EnvironmentSpec): string {
-  return `${environment.account}.dkr.ecr.${environment.region}.amazonaws.com/${configRepositoryName(spec)}`;
+  return `${ecrRegistry(environment)}/${configRepositoryName(spec)}`;
 }
 
 /** Name of the environment's OCIRepository and Kustomization in the Flux namespace. */

@@ -38,6 +38,12 @@ export interface VaultNames {
   readonly dnsName: string;
 }
 
+/**
+ * The name the cluster's `vault` ExternalName Service points at (VaultNames.dnsName). It needs
+ * only the environment's name, so the local environment, which has no Vault resources, has one.
+ */
+export const vaultDnsName = (spec: Pick<PlatformSpec, 'project'>, env: string) => `vault.${env}.${spec.project}.internal`;
+
 export function vaultNames(spec: PlatformSpec, env: EnvironmentName | string): VaultNames {
   if (!(env in spec.environments)) throw new Error(`unknown environment "${env}"`);
   const base = `${spec.project}-${env}-vault`;
@@ -58,6 +64,6 @@ export function vaultNames(spec: PlatformSpec, env: EnvironmentName | string): V
     addressParameter: `/${path}/address`,
     standbyAddressParameter: `/${path}/standby-address`,
     privateZone: `${env}.${spec.project}.internal`,
-    dnsName: `vault.${env}.${spec.project}.internal`,
+    dnsName: vaultDnsName(spec, env),
   };
 }

@@ -2,9 +2,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'yaml';
-import { renderCharts } from '../../charts/main';
-import { ENVIRONMENT_NAMES } from '../../lib/spec';
-import { spec } from './helpers';
+import { Testing } from 'cdk8s';
+import { addPlatformCharts, renderCharts } from '../../charts/main';
+import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
+import type { EnvironmentName, PlatformSpec } from '../../lib/spec';
+import { platformSpecData } from '../../lib/spec/platform';
+import type { Mutable } from '../helpers/spec';
+import { findObject, spec } from './helpers';
 
 /**
  * The spec's "Auto-scaling Configuration" table, proven against the manifests as written to
@@ -76,5 +80,32 @@ describe.each(ENVIRONMENT_NAMES)('%s autoscaling as rendered', (env) => {
       const deployment = readBack(env, service.name).find((o) => o.kind === 'Deployment');
       expect(deployment.spec.replicas).toBeUndefined();
     }
+  });
+});
+
+describe('an environment\'s own sizes (environments.<env>.workloads)', () => {
+  const resources = { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '256Mi' } };
+  const data = structuredClone(platformSpecData) as Mutable<PlatformSpec>;
+  data.environments.staging.workloads = {
+    services: { minReplicas: 2, edgeMinReplicas: 4, maxReplicas: 5, resources },
+    pgbouncer: { replicas: 2, resources, exporterResources: resources },
+  };
+  const changed = loadPlatformSpec({ data });
+  const render = (env: EnvironmentName) => Object.values(addPlatformCharts(Testing.app(), changed, changed.environments[env]))
+    .flatMap((chart) => Testing.synth(chart));
+
+  it('reach that environment\'s autoscalers, containers and poolers, and no other environment\'s', () => {
+    const staging = render('staging');
+    for (const service of changed.services) {
+      const row = renderedRow(staging.filter((o) => o.metadata.namespace === service.name));
+      expect([row.min, row.max]).toEqual([service.exposes === 'edge' ? 4 : 2, 5]);
+      expect(findObject(staging, 'Deployment', service.name).spec.template.spec.containers[0].resources).toEqual(resources);
+    }
+    expect(findObject(staging, 'Deployment', 'pgbouncer').spec.template.spec.containers.map((c: any) => c.resources)).toEqual([resources, resources]);
+    const production = render('production');
+    const gateway = changed.services.find((s) => s.exposes === 'edge')!;
+    expect(findObject(production, 'HorizontalPodAutoscaler', gateway.name).spec).toMatchObject(
+      { minReplicas: gateway.autoscaling.minReplicas, maxReplicas: gateway.autoscaling.maxReplicas });
+    expect(findObject(production, 'Deployment', 'pgbouncer').spec.template.spec.containers[0].resources).toEqual(changed.workloads.pgbouncer.resources);
   });
 });

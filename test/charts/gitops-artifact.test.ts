@@ -4,8 +4,7 @@ import * as path from 'node:path';
 import { renderCharts } from '../../charts/main';
 import { BINDING_VARIABLES, bindingsVariables, SUBSTITUTION_SYNTAX, substituteBindings } from '../../charts/lib/bindings-variables';
 import { EXAMPLE_BINDINGS } from '../../charts/schemas/example-bindings';
-import { ENVIRONMENT_NAMES } from '../../lib/spec';
-import { spec } from './helpers';
+import { CHART_ENVIRONMENT_NAMES, spec } from './helpers';
 
 /**
  * dist/<env>/ is the artifact Flux applies with post-build substitution on: whatever substitution
@@ -19,7 +18,7 @@ const syntaxIn = (text: string) => [...new Set(text.match(SUBSTITUTION_SYNTAX) ?
 
 describe('the rendered artifact (dist/<env>/)', () => {
   it('holds the bindings chart beside the workloads, in every environment', () => {
-    for (const env of ENVIRONMENT_NAMES) expect(files).toContain(path.join(outdir, env, 'bindings.k8s.yaml'));
+    for (const env of CHART_ENVIRONMENT_NAMES) expect(files).toContain(path.join(outdir, env, 'bindings.k8s.yaml'));
   });
 
   it('has no substitution syntax (${...}, $$) outside the bindings chart', () => {
@@ -33,7 +32,7 @@ describe('the rendered artifact (dist/<env>/)', () => {
   });
 
   it('has in the bindings chart exactly the bindings\' variables, each one substituted by Flux', () => {
-    for (const env of ENVIRONMENT_NAMES) {
+    for (const env of CHART_ENVIRONMENT_NAMES) {
       const text = fs.readFileSync(path.join(outdir, env, 'bindings.k8s.yaml'), 'utf8');
       expect(syntaxIn(text)).toEqual(BINDING_VARIABLES.map((name) => `\${${name}}`).sort());
       const applied = substituteBindings(text, bindingsVariables(EXAMPLE_BINDINGS));

@@ -114,7 +114,7 @@ beforeAll(async () => {
     dataTier: { ...spec.dataTier, pgbouncer: { ...spec.dataTier.pgbouncer, port }, postgres: { ...spec.dataTier.postgres, port: pg.port } },
   } as PlatformSpec;
   const relocate = (text: string) => text.split(CONFIG_DIR).join(moved(CONFIG_DIR)).split(VAULT_SECRETS_MOUNT).join(moved(VAULT_SECRETS_MOUNT));
-  const ini = relocate(pgbouncerIni(local)).replace('listen_addr = 0.0.0.0', 'listen_addr = 127.0.0.1');
+  const ini = relocate(pgbouncerIni(local, spec.environments.production)).replace('listen_addr = 0.0.0.0', 'listen_addr = 127.0.0.1');
   expect(ini).not.toContain('auth_query');
 
   await mkdir(moved(`${CONFIG_DIR}/databases`), { recursive: true });

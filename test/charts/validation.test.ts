@@ -4,12 +4,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'yaml';
 import { coreSchemaFile, kubernetesSchemaDir, renderedKinds } from '../../charts/schemas/generate';
-import { ENVIRONMENT_NAMES } from '../../lib/spec';
-import { appliedEnvironment, spec } from './helpers';
+import { chartEnvironments } from '../../lib/spec';
+import { appliedEnvironment, CHART_ENVIRONMENT_NAMES, spec } from './helpers';
 
 /**
- * Every manifest of every chart, as Flux applies it (the bindings' variables substituted with
- * example values), is valid against the Kubernetes schemas of the cluster version the spec pins and the CRDs' schemas,
+ * Every manifest of every chart of every environment (the local one too), as Flux applies it (the
+ * bindings' variables substituted with example values), is valid against the Kubernetes schemas of the cluster version the spec pins and the CRDs' schemas,
  * strictly (no unknown fields), and kube-score clean. Tools: scripts/setup/go-tools.sh.
  */
 const root = path.join(__dirname, '..', '..');
@@ -20,15 +20,18 @@ const bin = (tool: string) => {
 };
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'manifests-'));
 afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
-const files: string[] = [];
-for (const env of ENVIRONMENT_NAMES) {
+const filesOf = new Map<string, string[]>();
+for (const env of CHART_ENVIRONMENT_NAMES) {
   for (const [chart, objects] of Object.entries(appliedEnvironment(env))) {
     const file = path.join(outdir, `${env}-${chart}.yaml`);
     fs.writeFileSync(file, objects.map((o) => yaml.stringify(o)).join('---\n'));
-    files.push(file);
+    filesOf.set(env, [...filesOf.get(env) ?? [], file]);
   }
 }
-const versions = [...new Set(ENVIRONMENT_NAMES.map((e) => spec.environments[e].cluster.kubernetesVersion))];
+const files = [...filesOf.values()].flat();
+const localFiles = filesOf.get(spec.localCluster.name)!;
+const awsFiles = files.filter((file) => !localFiles.includes(file));
+const versions = [...new Set(chartEnvironments(spec).map((e) => e.cluster.kubernetesVersion))];
 
 describe('rendered manifests', () => {
   it('have a shipped schema for every kind, for the Kubernetes version the spec pins', () => {
@@ -65,17 +68,26 @@ describe('rendered manifests', () => {
     expect(result.stdout).toContain("additional properties 'unexpected' not allowed");
   });
 
-  it('are kube-score clean, with only the justified exceptions of charts/kube-score.yaml', () => {
-    const config = yaml.parse(fs.readFileSync(path.join(root, 'charts', 'kube-score.yaml'), 'utf8')) as { ignore: Array<{ test: string; reason: string }> };
-    for (const entry of config.ignore) expect(entry.reason.length).toBeGreaterThan(40);
-    const args = ['score', '--output-format', 'ci', ...config.ignore.flatMap((i) => ['--ignore-test', i.test]), ...files];
+  type Ignored = Array<{ test: string; reason: string }>;
+  const config = yaml.parse(fs.readFileSync(path.join(root, 'charts', 'kube-score.yaml'), 'utf8')) as { ignore: Ignored; localIgnore: Ignored };
+  const kubeScore = (ignored: Ignored, targets: readonly string[]) => {
+    const args = ['score', '--output-format', 'ci', ...ignored.flatMap((i) => ['--ignore-test', i.test]), ...targets];
     let output: string;
     try {
       output = execFileSync(bin('kube-score'), args, { encoding: 'utf8' });
     } catch (error: any) {
       output = `${error.stdout}`;
     }
-    const findings = output.split('\n').filter((line) => /^\[(CRITICAL|WARNING)\]/.test(line));
-    expect(findings).toEqual([]);
+    return output.split('\n').filter((line) => /^\[(CRITICAL|WARNING)\]/.test(line));
+  };
+
+  it('are kube-score clean, with only the justified exceptions of charts/kube-score.yaml', () => {
+    for (const entry of [...config.ignore, ...config.localIgnore]) expect(entry.reason.length).toBeGreaterThan(40);
+    expect(kubeScore(config.ignore, awsFiles)).toEqual([]);
+    expect(kubeScore([...config.ignore, ...config.localIgnore], localFiles)).toEqual([]);
+  });
+
+  it.each(config.localIgnore.map((i) => [i.test, i] as const))('need the local exception %s for the local manifests', (_, entry) => {
+    expect(kubeScore([...config.ignore, ...config.localIgnore.filter((i) => i !== entry)], localFiles)).not.toEqual([]);
   });
 });

@@ -55,7 +55,7 @@ describe.each(ENVIRONMENT_NAMES)('%s', (name) => {
   });
 
   it('holds every threshold the spec gives, in the metric\'s unit', () => {
-    const budget = pgbouncerServerBudget(spec);
+    const budget = pgbouncerServerBudget(spec, env);
     expect(budget).toBe(spec.workloads.pgbouncer.replicas * spec.workloads.pgbouncer.maxDbConnections * spec.services.filter((s) => s.database).length);
     const expected: Record<string, number> = {
       'database-writer-cpu': o.database.cpuUtilizationMaxPercent,

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { chartEnvironments, loadPlatformSpec } from '../../lib/spec';
 
 const root = path.join(__dirname, '..', '..');
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-synth-script-'));
@@ -35,7 +36,9 @@ test('forwards its arguments: the account reaches the templates, the image tag t
   expect(first.status).toBe(0);
   const [, stacks, manifests] = /(\d+) stacks in .*cdk\.out\/, (\d+) manifests/.exec(first.stdout) ?? [];
   expect(Number(stacks)).toBeGreaterThan(20);
-  expect(Number(manifests)).toBe(['production', 'staging'].flatMap((env) => fs.readdirSync(path.join(out, 'dist', env))).length);
+  const environments = chartEnvironments(loadPlatformSpec()).map((e) => e.name);
+  expect(fs.readdirSync(path.join(out, 'dist')).sort()).toEqual([...environments].sort());
+  expect(Number(manifests)).toBe(environments.flatMap((env) => fs.readdirSync(path.join(out, 'dist', env))).length);
   const staging = stagingTemplates();
   expect(staging).toContain('"123456789012"');
   // Everything that lives in the account follows it: certificates, the admin role.

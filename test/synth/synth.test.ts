@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { renderCharts } from '../../charts/main';
-import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
+import { chartEnvironments, ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
 import { failedValidations, summariseAssembly } from '../../scripts/synth-summary';
 
 const root = path.join(__dirname, '..', '..');
@@ -123,12 +123,12 @@ describe('validators over the synthesized output', () => {
 });
 
 describe('chart rendering', () => {
-  it('writes every chart of every environment to dist/<env>/, identically twice', () => {
+  it('writes every chart of every environment (the local one too) to dist/<env>/, identically twice', () => {
     const spec = loadPlatformSpec();
     const written = renderCharts(spec, path.join(work, 'dist.1'));
     renderCharts(spec, path.join(work, 'dist.2'));
     expect(written.map((f) => path.relative(path.join(work, 'dist.1'), f)).sort())
-      .toEqual(ENVIRONMENT_NAMES.flatMap((env) => ['namespaces', 'bindings', 'vault-auth', 'pki', 'pgbouncer', ...spec.services.map((s) => s.name)]
+      .toEqual(chartEnvironments(spec).map((e) => e.name).flatMap((env) => ['namespaces', 'bindings', 'vault-auth', 'pki', 'pgbouncer', ...spec.services.map((s) => s.name)]
         .map((chart) => `${env}/${chart}.k8s.yaml`)).sort());
     expect(digest(path.join(work, 'dist.2'))).toEqual(digest(path.join(work, 'dist.1')));
   });

@@ -123,7 +123,7 @@ export async function startChartPgBouncer(opts: {
   await mkdir(moved(`${CONFIG_DIR}/databases`), { recursive: true });
   await mkdir(moved(`${CONFIG_DIR}/tls`), { recursive: true });
   await mkdir(moved(VAULT_SECRETS_MOUNT), { recursive: true });
-  await writeFile(moved(`${CONFIG_DIR}/pgbouncer.ini`), relocate(pgbouncerIni(local)).replace('listen_addr = 0.0.0.0', 'listen_addr = 127.0.0.1'));
+  await writeFile(moved(`${CONFIG_DIR}/pgbouncer.ini`), relocate(pgbouncerIni(local, spec.environments.production)).replace('listen_addr = 0.0.0.0', 'listen_addr = 127.0.0.1'));
   await writeFile(moved(`${CONFIG_DIR}/pg_hba.conf`), pgHba());
   await writeFile(moved(`${CONFIG_DIR}/databases/databases.ini`), pgbouncerDatabases(local, 'localhost'));
   // cert-manager's Secret in the pod: the serving certificate and the services' CA.

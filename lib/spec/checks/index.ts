@@ -8,6 +8,7 @@ import { checkDataTier } from './data-tier';
 import { checkDrRegionApart, checkDrRegionZones } from './dr';
 import { checkEnvironmentEdge, checkStaticPaths } from './edge';
 import { checkGitops } from './gitops';
+import { checkCertificateIssuers, checkLocalCluster } from './local-cluster';
 import { checkEnvironment } from './network';
 import { checkObservability } from './observability';
 import type { Report } from './report';
@@ -34,4 +35,6 @@ export function checkPlatformSpec(spec: PlatformSpec, issue: Report) {
   }
   checkDrRegionZones(spec.drRegion, issue);
   checkGitops(spec, issue);
+  checkLocalCluster(spec, issue);
+  checkCertificateIssuers(spec, issue);
 }

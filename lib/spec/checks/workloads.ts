@@ -1,21 +1,33 @@
 /**
  * Rules of the services and the charts: unique names and ports, replica bounds, requests within
- * limits, callees known, one database per service, PgBouncer's connections fit the database,
- * certificate renewal.
+ * limits (globally and in each environment's own sizes), callees known, one database per service,
+ * PgBouncer's connections fit the database, certificate renewal.
  */
 import { cpuMillis, memoryMiB, parseDurationSeconds } from '../parse';
-import type { ContainerResourcesSpec, PlatformSpecFields as PlatformSpec } from '../schema';
+import { ENVIRONMENT_NAMES } from '../environments';
+import { pgbouncerSizing } from '../sizing';
+import { MIN_POOLER_REPLICAS } from '../schema/workloads';
+import type { ContainerResourcesSpec, EnvironmentSpec, EnvironmentWorkloadsSpec, PlatformSpecFields as PlatformSpec } from '../schema';
 import type { Report } from './report';
+
+type Path = (string | number)[];
+
+function checkResources(path: Path, r: ContainerResourcesSpec, issue: Report) {
+  if (cpuMillis(r.requests.cpu) > cpuMillis(r.limits.cpu)) issue([...path, 'requests', 'cpu'], r.requests.cpu, `must be <= limits.cpu (${r.limits.cpu})`);
+  if (memoryMiB(r.requests.memory) > memoryMiB(r.limits.memory)) {
+    issue([...path, 'requests', 'memory'], r.requests.memory, `must be <= limits.memory (${r.limits.memory})`);
+  }
+}
 
 /** PgBouncer runs two pools (charts/pgbouncer-chart.ts): the writer (RDS primary) and the reader (the replicas). */
 export const PGBOUNCER_POOLS = 2;
 
 /**
- * Each PgBouncer pod's max_client_conn: the spec's limit is for PgBouncer as a whole, so it is
- * shared by every replica of both pools.
+ * Each PgBouncer pod's max_client_conn in an environment: the spec's limit is for PgBouncer as a
+ * whole, so it is shared by every replica of both pools.
  */
-export function pgbouncerClientConnectionsPerPod(spec: Pick<PlatformSpec, 'dataTier' | 'workloads'>): number {
-  return Math.floor(spec.dataTier.pgbouncer.maxClientConnections / (PGBOUNCER_POOLS * spec.workloads.pgbouncer.replicas));
+export function pgbouncerClientConnectionsPerPod(spec: Pick<PlatformSpec, 'dataTier' | 'workloads'>, environment: Pick<EnvironmentSpec, 'workloads'>): number {
+  return Math.floor(spec.dataTier.pgbouncer.maxClientConnections / (PGBOUNCER_POOLS * pgbouncerSizing(spec, environment).replicas));
 }
 
 /** How many service databases PgBouncer serves: one per service with services[].database. */
@@ -31,12 +43,6 @@ export function pgbouncerServerConnectionsPerPod(spec: Pick<PlatformSpec, 'servi
 export function checkWorkloads(spec: PlatformSpec, issue: Report) {
   const { workloads: w } = spec;
   const names = spec.services.map((s) => s.name);
-  const checkResources = (path: (string | number)[], r: ContainerResourcesSpec) => {
-    if (cpuMillis(r.requests.cpu) > cpuMillis(r.limits.cpu)) issue([...path, 'requests', 'cpu'], r.requests.cpu, `must be <= limits.cpu (${r.limits.cpu})`);
-    if (memoryMiB(r.requests.memory) > memoryMiB(r.limits.memory)) {
-      issue([...path, 'requests', 'memory'], r.requests.memory, `must be <= limits.memory (${r.limits.memory})`);
-    }
-  };
   const databaseOwners = new Map<string, string>();
   spec.services.forEach((s, i) => {
     const seen = new Set<string>();
@@ -58,29 +64,29 @@ export function checkWorkloads(spec: PlatformSpec, issue: Report) {
       if (other) issue(['services', i, 'database', 'name'], s.database.name, `is also ${other}'s database: one database per service`);
       else databaseOwners.set(s.database.name, s.name);
     }
-    checkResources(['services', i, 'resources'], s.resources);
+    checkResources(['services', i, 'resources'], s.resources, issue);
   });
-  checkResources(['workloads', 'pgbouncer', 'resources'], w.pgbouncer.resources);
-  checkResources(['workloads', 'pgbouncer', 'exporterResources'], w.pgbouncer.exporterResources);
+  checkResources(['workloads', 'pgbouncer', 'resources'], w.pgbouncer.resources, issue);
+  checkResources(['workloads', 'pgbouncer', 'exporterResources'], w.pgbouncer.exporterResources, issue);
   if (w.pgbouncer.defaultPoolSize > w.pgbouncer.maxDbConnections) {
     issue(['workloads', 'pgbouncer', 'defaultPoolSize'], w.pgbouncer.defaultPoolSize, `must be <= maxDbConnections (${w.pgbouncer.maxDbConnections})`);
   }
-  const clientsPerPod = pgbouncerClientConnectionsPerPod(spec);
-  const serversPerPod = pgbouncerServerConnectionsPerPod(spec);
-  if (clientsPerPod < 1) {
-    issue(['dataTier', 'pgbouncer', 'maxClientConnections'], spec.dataTier.pgbouncer.maxClientConnections,
-      `is shared by ${PGBOUNCER_POOLS} pools x ${w.pgbouncer.replicas} replicas: must be at least one per PgBouncer pod`);
-  } else if (serversPerPod > clientsPerPod) {
-    issue(['workloads', 'pgbouncer', 'maxDbConnections'], w.pgbouncer.maxDbConnections,
-      `times the ${serviceDatabaseCount(spec)} databases (${serversPerPod}) must be <= each PgBouncer pod's share of dataTier.pgbouncer.maxClientConnections (${clientsPerPod}): a pool never holds more server than client connections`);
+  checkPgBouncerConnections(spec, issue);
+  for (const key of ENVIRONMENT_NAMES) {
+    const own = spec.environments[key].workloads;
+    if (own) checkEnvironmentWorkloads(spec, own, ['environments', key, 'workloads'], MIN_POOLER_REPLICAS, issue);
   }
-  for (const [key, env] of Object.entries(spec.environments)) {
+  // One node: a pooler per pool is all it can spread, and a drain there interrupts nobody.
+  checkEnvironmentWorkloads(spec, spec.localCluster.workloads, ['localCluster', 'workloads'], 1, issue);
+  for (const key of ENVIRONMENT_NAMES) {
     // Each pool's replicas all reach one instance in the worst case (the writer; the reader pool's
     // hosts when one replica is down).
-    const needed = w.pgbouncer.replicas * serversPerPod + spec.dataTier.postgres.reservedConnections;
+    const env = spec.environments[key];
+    const replicas = pgbouncerSizing(spec, env).replicas;
+    const needed = replicas * pgbouncerServerConnectionsPerPod(spec) + spec.dataTier.postgres.reservedConnections;
     if (needed > env.database.maxConnections) {
       issue(['environments', key, 'database', 'maxConnections'], env.database.maxConnections,
-        `must be >= PgBouncer's server connections to one instance (${w.pgbouncer.replicas} replicas x ${serversPerPod}) + dataTier.postgres.reservedConnections (${spec.dataTier.postgres.reservedConnections}) = ${needed}`);
+        `must be >= PgBouncer's server connections to one instance (${replicas} replicas x ${pgbouncerServerConnectionsPerPod(spec)}) + dataTier.postgres.reservedConnections (${spec.dataTier.postgres.reservedConnections}) = ${needed}`);
     }
   }
   const renewBefore = parseDurationSeconds(w.certificates.renewBefore);
@@ -93,6 +99,56 @@ export function checkWorkloads(spec: PlatformSpec, issue: Report) {
   reserved.set(spec.dataTier.pgbouncer.port, 'dataTier.pgbouncer.port');
   const other = reserved.get(w.pgbouncer.exporterPort);
   if (other) issue(['workloads', 'pgbouncer', 'exporterPort'], w.pgbouncer.exporterPort, `port clash: also used by ${other}`);
+}
+
+/** One environment's own sizes (environments.<env>.workloads, localCluster.workloads), at `at`. */
+function checkEnvironmentWorkloads(spec: PlatformSpec, workloads: EnvironmentWorkloadsSpec, at: Path, minPoolers: number, issue: Report) {
+  const services = workloads.services;
+  if (services) {
+    const path = [...at, 'services'];
+    for (const field of ['minReplicas', 'edgeMinReplicas'] as const) {
+      const floor = services[field];
+      if (floor !== undefined && floor > services.maxReplicas) issue([...path, field], floor, `must be <= maxReplicas (${services.maxReplicas})`);
+    }
+    checkResources([...path, 'resources'], services.resources, issue);
+  }
+  const pgbouncer = workloads.pgbouncer;
+  if (!pgbouncer) return;
+  const path = [...at, 'pgbouncer'];
+  if (pgbouncer.replicas < minPoolers) {
+    issue([...path, 'replicas'], pgbouncer.replicas, `must be >= ${minPoolers} (one pooler must survive a disruption)`);
+  }
+  checkResources([...path, 'resources'], pgbouncer.resources, issue);
+  checkResources([...path, 'exporterResources'], pgbouncer.exporterResources, issue);
+  checkEnvironmentPoolers(spec, workloads, [...path, 'replicas'], issue);
+}
+
+/**
+ * The global PgBouncer sizes: every pod gets a share of the spec's client limit, and a pod never
+ * holds more server than client connections.
+ */
+function checkPgBouncerConnections(spec: PlatformSpec, issue: Report) {
+  const { replicas, maxDbConnections } = spec.workloads.pgbouncer;
+  const clientsPerPod = pgbouncerClientConnectionsPerPod(spec, {});
+  const serversPerPod = pgbouncerServerConnectionsPerPod(spec);
+  if (clientsPerPod < 1) {
+    issue(['dataTier', 'pgbouncer', 'maxClientConnections'], spec.dataTier.pgbouncer.maxClientConnections,
+      `is shared by ${PGBOUNCER_POOLS} pools x ${replicas} replicas: must be at least one per PgBouncer pod`);
+  } else if (serversPerPod > clientsPerPod) {
+    issue(['workloads', 'pgbouncer', 'maxDbConnections'], maxDbConnections,
+      `times the ${serviceDatabaseCount(spec)} databases (${serversPerPod}) must be <= each PgBouncer pod's share of dataTier.pgbouncer.maxClientConnections (${clientsPerPod}): a pool never holds more server than client connections`);
+  }
+}
+
+/** The same for an environment's own pooler count (the global limits held, so only it can be at fault). */
+function checkEnvironmentPoolers(spec: PlatformSpec, workloads: EnvironmentWorkloadsSpec, at: Path, issue: Report) {
+  const replicas = pgbouncerSizing(spec, { workloads }).replicas;
+  const clientsPerPod = pgbouncerClientConnectionsPerPod(spec, { workloads });
+  const serversPerPod = pgbouncerServerConnectionsPerPod(spec);
+  if (clientsPerPod < serversPerPod) {
+    issue(at, replicas,
+      `leaves each PgBouncer pod ${clientsPerPod} of dataTier.pgbouncer.maxClientConnections (shared by ${PGBOUNCER_POOLS} pools x ${replicas} replicas), fewer than its ${serversPerPod} server connections (workloads.pgbouncer.maxDbConnections x ${serviceDatabaseCount(spec)} databases)`);
+  }
 }
 
 /** No two services (or a service and PgBouncer) share a port. */

@@ -5,7 +5,7 @@ import { acmCertificateId, awsRegion, logRetentionDays, positiveInt } from './co
 /** CloudFront takes viewer certificates and CLOUDFRONT-scope web ACLs from us-east-1 only. */
 export const CLOUDFRONT_REGION = 'us-east-1';
 
-const dnsName = z.string().regex(
+export const dnsName = z.string().regex(
   /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
   'must be a lower-case DNS name such as api.example.com',
 );

@@ -14,10 +14,11 @@ import { dataTier, environmentCache, environmentDatabase, environmentMessaging }
 import { disasterRecovery, drRegion } from './dr';
 import { edge, environmentEdge } from './edge';
 import { environmentGitops, gitops } from './gitops';
+import { localCluster } from './local-cluster';
 import { environmentNetwork, operatorAccess, securityZones } from './network';
 import { observabilitySchema } from './observability';
 import { vaultSpec } from './vault';
-import { service, workloads } from './workloads';
+import { environmentWorkloads, service, workloads } from './workloads';
 
 export { INSTANCE_FAMILIES, INSTANCE_SIZES, LOG_RETENTION_DAYS } from './common';
 export { ZONE_NAMES, OPERATOR_TARGETS } from './network';
@@ -29,7 +30,8 @@ export type { HelmChartSpec } from './cluster';
 export type { GitopsRevision } from './gitops';
 export type { KafkaTopicSpec } from './data-tier';
 export { SERVICE_EXPOSURES, TOKEN_ROLES } from './workloads';
-export type { ContainerResourcesSpec, GeneratedKeySpec, ServiceDatabaseSpec, ServiceExposure, ServiceSloSpec, TokenRole } from './workloads';
+export type { LocalClusterSpec } from './local-cluster';
+export type { ContainerResourcesSpec, EnvironmentWorkloadsSpec, GeneratedKeySpec, ServiceDatabaseSpec, ServiceExposure, ServiceSloSpec, TokenRole } from './workloads';
 export { SEVERITIES } from './observability';
 export type { ObservabilitySpec, NotificationSubscription, Severity } from './observability';
 
@@ -49,6 +51,8 @@ const environment = z.strictObject({
   edge: environmentEdge,
   analytics: environmentAnalytics,
   gitops: environmentGitops,
+  /** Its workload sizes where they differ from services[] and workloads.pgbouncer; none unless given. */
+  workloads: environmentWorkloads.optional(),
 });
 
 const platformSpecFields = z.strictObject({
@@ -59,6 +63,8 @@ const platformSpecFields = z.strictObject({
     production: environment,
     staging: environment,
   }),
+  /** The charts' single-node environment, as overrides of staging (schema/local-cluster.ts). */
+  localCluster,
   services: z.array(service).min(1),
   vault: vaultSpec,
   dataTier,
@@ -86,6 +92,11 @@ export type PlatformSpec = z.infer<typeof platformSpecSchema>;
 export type PlatformSpecInput = z.input<typeof platformSpecSchema>;
 export type EnvironmentSpec = PlatformSpec['environments']['production'];
 export type EnvironmentName = keyof PlatformSpec['environments'];
+/**
+ * An environment the charts render: an AWS environment, or the local one derived from staging
+ * (lib/spec/environments.ts), whose images come from its own registry.
+ */
+export type ChartEnvironment = EnvironmentSpec & { readonly imageRegistry?: string };
 export type ServiceSpec = PlatformSpec['services'][number];
 export type VaultSpec = PlatformSpec['vault'];
 export type WorkloadsSpec = PlatformSpec['workloads'];

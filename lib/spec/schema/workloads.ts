@@ -18,9 +18,9 @@ const latencyTrigger = z.strictObject({
   cpuTargetUtilizationPercent: z.number().int().min(1).max(100, 'must be <= 100'),
 });
 
+const replicaBounds = { minReplicas: positiveInt, maxReplicas: positiveInt };
 const autoscaling = z.strictObject({
-  minReplicas: positiveInt,
-  maxReplicas: positiveInt,
+  ...replicaBounds,
   trigger: z.discriminatedUnion('type', [cpuTrigger, latencyTrigger]),
 });
 
@@ -62,6 +62,28 @@ export const containerResources = z.strictObject({
   limits: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
 });
 export type ContainerResourcesSpec = z.infer<typeof containerResources>;
+
+/**
+ * The sizes of one environment's workloads where they differ from the global ones
+ * (environments.<env>.workloads, localCluster.workloads). One size for every service, so a new
+ * services[] entry is sized there too and the spec keeps no per-service table outside the entry.
+ */
+export const environmentWorkloads = z.strictObject({
+  /** Every service's autoscaler bounds and container resources, in place of its entry's. */
+  services: z.strictObject({
+    ...replicaBounds,
+    /** The edge service's floor (services[].exposes 'edge'): it takes every request; minReplicas unless given. */
+    edgeMinReplicas: positiveInt.optional(),
+    resources: containerResources,
+  }).optional(),
+  /** Each pool's replicas and the containers of each pooler pod, in place of workloads.pgbouncer's. */
+  pgbouncer: z.strictObject({
+    replicas: positiveInt,
+    resources: containerResources,
+    exporterResources: containerResources,
+  }).optional(),
+});
+export type EnvironmentWorkloadsSpec = z.infer<typeof environmentWorkloads>;
 
 const percent = z.number().gt(0, 'must be > 0 %').max(100, 'must be <= 100 %');
 /** A service's SLO, per HTTP route (the edge service) or per RPC (the rest); prometheus-rules.ts alerts on it. */
@@ -124,6 +146,9 @@ const pinnedImage = z.string().regex(
   'must be a pinned image <registry>/<repository>:<tag>[@sha256:<digest>] (no "latest" guessing)',
 );
 
+/** PgBouncer pods per pool in an AWS environment: a node drain or AZ loss must leave a pooler. */
+export const MIN_POOLER_REPLICAS = 2;
+
 /** The charts: what the spec does not give about the workloads, all our choice. */
 export const workloads = z.strictObject({
   /** Image tag of the services when no `-c services:imageTag=<tag>` is given. */
@@ -140,7 +165,7 @@ export const workloads = z.strictObject({
   terminationGracePeriodSeconds: z.number().int().min(1).max(600),
   pgbouncer: z.strictObject({
     /** At least two, so a node drain or AZ loss leaves a pooler (PodDisruptionBudget minAvailable 1). */
-    replicas: z.number().int().min(2, 'must be >= 2 (one pooler must survive a disruption)'),
+    replicas: z.number().int().min(MIN_POOLER_REPLICAS, `must be >= ${MIN_POOLER_REPLICAS} (one pooler must survive a disruption)`),
     image: pinnedImage,
     exporterImage: pinnedImage,
     exporterPort: port,
@@ -152,8 +177,11 @@ export const workloads = z.strictObject({
     exporterResources: containerResources,
   }),
   certificates: z.strictObject({
-    /** Who signs the services' mTLS certificates in each environment. */
-    issuer: z.strictObject({ production: z.enum(['vault-pki', 'self-signed']), staging: z.enum(['vault-pki', 'self-signed']) }),
+    /**
+     * Who signs the services' mTLS certificates, by environment name: one entry for each
+     * environment the charts render (environments.<env> and localCluster), checked.
+     */
+    issuer: z.record(kebabName, z.enum(['vault-pki', 'self-signed'])),
     /** Vault PKI mount and role cert-manager signs with (issuer vault-pki). */
     vaultPkiPath: z.string().regex(/^[a-z0-9_-]+\/sign\/[a-z0-9_-]+$/, 'must be <pki mount>/sign/<role> such as pki/sign/services'),
     /** Certificate lifetime and renewal point (ISO-8601 hours). */
