@@ -60,7 +60,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
  * The pod network: one Linux bridge on the node (EKS's VPC CNI gives pods VPC addresses on the
  * node's ENIs instead). Pods keep their addresses leaving the node, as in the VPC: no masquerade.
  */
-export function cniConfig(plan: ClusterNetworkPlan): string {
+export function cniConfig(plan: ClusterNetworkPlan, ipamDataDir: string): string {
   const gateway = offset(plan.podCidr, 1);
   return JSON.stringify({
     cniVersion: '1.0.0',
@@ -68,7 +68,7 @@ export function cniConfig(plan: ClusterNetworkPlan): string {
     plugins: [
       {
         type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: plan.podCidr, gateway }]], routes: [{ dst: '0.0.0.0/0' }] },
+        ipam: { type: 'host-local', dataDir: ipamDataDir, ranges: [[{ subnet: plan.podCidr, gateway }]], routes: [{ dst: '0.0.0.0/0' }] },
       },
       { type: 'portmap', capabilities: { portMappings: true } },
     ],

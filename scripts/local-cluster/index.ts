@@ -43,6 +43,9 @@ export const COREDNS_IMAGE = 'localhost/local-cluster/coredns:1';
  */
 const KERNEL_TUNABLES = ['vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops', 'kernel/keys/root_maxkeys', 'kernel/keys/root_maxbytes'];
 
+/** Host paths the node's components write to regardless of their configuration; hidden by a tmpfs in the cluster's mount namespace. */
+const HOST_PATHS_HIDDEN = ['/run/containerd', '/var/lib/cni'];
+
 /** Where the running cluster's owner records itself, so that cluster:down can clean up after a crash. */
 export const STATE_FILE = '/run/platform-local-cluster.json';
 interface ClusterState {
@@ -51,6 +54,8 @@ interface ClusterState {
   readonly namespace: string;
   readonly cgroupRoot: string;
   readonly kernelTunables: Record<string, string>;
+  /** Mount points this cluster had to create on the host (removed at the end). */
+  readonly createdPaths: string[];
 }
 
 export interface LocalClusterOptions {
@@ -153,6 +158,7 @@ async function tearDown(state: ClusterState, processes: readonly ManagedProcess[
   await removeCgroupRoot(state.cgroupRoot);
   await deleteClusterNetwork(state);
   restoreKernelTunables(state.kernelTunables);
+  for (const path of [...(state.createdPaths ?? [])].reverse()) await execFileAsync('rmdir', [path]).catch(() => undefined);
   await execFileAsync('rm', ['-rf', state.dir]);
   if (existsSync(STATE_FILE) && (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as ClusterState).dir === state.dir) {
     await execFileAsync('rm', ['-f', STATE_FILE]);
@@ -166,7 +172,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   await checkNetworkPrerequisites(plan);
   return setUpInTempDir('cluster', async (dir) => {
     const processes: ManagedProcess[] = [];
-    const state: ClusterState = { pid: process.pid, dir, namespace: plan.namespace, cgroupRoot: plan.namespace, kernelTunables: readKernelTunables() };
+    const state: ClusterState = { pid: process.pid, dir, namespace: plan.namespace, cgroupRoot: plan.namespace, kernelTunables: readKernelTunables(), createdPaths: [] };
     writeFileSync(STATE_FILE, JSON.stringify(state));
     try {
       return await setUp(dir, plan, opts, processes, state, kubeBin, clusterBin);
@@ -210,6 +216,16 @@ async function setUp(dir: string, plan: ClusterNetworkPlan, opts: LocalClusterOp
     timeoutMs: 30000, intervalMs: 20, what: 'its own mount namespace',
   });
   namespaces.mount = `/proc/${holder.pid}/ns/mnt`;
+  // Paths containerd, its shims and the CNI plugins write to whatever their configuration says (the
+  // shims' sockets and runc's state, the CNI result cache): a tmpfs over each, inside the namespace only.
+  for (const path of HOST_PATHS_HIDDEN) {
+    if (!existsSync(path)) {
+      await mkdir(path, { recursive: true });
+      state.createdPaths.push(path);
+      writeFileSync(STATE_FILE, JSON.stringify(state));
+    }
+    await execFileAsync('nsenter', [`--mount=${namespaces.mount}`, '--', 'mount', '-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', path]);
+  }
 
   // --- identities --------------------------------------------------------------------------------
   const ca = await createTestCa({ dir: join(dir, 'ca'), commonName: 'local cluster CA' });
@@ -303,7 +319,7 @@ async function setUp(dir: string, plan: ClusterNetworkPlan, opts: LocalClusterOp
   const containerdSocket = join(containerdDir, 'containerd.sock');
   const cniConfDir = join(dir, 'cni');
   await mkdir(cniConfDir, { recursive: true });
-  await writeFile(join(cniConfDir, '10-local-cluster.conflist'), cniConfig(plan));
+  await writeFile(join(cniConfDir, '10-local-cluster.conflist'), cniConfig(plan, join(dir, 'cni-ipam')));
   await writeFile(join(dir, 'containerd.toml'), containerdConfig({
     root: join(containerdDir, 'root'), state: join(containerdDir, 'state'), socket: containerdSocket, cniConfDir, sandboxImage: PAUSE_IMAGE,
   }));

@@ -2,7 +2,7 @@
 // so the NetworkPolicies the charts render for that environment name the addresses the cluster
 // really uses. The node and its pods take the private zone's subnet, as EKS nodes and VPC CNI pods
 // do; the stand-ins outside the cluster take an address in the zone the spec puts them in.
-import type { EnvironmentSpec, PlatformSpec } from '../../lib/spec';
+import type { ChartEnvironment, PlatformSpec } from '../../lib/spec';
 import { addressCount, formatIpv4, parseCidr } from '../../lib/spec';
 import { zoneSubnetCidrs } from '../../lib/spec/topology';
 import type { ClusterNetworkPlan } from './network';
@@ -33,7 +33,7 @@ export function offset(cidr: string, n: number): string {
   return formatIpv4(parsed.base + n);
 }
 
-export function clusterNetworkPlan(spec: PlatformSpec, environment: EnvironmentSpec, namespace = 'platform-local'): ClusterNetworkPlan {
+export function clusterNetworkPlan(spec: PlatformSpec, environment: ChartEnvironment, namespace = 'platform-local'): ClusterNetworkPlan {
   const zones = zoneSubnetCidrs(spec, environment);
   const privateZone = zones.private[0]!;
   const parsed = parseCidr(privateZone)!;

@@ -13,16 +13,20 @@
 // - TCP listeners on the host at the addresses of the zones the spec puts the stores, Vault and
 //   the internet in (scripts/local-cluster/plan.ts), in place of RDS, ElastiCache, MSK, Vault's
 //   load balancer and the payment provider.
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { join } from 'node:path';
 import type { Server } from 'node:net';
 import { App } from 'cdk8s';
 import { addPlatformCharts } from '../../charts/main';
-import { loadPlatformSpec } from '../../lib/spec';
-import type { EnvironmentSpec, PlatformSpec } from '../../lib/spec';
+import { loadPlatformSpec, localEnvironment } from '../../lib/spec';
+import type { ChartEnvironment, PlatformSpec } from '../../lib/spec';
 import { PGBOUNCER_READER, PGBOUNCER_WRITER, edgeService, paymentProviderPort } from '../../lib/spec/topology';
-import { startLocalCluster } from '../../scripts/local-cluster';
+import { STATE_FILE, startLocalCluster } from '../../scripts/local-cluster';
+import { cgroupMounts } from '../../scripts/local-cluster/cgroups';
 import type { LocalCluster } from '../../scripts/local-cluster';
 import { BASE_STAND_INS } from '../../scripts/local-cluster/images';
+import { run } from '../../scripts/local-cluster/network';
 import { OUTSIDE, clusterNetworkPlan } from '../../scripts/local-cluster/plan';
 
 interface K8sObject {
@@ -33,9 +37,7 @@ interface K8sObject {
 }
 
 const spec: PlatformSpec = loadPlatformSpec();
-const environment: EnvironmentSpec = {
-  ...spec.environments.staging, network: { ...spec.environments.staging.network, vpcCidr: '10.30.0.0/16' }, availabilityZones: ['local-a'],
-} as unknown as EnvironmentSpec;
+const environment: ChartEnvironment = localEnvironment(spec);
 const plan = clusterNetworkPlan(spec, environment);
 const outside = plan.outsideAddresses;
 const PROBE_IMAGE = BASE_STAND_INS['gcr.io/distroless/nodejs24-debian12:nonroot']!.name;
@@ -169,6 +171,23 @@ afterAll(async () => {
   await cluster?.dispose();
 }, 120000);
 
+/** kubelet sets these machine-wide at start; the cluster writes them back at the end. */
+const kernelTunables = () => ['vm/overcommit_memory', 'kernel/panic', 'kernel/panic_on_oops'].map((k) => `${k}=${readFileSync(`/proc/sys/${k}`, 'utf8').trim()}`);
+const KERNEL_TUNABLES_BEFORE = kernelTunables();
+
+/** What a cluster leaves on the host while it runs: none of it may remain after dispose(). */
+async function hostTraces(): Promise<string[]> {
+  const traces: string[] = [];
+  const namespaces = await run('ip', ['netns', 'list']);
+  if (namespaces.split('\n').some((line) => line.split(' ')[0] === plan.namespace)) traces.push(`network namespace ${plan.namespace}`);
+  const addresses = await run('ip', ['-o', 'addr', 'show']);
+  for (const address of Object.values(outside)) if (addresses.includes(`inet ${address}/`)) traces.push(`host address ${address}`);
+  if ((await run('ip', ['route'])).includes(plan.podCidr)) traces.push(`route to ${plan.podCidr}`);
+  for (const mount of cgroupMounts()) if (existsSync(join(mount, plan.namespace))) traces.push(`cgroup ${join(mount, plan.namespace)}`);
+  for (const path of [STATE_FILE, cluster!.dir]) if (existsSync(path)) traces.push(path);
+  return traces;
+}
+
 /** A flow to try and the outcome the spec expects. */
 interface Attempt { readonly flow: string; readonly expected: 'connected' | 'refused'; readonly run: () => Promise<string> }
 
@@ -247,5 +266,13 @@ describe('the local cluster enforces the charts\' NetworkPolicies', () => {
       { flow: `restricted zone -> ${edge.name}`, expected: 'refused', run: async () => tryFromOutside(outside[OUTSIDE.dataTier]!, await podIp(edge.name), edge.port) },
       { flow: `load balancer -> ${inner.name}`, expected: 'refused', run: async () => tryFromOutside(outside[OUTSIDE.loadBalancer]!, await podIp(inner.name), inner.port) },
     ]);
+  });
+
+  // Last: it ends the cluster the tests above use.
+  test('dispose() leaves nothing behind: no namespace, address, route, cgroup, state file or folder', async () => {
+    expect((await hostTraces()).length).toBeGreaterThan(0);
+    await cluster!.dispose();
+    expect(await hostTraces()).toEqual([]);
+    expect(kernelTunables()).toEqual(KERNEL_TUNABLES_BEFORE);
   });
 });

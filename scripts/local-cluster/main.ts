@@ -1,0 +1,40 @@
+// `npm run cluster:up`: the local cluster for exploration, in the foreground until Ctrl-C, which
+// tears it down. `npm run cluster:down`: removes what a cluster whose process was killed left
+// behind (its namespace, cgroups, processes and folder). Root only (namespaces, mounts, cgroups).
+import { loadPlatformSpec, localEnvironment } from '../../lib/spec';
+import { cleanUpStaleCluster, startLocalCluster } from '.';
+import { clusterNetworkPlan } from './plan';
+
+async function up(): Promise<void> {
+  const spec = loadPlatformSpec();
+  const environment = localEnvironment(spec);
+  const started = Date.now();
+  console.log('cluster: starting the local cluster (scripts/local-cluster; binaries from npm run setup)');
+  const cluster = await startLocalCluster({ network: clusterNetworkPlan(spec, environment), zone: environment.availabilityZones[0]! });
+  console.log(`cluster: up in ${((Date.now() - started) / 1000).toFixed(1)} s; API server ${cluster.url}
+  export KUBECONFIG=${cluster.kubeconfig}
+  export PATH=${cluster.env().PATH!.split(':')[0]}:$PATH
+  kubectl get nodes,pods -A
+logs: ${cluster.dir}/logs; Ctrl-C stops it and removes everything.`);
+  // Signal listeners alone do not keep Node running; the interval does, until a signal comes.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  clearInterval(keepAlive);
+  console.log('cluster: stopping');
+  await cluster.dispose();
+  console.log('cluster: stopped; nothing left behind');
+}
+
+async function down(): Promise<void> {
+  console.log((await cleanUpStaleCluster()) ? 'cluster: removed what the last cluster left behind' : 'cluster: no local cluster recorded; nothing to do');
+}
+
+const command = process.argv[2];
+(command === 'up' ? up() : command === 'down' ? down() : Promise.reject(new Error('usage: tsx scripts/local-cluster/main.ts up|down')))
+  .catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
