@@ -4,18 +4,17 @@
 // all inside a network and mount namespace of their own (network.ts). Binaries come from
 // scripts/setup/kube.sh and scripts/setup/cluster.sh; images are built locally (images.ts).
 // Every process is a ManagedProcess (own process group, log file in the cluster's dir); dispose()
-// stops them in reverse order, kills what is left in the cluster's cgroups and namespace, and
-// removes the namespace, the cgroups and the dir: nothing is left behind.
+// stops kubelet, kills the pods by their cgroups, stops the rest in reverse order, kills what is
+// left in the namespace, and removes the namespace, the cgroups and the dir: nothing is left behind.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { generateKeyPairSync } from 'node:crypto';
 import { createTestCa } from '../local-stack/ca';
 import {
-  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, disposeOnce, setUpInTempDir, sleep, tailFile, waitReady,
+  HarnessError, ManagedProcess, cacheDir, disposeOnce, setUpInTempDir, sleep, tailFile, waitReady,
 } from '../local-stack/process';
 import type { TestCa } from '../local-stack/types';
 import { createCgroupRoot, isCgroupV1, removeCgroupRoot } from './cgroups';
@@ -33,9 +32,9 @@ const CLUSTER_BINARIES = ['coredns', 'kube-router', 'pause'] as const;
 /** Budget for one component to come up on a loaded 2-core machine. */
 const READY_TIMEOUT_MS = 180000;
 /** The service-account issuer, as in a real cluster. */
-export const SERVICE_ACCOUNT_ISSUER = `https://kubernetes.default.svc.${CLUSTER_DOMAIN}`;
-export const PAUSE_IMAGE = 'localhost/local-cluster/pause:1';
-export const COREDNS_IMAGE = 'localhost/local-cluster/coredns:1';
+const SERVICE_ACCOUNT_ISSUER = `https://kubernetes.default.svc.${CLUSTER_DOMAIN}`;
+const PAUSE_IMAGE = 'localhost/local-cluster/pause:1';
+const COREDNS_IMAGE = 'localhost/local-cluster/coredns:1';
 
 /**
  * Kernel settings kubelet writes at start (its "kernel defaults"). They are the machine's, not
@@ -397,4 +396,3 @@ async function apply(kubectl: (args: readonly string[], input?: string, timeoutM
   return kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=local-cluster', '-f', '-'], input, 300000);
 }
 
-export { REPO_ROOT };

@@ -95,7 +95,10 @@ strip "$bin.tmp/pause"
 for b in "${binaries[@]}"; do mv "$bin.tmp/$b" "$bin/$b"; done
 rmdir "$bin.tmp"
 rm -rf "$src"
-"$bin/coredns" -version | head -1
-"$bin/kube-router" --version 2>&1 | head -1
+# Not piped into head: with pipefail, a SIGPIPE of the binary would fail the script before the stamp.
+coredns_version=$("$bin/coredns" -version)
+echo "${coredns_version%%$'\n'*}"
+router_version=$("$bin/kube-router" --version 2>&1)
+echo "${router_version%%$'\n'*}"
 echo "$want" > "$stamp"
 echo "setup: cluster runtime pieces built in $(( $(date +%s) - started )) s: $bin"
