@@ -163,8 +163,8 @@ export const platformSpecData: PlatformSpecInput = {
   localCluster: {
     name: 'local', // choice: dist/local/, `platform/environment: local`
     availabilityZones: ['local-a'], // choice: one node, one zone (its topology.kubernetes.io/zone label)
-    // choice: next to the environments' 10.10/16 and 10.20/16, clear of their VPN clients and the
-    // Vault standbys' 10.110/20 and 10.120/20 (checked), so no ipBlock means two places.
+    // choice: beside the environments' VPCs and clear of them, their VPN clients and the Vault
+    // standbys' VPCs (checked), so no ipBlock means two places.
     network: { vpcCidr: '10.30.0.0/16' },
     edge: { domainName: 'api.local.platform.example.com' }, // choice: placeholder like the environments'; the tokens' issuer and audience
     imageRegistry: 'localhost:5000', // choice: a registry beside the node; the machine holds no ECR credentials

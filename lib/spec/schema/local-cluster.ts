@@ -1,6 +1,6 @@
 /**
- * The local environment: the charts applied to a single-node cluster on a developer's machine or
- * a CI runner. It has no AWS resources, so it is no entry of `environments` (the stacks, docs,
+ * The local environment: the charts applied to a single-node cluster on one small machine. It
+ * has no AWS resources, so it is no entry of `environments` (the stacks, docs,
  * cost and reachability iterate those); the charts render it from staging's values with these
  * fields replacing staging's (lib/spec/environments.ts `localEnvironment`).
  */
