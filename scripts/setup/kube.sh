@@ -160,4 +160,4 @@ rmdir "$tmp"
 etcd_version=$("$bin/etcd" --version)
 echo "${etcd_version%%$'\n'*}"
 echo "$want" > "$stamp"
-echo "setup: Kubernetes control plane built in $(( $(date +%s) - started )) s: $bin"
+echo "setup: Kubernetes built in $(( $(date +%s) - started )) s: $bin"
