@@ -148,8 +148,8 @@ export async function createTestCa(opts: CreateTestCaOptions = {}): Promise<Test
 
 /**
  * The test certificate of a service or server (services/README.md): CN=<name>, DNS SANs
- * <name> and localhost, IP SAN 127.0.0.1.
+ * <name> and localhost, IP SAN 127.0.0.1 and any `ipAddresses` the server also listens on.
  */
-export function issueServiceCertificate(ca: TestCa, name: string, validDays?: number): Promise<IssuedCertificate> {
-  return ca.issue({ commonName: name, dnsNames: [name, 'localhost'], ipAddresses: ['127.0.0.1'], validDays });
+export function issueServiceCertificate(ca: TestCa, name: string, validDays?: number, ipAddresses: readonly string[] = []): Promise<IssuedCertificate> {
+  return ca.issue({ commonName: name, dnsNames: [name, 'localhost'], ipAddresses: [...new Set(['127.0.0.1', ...ipAddresses])], validDays });
 }

