@@ -1,11 +1,11 @@
-// The local cluster's own network and mount namespaces. Everything of the cluster (control plane,
-// containerd, kubelet, kube-proxy, the policy enforcer) runs inside one network namespace, so the
-// rules kube-proxy and kube-router write land in its iptables, never the host's; and inside one
-// private mount namespace, so the mounts of containerd and kubelet (overlay root filesystems,
-// secret volumes, the pods' network namespaces) disappear with its last process. A veth pair joins
-// it to the host: the node's address on the inside; on the outside the addresses that stand in for
-// what lives outside the cluster in the spec's zones (the load balancer, the data tier, Vault, the
-// internet), each routed to and from the inside, so a NetworkPolicy meets the addresses it names.
+// The local cluster's own network namespace. Everything of the cluster (control plane,
+// containerd, kubelet, kube-proxy, the policy enforcer) runs inside it, so the rules kube-proxy and
+// kube-router write land in its iptables, never the host's (index.ts adds a private mount
+// namespace, so that the mounts of containerd and kubelet go with its last process). A veth pair
+// joins it to the host: the node's address on the inside; on the outside the addresses that stand
+// in for what lives outside the cluster in the spec's zones (the load balancer, the data tier,
+// Vault, the internet), each routed to and from the inside, so a NetworkPolicy meets the
+// addresses it names.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { HarnessError } from '../local-stack/process';

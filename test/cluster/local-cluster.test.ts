@@ -42,7 +42,7 @@ const plan = clusterNetworkPlan(spec, environment);
 const outside = plan.outsideAddresses;
 const PROBE_IMAGE = BASE_STAND_INS['gcr.io/distroless/nodejs24-debian12:nonroot']!.name;
 /** Long enough for a connection on a loaded machine; a dropped SYN never gets one. */
-const CONNECT_TIMEOUT_MS = 3000;
+const CONNECT_TIMEOUT_MS = 5000;
 /**
  * How a connection that a policy refuses ends: the enforcer rejects it (an ICMP error: refused or
  * unreachable) or drops it (a timeout). Every target listens, so none of these means "nothing
