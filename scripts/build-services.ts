@@ -3,10 +3,11 @@
  * esbuild — one file, Node 24 — and copies the service's SQL migrations beside it
  * (DESIGN.md §5). Output is deterministic: same sources, same bytes.
  *
- * Usage: tsx scripts/build-services.ts [service ...]   (default: every service with a main.ts)
+ * Usage: tsx scripts/build-services.ts [--out=<dir>] [service ...]   (default: every service with a main.ts,
+ * into build/services)
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { NODE_BUNDLE_OPTIONS, REPO_ROOT as ROOT, patchDependency } from '../lib/bundling/node-bundle.mjs';
 
@@ -34,10 +35,11 @@ export function servicesWithEntry(): string[] {
     .sort();
 }
 
-export async function buildService(name: string): Promise<string> {
+/** Bundles one service into `<root>/<name>/` (default build/services/, what the Dockerfiles copy). */
+export async function buildService(name: string, root = OUT_DIR): Promise<string> {
   const entry = join(SERVICES_DIR, name, 'src', 'main.ts');
   if (!existsSync(entry)) throw new Error(`services/${name}/src/main.ts does not exist`);
-  const outDir = join(OUT_DIR, name);
+  const outDir = join(root, name);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, 'main.js');
@@ -65,12 +67,15 @@ export async function buildService(name: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  // --out=<dir>: another folder than build/services (a build context of a test's own).
+  const out = args.find((a) => a.startsWith('--out='))?.slice('--out='.length);
+  const wanted = args.filter((a) => !a.startsWith('--out='));
   const names = wanted.length > 0 ? wanted : servicesWithEntry();
   if (names.length === 0) throw new Error('no services/<svc>/src/main.ts found');
   for (const name of names) {
-    const outfile = await buildService(name);
-    console.log(`${name}: ${outfile.slice(ROOT.length + 1)}`);
+    const outfile = await buildService(name, out ? resolve(out) : OUT_DIR);
+    console.log(`${name}: ${outfile.startsWith(ROOT) ? outfile.slice(ROOT.length + 1) : outfile}`);
   }
 }
 

@@ -19,6 +19,8 @@ export interface ContainerdPaths {
   readonly socket: string;
   readonly cniConfDir: string;
   readonly sandboxImage: string;
+  /** A registry the node pulls from over plain HTTP: its name in image references, and where it answers. */
+  readonly registry?: { readonly host: string; readonly endpoint: string };
 }
 
 /**
@@ -53,7 +55,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "${paths.cniConfDir}"
-`;
+${paths.registry ? `  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."${paths.registry.host}"]
+    endpoint = ["${paths.registry.endpoint}"]
+` : ''}`;
 }
 
 /**

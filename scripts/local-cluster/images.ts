@@ -1,6 +1,7 @@
-// Container images for the local cluster without a registry or a Docker engine: each is an OCI
-// image made with umoci (layout, layers, config), turned into a docker-archive by skopeo and
-// imported into containerd's k8s.io namespace with `ctr images import`.
+// Container images for the local cluster without a Docker engine: each is an OCI image made with
+// umoci (layout, layers, config), then either turned into a docker-archive by skopeo and imported
+// into containerd's k8s.io namespace with `ctr images import` (the cluster's own images), or
+// pushed by skopeo to the registry beside the node (the images the charts pull).
 //
 // The services' images follow their Dockerfiles: the file is read and each instruction applied
 // (ARG, FROM, WORKDIR, COPY, USER, ENV, ENTRYPOINT), so an instruction this builder does not know
@@ -22,6 +23,8 @@ export interface ImageRecipe {
   /** Another recipe's name whose layers this image starts from. */
   readonly base?: string;
   readonly config: ImageConfig;
+  /** Built only as the base of the recipes after it, not delivered (a stand-in base). */
+  readonly baseOnly?: boolean;
 }
 
 export interface ImageConfig {
@@ -81,10 +84,10 @@ export function nodeBaseRecipe(): ImageRecipe {
 }
 
 /**
- * The recipe of `services/<service>/Dockerfile`, built from the repository root (the Dockerfiles'
- * context): COPY sources are read from there, after `npm run build:services`.
+ * The recipe of `services/<service>/Dockerfile`, built from `context` (the Dockerfiles' is the
+ * repository root): COPY sources are read from there, after `npm run build:services`.
  */
-export function dockerfileRecipe(dockerfile: string, name: string, buildArgs: Readonly<Record<string, string>> = {}): ImageRecipe {
+export function dockerfileRecipe(dockerfile: string, name: string, buildArgs: Readonly<Record<string, string>> = {}, context = REPO_ROOT): ImageRecipe {
   const text = readFileSync(dockerfile, 'utf8').replace(/\\\n/g, ' ');
   const args: Record<string, string> = {};
   const expand = (value: string) => value.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a, b) => {
@@ -141,7 +144,7 @@ export function dockerfileRecipe(dockerfile: string, name: string, buildArgs: Re
     base,
     populate(rootfs) {
       for (const copy of copies) {
-        const source = join(REPO_ROOT, copy.from);
+        const source = join(context, copy.from);
         if (!existsSync(source)) throw new HarnessError(`${dockerfile}: COPY ${copy.from}: missing (npm run build:services first)`);
         const target = join(rootfs, copy.to.startsWith('/') ? copy.to : join(workingDir, copy.to));
         mkdirSync(target, { recursive: true });
@@ -153,11 +156,30 @@ export function dockerfileRecipe(dockerfile: string, name: string, buildArgs: Re
   };
 }
 
+/** Where a built image goes: imported into containerd, or pushed to a registry. */
+export type ImageDestination =
+  | { readonly kind: 'containerd'; readonly socket: string }
+  /** `name` must start with `host` (the registry the node pulls from); `pushTo` is where this machine reaches it. */
+  | { readonly kind: 'registry'; readonly host: string; readonly pushTo: string };
+
+async function deliver(image: string, name: string, dir: string, destination: ImageDestination): Promise<void> {
+  if (destination.kind === 'registry') {
+    if (!name.startsWith(`${destination.host}/`)) throw new HarnessError(`image ${name}: not in the registry ${destination.host}`);
+    const target = `docker://${destination.pushTo}/${name.slice(destination.host.length + 1)}`;
+    await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${image}`, target], { timeoutMs: 300000 });
+    return;
+  }
+  const archive = join(dir, 'image.tar');
+  await run('skopeo', ['copy', '--quiet', `oci:${image}`, `docker-archive:${archive}:${name}`], { timeoutMs: 300000 });
+  await run('ctr', ['--address', destination.socket, '-n', 'k8s.io', 'images', 'import', archive], { timeoutMs: 300000 });
+  await run('rm', ['-f', archive]);
+}
+
 /**
  * Builds every recipe into one OCI layout under `dir` (bases first: a recipe's base must come
- * earlier in the list) and imports each into containerd at `containerdSocket`.
+ * earlier in the list) and delivers each to `destination`.
  */
-export async function buildAndImport(recipes: readonly ImageRecipe[], dir: string, containerdSocket: string): Promise<void> {
+export async function buildImages(recipes: readonly ImageRecipe[], dir: string, destination: ImageDestination): Promise<void> {
   const layout = join(dir, 'layout');
   await run('umoci', ['init', '--layout', layout]);
   const tagOf = new Map<string, string>();
@@ -185,9 +207,6 @@ export async function buildAndImport(recipes: readonly ImageRecipe[], dir: strin
     ]);
     await run('rm', ['-rf', bundle]);
     tagOf.set(recipe.name, tag);
-    const archive = join(dir, `${tag}.tar`);
-    await run('skopeo', ['copy', '--quiet', `oci:${image}`, `docker-archive:${archive}:${recipe.name}`], { timeoutMs: 300000 });
-    await run('ctr', ['--address', containerdSocket, '-n', 'k8s.io', 'images', 'import', archive], { timeoutMs: 300000 });
-    await run('rm', ['-f', archive]);
+    if (!recipe.baseOnly) await deliver(image, recipe.name, dir, destination);
   }
 }

@@ -21,7 +21,7 @@ import { createCgroupRoot, isCgroupV1, removeCgroupRoot } from './cgroups';
 import {
   CLUSTER_DOMAIN, NODE_NAME, PORTS, apiServiceIp, cniConfig, containerdConfig, coreDnsManifests, kubeProxyConfig, kubeconfigFor, kubeletConfig,
 } from './components';
-import { buildAndImport, installFile, nodeBaseRecipe } from './images';
+import { buildImages, installFile, nodeBaseRecipe } from './images';
 import type { ImageRecipe } from './images';
 import { checkNetworkPrerequisites, createClusterNetwork, deleteClusterNetwork, namespacePids } from './network';
 import type { ClusterNetworkPlan } from './network';
@@ -63,6 +63,11 @@ export interface LocalClusterOptions {
   readonly zone: string;
   /** Names CoreDNS answers for stand-ins outside the cluster (its `hosts` block). */
   readonly dnsHosts?: Readonly<Record<string, string>>;
+  /**
+   * `localhost:<port>`: a registry beside the node (CNCF distribution, built by
+   * scripts/setup/flux.sh) that the node pulls from, as the charts' `imageRegistry` says.
+   */
+  readonly registry?: string;
 }
 
 export interface LocalCluster {
@@ -82,6 +87,8 @@ export interface LocalCluster {
   apply(objects: readonly object[] | string): Promise<string>;
   /** Builds the images and imports them into the node's containerd. */
   importImages(recipes: readonly ImageRecipe[]): Promise<void>;
+  /** Builds the images and pushes them to the registry beside the node (their names start with it). */
+  pushImages(recipes: readonly ImageRecipe[]): Promise<void>;
   /** Log files of the cluster's processes, by name. */
   readonly logFiles: Readonly<Record<string, string>>;
   dispose(): Promise<void>;
@@ -101,6 +108,20 @@ function findBinaries(): { kubeBin: string; clusterBin: string } {
     }
   }
   return { kubeBin, clusterBin };
+}
+
+/** The registry binary scripts/setup/flux.sh builds (the Flux tests' OCI registry). */
+function findRegistryBinary(): string {
+  const binary = cacheDir('flux', 'bin', 'registry');
+  if (!existsSync(binary)) throw new HarnessError(`missing: ${binary}; build it with \`npm run setup\` (scripts/setup/flux.sh)`);
+  return binary;
+}
+
+/** The port of `localhost:<port>`; the node's registry must be on localhost, where containerd may use plain HTTP. */
+function registryPortOf(registry: string): number {
+  const match = /^localhost:(\d{1,5})$/.exec(registry);
+  if (!match) throw new HarnessError(`registry ${JSON.stringify(registry)}: the local cluster serves its registry as localhost:<port>`);
+  return Number(match[1]);
 }
 
 function readKernelTunables(): Record<string, string> {
@@ -319,15 +340,35 @@ async function setUp(dir: string, plan: ClusterNetworkPlan, opts: LocalClusterOp
   const cniConfDir = join(dir, 'cni');
   await mkdir(cniConfDir, { recursive: true });
   await writeFile(join(cniConfDir, '10-local-cluster.conflist'), cniConfig(plan, join(dir, 'cni-ipam')));
+  const registryPort = opts.registry ? registryPortOf(opts.registry) : undefined;
   await writeFile(join(dir, 'containerd.toml'), containerdConfig({
     root: join(containerdDir, 'root'), state: join(containerdDir, 'state'), socket: containerdSocket, cniConfDir, sandboxImage: PAUSE_IMAGE,
+    ...(opts.registry ? { registry: { host: opts.registry, endpoint: `http://127.0.0.1:${registryPort}` } } : {}),
   }));
   const containerd = start('containerd', 'containerd', ['--config', join(dir, 'containerd.toml')]);
   await waitReady(containerd, async () => {
     await execFileAsync('ctr', ['--address', containerdSocket, 'version'], { timeout: 10000 });
     return true;
   }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200, what: `ctr version on ${containerdSocket}` });
-  const importImages = (recipes: readonly ImageRecipe[]) => buildAndImport(recipes, join(dir, 'images', randomBytes(4).toString('hex')), containerdSocket);
+  const imagesDir = () => join(dir, 'images', randomBytes(4).toString('hex'));
+  const importImages = (recipes: readonly ImageRecipe[]) => buildImages(recipes, imagesDir(), { kind: 'containerd', socket: containerdSocket });
+  if (opts.registry) {
+    // Plain HTTP on the node's addresses: containerd pulls from localhost, this machine pushes to the node's IP.
+    await writeFile(join(dir, 'registry.json'), JSON.stringify({
+      version: 0.1,
+      log: { level: 'warn', accesslog: { disabled: true } },
+      storage: { filesystem: { rootdirectory: join(dir, 'registry') }, delete: { enabled: true } },
+      http: { addr: `0.0.0.0:${registryPort}`, secret: randomBytes(18).toString('base64url') },
+    }));
+    const registry = start('registry', findRegistryBinary(), ['serve', join(dir, 'registry.json')]);
+    await waitReady(registry, async () => (await fetch(`http://${plan.nodeIp}:${registryPort}/v2/`, { signal: AbortSignal.timeout(5000) })).ok, {
+      timeoutMs: READY_TIMEOUT_MS, intervalMs: 200, what: `http://${plan.nodeIp}:${registryPort}/v2/`,
+    });
+  }
+  const pushImages = (recipes: readonly ImageRecipe[]) => {
+    if (!opts.registry) return Promise.reject(new HarnessError('pushImages: this cluster was started without a registry'));
+    return buildImages(recipes, imagesDir(), { kind: 'registry', host: opts.registry, pushTo: `${plan.nodeIp}:${registryPort}` });
+  };
   await importImages([
     { name: PAUSE_IMAGE, populate: (rootfs) => installFile(rootfs, join(clusterBin, 'pause'), 'pause'), config: { entrypoint: ['/pause'], user: '65535' } },
     { name: COREDNS_IMAGE, populate: (rootfs) => installFile(rootfs, join(clusterBin, 'coredns'), 'coredns'), config: { entrypoint: ['/coredns'] } },
@@ -386,6 +427,7 @@ async function setUp(dir: string, plan: ClusterNetworkPlan, opts: LocalClusterOp
     kubectl,
     apply: (objects) => apply(kubectl, objects),
     importImages,
+    pushImages,
     logFiles,
     dispose: disposeOnce(dir, () => tearDown(state, processes)),
   };

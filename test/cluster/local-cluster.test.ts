@@ -13,9 +13,12 @@
 // - TCP listeners on the host at the addresses of the zones the spec puts the stores, Vault and
 //   the internet in (scripts/local-cluster/plan.ts), in place of RDS, ElastiCache, MSK, Vault's
 //   load balancer and the payment provider.
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Server } from 'node:net';
 import { App } from 'cdk8s';
 import { addPlatformCharts } from '../../charts/main';
@@ -25,7 +28,8 @@ import { PGBOUNCER_READER, PGBOUNCER_WRITER, edgeService, paymentProviderPort } 
 import { STATE_FILE, startLocalCluster } from '../../scripts/local-cluster';
 import { cgroupMounts } from '../../scripts/local-cluster/cgroups';
 import type { LocalCluster } from '../../scripts/local-cluster';
-import { BASE_STAND_INS } from '../../scripts/local-cluster/images';
+import { REPO_ROOT } from '../../scripts/local-stack/process';
+import { BASE_STAND_INS, dockerfileRecipe, nodeBaseRecipe } from '../../scripts/local-cluster/images';
 import { run } from '../../scripts/local-cluster/network';
 import { OUTSIDE, clusterNetworkPlan } from '../../scripts/local-cluster/plan';
 
@@ -36,6 +40,7 @@ interface K8sObject {
   spec?: any;
 }
 
+const execFileAsync = promisify(execFile);
 const spec: PlatformSpec = loadPlatformSpec();
 const environment: ChartEnvironment = localEnvironment(spec);
 const plan = clusterNetworkPlan(spec, environment);
@@ -106,6 +111,7 @@ function probePod(probe: Probe): K8sObject {
 
 let cluster: LocalCluster | undefined;
 let probes: Probe[] = [];
+let objects: K8sObject[] = [];
 const listeners: Server[] = [];
 
 /** What a pod of `from` gets when it connects to host:port: connected, refused, or the error. */
@@ -150,8 +156,8 @@ const stores = {
 const serviceHost = (name: string) => `${name}.${name}.svc.cluster.local`;
 
 beforeAll(async () => {
-  cluster = await startLocalCluster({ network: plan, zone: environment.availabilityZones[0]! });
-  const objects = rendered();
+  cluster = await startLocalCluster({ network: plan, zone: environment.availabilityZones[0]!, registry: environment.imageRegistry });
+  objects = rendered();
   probes = probesOf(objects);
   const namespaces = objects.filter((o) => o.kind === 'Namespace');
   const existing = new Set(['kube-system', ...namespaces.map((n) => n.metadata.name)]);
@@ -266,6 +272,43 @@ describe('the local cluster enforces the charts\' NetworkPolicies', () => {
       { flow: `restricted zone -> ${edge.name}`, expected: 'refused', run: async () => tryFromOutside(outside[OUTSIDE.dataTier]!, await podIp(edge.name), edge.port) },
       { flow: `load balancer -> ${inner.name}`, expected: 'refused', run: async () => tryFromOutside(outside[OUTSIDE.loadBalancer]!, await podIp(inner.name), inner.port) },
     ]);
+  });
+
+  test('a service\'s image, built from its Dockerfile and pushed to the registry the chart names, runs as its Deployment runs it', async () => {
+    const name = spec.services.find((s) => s.secrets.includes('database'))!.name;
+    const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name)!;
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers.find((c: { name: string }) => c.name === name) ?? pod.containers[0];
+    expect(container.imagePullPolicy).toBe('Always');
+    expect(container.image.startsWith(`${environment.imageRegistry}/`)).toBe(true);
+    // The bundle in a build context of this test's own (npm run build:services writes build/ for other tests).
+    const context = mkdtempSync(join(tmpdir(), 'platform-test-image-'));
+    try {
+      await execFileAsync('npx', ['tsx', 'scripts/build-services.ts', `--out=${join(context, 'build', 'services')}`, name], { cwd: REPO_ROOT, timeout: 120000 });
+      await cluster!.pushImages([{ ...nodeBaseRecipe(), baseOnly: true }, dockerfileRecipe(join(REPO_ROOT, 'services', name, 'Dockerfile'), container.image, {}, context)]);
+    } finally {
+      rmSync(context, { recursive: true, force: true });
+    }
+    const check = `const fs = require('node:fs');
+let rootWritable = true;
+try { fs.writeFileSync('/app/probe', 'x'); } catch (e) { rootWritable = e.code !== 'EROFS'; }
+console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), cwd: process.cwd(), main: fs.existsSync('/app/main.js'), rootWritable }));`;
+    await cluster!.apply([{
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name: 'image-check', namespace: deployment.metadata.namespace },
+      spec: {
+        restartPolicy: 'Never', automountServiceAccountToken: false, securityContext: pod.securityContext,
+        containers: [{
+          name: 'check', image: container.image, imagePullPolicy: container.imagePullPolicy, securityContext: container.securityContext,
+          command: ['/nodejs/bin/node', '-e', check], resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '96Mi' } },
+        }],
+      },
+    }]);
+    const ns = deployment.metadata.namespace!;
+    await cluster!.kubectl(['-n', ns, 'wait', '--for=jsonpath={.status.phase}=Succeeded', 'pod/image-check', '--timeout=180s'], undefined, 200000);
+    expect(JSON.parse((await cluster!.kubectl(['-n', ns, 'logs', 'image-check'])).trim())).toEqual({ uid: 65532, gid: 65532, cwd: '/app', main: true, rootWritable: false });
+    const imageId = (await cluster!.kubectl(['-n', ns, 'get', 'pod', 'image-check', '-o', 'jsonpath={.status.containerStatuses[0].imageID}'])).trim();
+    expect(imageId).toMatch(new RegExp(`^${environment.imageRegistry}/platform/${name}@sha256:[0-9a-f]{64}$`));
   });
 
   // Last: it ends the cluster the tests above use.
