@@ -170,7 +170,7 @@ export function coreDnsManifests(plan: ClusterNetworkPlan, image: string, hosts:
   const hostLines = Object.entries(hosts).map(([name, ip]) => `      ${ip} ${name}`).join('\n');
   const corefile = `.:53 {
     errors
-    health ${'127.0.0.1'}:8080
+    health 127.0.0.1:8080
     ready :8181
     kubernetes ${CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {
       pods insecure
