@@ -10,9 +10,10 @@
 #   (k3s-io/kube-router, whose go.mod keeps the upstream module path) is what k3s itself enforces
 #   policies with, so that is built.
 # - pause, the pod sandbox's process, compiled static from scripts/local-cluster/pause.c.
-# Idempotent and stamp-based: a no-op when the stamp matches this script and pause.c.
+# Idempotent and stamp-based: a no-op when the stamp matches this script, lib/install.sh and pause.c.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/setup/lib/install.sh
 
 COREDNS=v1.15.0
 KUBE_ROUTER=v2.6.3-k3s1
@@ -30,32 +31,14 @@ command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing+=(iproute2)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: missing Debian packages: ${missing[*]}; run: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
-    exit 1
-  fi
-  echo "setup: installing ${missing[*]} with apt-get"
-  # containerd's package starts the system daemon; the harness runs its own, so deny every start
-  # while installing (policy-rc.d exit 101 = "action forbidden"), as scripts/setup/servers.sh does.
-  policy=/usr/sbin/policy-rc.d
-  own_policy=
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\n# temporary, scripts/setup/cluster.sh: no daemon starts during apt-get install\nexit 101\n' > "$policy"
-    chmod 755 "$policy"
-    own_policy=1
-    trap 'rm -f "$policy"' EXIT
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
-fi
+# containerd's package would start the system daemon; the harness runs its own.
+if [ ${#missing[@]} -gt 0 ]; then apt_install scripts/setup/cluster.sh "${missing[@]}"; fi
 
 # --- Built binaries ---------------------------------------------------------------------------
 root="$PWD/.cache/cluster"
 bin="$root/bin"
 stamp="$bin/.stamp"
-want="$(cat "$0" scripts/local-cluster/pause.c | sha256sum | cut -d' ' -f1)"
+want="$(cat "$0" scripts/setup/lib/install.sh scripts/local-cluster/pause.c | sha256sum | cut -d' ' -f1)"
 binaries=(coredns kube-router pause)
 present=1
 for b in "${binaries[@]}"; do [ -x "$bin/$b" ] || present=; done
@@ -68,8 +51,7 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-export GOPATH="$PWD/.cache/go/path" GOMODCACHE="$PWD/.cache/go/pkg/mod" GOCACHE="$PWD/.cache/go/build-cache"
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+use_go_caches
 started=$(date +%s)
 echo "setup: building CoreDNS $COREDNS, kube-router $KUBE_ROUTER and pause into $bin (one-time; a few minutes on 2 cores)"
 
@@ -77,17 +59,8 @@ src="$root/src"
 rm -rf "$src" "$bin.tmp"
 mkdir -p "$src" "$bin" "$bin.tmp"
 
-# module@version, package to build, binary name, extra ldflags: the module as published, with its own main
-build() {
-  local dir
-  dir=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] || { echo "setup: go mod download $1 gave no module dir" >&2; exit 1; }
-  cp -r "$dir" "$src/$3"
-  chmod -R u+w "$src/$3"
-  (cd "$src/$3" && go build -trimpath -ldflags "-s -w $4" -o "$bin.tmp/$3" "$2")
-}
-build "github.com/coredns/coredns@$COREDNS" . coredns ""
-build "github.com/k3s-io/kube-router/v2@$KUBE_ROUTER" ./cmd/kube-router kube-router \
+go_module_build "github.com/coredns/coredns@$COREDNS" . coredns "$src" "$bin.tmp"
+go_module_build "github.com/k3s-io/kube-router/v2@$KUBE_ROUTER" ./cmd/kube-router kube-router "$src" "$bin.tmp" \
   "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER"
 gcc -static -O2 -Wall -Werror -o "$bin.tmp/pause" scripts/local-cluster/pause.c
 strip "$bin.tmp/pause"

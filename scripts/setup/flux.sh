@@ -9,6 +9,7 @@
 # Idempotent and stamp-based: a no-op when the stamp matches this script.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/setup/lib/install.sh
 
 # source-controller and kustomize-controller of one Flux release: the spec's gitops.fluxControllers
 FLUX_CONTROLLERS=$(sed -n "s/^ *fluxControllers: '\(v[0-9.]*\)',.*/\1/p" lib/spec/platform.ts)
@@ -22,7 +23,7 @@ ORAS=v1.3.6
 root="$PWD/.cache/flux"
 bin="$root/bin"
 stamp="$bin/.stamp"
-want="$(sha256sum "$0" | cut -d' ' -f1) $FLUX_CONTROLLERS"
+want="$(cat "$0" scripts/setup/lib/install.sh | sha256sum | cut -d' ' -f1) $FLUX_CONTROLLERS"
 binaries=(source-controller kustomize-controller registry oras)
 present=1
 for b in "${binaries[@]}"; do [ -x "$bin/$b" ] || present=; done
@@ -35,8 +36,7 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-export GOPATH="$PWD/.cache/go/path" GOMODCACHE="$PWD/.cache/go/pkg/mod" GOCACHE="$PWD/.cache/go/build-cache"
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+use_go_caches
 started=$(date +%s)
 echo "setup: building Flux source-controller and kustomize-controller $FLUX_CONTROLLERS, registry $DISTRIBUTION and oras $ORAS from the Go module proxy into $bin (one-time; several minutes on 2 cores)"
 
@@ -44,28 +44,19 @@ src="$root/src"
 rm -rf "$src" "$bin.tmp"
 mkdir -p "$src" "$bin" "$bin.tmp"
 
-# module@version, package to build, binary name
-build() {
-  local dir
-  dir=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] || { echo "setup: go mod download $1 gave no module dir" >&2; exit 1; }
-  cp -r "$dir" "$src/$3"
-  chmod -R u+w "$src/$3"
-  (
-    cd "$src/$3"
-    if [ "$3" = source-controller ] || [ "$3" = kustomize-controller ]; then
-      go mod edit -dropreplace "github.com/fluxcd/$3/api"
-    fi
-    if [ "$3" = source-controller ]; then
-      go mod edit -replace "github.com/fluxcd/pkg/artifact=github.com/fluxcd/pkg/artifact@$ARTIFACT_PKG"
-    fi
-    go build -trimpath -ldflags "-s -w" -o "$bin.tmp/$3" "$2"
-  )
+# The controllers' go.mod replaces their api submodule with a folder the module zip lacks.
+prepare_module() {
+  if [ "$1" = source-controller ] || [ "$1" = kustomize-controller ]; then
+    go mod edit -dropreplace "github.com/fluxcd/$1/api"
+  fi
+  if [ "$1" = source-controller ]; then
+    go mod edit -replace "github.com/fluxcd/pkg/artifact=github.com/fluxcd/pkg/artifact@$ARTIFACT_PKG"
+  fi
 }
-build "github.com/fluxcd/source-controller@$FLUX_CONTROLLERS" . source-controller
-build "github.com/fluxcd/kustomize-controller@$FLUX_CONTROLLERS" . kustomize-controller
-build "github.com/distribution/distribution/v3@$DISTRIBUTION" ./cmd/registry registry
-build "oras.land/oras@$ORAS" ./cmd/oras oras
+go_module_build "github.com/fluxcd/source-controller@$FLUX_CONTROLLERS" . source-controller "$src" "$bin.tmp"
+go_module_build "github.com/fluxcd/kustomize-controller@$FLUX_CONTROLLERS" . kustomize-controller "$src" "$bin.tmp"
+go_module_build "github.com/distribution/distribution/v3@$DISTRIBUTION" ./cmd/registry registry "$src" "$bin.tmp"
+go_module_build "oras.land/oras@$ORAS" ./cmd/oras oras "$src" "$bin.tmp"
 
 for b in "${binaries[@]}"; do mv "$bin.tmp/$b" "$bin/$b"; done
 rmdir "$bin.tmp"

@@ -67,67 +67,21 @@ import (
 
 func main() { etcdmain.Main(os.Args) }
 EOF
-cat > cmd/kube-apiserver/main.go <<'EOF'
-package main
-
-import (
-	"os"
-
-	"k8s.io/component-base/cli"
-	"k8s.io/kubernetes/cmd/kube-apiserver/app"
-)
-
-func main() { os.Exit(cli.Run(app.NewAPIServerCommand())) }
-EOF
-cat > cmd/kube-controller-manager/main.go <<'EOF'
-package main
-
-import (
-	"os"
-
-	"k8s.io/component-base/cli"
-	"k8s.io/kubernetes/cmd/kube-controller-manager/app"
-)
-
-func main() { os.Exit(cli.Run(app.NewControllerManagerCommand())) }
-EOF
-cat > cmd/kube-scheduler/main.go <<'EOF'
-package main
-
-import (
-	"os"
-
-	"k8s.io/component-base/cli"
-	"k8s.io/kubernetes/cmd/kube-scheduler/app"
-)
-
-func main() { os.Exit(cli.Run(app.NewSchedulerCommand())) }
-EOF
-cat > cmd/kubelet/main.go <<'EOF'
-package main
-
-import (
-	"context"
-	"os"
-
-	"k8s.io/component-base/cli"
-	"k8s.io/kubernetes/cmd/kubelet/app"
-)
-
-func main() { os.Exit(cli.Run(app.NewKubeletCommand(context.Background()))) }
-EOF
-cat > cmd/kube-proxy/main.go <<'EOF'
-package main
-
-import (
-	"os"
-
-	"k8s.io/component-base/cli"
-	"k8s.io/kubernetes/cmd/kube-proxy/app"
-)
-
-func main() { os.Exit(cli.Run(app.NewProxyCommand())) }
-EOF
+# The Kubernetes components: each main is its upstream command constructor run by cli.Run.
+# component_main <binary> <app package> <constructor call> [another standard import]
+component_main() {
+  {
+    printf 'package main\n\nimport (\n'
+    if [ -n "${4:-}" ]; then printf '\t"%s"\n' "$4"; fi
+    printf '\t"os"\n\n\t"k8s.io/component-base/cli"\n\t"%s"\n)\n\n' "$2"
+    printf 'func main() { os.Exit(cli.Run(%s)) }\n' "$3"
+  } > "cmd/$1/main.go"
+}
+component_main kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver/app 'app.NewAPIServerCommand()'
+component_main kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager/app 'app.NewControllerManagerCommand()'
+component_main kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler/app 'app.NewSchedulerCommand()'
+component_main kubelet k8s.io/kubernetes/cmd/kubelet/app 'app.NewKubeletCommand(context.Background())' context
+component_main kube-proxy k8s.io/kubernetes/cmd/kube-proxy/app 'app.NewProxyCommand()'
 cat > cmd/kubectl/main.go <<'EOF'
 package main
 

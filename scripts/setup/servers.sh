@@ -6,6 +6,7 @@
 # when all is present (binaries are looked up, the jars' stamp is compared).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/setup/lib/install.sh
 
 # --- Debian packages --------------------------------------------------------------------------
 missing=()
@@ -21,27 +22,7 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 
 if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: missing Debian packages: ${missing[*]}; run: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
-    exit 1
-  fi
-  echo "setup: installing ${missing[*]} with apt-get"
-  # The packages' maintainer scripts start their daemons (PostgreSQL's "main" cluster on 5432,
-  # redis-server on 6379, nginx on 80, prometheus on 9090) through invoke-rc.d. The harness
-  # starts its own servers on free ports (and promtool/amtool need no daemon), so deny every
-  # start while installing: policy-rc.d exit 101 = "action forbidden".
-  # Without systemd that also keeps the install from failing on a start it cannot do.
-  policy=/usr/sbin/policy-rc.d
-  own_policy=
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\n# temporary, scripts/setup/servers.sh: no daemon starts during apt-get install\nexit 101\n' > "$policy"
-    chmod 755 "$policy"
-    own_policy=1
-    trap 'rm -f "$policy"' EXIT
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
+  apt_install scripts/setup/servers.sh "${missing[@]}"
   # Should a daemon have started anyway (a system whose init ignores policy-rc.d), stop it:
   # it would hold the packages' default ports and is never used by the tests.
   for pidfile in /run/redis/redis-server.pid /run/nginx.pid /run/postgresql/*-main.pid /run/prometheus/prometheus.pid /run/prometheus/prometheus-alertmanager.pid; do

@@ -1,0 +1,51 @@
+# Shared by the scripts of scripts/setup/ (sourced, not run: setup-tools.sh runs only the *.sh
+# beside it). Each function does one installation step the same way everywhere.
+
+# apt_install <script name> <package>...: installs Debian packages as root, with a temporary
+# policy-rc.d so that no package starts its daemon (the harness starts its own servers on ports
+# of its choosing; without systemd the start would fail the install anyway). Not root: stops with
+# the one command to run.
+apt_install() {
+  local script=$1
+  shift
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: missing Debian packages: $*; run: sudo apt-get install -y --no-install-recommends $*" >&2
+    exit 1
+  fi
+  echo "setup: installing $* with apt-get"
+  # policy-rc.d exit 101 = "action forbidden".
+  local policy=/usr/sbin/policy-rc.d own_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# temporary, %s: no daemon starts during apt-get install\nexit 101\n' "$script" > "$policy"
+    chmod 755 "$policy"
+    own_policy=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
+}
+
+# use_go_caches: the Go module and build caches in .cache/go of the repository (the caller's
+# working directory), modules as published, no toolchain download, static binaries.
+use_go_caches() {
+  export GOPATH="$PWD/.cache/go/path" GOMODCACHE="$PWD/.cache/go/pkg/mod" GOCACHE="$PWD/.cache/go/build-cache"
+  export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+}
+
+# go_module_build <module@version> <package> <binary> <src dir> <out dir> [ldflags]: builds a
+# published module as it is, from a copy of the proxy's checksum-verified module dir (so its own
+# go.mod and go.sum decide the dependencies). A `prepare_module <binary>` function, when the caller
+# defines one, runs in the copy first.
+go_module_build() {
+  local dir
+  dir=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || { echo "setup: go mod download $1 gave no module dir" >&2; exit 1; }
+  cp -r "$dir" "$4/$3"
+  chmod -R u+w "$4/$3"
+  (
+    cd "$4/$3"
+    if declare -F prepare_module >/dev/null; then prepare_module "$3"; fi
+    go build -trimpath -ldflags "-s -w ${6:-}" -o "$5/$3" "$2"
+  )
+}
