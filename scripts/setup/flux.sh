@@ -61,6 +61,8 @@ go_module_build "oras.land/oras@$ORAS" ./cmd/oras oras "$src" "$bin.tmp"
 for b in "${binaries[@]}"; do mv "$bin.tmp/$b" "$bin/$b"; done
 rmdir "$bin.tmp"
 rm -rf "$src"
-"$bin/oras" version | head -1
+# Not piped into head: with pipefail, a SIGPIPE of oras would fail the script before the stamp.
+oras_version=$("$bin/oras" version)
+echo "${oras_version%%$'\n'*}"
 echo "$want" > "$stamp"
 echo "setup: Flux controllers, registry and oras built in $(( $(date +%s) - started )) s: $bin"
