@@ -4,10 +4,11 @@
 // (templates/injector-*.yaml, _helpers.tpl, values.yaml of that release): where the values leave
 // a setting alone, the chart's default is written below as the chart's. What those values turn off
 // is not rendered: the Vault server, the CSI provider, PodSecurityPolicies, the
-// PodDisruptionBudget and OpenShift's NetworkPolicy.
+// PodDisruptionBudget and OpenShift's NetworkPolicy. Nor is Helm's `app.kubernetes.io/managed-by`
+// label: no Helm release manages these objects.
 //
-// The injector runs vault-k8s as scripts/setup/vault-injector.sh builds it: v1.6.2, the newest the
-// Go module proxy serves (chart 0.31.0's default image is 1.7.0).
+// The injector runs vault-k8s as scripts/setup/vault-injector.sh builds it (VAULT_K8S_VERSION), the
+// newest release the Go module proxy serves: older than chart 0.31.0's default image.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { vaultInjectorValues } from '../../lib/constructs/cluster/addons/vault-agent-injector';

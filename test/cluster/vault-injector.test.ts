@@ -34,7 +34,7 @@ import {
 } from '../../scripts/local-cluster/vault-injector';
 import type { KubeObject } from '../../scripts/local-cluster/vault-injector';
 import { ManagedProcess, freePort, startOnFreePorts, waitReady } from '../../scripts/local-stack/process';
-import { issueServiceCertificate, startKubeApiServer } from '../harness';
+import { VAULT_VERSION, issueServiceCertificate, startKubeApiServer } from '../harness';
 import type { KubeApiServer } from '../harness';
 import { requestJson } from '../harness/https';
 
@@ -223,6 +223,10 @@ describe('the injector objects follow the chart with the add-on\'s values', () =
     ]);
     expect(injectorDeployment.metadata.namespace).toBe(spec.clusterAddons.vaultInjector.namespace);
     expect((injectorDeployment.spec as { replicas: number }).replicas).toBe(vaultInjectorValues(vaultAddress(spec)).injector.replicas);
+  });
+
+  test('the agent image the chart names is of the Vault release scripts/setup/vault.sh builds, so a local image of that name holds it', () => {
+    expect(AGENT_IMAGE).toBe(`hashicorp/vault:${VAULT_VERSION.replace(/^v/, '')}`);
   });
 
   test('a chart version other than the one the objects follow is refused, naming the field', () => {
