@@ -9,7 +9,7 @@ import {
   vaultAgentAnnotations, vaultTokenVolume,
 } from './lib/pod';
 import {
-  addrEnvName, callersOf, DATA_ENDPOINTS_CONFIGMAP, databaseUser, generatedKeyPath, PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER,
+  addrEnvName, CACHE_AUTH_USER, callersOf, DATA_ENDPOINTS_CONFIGMAP, databaseUser, generatedKeyPath, PAYMENT_PROVIDER_SECRET, PGBOUNCER_NAMESPACE, PGBOUNCER_READER, PGBOUNCER_WRITER,
   serviceByName, serviceDnsName, serviceDnsSans, serviceImage, SERVICES_ISSUER, TLS_MOUNT, tlsSecretName, vaultAddress,
   VAULT_SECRETS_MOUNT, zoneSubnetCidrs,
 } from '../lib/spec/topology';
@@ -302,8 +302,7 @@ function serviceEnv(spec: PlatformSpec, environment: ChartEnvironment, service: 
       fromEndpoints('REDIS_HOST'),
       { name: 'REDIS_PORT', value: String(spec.dataTier.redis.port) },
       { name: 'REDIS_TLS', value: 'true' },
-      // ElastiCache AUTH token without RBAC users: the `default` user.
-      { name: 'REDIS_USERNAME', value: 'default' },
+      { name: 'REDIS_USERNAME', value: CACHE_AUTH_USER },
       { name: 'REDIS_PASSWORD_FILE', value: `${VAULT_SECRETS_MOUNT}/redis-password` },
     );
   }

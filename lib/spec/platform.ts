@@ -279,6 +279,7 @@ export const platformSpecData: PlatformSpecInput = {
       masterUsername: 'postgres', // choice: RDS manages its password (docs/data-tier.md)
       logExports: ['postgresql', 'upgrade', 'iam-db-auth-error'], // choice: every log RDS for PostgreSQL exports
       monitoringIntervalSeconds: 60, // choice: enhanced monitoring granularity
+      serviceStatementTimeoutSeconds: 10, // choice: well above the API's request budget, so a stuck query cannot hold a pooled connection
       performanceInsightsRetentionDays: 7, // choice: the free tier
       reservedConnections: 20, // choice: 3 superuser + 2 RDS slots, Vault's admin, operators and headroom
     },

@@ -56,6 +56,9 @@ export const MONITORING = { podLabels: { 'app.kubernetes.io/name': 'prometheus',
  */
 export const PAYMENT_PROVIDER_SECRET = { name: 'stripe', field: 'secret_key', file: 'stripe-secret-key' } as const;
 
+/** The cache user the services log in as: ElastiCache's AUTH token without RBAC users is the `default` user's. */
+export const CACHE_AUTH_USER = 'default';
+
 /** Port of the payment provider's API (workloads.paymentProvider.apiBase): the URL's, else 443. */
 export function paymentProviderPort(spec: PlatformSpec): number {
   const url = new URL(spec.workloads.paymentProvider.apiBase);

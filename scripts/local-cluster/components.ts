@@ -19,8 +19,11 @@ export interface ContainerdPaths {
   readonly socket: string;
   readonly cniConfDir: string;
   readonly sandboxImage: string;
-  /** A registry the node pulls from over plain HTTP: its name in image references, and where it answers. */
-  readonly registry?: { readonly host: string; readonly endpoint: string };
+  /**
+   * A registry the node pulls from over plain HTTP: its name in image references, the public
+   * registries it stands in for (their images are pulled from it), and where it answers.
+   */
+  readonly registry?: { readonly host: string; readonly mirrors: readonly string[]; readonly endpoint: string };
 }
 
 /**
@@ -29,6 +32,7 @@ export interface ContainerdPaths {
  * The pods' network namespaces are mounted under the state dir, not /run/netns, so they go with it.
  */
 export function containerdConfig(paths: ContainerdPaths): string {
+  const registry = paths.registry;
   return `version = 2
 root = "${paths.root}"
 state = "${paths.state}"
@@ -55,9 +59,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "${paths.cniConfDir}"
-${paths.registry ? `  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."${paths.registry.host}"]
-    endpoint = ["${paths.registry.endpoint}"]
-` : ''}`;
+${registry ? [registry.host, ...registry.mirrors].map((host) => `  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."${host}"]
+    endpoint = ["${registry.endpoint}"]
+`).join('') : ''}`;
 }
 
 /**

@@ -43,7 +43,7 @@ export function installFile(rootfs: string, source: string, path: string, mode =
 }
 
 /** The shared libraries `ldd` lists for a dynamically linked binary (the loader included). */
-function sharedLibraries(binary: string): string[] {
+export function sharedLibraries(binary: string): string[] {
   const out = execFileSync('ldd', [binary], { encoding: 'utf8' });
   return [...out.matchAll(/(\/\S+) \(0x[0-9a-f]+\)/g)].map((m) => m[1]!);
 }
@@ -73,13 +73,28 @@ export const BASE_STAND_INS: Readonly<Record<string, { name: string; why: string
   },
 };
 
-export function nodeBaseRecipe(): ImageRecipe {
+/**
+ * The Node base stand-in. `trustedCaFile`: a CA Node.js trusts besides its bundled roots
+ * (NODE_EXTRA_CA_CERTS), standing in for the public roots that sign what the services reach
+ * outside the cluster in AWS (ElastiCache's and MSK's certificates, the payment provider's).
+ */
+export function nodeBaseRecipe(opts: { trustedCaFile?: string } = {}): ImageRecipe {
   const major = process.versions.node.split('.')[0];
   if (major !== '24') throw new HarnessError(`the services' base image is Node.js 24; this harness runs ${process.version} (. scripts/node.sh)`);
+  const extraCa = '/etc/ssl/certs/local-cluster-outside-ca.pem';
   return {
     name: BASE_STAND_INS['gcr.io/distroless/nodejs24-debian12:nonroot']!.name,
-    populate: (rootfs) => nodeBaseRootfs(rootfs),
-    config: { entrypoint: ['/nodejs/bin/node'], user: '65532', workingDir: '/home/nonroot', env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt' } },
+    populate(rootfs) {
+      nodeBaseRootfs(rootfs);
+      if (opts.trustedCaFile) installFile(rootfs, opts.trustedCaFile, extraCa.slice(1), 0o644);
+    },
+    config: {
+      entrypoint: ['/nodejs/bin/node'], user: '65532', workingDir: '/home/nonroot',
+      env: {
+        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt',
+        ...(opts.trustedCaFile ? { NODE_EXTRA_CA_CERTS: extraCa } : {}),
+      },
+    },
   };
 }
 
@@ -159,13 +174,17 @@ export function dockerfileRecipe(dockerfile: string, name: string, buildArgs: Re
 /** Where a built image goes: imported into containerd, or pushed to a registry. */
 export type ImageDestination =
   | { readonly kind: 'containerd'; readonly socket: string }
-  /** `name` must start with `host` (the registry the node pulls from); `pushTo` is where this machine reaches it. */
-  | { readonly kind: 'registry'; readonly host: string; readonly pushTo: string };
+  /**
+   * `name` must start with one of `hosts` (the registry the node pulls from, or a public one it
+   * mirrors), which `pushTo` replaces: where this machine reaches that registry.
+   */
+  | { readonly kind: 'registry'; readonly hosts: readonly string[]; readonly pushTo: string };
 
 async function deliver(image: string, name: string, dir: string, destination: ImageDestination): Promise<void> {
   if (destination.kind === 'registry') {
-    if (!name.startsWith(`${destination.host}/`)) throw new HarnessError(`image ${name}: not in the registry ${destination.host}`);
-    const target = `docker://${destination.pushTo}/${name.slice(destination.host.length + 1)}`;
+    const host = destination.hosts.find((h) => name.startsWith(`${h}/`));
+    if (!host) throw new HarnessError(`image ${name}: not in the registry or its mirrors (${destination.hosts.join(', ')})`);
+    const target = `docker://${destination.pushTo}/${name.slice(host.length + 1)}`;
     await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${image}`, target], { timeoutMs: 300000 });
     return;
   }
@@ -183,6 +202,7 @@ export async function buildImages(recipes: readonly ImageRecipe[], dir: string, 
   const layout = join(dir, 'layout');
   await run('umoci', ['init', '--layout', layout]);
   const tagOf = new Map<string, string>();
+  const configOf = new Map<string, ImageConfig>();
   for (const [index, recipe] of recipes.entries()) {
     const tag = `image-${index}`;
     const image = `${layout}:${tag}`;
@@ -197,16 +217,22 @@ export async function buildImages(recipes: readonly ImageRecipe[], dir: string, 
     }
     recipe.populate(join(bundle, 'rootfs'));
     await run('umoci', ['repack', '--image', image, bundle], { timeoutMs: 300000 });
-    const { entrypoint, user, workingDir, env } = recipe.config;
+    // As a Dockerfile's FROM: the base's environment, user and working directory carry over unless set again.
+    const inherited = recipe.base ? configOf.get(recipe.base) : undefined;
+    const { entrypoint } = recipe.config;
+    const user = recipe.config.user ?? inherited?.user;
+    const workingDir = recipe.config.workingDir ?? inherited?.workingDir;
+    const env = { ...inherited?.env, ...recipe.config.env };
     await run('umoci', [
       'config', '--image', image, '--clear=config.entrypoint', '--clear=config.cmd', '--clear=config.env',
       ...entrypoint.map((arg) => `--config.entrypoint=${arg}`),
       ...(user ? [`--config.user=${user}`] : []),
       ...(workingDir ? [`--config.workingdir=${workingDir}`] : []),
-      ...Object.entries(env ?? {}).map(([k, v]) => `--config.env=${k}=${v}`),
+      ...Object.entries(env).map(([k, v]) => `--config.env=${k}=${v}`),
     ]);
     await run('rm', ['-rf', bundle]);
     tagOf.set(recipe.name, tag);
+    configOf.set(recipe.name, { entrypoint, user, workingDir, env });
     if (!recipe.baseOnly) await deliver(image, recipe.name, dir, destination);
   }
 }

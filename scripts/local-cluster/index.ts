@@ -52,7 +52,7 @@ interface ClusterState {
   readonly dir: string;
   readonly namespace: string;
   readonly cgroupRoot: string;
-  readonly kernelTunables: Record<string, string>;
+  kernelTunables: Record<string, string>;
   /** Mount points this cluster had to create on the host (removed at the end). */
   readonly createdPaths: string[];
 }
@@ -68,6 +68,17 @@ export interface LocalClusterOptions {
    * scripts/setup/flux.sh) that the node pulls from, as the charts' `imageRegistry` says.
    */
   readonly registry?: string;
+  /**
+   * Public registries (e.g. `docker.io`, `quay.io`) that the registry beside the node stands in
+   * for: containerd pulls their images from it, and pushImages takes images named after them.
+   * Their repository paths share the one registry, so two mirrors must not name the same path.
+   */
+  readonly mirrors?: readonly string[];
+  /**
+   * One cluster runs on a machine at a time (fixed addresses and namespace): how long to wait for
+   * another process's cluster to end before giving up (default 0: fail at once).
+   */
+  readonly waitMs?: number;
 }
 
 export interface LocalCluster {
@@ -87,7 +98,7 @@ export interface LocalCluster {
   apply(objects: readonly object[] | string): Promise<string>;
   /** Builds the images and imports them into the node's containerd. */
   importImages(recipes: readonly ImageRecipe[]): Promise<void>;
-  /** Builds the images and pushes them to the registry beside the node (their names start with it). */
+  /** Builds the images and pushes them to the registry beside the node (their names start with it or a mirror). */
   pushImages(recipes: readonly ImageRecipe[]): Promise<void>;
   /** Log files of the cluster's processes, by name. */
   readonly logFiles: Readonly<Record<string, string>>;
@@ -185,16 +196,53 @@ async function tearDown(state: ClusterState, processes: readonly ManagedProcess[
   }
 }
 
+/** The state file's cluster, or undefined when there is none or it is being written. */
+function readState(): ClusterState | undefined {
+  try {
+    return JSON.parse(readFileSync(STATE_FILE, 'utf8')) as ClusterState;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Claims the machine for one cluster by creating the state file (exclusively, so two starting
+ * clusters cannot both win). A cluster whose owner died is removed first; one whose owner lives
+ * is waited for, up to `waitMs`.
+ */
+async function claimMachine(state: ClusterState, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      writeFileSync(STATE_FILE, JSON.stringify(state), { flag: 'wx' });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const other = readState();
+    if (other && (other.pid === process.pid || !processAlive(other.pid))) {
+      await tearDown(other, []);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new HarnessError(`a local cluster runs already (${other ? `pid ${other.pid}, ${other.dir}` : STATE_FILE}); stop it first (Ctrl-C, or npm run cluster:down)`);
+    }
+    await sleep(1000);
+  }
+}
+
 export async function startLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {
   const { kubeBin, clusterBin } = findBinaries();
-  await cleanUpStaleCluster();
   const plan = opts.network;
-  await checkNetworkPrerequisites(plan);
   return setUpInTempDir('cluster', async (dir) => {
     const processes: ManagedProcess[] = [];
     const state: ClusterState = { pid: process.pid, dir, namespace: plan.namespace, cgroupRoot: plan.namespace, kernelTunables: readKernelTunables(), createdPaths: [] };
+    await claimMachine(state, opts.waitMs ?? 0);
+    // Read after the claim: the cluster before this one restored them.
+    state.kernelTunables = readKernelTunables();
     writeFileSync(STATE_FILE, JSON.stringify(state));
     try {
+      await checkNetworkPrerequisites(plan);
       return await setUp(dir, plan, opts, processes, state, kubeBin, clusterBin);
     } catch (error) {
       const logs = processes.map((p) => `--- ${p.opts.name} (${p.opts.logFile}):\n${tailFile(p.opts.logFile, 15)}`).join('\n');
@@ -343,7 +391,7 @@ async function setUp(dir: string, plan: ClusterNetworkPlan, opts: LocalClusterOp
   const registryPort = opts.registry ? registryPortOf(opts.registry) : undefined;
   await writeFile(join(dir, 'containerd.toml'), containerdConfig({
     root: join(containerdDir, 'root'), state: join(containerdDir, 'state'), socket: containerdSocket, cniConfDir, sandboxImage: PAUSE_IMAGE,
-    ...(opts.registry ? { registry: { host: opts.registry, endpoint: `http://127.0.0.1:${registryPort}` } } : {}),
+    ...(opts.registry ? { registry: { host: opts.registry, mirrors: opts.mirrors ?? [], endpoint: `http://127.0.0.1:${registryPort}` } } : {}),
   }));
   const containerd = start('containerd', 'containerd', ['--config', join(dir, 'containerd.toml')]);
   await waitReady(containerd, async () => {
@@ -367,7 +415,7 @@ async function setUp(dir: string, plan: ClusterNetworkPlan, opts: LocalClusterOp
   }
   const pushImages = (recipes: readonly ImageRecipe[]) => {
     if (!opts.registry) return Promise.reject(new HarnessError('pushImages: this cluster was started without a registry'));
-    return buildImages(recipes, imagesDir(), { kind: 'registry', host: opts.registry, pushTo: `${plan.nodeIp}:${registryPort}` });
+    return buildImages(recipes, imagesDir(), { kind: 'registry', hosts: [opts.registry, ...(opts.mirrors ?? [])], pushTo: `${plan.nodeIp}:${registryPort}` });
   };
   await importImages([
     { name: PAUSE_IMAGE, populate: (rootfs) => installFile(rootfs, join(clusterBin, 'pause'), 'pause'), config: { entrypoint: ['/pause'], user: '65535' } },

@@ -85,7 +85,8 @@ async function setUp(dir: string, libs: string, java: string, opts: KafkaServerO
   const cert = await issueServiceCertificate(ca, 'kafka', undefined, [host]);
   const secretsDir = join(dir, 'secrets');
   await mkdir(secretsDir, { mode: 0o700 });
-  const user = await createClientUser(secretsDir, USERNAME);
+  const username = opts.username ?? USERNAME;
+  const user = await createClientUser(secretsDir, username);
   const { password } = user;
   const brokerPassword = randomSecret();
   // Kafka's PEM keystore: private key (PKCS#8) and certificate chain in one file.
@@ -158,7 +159,7 @@ async function setUp(dir: string, libs: string, java: string, opts: KafkaServerO
     clientId: 'platform-test-harness',
     bootstrapBrokers: [`${host}:${port}`],
     tls: { ca: ca.caPem },
-    sasl: { mechanism: 'SCRAM-SHA-512', username: USERNAME, password },
+    sasl: { mechanism: 'SCRAM-SHA-512', username, password },
     connectTimeout: 5000,
     requestTimeout: 10000,
     retries: 0,
@@ -188,7 +189,7 @@ async function setUp(dir: string, libs: string, java: string, opts: KafkaServerO
     await rm(dataDir, { recursive: true, force: true });
     const format = await runFormat(java, jvmArgs, configFile, [
       `SCRAM-SHA-512=[name=${BROKER_USER},password=${brokerPassword}]`,
-      `SCRAM-SHA-512=[name=${USERNAME},password=${password}]`,
+      `SCRAM-SHA-512=[name=${username},password=${password}]`,
     ], logFile);
     if (format !== 0) {
       throw new HarnessError(`Kafka storage format failed (exit ${format}); last lines of ${logFile}:\n${(await readFile(logFile, 'utf8')).split('\n').slice(-20).join('\n')}`);

@@ -69,7 +69,8 @@ async function setUp(dir: string, binary: string, opts: ServerOptions): Promise<
   await mkdir(dataDir);
   const secretsDir = join(dir, 'secrets');
   await mkdir(secretsDir, { mode: 0o700 });
-  const user = await createClientUser(secretsDir, USERNAME);
+  const username = opts.username ?? USERNAME;
+  const user = await createClientUser(secretsDir, username);
   const { password } = user;
   const configFile = join(dir, 'redis.conf');
   const logFile = join(dir, 'redis.log');
@@ -93,14 +94,15 @@ async function setUp(dir: string, binary: string, opts: ServerOptions): Promise<
     'daemonize no',
     'logfile ""',
     'loglevel notice',
-    'user default off',
+    // One user (the default one only when it is the client's, as with an ElastiCache AUTH token).
+    ...(username === 'default' ? [] : ['user default off']),
     // Full rights within the server, like an ElastiCache RBAC user with ~* &* +@all.
-    `user ${USERNAME} on >${password} ~* &* +@all`,
+    `user ${username} on >${password} ~* &* +@all`,
     '',
   ].join('\n'));
 
   const proc = new ManagedProcess({ name: 'Redis', command: binary, args: [configFile], cwd: dir, logFile, orphanDir: dir });
-  const command = (args: string[]): Promise<string> => authenticatedCommand(host, port, caPem, USERNAME, password, args);
+  const command = (args: string[]): Promise<string> => authenticatedCommand(host, port, caPem, username, password, args);
 
   const start = async (): Promise<void> => {
     if (proc.running) return;

@@ -49,6 +49,12 @@ export interface ServerOptions {
    * its pods reach it; the certificate then names that address.
    */
   listen?: ListenAddress;
+  /**
+   * The client user the server authenticates (Redis ACL user, Kafka SCRAM user); default
+   * `platform`. The local cluster names the ones the charts log in as (ElastiCache's `default`,
+   * the spec's SCRAM user).
+   */
+  username?: string;
 }
 
 /** An address and port to serve on, and the client ranges besides the address itself to admit. */

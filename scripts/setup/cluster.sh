@@ -3,7 +3,8 @@
 # binaries of scripts/setup/kube.sh:
 # - Debian's containerd and runc (CRI v1), the CNI plugins (bridge, host-local, portmap,
 #   loopback), iptables, ipset and conntrack (kube-proxy and the policy enforcer), umoci and
-#   skopeo (images built without a registry or a Docker engine).
+#   skopeo (images built without a registry or a Docker engine), busybox-static (the shell of the
+#   PgBouncer and Vault agent images, scripts/local-cluster/workload-images.ts).
 # - Built from the Go module proxy (DESIGN.md §8) into .cache/cluster/bin: CoreDNS (Service names)
 #   and kube-router as the NetworkPolicy enforcer. The proxy serves upstream kube-router only at
 #   v2.1.0, for which security flaws are reported; k3s's fork of a later release
@@ -27,6 +28,7 @@ command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing+=(ip
 command -v ipset >/dev/null 2>&1 || [ -x /usr/sbin/ipset ] || missing+=(ipset)
 command -v conntrack >/dev/null 2>&1 || [ -x /usr/sbin/conntrack ] || missing+=(conntrack)
 command -v umoci >/dev/null 2>&1 || missing+=(umoci)
+[ -x /bin/busybox ] || missing+=(busybox-static)
 command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing+=(iproute2)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)

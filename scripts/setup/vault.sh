@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A real Vault server (and CLI) for the tests (test/harness/vault.ts; docs/vault.md "Tests"):
+# A real Vault server (and CLI) for the tests (scripts/local-stack/vault.ts; docs/vault.md "Tests"):
 # HashiCorp publishes no Debian package and no npm or PyPI package of the server, so it is built
 # from the Go module proxy. github.com/hashicorp/vault's module zip leaves out its nested modules
 # (api, sdk, api/auth/*) and its go.mod replaces them with folders, so a small module of ours

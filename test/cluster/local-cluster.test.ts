@@ -46,6 +46,8 @@ const environment: ChartEnvironment = localEnvironment(spec);
 const plan = clusterNetworkPlan(spec, environment);
 const outside = plan.outsideAddresses;
 const PROBE_IMAGE = BASE_STAND_INS['gcr.io/distroless/nodejs24-debian12:nonroot']!.name;
+/** How long the platform's test may hold the machine's one cluster (test/cluster/platform.test.ts). */
+const CLUSTER_WAIT_MS = 20 * 60_000;
 /** Long enough for a connection on a loaded machine; a dropped SYN never gets one. */
 const CONNECT_TIMEOUT_MS = 5000;
 /**
@@ -156,7 +158,8 @@ const stores = {
 const serviceHost = (name: string) => `${name}.${name}.svc.cluster.local`;
 
 beforeAll(async () => {
-  cluster = await startLocalCluster({ network: plan, zone: environment.availabilityZones[0]!, registry: environment.imageRegistry });
+  // The platform's test may hold the machine's one cluster first.
+  cluster = await startLocalCluster({ network: plan, zone: environment.availabilityZones[0]!, registry: environment.imageRegistry, waitMs: CLUSTER_WAIT_MS });
   objects = rendered();
   probes = probesOf(objects);
   const namespaces = objects.filter((o) => o.kind === 'Namespace');
@@ -170,7 +173,7 @@ beforeAll(async () => {
   for (const port of Object.values(stores)) await listen(outside[OUTSIDE.dataTier]!, port);
   await listen(outside[OUTSIDE.vault]!, spec.vault.apiPort);
   await listen(outside[OUTSIDE.internet]!, paymentProviderPort(spec));
-}, 900000);
+}, CLUSTER_WAIT_MS + 900000);
 
 afterAll(async () => {
   for (const server of listeners) server.close();

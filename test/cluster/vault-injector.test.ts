@@ -36,7 +36,7 @@ import type { KubeObject } from '../../scripts/local-cluster/vault-injector';
 import { ManagedProcess, freePort, startOnFreePorts, waitReady } from '../../scripts/local-stack/process';
 import { VAULT_VERSION, issueServiceCertificate, startKubeApiServer } from '../harness';
 import type { KubeApiServer } from '../harness';
-import { requestJson } from '../harness/https';
+import { requestJson } from '../../scripts/local-stack/https';
 
 interface Container {
   name: string;

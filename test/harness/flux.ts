@@ -13,7 +13,7 @@ import {
   HarnessError, ManagedProcess, REPO_ROOT, cacheDir, disposeOnce, freePort, randomSecret, setUpInTempDir, sleep, startOnFreePorts,
   tailFile, waitReady,
 } from '../../scripts/local-stack/process';
-import { requestJson } from './https';
+import { requestJson } from '../../scripts/local-stack/https';
 import type { KubeApiServer } from './kube-apiserver';
 
 // Budgets for a loaded 2-core machine: a Go controller starts in about a second there, and a

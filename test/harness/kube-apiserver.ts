@@ -12,8 +12,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestCa, issueServiceCertificate } from '../../scripts/local-stack/ca';
-import { requestJson } from './https';
-import type { JsonResponse } from './https';
+import { requestJson } from '../../scripts/local-stack/https';
+import type { JsonResponse } from '../../scripts/local-stack/https';
 import {
   HarnessError, ManagedProcess, REPO_ROOT, cacheDir, disposeOnce, freePort, setUpInTempDir, waitReady,
 } from '../../scripts/local-stack/process';

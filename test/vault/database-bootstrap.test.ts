@@ -138,6 +138,18 @@ describe("as RDS's master user (NOSUPERUSER CREATEROLE CREATEDB) on RDS's major"
     }
   });
 
+  it("gives each service's sessions the spec's statement timeout as its role's default (no startup parameter through PgBouncer)", async () => {
+    const want = `${spec.dataTier.postgres.serviceStatementTimeoutSeconds}s`;
+    const payment = services.find((s) => s.name === 'payment-service')!;
+    await withClient(url(pg, payment.username, passwords.get(payment.username)!, payment.database), async (c) => {
+      expect((await c.query('SHOW statement_timeout')).rows[0].statement_timeout).toBe(want);
+    });
+    for (const s of services) {
+      const config = await superuser((c) => c.query('SELECT rolconfig FROM pg_roles WHERE rolname = $1', [s.username]));
+      expect({ role: s.username, config: config.rows[0].rolconfig }).toEqual({ role: s.username, config: [`statement_timeout=${want}`] });
+    }
+  });
+
   it('keeps password verifiers from the service users, whose migrations still work', async () => {
     const payment = services.find((s) => s.name === 'payment-service')!;
     await withClient(url(pg, payment.username, passwords.get(payment.username)!, payment.database), async (c) => {

@@ -54,6 +54,13 @@ BEGIN
   END LOOP;
 END $$;
 
+-- The services' statement timeout, as their roles' default: PgBouncer refuses it as a startup
+-- parameter, and a SET would outlive the transaction on a pooled server connection.
+ALTER ROLE "auth_service" SET statement_timeout = '10s';
+ALTER ROLE "user_service" SET statement_timeout = '10s';
+ALTER ROLE "payment_service" SET statement_timeout = '10s';
+ALTER ROLE "order_service" SET statement_timeout = '10s';
+
 -- One database per service, owned by its user (its migrations run as that user).
 SELECT format('CREATE DATABASE %I OWNER %I', d.name, d.owner) FROM (VALUES ('auth', 'auth_service'), ('users', 'user_service'), ('payments', 'payment_service'), ('orders', 'order_service')) AS d(name, owner)
   WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = d.name) \gexec

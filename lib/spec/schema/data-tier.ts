@@ -74,6 +74,11 @@ export const dataTier = z.strictObject({
     logExports: z.array(z.enum(['postgresql', 'upgrade', 'iam-db-auth-error'])).min(1),
     monitoringIntervalSeconds: z.union([1, 5, 10, 15, 30, 60].map((n) => z.literal(n)) as [z.ZodLiteral<number>, z.ZodLiteral<number>]),
     /**
+     * The services' statement timeout, a default of their database roles (the database
+     * bootstrap): behind PgBouncer a client cannot send it as a startup parameter.
+     */
+    serviceStatementTimeoutSeconds: z.number().int().min(1).max(600),
+    /**
      * Connections kept free of PgBouncer's pools (superuser and RDS-reserved slots, Vault's
      * admin connection, operators through the bastion): max_connections must exceed the pools by it.
      */

@@ -27,7 +27,6 @@ export interface PostgresOptions {
   readonly applicationName: string;
   /** Connections per pool per replica; PgBouncer multiplexes them onto the server. */
   readonly max?: number;
-  readonly statementTimeoutMs?: number;
 }
 
 function poolConfig(config: DatabaseConfig, host: string, port: number, options: PostgresOptions): PoolConfig {
@@ -44,7 +43,8 @@ function poolConfig(config: DatabaseConfig, host: string, port: number, options:
     max: options.max ?? 10,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
-    statement_timeout: options.statementTimeoutMs ?? 10_000,
+    // No statement_timeout here: pg would send it as a startup parameter, which PgBouncer refuses.
+    // The limit is the role's default (the database bootstrap, dataTier.postgres.serviceStatementTimeoutSeconds).
   };
 }
 

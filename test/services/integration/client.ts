@@ -16,7 +16,8 @@ export interface CallOptions {
 
 export type Api = (method: string, path: string, opts?: CallOptions) => Promise<Res>;
 
-export function apiClient(base: string): Api {
+/** `send`: another fetch, e.g. one over a TLS connection of the caller's (the local cluster's test). */
+export function apiClient(base: string, send: typeof fetch = fetch): Api {
   return async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -25,7 +26,7 @@ export function apiClient(base: string): Api {
       body = JSON.stringify(opts.body);
       headers['content-type'] = 'application/json';
     }
-    const res = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+    const res = await send(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
     const raw = await res.text();
     let parsed: unknown;
     try {

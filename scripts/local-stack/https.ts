@@ -2,6 +2,7 @@
 // takes no CA of its own). Used by the Vault and Kubernetes API server starters.
 import { request as httpsRequest } from 'node:https';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON of the servers' APIs, which the tests walk freely
 export interface JsonResponse<T = any> {
   status: number;
   body: T;
@@ -9,6 +10,7 @@ export interface JsonResponse<T = any> {
   text: string;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON of the servers' APIs, which the tests walk freely
 export function requestJson<T = any>(
   url: string,
   opts: {
@@ -35,6 +37,7 @@ export function requestJson<T = any>(
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON of the servers' APIs, which the tests walk freely
         let body: any;
         try {
           body = text === '' ? undefined : JSON.parse(text);

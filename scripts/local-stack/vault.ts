@@ -5,13 +5,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { createTestCa, issueServiceCertificate } from '../../scripts/local-stack/ca';
+import { createTestCa, issueServiceCertificate } from './ca';
 import { requestJson } from './https';
 import type { JsonResponse } from './https';
 import {
   HarnessError, ManagedProcess, REPO_ROOT, cacheDir, disposeOnce, freePort, setUpInTempDir, startOnFreePorts, waitReady,
-} from '../../scripts/local-stack/process';
-import type { ServerOptions, TestCa } from '../../scripts/local-stack/types';
+} from './process';
+import type { ServerOptions, TestCa } from './types';
 
 const READY_TIMEOUT_MS = 60000;
 
@@ -33,10 +33,12 @@ export function findVault(root = cacheDir('vault', 'bin')): string {
 export interface VaultServerOptions extends ServerOptions {
   /** More top-level HCL for the server's configuration file. */
   readonly extraConfig?: string;
+  /** More DNS names for the server certificate: the names clients reach Vault by besides `vault` and localhost. */
+  readonly dnsNames?: readonly string[];
 }
 
 export interface VaultServer {
-  /** `https://127.0.0.1:<port>` (VAULT_ADDR). */
+  /** `https://127.0.0.1:<port>`, or the `listen` address (VAULT_ADDR). */
   readonly address: string;
   readonly port: number;
   /** The CA Vault's server certificate chains to (VAULT_CACERT). */
@@ -52,6 +54,7 @@ export interface VaultServer {
   /** Environment for the vault CLI and scripts calling it: VAULT_ADDR, VAULT_CACERT, VAULT_TOKEN, PATH with vault first. */
   env(token?: string): NodeJS.ProcessEnv;
   /** One API call, `/v1/<path>`; the token defaults to the root token. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON of the servers' APIs, which the tests walk freely
   request<T = any>(method: string, path: string, opts?: { body?: unknown; token?: string }): Promise<JsonResponse<T>>;
   /** Stops Vault (data kept), starts it again and unseals it. */
   restart(): Promise<void>;
@@ -66,7 +69,10 @@ export async function startVault(opts: VaultServerOptions = {}): Promise<VaultSe
 async function setUp(dir: string, binary: string, opts: VaultServerOptions): Promise<VaultServer> {
   const ca = opts.ca ?? (await createTestCa({ dir: join(dir, 'ca') }));
   const caPem = readFileSync(ca.caFile);
-  const cert = await issueServiceCertificate(ca, 'vault');
+  const host = opts.listen?.host ?? '127.0.0.1';
+  const cert = opts.dnsNames?.length || opts.listen
+    ? await ca.issue({ commonName: 'vault', dnsNames: ['vault', 'localhost', ...(opts.dnsNames ?? [])], ipAddresses: [...new Set(['127.0.0.1', host])] })
+    : await issueServiceCertificate(ca, 'vault');
   const logFile = join(dir, 'vault.log');
   const configFile = join(dir, 'vault.hcl');
   await mkdir(join(dir, 'data'), { mode: 0o700 });
@@ -75,14 +81,14 @@ async function setUp(dir: string, binary: string, opts: VaultServerOptions): Pro
   let port = 0;
   const writeConfig = async (clusterPort: number) => {
     await writeFile(configFile, [
-      '# written by test/harness/vault.ts',
+      '# written by scripts/local-stack/vault.ts',
       'ui = false',
       // No swap here to keep secrets out of, and mlock needs a capability the tests lack.
       'disable_mlock = true',
-      `api_addr = "https://127.0.0.1:${port}"`,
+      `api_addr = "https://${host}:${port}"`,
       `cluster_addr = "https://127.0.0.1:${clusterPort}"`,
       'listener "tcp" {',
-      `  address = "127.0.0.1:${port}"`,
+      `  address = "${host}:${port}"`,
       `  cluster_address = "127.0.0.1:${clusterPort}"`,
       `  tls_cert_file = "${cert.certFile}"`,
       `  tls_key_file = "${cert.keyFile}"`,
@@ -105,7 +111,8 @@ async function setUp(dir: string, binary: string, opts: VaultServerOptions): Pro
     orphanDir: dir,
   });
 
-  const address = () => `https://127.0.0.1:${port}`;
+  const address = () => `https://${host}:${port}`;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON of the servers' APIs, which the tests walk freely
   const call = <T = any>(method: string, path: string, body?: unknown, token?: string) =>
     requestJson<T>(`${address()}/v1/${path}`, { method, body, ca: caPem, headers: token ? { 'x-vault-token': token } : {} });
 
@@ -113,12 +120,12 @@ async function setUp(dir: string, binary: string, opts: VaultServerOptions): Pro
   const startListening = async () => {
     proc.start();
     await waitReady(proc, async () => (await call('GET', 'sys/health')).status > 0, {
-      timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, what: `TLS on 127.0.0.1:${port}`,
+      timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, what: `TLS on ${host}:${port}`,
     });
   };
 
   await startOnFreePorts(proc, async () => {
-    port = await freePort();
+    port = opts.listen?.port ?? (await freePort());
     await writeConfig(await freePort());
   }, startListening);
 

@@ -1,0 +1,119 @@
+// The third-party images the charts and add-ons run, built here because their registries
+// (docker.io, quay.io) cannot be reached. Each keeps the name the manifests use; the cluster's
+// registry mirrors those registries, so the pods pull them as they would in EKS. Each is a
+// stand-in, named with what differs:
+// - PgBouncer (edoburu/pgbouncer): Debian's pgbouncer (bookworm: 1.18, the image has 1.24) and the
+//   shell tools its start script runs (busybox, static, and coreutils' cksum).
+// - The PgBouncer exporter: scripts/local-cluster/pgbouncer-exporter.ts on the Node base stand-in.
+// - Vault (hashicorp/vault, the agent the injector adds to pods): the vault binary the harness
+//   runs (the spec's version) and busybox for the injector's `/bin/sh -ec` start command.
+// - The injector (hashicorp/vault-k8s): the vault-k8s binary scripts/setup/vault-injector.sh builds.
+import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { PlatformSpec } from '../../lib/spec';
+import { HarnessError, REPO_ROOT, cacheDir } from '../local-stack/process';
+import { BASE_STAND_INS, installFile, sharedLibraries } from './images';
+import type { ImageRecipe } from './images';
+import { VAULT_K8S_VERSION, findVaultInjectorBinary } from './vault-injector';
+
+const BUSYBOX = '/bin/busybox';
+const PGBOUNCER = '/usr/sbin/pgbouncer';
+const CKSUM = '/usr/bin/cksum';
+const NONROOT = 65532;
+
+/** A why for each stand-in, by the image name it replaces (the test headers list them). */
+export const WORKLOAD_STAND_INS = {
+  pgbouncer: 'docker.io cannot be reached: Debian\'s pgbouncer (1.18) with busybox for its start script',
+  exporter: 'the Go module proxy serves no pgbouncer_exporter and quay.io cannot be reached: scripts/local-cluster/pgbouncer-exporter.ts, the same flags and series',
+  vault: 'docker.io cannot be reached: the harness\'s vault binary (the spec\'s version) with busybox for the injector\'s shell command',
+  injector: 'docker.io cannot be reached: vault-k8s as scripts/setup/vault-injector.sh builds it (the proxy\'s newest, v1.6.2; the chart\'s default is 1.7.0)',
+} as const;
+
+/** busybox at /bin/busybox and the applets a recipe's scripts call, as /bin links to it. */
+function installBusybox(rootfs: string, applets: readonly string[]): void {
+  installFile(rootfs, BUSYBOX, 'bin/busybox');
+  for (const applet of applets) symlinkSync('busybox', join(rootfs, 'bin', applet));
+}
+
+/** passwd/group naming root and the workloads' nonroot user, and a sticky /tmp. */
+function installAccounts(rootfs: string, home: string): void {
+  mkdirSync(join(rootfs, 'etc'), { recursive: true });
+  writeFileSync(join(rootfs, 'etc', 'passwd'), `root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:${NONROOT}:${NONROOT}:nonroot:${home}:/sbin/nologin\n`);
+  writeFileSync(join(rootfs, 'etc', 'group'), `root:x:0:\nnonroot:x:${NONROOT}:\n`);
+  mkdirSync(join(rootfs, 'tmp'), { recursive: true });
+  chmodSync(join(rootfs, 'tmp'), 0o1777);
+}
+
+function requireFile(path: string, how: string): void {
+  if (!existsSync(path)) throw new HarnessError(`missing: ${path}; ${how}`);
+}
+
+export function pgbouncerRecipe(spec: PlatformSpec): ImageRecipe {
+  requireFile(PGBOUNCER, 'install it with `npm run setup` (scripts/setup/servers.sh)');
+  requireFile(BUSYBOX, 'install it with `npm run setup` (scripts/setup/cluster.sh)');
+  return {
+    name: spec.workloads.pgbouncer.image,
+    populate(rootfs) {
+      installFile(rootfs, PGBOUNCER, 'usr/bin/pgbouncer');
+      for (const lib of sharedLibraries(PGBOUNCER)) installFile(rootfs, lib, lib.slice(1));
+      installBusybox(rootfs, ['sh', 'cat', 'sleep', 'kill']);
+      // Debian's busybox has no cksum applet: coreutils' (its libraries are PgBouncer's, libc).
+      installFile(rootfs, CKSUM, 'usr/bin/cksum');
+      for (const lib of sharedLibraries(CKSUM)) installFile(rootfs, lib, lib.slice(1));
+      installAccounts(rootfs, '/tmp');
+    },
+    config: { entrypoint: ['/usr/bin/pgbouncer'], user: String(NONROOT), workingDir: '/', env: { PATH: '/usr/bin:/bin' } },
+  };
+}
+
+/** Needs the Node base stand-in (nodeBaseRecipe) earlier in the same build. */
+export async function pgbouncerExporterRecipe(spec: PlatformSpec, buildDir: string): Promise<ImageRecipe> {
+  const bundle = join(buildDir, 'pgbouncer-exporter.js');
+  await promisify(execFile)('npx', ['tsx', join('scripts', 'local-cluster', 'bundle-exporter.ts'), bundle], { cwd: REPO_ROOT, timeout: 120000 })
+    .catch((error: { stderr?: string; message: string }) => {
+      throw new HarnessError(`bundling the PgBouncer exporter: ${error.message}\n${error.stderr ?? ''}`);
+    });
+  return {
+    name: spec.workloads.pgbouncer.exporterImage,
+    base: BASE_STAND_INS['gcr.io/distroless/nodejs24-debian12:nonroot']!.name,
+    populate: (rootfs) => installFile(rootfs, bundle, 'exporter/main.js', 0o644),
+    config: { entrypoint: ['/nodejs/bin/node', '/exporter/main.js'], user: String(NONROOT), workingDir: '/exporter' },
+  };
+}
+
+/** The agent image the injector runs in pods, named `docker.io/hashicorp/vault:<spec version>`. */
+export const vaultImage = (spec: PlatformSpec) => `docker.io/hashicorp/vault:${spec.vault.version}`;
+
+export function vaultRecipe(spec: PlatformSpec): ImageRecipe {
+  const vault = cacheDir('vault', 'bin', 'vault');
+  requireFile(vault, 'install it with `npm run setup` (scripts/setup/vault.sh)');
+  requireFile(BUSYBOX, 'install it with `npm run setup` (scripts/setup/cluster.sh)');
+  return {
+    name: vaultImage(spec),
+    populate(rootfs) {
+      installFile(rootfs, vault, 'bin/vault');
+      installBusybox(rootfs, ['sh', 'echo', 'base64', 'cat', 'mkdir']);
+      installAccounts(rootfs, '/home/vault');
+      mkdirSync(join(rootfs, 'home', 'vault'), { recursive: true });
+    },
+    config: { entrypoint: ['/bin/vault'], user: String(NONROOT), workingDir: '/', env: { PATH: '/bin' } },
+  };
+}
+
+/** The injector's image, named as HashiCorp's at the version built here. */
+export const vaultInjectorImage = () => `docker.io/hashicorp/vault-k8s:${VAULT_K8S_VERSION.replace(/^v/, '')}`;
+
+/** HashiCorp's image runs /bin/vault-k8s as its entrypoint; the chart passes only its args. */
+export function vaultInjectorRecipe(): ImageRecipe {
+  const binary = findVaultInjectorBinary();
+  return {
+    name: vaultInjectorImage(),
+    populate(rootfs) {
+      installFile(rootfs, binary, 'bin/vault-k8s');
+      installAccounts(rootfs, '/tmp');
+    },
+    config: { entrypoint: ['/bin/vault-k8s'], user: '100', workingDir: '/' },
+  };
+}

@@ -1,0 +1,188 @@
+// The platform run for real on the local cluster (scripts/local-cluster/platform.ts): the local
+// environment's charts as rendered, with the bindings substituted as Flux does, start the five
+// services and PgBouncer; every workload goes Ready with the charts' security settings and its
+// Vault agent; a client at the load balancer's address signs up, logs in, orders and pays through
+// the gateway's Service, and the payment's event reaches order-service over Kafka; a gateway pod
+// evicted mid-traffic (the PodDisruptionBudget's way) costs no request.
+//
+// Real: Kubernetes (kubelet, containerd, runc, kube-proxy, CoreDNS, kube-router enforcing the
+// NetworkPolicies), the services' images built from their Dockerfiles, PostgreSQL, Redis, Kafka
+// and Vault of the harness, Vault configured by vault/bootstrap.sh, cert-manager's controller
+// (v1.19.1's packages), the Vault Agent injector (vault-k8s) and the Vault agent.
+// Stand-ins, and why (scripts/local-cluster/images.ts, workload-images.ts):
+// - the images' bases and third-party images, rebuilt from what this machine has: registries
+//   other than the package mirrors cannot be reached. See BASE_STAND_INS and WORKLOAD_STAND_INS.
+// - stripe-mock behind a TLS terminator at the internet address, in place of Stripe's API.
+// - one CA for the servers outside the cluster, trusted by the images in place of the public
+//   roots that sign ElastiCache's, MSK's and Stripe's certificates.
+// - the load balancer: this test's client, at the public zone's address, in place of the ALB.
+import { randomUUID } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { loadPlatformSpec, localEnvironment } from '../../lib/spec';
+import { edgeService } from '../../lib/spec/topology';
+import { startLocalPlatform } from '../../scripts/local-cluster/platform';
+import type { K8sObject, LocalPlatform } from '../../scripts/local-cluster/platform';
+import { OUTSIDE } from '../../scripts/local-cluster/plan';
+import { apiClient, newAccount, orderBody } from '../services/integration/client';
+import type { Api } from '../services/integration/client';
+
+const spec = loadPlatformSpec();
+const environment = localEnvironment(spec);
+const edge = edgeService(spec);
+const REQUEST_TIMEOUT_MS = 30000;
+/** How long the NetworkPolicy test may hold the machine's one cluster (test/cluster/local-cluster.test.ts). */
+const CLUSTER_WAIT_MS = 10 * 60_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let platform: LocalPlatform;
+let api: Api;
+
+interface Pod {
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  spec: { containers: { name: string; image: string; securityContext?: any }[]; initContainers?: { name: string }[] };
+  status: { phase: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; ready: boolean; restartCount: number }[] };
+}
+
+const toHeaders = (raw: IncomingHttpHeaders) => {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(raw)) for (const value of Array.isArray(v) ? v : v === undefined ? [] : [v]) headers.append(k, value);
+  return headers;
+};
+
+/**
+ * fetch over TLS from `localAddress` (the load balancer's), verifying the gateway's certificate
+ * against the services' CA under the Service's DNS name, as the load balancer's health checks and
+ * a strict client would.
+ */
+function fetchFrom(localAddress: string, ca: string, servername: string): typeof fetch {
+  return ((input: string | URL | Request, init?: RequestInit) => new Promise<Response>((resolve, reject) => {
+    const url = new URL(String(input));
+    const req = httpsRequest({
+      host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: init?.method ?? 'GET',
+      headers: init?.headers as Record<string, string>, ca, servername, localAddress, agent: false, timeout: REQUEST_TIMEOUT_MS,
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers: toHeaders(res.headers) }));
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+    req.on('error', reject);
+    req.end(init?.body as string | undefined);
+  })) as typeof fetch;
+}
+
+async function pods(namespace?: string): Promise<Pod[]> {
+  const out = await platform.cluster.kubectl(['get', 'pods', ...(namespace ? ['-n', namespace] : ['-A']), '-o', 'json']);
+  return (JSON.parse(out) as { items: Pod[] }).items;
+}
+
+const deployments = () => platform.objects.filter((o): o is K8sObject => o.kind === 'Deployment');
+
+beforeAll(async () => {
+  platform = await startLocalPlatform({ spec, environment, waitMs: CLUSTER_WAIT_MS, log: (line) => process.stderr.write(`local platform: ${line}\n`) });
+  const service = JSON.parse(await platform.cluster.kubectl(['-n', edge.name, 'get', 'service', edge.name, '-o', 'json'])) as { spec: { clusterIP: string } };
+  const secret = JSON.parse(await platform.cluster.kubectl(['-n', edge.name, 'get', 'secret', `${edge.name}-tls`, '-o', 'json'])) as { data: Record<string, string> };
+  const ca = Buffer.from(secret.data['ca.crt']!, 'base64').toString();
+  const send = fetchFrom(platform.cluster.network.outsideAddresses[OUTSIDE.loadBalancer]!, ca, `${edge.name}.${edge.name}.svc.cluster.local`);
+  api = apiClient(`https://${service.spec.clusterIP}:${edge.port}`, send);
+}, CLUSTER_WAIT_MS + 1_200_000);
+
+afterAll(async () => {
+  await platform?.dispose();
+}, 120_000);
+
+describe('the platform on a real local cluster', () => {
+  it('runs every workload Ready, each with its Vault agent and the charts\' security settings', async () => {
+    const all = await pods();
+    expect(deployments().length).toBeGreaterThanOrEqual(spec.services.length + 2);
+    for (const d of deployments()) {
+      const selector = Object.entries(d.spec?.selector?.matchLabels ?? {});
+      expect({ deployment: d.metadata.name, selects: selector.length > 0 }).toEqual({ deployment: d.metadata.name, selects: true });
+      const mine = all.filter((p) => p.metadata.namespace === d.metadata.namespace && selector.every(([k, v]) => p.metadata.labels?.[k] === v));
+      const ready = mine.filter((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      expect({ deployment: d.metadata.name, ready: ready.length >= 1 }).toEqual({ deployment: d.metadata.name, ready: true });
+      for (const pod of ready) {
+        // The injector added the agent (init renders the secrets before the app starts; the sidecar renews them).
+        expect({ pod: pod.metadata.name, init: pod.spec.initContainers?.map((c) => c.name) }).toEqual({ pod: pod.metadata.name, init: expect.arrayContaining(['vault-agent-init']) });
+        expect(pod.spec.containers.map((c) => c.name)).toContain('vault-agent');
+        for (const c of pod.spec.containers.filter((x) => x.name !== 'vault-agent')) {
+          expect({ container: `${pod.metadata.name}/${c.name}`, readOnlyRootFilesystem: c.securityContext?.readOnlyRootFilesystem, runAsNonRoot: c.securityContext?.runAsNonRoot })
+            .toEqual({ container: `${pod.metadata.name}/${c.name}`, readOnlyRootFilesystem: true, runAsNonRoot: true });
+        }
+      }
+    }
+  });
+
+  it('signs up, logs in, orders and pays through the gateway\'s Service; the payment\'s event marks the order paid', async () => {
+    const alice = await newAccount(api, 'alice');
+    const me = await api('GET', '/v1/users/me', { token: alice.access });
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ id: alice.userId, email: alice.email });
+
+    const order = await api('POST', '/v1/orders', { token: alice.access, body: orderBody('19.99', 2) });
+    expect(order.status).toBe(201);
+    expect(order.body).toMatchObject({ userId: alice.userId, total: '39.98', status: 'pending' });
+
+    const payment = await api('POST', '/v1/payments', {
+      token: alice.access, headers: { 'idempotency-key': randomUUID() },
+      body: { orderId: order.body.id, amount: '39.98', currency: 'USD', paymentMethod: 'pm_card_visa' },
+    });
+    expect(payment.status).toBe(201);
+    expect(payment.body).toMatchObject({ orderId: order.body.id, status: 'captured' });
+    // payment-service reached the provider at its public name, through the one egress the zones allow.
+    expect(platform.outside.provider.requests()).toEqual(expect.arrayContaining([expect.stringMatching(/^POST \/v1\/payment_intents/)]));
+
+    // payment.captured crosses Kafka to order-service.
+    let status = '';
+    for (let i = 0; i < 120 && status !== 'paid'; i++) {
+      status = (await api('GET', `/v1/orders/${order.body.id}`, { token: alice.access })).body.status;
+      if (status !== 'paid') await sleep(500);
+    }
+    expect(status).toBe('paid');
+  }, 180_000);
+
+  it('evicts a gateway pod mid-traffic within its PodDisruptionBudget without a failed request', async () => {
+    const account = await newAccount(api, 'steady');
+    const before = (await pods(edge.name)).filter((p) => p.status.phase === 'Running');
+    expect(before.length).toBeGreaterThanOrEqual(2);
+    const victim = before[0]!.metadata.name;
+
+    const failures: string[] = [];
+    let served = 0;
+    let stop = false;
+    const traffic = (async () => {
+      while (!stop) {
+        // Four a second: under the gateway's limit per account (600 a minute by default), so
+        // every answer but a 200 is a failure. Each request opens its own connection, which
+        // kube-proxy balances over both pods.
+        const paced = sleep(250);
+        try {
+          const res = await api('GET', '/v1/users/me', { token: account.access });
+          if (res.status === 200) served += 1;
+          else failures.push(`${res.status} ${res.raw.slice(0, 200)}`);
+        } catch (error) {
+          failures.push(String(error));
+        }
+        await paced;
+      }
+    })();
+    await sleep(2000);
+    // The Eviction API: what a node drain does, refused if the PodDisruptionBudget would be broken.
+    await platform.cluster.kubectl(['create', '--raw', `/api/v1/namespaces/${edge.name}/pods/${victim}/eviction`, '-f', '-'],
+      JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: victim, namespace: edge.name } }));
+    await platform.cluster.kubectl(['-n', edge.name, 'wait', '--for=delete', `pod/${victim}`, '--timeout=120s'], undefined, 130000);
+    await platform.cluster.kubectl(['-n', edge.name, 'rollout', 'status', `deployment/${edge.name}`, '--timeout=300s'], undefined, 310000);
+    await sleep(2000);
+    stop = true;
+    await traffic;
+
+    expect((await pods(edge.name)).map((p) => p.metadata.name)).not.toContain(victim);
+    expect(served).toBeGreaterThan(10);
+    expect(failures).toEqual([]);
+  }, 600_000);
+});
