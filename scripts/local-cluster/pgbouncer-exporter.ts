@@ -50,18 +50,11 @@ const POOL_SERIES = {
 
 export function exporterRegistry(query: (sql: string) => Promise<Row[]>): Registry {
   const registry = new Registry();
-  const databases = Object.entries(DATABASE_SERIES).map(([series, column]) => ({
-    column, gauge: new Gauge({ name: `pgbouncer_databases_${series}`, help: `SHOW DATABASES ${column}`, labelNames: DATABASE_LABELS, registers: [] }),
-  }));
-  const pools = Object.entries(POOL_SERIES).map(([series, column]) => ({
-    column, gauge: new Gauge({ name: `pgbouncer_pools_${series}`, help: `SHOW POOLS ${column}`, labelNames: POOL_LABELS, registers: [] }),
-  }));
-  const label = (row: Row, key: string) => String(row[key] ?? '');
-  // Registered first, so its collect runs first on each scrape: it queries both lists once and
-  // sets the other gauges, reset first so that a dropped pool disappears.
-  const up = new Gauge({
-    name: 'pgbouncer_up', help: 'Whether the last scrape reached PgBouncer', registers: [],
-    async collect() {
+  // The registry collects every metric at once: the first collect of a scrape queries both lists
+  // (once) and sets every gauge, reset first so that a dropped pool disappears; the others wait for it.
+  let scrape: Promise<void> | undefined;
+  const refresh = async () => {
+    scrape ??= (async () => {
       for (const { gauge } of [...databases, ...pools]) gauge.reset();
       try {
         for (const row of await query('SHOW DATABASES')) {
@@ -70,13 +63,18 @@ export function exporterRegistry(query: (sql: string) => Promise<Row[]>): Regist
         for (const row of await query('SHOW POOLS')) {
           for (const { column, gauge } of pools) gauge.set(Object.fromEntries(POOL_LABELS.map((k) => [k, label(row, k)])), Number(row[column] ?? 0));
         }
-        this.set(1);
+        up.set(1);
       } catch {
-        this.set(0);
+        up.set(0);
       }
-    },
-  });
-  for (const metric of [up, ...databases.map((d) => d.gauge), ...pools.map((p) => p.gauge)]) registry.registerMetric(metric);
+    })().finally(() => { scrape = undefined; });
+    await scrape;
+  };
+  const gauge = (name: string, help: string, labelNames: readonly string[] = []) => new Gauge({ name, help, labelNames, registers: [registry], collect: refresh });
+  const databases = Object.entries(DATABASE_SERIES).map(([series, column]) => ({ column, gauge: gauge(`pgbouncer_databases_${series}`, `SHOW DATABASES ${column}`, DATABASE_LABELS) }));
+  const pools = Object.entries(POOL_SERIES).map(([series, column]) => ({ column, gauge: gauge(`pgbouncer_pools_${series}`, `SHOW POOLS ${column}`, POOL_LABELS) }));
+  const up = gauge('pgbouncer_up', 'Whether the last scrape reached PgBouncer');
+  const label = (row: Row, key: string) => String(row[key] ?? '');
   return registry;
 }
 

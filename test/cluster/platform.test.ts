@@ -3,7 +3,8 @@
 // services and PgBouncer; every workload goes Ready with the charts' security settings and its
 // Vault agent; a client at the load balancer's address signs up, logs in, orders and pays through
 // the gateway's Service, and the payment's event reaches order-service over Kafka; a gateway pod
-// evicted mid-traffic (the PodDisruptionBudget's way) costs no request.
+// evicted mid-traffic (the PodDisruptionBudget's way) costs no request; PgBouncer's exporter serves
+// the series the alerting rules read.
 //
 // Real: Kubernetes (kubelet, containerd, runc, kube-proxy, CoreDNS, kube-router enforcing the
 // NetworkPolicies), the services' images built from their Dockerfiles, PostgreSQL, Redis, Kafka
@@ -145,6 +146,18 @@ describe('the platform on a real local cluster', () => {
     }
     expect(status).toBe('paid');
   }, 180_000);
+
+  it("exports PgBouncer's databases and pools from its admin console as the stats user, as the alerting rules read them", async () => {
+    const pooler = (await pods('pgbouncer')).find((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'pgbouncer' && p.status.phase === 'Running');
+    expect(pooler).toBeDefined();
+    // From inside the pod: the NetworkPolicy admits only Prometheus to the metrics port.
+    const metrics = await platform.cluster.kubectl(['-n', 'pgbouncer', 'exec', pooler!.metadata.name, '-c', 'pgbouncer', '--',
+      '/bin/busybox', 'wget', '-qO-', `http://127.0.0.1:${spec.workloads.pgbouncer.exporterPort}/metrics`]);
+    expect(metrics).toMatch(/^pgbouncer_up 1$/m);
+    // The services' databases, with the labels the rules select on; user-service's pool is in use after the flow above.
+    expect(metrics).toMatch(/^pgbouncer_databases_max_connections\{(?=[^}]*name="users")(?=[^}]*database="users")[^}]*\} \d+$/m);
+    expect(metrics).toMatch(/^pgbouncer_pools_client_waiting_connections\{(?=[^}]*database="users")(?=[^}]*user="user_service")[^}]*\} 0$/m);
+  });
 
   it('evicts a gateway pod mid-traffic within its PodDisruptionBudget without a failed request', async () => {
     const account = await newAccount(api, 'steady');
