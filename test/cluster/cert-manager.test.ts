@@ -11,8 +11,7 @@ import * as x509 from '@peculiar/x509';
 import { execFile } from 'node:child_process';
 import { X509Certificate, createPrivateKey, webcrypto } from 'node:crypto';
 import { promisify } from 'node:util';
-import { App } from 'cdk8s';
-import { addPlatformCharts } from '../../charts/main';
+import { renderLocalCharts } from '../../scripts/local-cluster/platform';
 import { loadPlatformSpec, localEnvironment } from '../../lib/spec';
 import type { ChartEnvironment, PlatformSpec } from '../../lib/spec';
 import { CERT_MANAGER_VERSION, findCertManager, startCertManager } from '../../scripts/local-cluster/cert-manager';
@@ -54,11 +53,7 @@ const CERT_MANAGER_NAMESPACE = spec.clusterAddons.certManager.namespace;
 /** A loaded 2-core machine: key generation and signing are fast, the API round trips are not. */
 const ISSUE_TIMEOUT_MS = 240000;
 
-function rendered(): K8sObject[] {
-  const app = new App();
-  addPlatformCharts(app, spec, environment);
-  return app.charts.flatMap((chart) => chart.toJson() as K8sObject[]);
-}
+const rendered = () => renderLocalCharts(spec, environment) as unknown as K8sObject[];
 
 const objects = rendered();
 const certificates = objects.filter((o) => o.kind === 'Certificate');

@@ -20,8 +20,7 @@ import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Server } from 'node:net';
-import { App } from 'cdk8s';
-import { addPlatformCharts } from '../../charts/main';
+import { renderLocalCharts } from '../../scripts/local-cluster/platform';
 import { loadPlatformSpec, localEnvironment } from '../../lib/spec';
 import type { ChartEnvironment, PlatformSpec } from '../../lib/spec';
 import { PGBOUNCER_READER, PGBOUNCER_WRITER, edgeService, paymentProviderPort } from '../../lib/spec/topology';
@@ -58,11 +57,7 @@ const CONNECT_TIMEOUT_MS = 5000;
 const REFUSALS = new Set(['timeout', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 const outcome = (result: string) => (result === 'connected' ? 'connected' : REFUSALS.has(result) ? 'refused' : result);
 
-function rendered(): K8sObject[] {
-  const app = new App();
-  addPlatformCharts(app, spec, environment);
-  return app.charts.flatMap((chart) => chart.toJson() as K8sObject[]);
-}
+const rendered = () => renderLocalCharts(spec, environment) as unknown as K8sObject[];
 
 /** A workload's probe: the pod labels and container ports of its rendered Deployment. */
 interface Probe {

@@ -22,8 +22,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { App } from 'cdk8s';
-import { addPlatformCharts } from '../../charts/main';
+import { renderLocalCharts } from '../../scripts/local-cluster/platform';
 import { loadPlatformSpec, localEnvironment } from '../../lib/spec';
 import type { ChartEnvironment, PlatformSpec } from '../../lib/spec';
 import { vaultAddress } from '../../lib/spec/topology';
@@ -79,11 +78,7 @@ mkdir -p ${SA_MOUNT}
 cp "$SA_FILES/token" "$SA_FILES/ca.crt" "$SA_FILES/namespace" ${SA_MOUNT}/
 exec "$@"`;
 
-function rendered(): Rendered[] {
-  const app = new App();
-  addPlatformCharts(app, spec, environment);
-  return app.charts.flatMap((chart) => chart.toJson() as Rendered[]);
-}
+const rendered = () => renderLocalCharts(spec, environment) as unknown as Rendered[];
 
 const objects = rendered();
 const deployments = objects.filter((o) => o.kind === 'Deployment');
