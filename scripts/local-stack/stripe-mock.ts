@@ -50,9 +50,9 @@ export function findStripeMock(root = cacheDir('go', 'bin')): string {
   return binary;
 }
 
-/** The fixtures bundled with the installed version (left in Go's module cache by `go install`). */
+/** The fixtures bundled with the installed version (copied out of Go's module cache by go-tools.sh). */
 function bundledFixtures(): { resources: Record<string, Record<string, unknown>> } {
-  const file = cacheDir('go', 'pkg', 'mod', `${MODULE}@${STRIPE_MOCK_VERSION}`, 'embedded', 'openapi', 'fixtures3.json');
+  const file = cacheDir('go', 'stripe-mock', 'fixtures3.json');
   if (!existsSync(file)) throw new HarnessError(`missing: stripe-mock's fixtures (no ${file}); install it with \`npm run setup\` (scripts/setup/go-tools.sh)`);
   return JSON.parse(readFileSync(file, 'utf8')) as { resources: Record<string, Record<string, unknown>> };
 }

@@ -57,4 +57,5 @@ built=$("$bin/cert-manager-controller" -version)
 echo "$built"
 [ "$built" = "cert-manager-controller $version" ] || { echo "setup: the built controller reports '$built', not $version" >&2; exit 1; }
 echo "$want" > "$stamp"
+release_go_caches
 echo "setup: cert-manager's controller built in $(( $(date +%s) - started )) s: $bin, its CRDs in $crds"

@@ -76,4 +76,5 @@ echo "${coredns_version%%$'\n'*}"
 router_version=$("$bin/kube-router" --version 2>&1)
 echo "${router_version%%$'\n'*}"
 echo "$want" > "$stamp"
+release_go_caches
 echo "setup: cluster runtime pieces built in $(( $(date +%s) - started )) s: $bin"

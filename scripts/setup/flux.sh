@@ -65,4 +65,5 @@ rm -rf "$src"
 oras_version=$("$bin/oras" version)
 echo "${oras_version%%$'\n'*}"
 echo "$want" > "$stamp"
+release_go_caches
 echo "setup: Flux controllers, registry and oras built in $(( $(date +%s) - started )) s: $bin"

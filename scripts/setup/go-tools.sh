@@ -4,10 +4,13 @@
 # kube-score (workload lint). kube-linter was the first choice, but its module is not served by
 # the proxy (golang.stackrox.io and github.com/stackrox/kube-linter both answer 403), so
 # kube-score, which the issue allows, takes its place. stripe-mock is Stripe's own API mock
-# server: payment-service's Stripe adapter is tested against it (scripts/local-stack/stripe-mock.ts).
+# server: payment-service's Stripe adapter is tested against it (scripts/local-stack/stripe-mock.ts),
+# which also reads the fixtures bundled with it: copied to .cache/go/stripe-mock before the Go
+# caches are released (lib/install.sh).
 # Idempotent and stamp-based: well under a second when the pinned versions are present.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/setup/lib/install.sh
 
 # Pinned versions; bump here.
 tools=(
@@ -19,10 +22,12 @@ tools=(
 root="$PWD/.cache/go"
 bin="$root/bin"
 stamp="$bin/.tools"
-want=$(printf '%s\n' "${tools[@]}")
+fixtures="$root/stripe-mock/fixtures3.json"
+want="$(printf '%s\n' "${tools[@]}")
+$(cat "$0" scripts/setup/lib/install.sh | sha256sum | cut -d' ' -f1)"
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
-  && [ -x "$bin/kubeconform" ] && [ -x "$bin/kube-score" ] && [ -x "$bin/stripe-mock" ]; then
+  && [ -x "$bin/kubeconform" ] && [ -x "$bin/kube-score" ] && [ -x "$bin/stripe-mock" ] && [ -f "$fixtures" ]; then
   exit 0
 fi
 
@@ -36,12 +41,15 @@ if ! command -v go >/dev/null 2>&1; then
   fi
 fi
 
-mkdir -p "$bin"
+mkdir -p "$bin" "$(dirname "$fixtures")"
+use_go_caches
 for tool in "${tools[@]}"; do
   echo "setup: go install $tool"
-  # A cache of our own, so nothing outside the repository is written or needed.
-  GOBIN="$bin" GOPATH="$root/path" GOMODCACHE="$root/pkg/mod" GOCACHE="$root/build-cache" \
-    GOFLAGS=-mod=mod GOTOOLCHAIN=local go install "$tool"
+  GOBIN="$bin" go install "$tool"
 done
+stripe_mock="${tools[2]}"
+cp "$GOMODCACHE/${stripe_mock%%@*}@${stripe_mock##*@}/embedded/openapi/fixtures3.json" "$fixtures"
+chmod 644 "$fixtures"
 printf '%s' "$want" > "$stamp"
+release_go_caches
 echo "setup: kubeconform, kube-score and stripe-mock installed in $bin"

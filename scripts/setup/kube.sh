@@ -11,6 +11,7 @@
 # release does. Idempotent and stamp-based: a no-op when the stamp matches this script.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/setup/lib/install.sh
 
 KUBERNETES=v1.35.4
 STAGING=v0.35.4
@@ -26,7 +27,7 @@ staging=(
 root="$PWD/.cache/kube"
 bin="$root/bin"
 stamp="$bin/.stamp"
-want="$(sha256sum "$0" | cut -d' ' -f1)"
+want="$(cat "$0" scripts/setup/lib/install.sh | sha256sum | cut -d' ' -f1)"
 binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 present=1
 for b in "${binaries[@]}"; do [ -x "$bin/$b" ] || present=; done
@@ -39,8 +40,7 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-export GOPATH="$PWD/.cache/go/path" GOMODCACHE="$PWD/.cache/go/pkg/mod" GOCACHE="$PWD/.cache/go/build-cache"
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+use_go_caches
 started=$(date +%s)
 echo "setup: building etcd $ETCD and Kubernetes $KUBERNETES (control plane, node components, kubectl) from the Go module proxy into $bin (one-time; about half an hour on 2 cores)"
 
@@ -114,4 +114,5 @@ rmdir "$tmp"
 etcd_version=$("$bin/etcd" --version)
 echo "${etcd_version%%$'\n'*}"
 echo "$want" > "$stamp"
+release_go_caches
 echo "setup: Kubernetes built in $(( $(date +%s) - started )) s: $bin"

@@ -42,4 +42,5 @@ rm -rf "$src"
 injector_version=$("$bin/vault-k8s" version)
 echo "${injector_version%%$'\n'*}"
 echo "$want" > "$stamp"
+release_go_caches
 echo "setup: Vault Agent injector built in $(( $(date +%s) - started )) s: $bin/vault-k8s"

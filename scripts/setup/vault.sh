@@ -12,10 +12,11 @@
 #   - the two forks Vault's go.mod names (99designs/keyring, ma314smith/signedxml).
 # Built with CGO_ENABLED=0 like the release, without the web UI (tag `ui`), stripped (-s -w).
 # Idempotent and stamp-based: a no-op when the stamp matches this script. Cold: ~15-30 minutes of
-# one `go build` on 2 cores (measured figures in docs/vault.md); module and build caches live in
-# .cache/go beside go-tools.sh's.
+# one `go build` on 2 cores (measured figures in docs/vault.md); the Go caches are released once it
+# is built (lib/install.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/setup/lib/install.sh
 
 VAULT=v1.20.4
 API=v1.22.0
@@ -25,7 +26,7 @@ AUTH=v0.10.0
 root="$PWD/.cache/vault"
 bin="$root/bin/vault"
 stamp="$root/bin/.stamp"
-want="$(sha256sum "$0" | cut -d' ' -f1)"
+want="$(cat "$0" scripts/setup/lib/install.sh | sha256sum | cut -d' ' -f1)"
 if [ -x "$bin" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -35,8 +36,7 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-export GOPATH="$PWD/.cache/go/path" GOMODCACHE="$PWD/.cache/go/pkg/mod" GOCACHE="$PWD/.cache/go/build-cache"
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+use_go_caches
 started=$(date +%s)
 echo "setup: building Vault $VAULT from the Go module proxy into $bin (one-time; takes many minutes on 2 cores)"
 
@@ -149,4 +149,7 @@ go build -trimpath -ldflags "-s -w -X github.com/hashicorp/vault/version.GitComm
 mv "$bin.tmp" "$bin"
 "$bin" version
 echo "$want" > "$stamp"
+cd "$root"
+rm -rf "$module"
+release_go_caches
 echo "setup: Vault built in $(( $(date +%s) - started )) s: $bin"

@@ -26,11 +26,25 @@ apt_install() {
   if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
 }
 
-# use_go_caches: the Go module and build caches in .cache/go of the repository (the caller's
-# working directory), modules as published, no toolchain download, static binaries.
+# use_go_caches: the Go module and build caches, and the build's scratch folder, in .cache/go of
+# the repository (the caller's working directory): on the repository's disk, not in /tmp, which may
+# be smaller. Modules as published, no toolchain download, static binaries.
 use_go_caches() {
   export GOPATH="$PWD/.cache/go/path" GOMODCACHE="$PWD/.cache/go/pkg/mod" GOCACHE="$PWD/.cache/go/build-cache"
+  export GOTMPDIR="$PWD/.cache/go/tmp"
   export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+  mkdir -p "$GOTMPDIR"
+}
+
+# release_go_caches: after a tool is built and stamped, removes the module and build caches of
+# use_go_caches. Each tool is built once per pinned version, so the caches would serve only a
+# rebuild after a version bump, while holding gigabytes: left in place, the builds of Kubernetes,
+# Vault, the Flux controllers, cert-manager and the rest together fill more disk than a fresh CI
+# machine has free. Released after each build, the peak is that of the largest single build.
+release_go_caches() {
+  # The module cache is read-only by design; go clean is the tool that removes it.
+  go clean -modcache
+  rm -rf "$GOCACHE" "$GOTMPDIR" "$GOPATH"
 }
 
 # go_module_build <module@version> <package> <binary> <src dir> <out dir> [ldflags]: builds a
