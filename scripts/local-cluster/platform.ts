@@ -1,6 +1,6 @@
 // The whole platform on the local cluster: the cluster (index.ts), the servers outside it
 // (outside.ts), Vault configured by vault/bootstrap.sh as an operator runs it on day one, the
-// add-ons the cluster stack installs (cert-manager, the Vault Agent injector), the images of the
+// add-ons the cluster stack installs (cert-manager, metrics-server, the Vault Agent injector), the images of the
 // five services (built from their Dockerfiles) and of the third-party workloads
 // (workload-images.ts), and then the local environment's charts as rendered, with the bindings
 // substituted as Flux's post-build substitution does. Resolves once every Deployment is rolled
@@ -27,8 +27,11 @@ import type { LocalCluster } from './index';
 import { outsideDnsHosts, startOutsideServers } from './outside';
 import type { OutsideServers } from './outside';
 import { OUTSIDE, clusterNetworkPlan } from './plan';
+import { metricsServerNames, metricsServerObjects } from './metrics-server';
 import { vaultInjectorNames, vaultInjectorObjects } from './vault-injector';
-import { pgbouncerExporterRecipe, pgbouncerRecipe, vaultImage, vaultInjectorImage, vaultInjectorRecipe, vaultRecipe } from './workload-images';
+import {
+  metricsServerImage, metricsServerRecipe, pgbouncerExporterRecipe, pgbouncerRecipe, vaultImage, vaultInjectorImage, vaultInjectorRecipe, vaultRecipe,
+} from './workload-images';
 
 const execFileAsync = promisify(execFile);
 
@@ -46,7 +49,7 @@ export interface K8sObject {
 }
 
 /** The public registries whose images the charts and add-ons name: the cluster's registry mirrors them. */
-export const MIRRORED_REGISTRIES = ['docker.io', 'quay.io'] as const;
+export const MIRRORED_REGISTRIES = ['docker.io', 'quay.io', 'registry.k8s.io'] as const;
 /**
  * The CRDs of charts/crds the rendered charts use besides cert-manager's (KEDA's, the AWS load
  * balancer and VPC resource controllers'): inert here, as no controller acts on them.
@@ -170,6 +173,20 @@ async function installVaultInjector(cluster: LocalCluster, spec: PlatformSpec): 
     (await cluster.kubectl(['get', 'mutatingwebhookconfiguration', names.webhook, '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}'])).trim() !== '');
 }
 
+/**
+ * metrics-server serving the metrics API: its APIService Available (the API server reaches it
+ * through its Service) once its readiness, which needs a first scrape of kubelet, holds.
+ */
+async function waitForMetricsApi(cluster: LocalCluster, spec: PlatformSpec): Promise<void> {
+  const names = metricsServerNames(spec.clusterAddons.metricsServer);
+  await cluster.kubectl(['-n', names.namespace, 'rollout', 'status', `deployment/${names.fullname}`, `--timeout=${ROLLOUT_TIMEOUT_S}s`], undefined, (ROLLOUT_TIMEOUT_S + 30) * 1000)
+    .then(() => cluster.kubectl(['wait', '--for=condition=Available', `apiservice/${names.apiService}`, `--timeout=${ROLLOUT_TIMEOUT_S}s`], undefined, (ROLLOUT_TIMEOUT_S + 30) * 1000))
+    .catch(async (error: unknown) => {
+      const apiService = await cluster.kubectl(['get', 'apiservice', names.apiService, '-o', 'yaml']).catch((e: unknown) => String(e));
+      throw new HarnessError(`${error instanceof Error ? error.message : String(error)}\n${apiService}\n${await diagnose(cluster)}`);
+    });
+}
+
 /** What a failed rollout needs looked at: every pod, and the last lines of each container that is not ready. */
 async function diagnose(cluster: LocalCluster): Promise<string> {
   const lines: string[] = [];
@@ -247,7 +264,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     log('vault: bootstrap.sh');
     const bootstrapOutput = await bootstrapVault({ cluster, outside, dir: cluster.dir, spec });
 
-    log('images: services, PgBouncer, exporter, Vault agent');
+    log('images: services, PgBouncer, exporter, Vault agent, injector, metrics-server');
     const context = join(cluster.dir, 'image-context');
     await mkdir(context, { recursive: true });
     await cluster.pushImages([
@@ -257,7 +274,12 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       await pgbouncerExporterRecipe(spec, context),
       vaultRecipe(spec),
       vaultInjectorRecipe(),
+      metricsServerRecipe(),
     ]);
+
+    // Waited for at the end: its first scrapes overlap the workloads' start.
+    log('add-ons: metrics-server');
+    await cluster.apply(metricsServerObjects(spec, { image: metricsServerImage() }));
 
     log('add-ons: the Vault Agent injector');
     await installVaultInjector(cluster, spec);
@@ -276,6 +298,8 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
           throw new HarnessError(`${error instanceof Error ? error.message : String(error)}\n${await diagnose(cluster)}`);
         });
     }
+    log('add-ons: waiting for the metrics API');
+    await waitForMetricsApi(cluster, spec);
     return { cluster, outside, objects: applied, spec, environment, bootstrapOutput, dispose };
   } catch (error) {
     await dispose();

@@ -8,6 +8,8 @@
 // - Vault (hashicorp/vault, the agent the injector adds to pods): the vault binary the harness
 //   runs (the spec's version) and busybox for the injector's `/bin/sh -ec` start command.
 // - The injector (hashicorp/vault-k8s): the vault-k8s binary scripts/setup/vault-injector.sh builds.
+// - metrics-server (registry.k8s.io/metrics-server/metrics-server): the release the chart runs, as
+//   scripts/setup/metrics-server.sh builds it, with distroless/static's accounts.
 import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -16,6 +18,7 @@ import type { PlatformSpec } from '../../lib/spec';
 import { HarnessError, REPO_ROOT, cacheDir } from '../local-stack/process';
 import { BASE_STAND_INS, installFile, sharedLibraries } from './images';
 import type { ImageRecipe } from './images';
+import { CHART_DEFAULTS as METRICS_SERVER_CHART, METRICS_SERVER_VERSION, findMetricsServerBinary } from './metrics-server';
 import { VAULT_K8S_VERSION, findVaultInjectorBinary } from './vault-injector';
 
 const BUSYBOX = '/bin/busybox';
@@ -29,6 +32,7 @@ export const WORKLOAD_STAND_INS = {
   exporter: 'the Go module proxy serves no pgbouncer_exporter and quay.io cannot be reached: scripts/local-cluster/pgbouncer-exporter.ts, the same flags and series',
   vault: 'docker.io cannot be reached: the harness\'s vault binary (the spec\'s version) with busybox for the injector\'s shell command',
   injector: 'docker.io cannot be reached: vault-k8s as scripts/setup/vault-injector.sh builds it (the proxy\'s newest, v1.6.2; the chart\'s default is 1.7.0)',
+  metricsServer: `registry.k8s.io cannot be reached: metrics-server ${METRICS_SERVER_VERSION}, the chart's release, as scripts/setup/metrics-server.sh builds it, with distroless/static's accounts`,
 } as const;
 
 /** busybox at /bin/busybox and the applets a recipe's scripts call, as /bin links to it. */
@@ -115,5 +119,28 @@ export function vaultInjectorRecipe(): ImageRecipe {
       installAccounts(rootfs, '/tmp');
     },
     config: { entrypoint: ['/bin/vault-k8s'], user: '100', workingDir: '/' },
+  };
+}
+
+/** metrics-server's image, named as the chart's repository at the release built here. */
+export const metricsServerImage = () => `${METRICS_SERVER_CHART.image.repository}:${METRICS_SERVER_VERSION}`;
+
+/**
+ * The release's image: /metrics-server on gcr.io/distroless/static (its entrypoint, user 65534;
+ * the chart runs it as 1000 with a read-only root and /tmp an emptyDir).
+ */
+export function metricsServerRecipe(): ImageRecipe {
+  const binary = findMetricsServerBinary();
+  return {
+    name: metricsServerImage(),
+    populate(rootfs) {
+      installFile(rootfs, binary, 'metrics-server');
+      mkdirSync(join(rootfs, 'etc'), { recursive: true });
+      writeFileSync(join(rootfs, 'etc', 'passwd'), `root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:${NONROOT}:${NONROOT}:nonroot:/home/nonroot:/sbin/nologin\n`);
+      writeFileSync(join(rootfs, 'etc', 'group'), `root:x:0:\nnobody:x:65534:\nnonroot:x:${NONROOT}:\n`);
+      mkdirSync(join(rootfs, 'tmp'), { recursive: true });
+      chmodSync(join(rootfs, 'tmp'), 0o1777);
+    },
+    config: { entrypoint: ['/metrics-server'], user: '65534', workingDir: '/' },
   };
 }

@@ -4,29 +4,39 @@
 // Vault agent; a client at the load balancer's address signs up, logs in, orders and pays through
 // the gateway's Service, and the payment's event reaches order-service over Kafka; a gateway pod
 // evicted mid-traffic (the PodDisruptionBudget's way) costs no request; PgBouncer's exporter serves
-// the series the alerting rules read.
+// the series the alerting rules read; metrics-server serves node and pod metrics, and under load
+// through the gateway user-service's HPA scales its Deployment up, then back to its minimum.
 //
 // Real: Kubernetes (kubelet, containerd, runc, kube-proxy, CoreDNS, kube-router enforcing the
 // NetworkPolicies), the services' images built from their Dockerfiles, PostgreSQL, Redis, Kafka
 // and Vault of the harness, Vault configured by vault/bootstrap.sh, cert-manager's controller
-// (v1.19.1's packages), the Vault Agent injector (vault-k8s) and the Vault agent.
+// (v1.19.1's packages), the Vault Agent injector (vault-k8s) and the Vault agent, metrics-server
+// (the release its chart runs, scripts/setup/metrics-server.sh) and the HPA controller of
+// kube-controller-manager.
 // Stand-ins, and why (scripts/local-cluster/images.ts, workload-images.ts):
 // - the images' bases and third-party images, rebuilt from what this machine has: registries
 //   other than the package mirrors cannot be reached. See BASE_STAND_INS and WORKLOAD_STAND_INS.
 // - stripe-mock behind a TLS terminator at the internet address, in place of Stripe's API.
 // - one CA for the servers outside the cluster, trusted by the images in place of the public
 //   roots that sign ElastiCache's, MSK's and Stripe's certificates.
-// - the load balancer: this test's client, at the public zone's address, in place of the ALB.
+// - the load balancer: this test's client, at the public zone's address, in place of the ALB; the
+//   load that makes user-service scale is this client's, many accounts reading their profile.
+// - the HPAs' downscale stabilization window is the local cluster's one minute, not the default
+//   five minutes EKS's controller manager applies (the charts' HPAs set no behavior): a cluster
+//   setting (docs/local-cluster.md), so the scale-down is watched within the test's budget.
 import { randomUUID } from 'node:crypto';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
-import { loadPlatformSpec, localEnvironment } from '../../lib/spec';
+import { loadPlatformSpec, localEnvironment, serviceSizing } from '../../lib/spec';
 import { edgeService } from '../../lib/spec/topology';
+import { HPA_DOWNSCALE_STABILIZATION_S } from '../../scripts/local-cluster';
+import { NODE_NAME } from '../../scripts/local-cluster/components';
+import { metricsServerNames } from '../../scripts/local-cluster/metrics-server';
 import { startLocalPlatform } from '../../scripts/local-cluster/platform';
 import type { K8sObject, LocalPlatform } from '../../scripts/local-cluster/platform';
 import { OUTSIDE } from '../../scripts/local-cluster/plan';
 import { apiClient, newAccount, orderBody } from '../services/integration/client';
-import type { Api } from '../services/integration/client';
+import type { Account, Api } from '../services/integration/client';
 
 const spec = loadPlatformSpec();
 const environment = localEnvironment(spec);
@@ -38,6 +48,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let platform: LocalPlatform;
 let api: Api;
+/** A client like `api` over the agent's connections, kept alive (one load worker's). */
+let apiOver: (agent: HttpsAgent) => Api;
 
 interface Pod {
   metadata: { name: string; namespace: string; labels?: Record<string, string> };
@@ -56,12 +68,12 @@ const toHeaders = (raw: IncomingHttpHeaders) => {
  * against the services' CA under the Service's DNS name, as the load balancer's health checks and
  * a strict client would.
  */
-function fetchFrom(localAddress: string, ca: string, servername: string): typeof fetch {
+function fetchFrom(localAddress: string, ca: string, servername: string, agent: HttpsAgent | false = false): typeof fetch {
   return ((input: string | URL | Request, init?: RequestInit) => new Promise<Response>((resolve, reject) => {
     const url = new URL(String(input));
     const req = httpsRequest({
       host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: init?.method ?? 'GET',
-      headers: init?.headers as Record<string, string>, ca, servername, localAddress, agent: false, timeout: REQUEST_TIMEOUT_MS,
+      headers: init?.headers as Record<string, string>, ca, servername, localAddress, agent, timeout: REQUEST_TIMEOUT_MS,
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -89,8 +101,11 @@ beforeAll(async () => {
   const service = JSON.parse(await platform.cluster.kubectl(['-n', edge.name, 'get', 'service', edge.name, '-o', 'json'])) as { spec: { clusterIP: string } };
   const secret = JSON.parse(await platform.cluster.kubectl(['-n', edge.name, 'get', 'secret', `${edge.name}-tls`, '-o', 'json'])) as { data: Record<string, string> };
   const ca = Buffer.from(secret.data['ca.crt']!, 'base64').toString();
-  const send = fetchFrom(platform.cluster.network.outsideAddresses[OUTSIDE.loadBalancer]!, ca, `${edge.name}.${edge.name}.svc.cluster.local`);
-  api = apiClient(`https://${service.spec.clusterIP}:${edge.port}`, send);
+  const from = platform.cluster.network.outsideAddresses[OUTSIDE.loadBalancer]!;
+  const servername = `${edge.name}.${edge.name}.svc.cluster.local`;
+  const base = `https://${service.spec.clusterIP}:${edge.port}`;
+  api = apiClient(base, fetchFrom(from, ca, servername));
+  apiOver = (agent) => apiClient(base, fetchFrom(from, ca, servername, agent));
 }, CLUSTER_WAIT_MS + 1_200_000);
 
 afterAll(async () => {
@@ -198,4 +213,155 @@ describe('the platform on a real local cluster', () => {
     expect(served).toBeGreaterThan(10);
     expect(failures).toEqual([]);
   }, 600_000);
+});
+
+interface Condition { type: string; status: string; reason?: string; message?: string }
+interface Hpa {
+  spec: { minReplicas: number; maxReplicas: number; metrics: { type: string; resource?: { name: string; target: { type: string; averageUtilization?: number } } }[] };
+  status: {
+    currentReplicas?: number;
+    desiredReplicas?: number;
+    currentMetrics?: { type: string; resource?: { name: string; current: { averageUtilization?: number } } }[] | null;
+    conditions?: Condition[];
+  };
+}
+interface Deployment { spec: { replicas: number }; status: { replicas?: number; readyReplicas?: number } }
+interface Usage { cpu: string; memory: string }
+
+/** A CPU quantity as the metrics API writes it (`123456789n`, `12m`, `1`), in cores. */
+function cores(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(n|u|m)?$/.exec(quantity);
+  if (!match) throw new Error(`not a CPU quantity: ${quantity}`);
+  return Number(match[1]) / { n: 1e9, u: 1e6, m: 1e3, '': 1 }[match[2] ?? '']!;
+}
+
+/** A memory quantity (`123456Ki`, `12Mi`, bytes), in bytes. */
+function bytes(quantity: string): number {
+  const match = /^(\d+)(Ki|Mi|Gi)?$/.exec(quantity);
+  if (!match) throw new Error(`not a memory quantity: ${quantity}`);
+  return Number(match[1]) * { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, '': 1 }[match[2] ?? '']!;
+}
+
+/**
+ * Polls `observe` every `intervalMs` until `done` holds for what it returned; fails after
+ * `timeoutMs` with the last observation. Budgets are for a loaded 2-core machine.
+ */
+async function until<T>(what: string, observe: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, intervalMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await observe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs / 1000} s; last: ${JSON.stringify(value)}`);
+    await sleep(intervalMs);
+  }
+}
+
+describe('metrics-server and the autoscalers on the local cluster', () => {
+  const metrics = metricsServerNames(spec.clusterAddons.metricsServer);
+  const users = spec.services.find((s) => s.name === 'user-service')!;
+  const sizing = serviceSizing(spec, environment, users.name);
+  const getJson = async <T>(args: readonly string[]) => JSON.parse(await platform.cluster.kubectl(args)) as T;
+
+  it('serves node and pod metrics through the metrics API, as kubectl top reads them', async () => {
+    const apiService = await getJson<{ status: { conditions?: Condition[] } }>(['get', 'apiservice', metrics.apiService, '-o', 'json']);
+    expect(apiService.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Available', status: 'True' })]));
+
+    // metrics-server scraped kubelet's resource metrics, verifying its serving certificate.
+    const nodes = await until('metrics of the node', () => getJson<{ items: { metadata: { name: string }; usage: Usage }[] }>(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/nodes']),
+      (list) => list.items.some((n) => n.metadata.name === NODE_NAME), 180_000);
+    const node = nodes.items.find((n) => n.metadata.name === NODE_NAME)!;
+    expect(cores(node.usage.cpu)).toBeGreaterThan(0);
+    expect(bytes(node.usage.memory)).toBeGreaterThan(0);
+
+    // Every Ready pod of user-service, each of its containers (the service's and its Vault agent's).
+    type PodMetrics = { metadata: { name: string }; containers: { name: string; usage: Usage }[] };
+    const ready = (await pods(users.name)).filter((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    expect(ready.length).toBeGreaterThanOrEqual(sizing.minReplicas);
+    const podMetrics = await until('metrics of every Ready user-service pod',
+      () => getJson<{ items: PodMetrics[] }>(['get', '--raw', `/apis/metrics.k8s.io/v1beta1/namespaces/${users.name}/pods`]),
+      (list) => ready.every((p) => list.items.some((m) => m.metadata.name === p.metadata.name)), 180_000);
+    for (const pod of ready) {
+      const m = podMetrics.items.find((x) => x.metadata.name === pod.metadata.name)!;
+      expect(m.containers.map((c) => c.name).sort()).toEqual(pod.spec.containers.map((c) => c.name).sort());
+      for (const c of m.containers) expect({ container: c.name, memory: bytes(c.usage.memory) > 0 }).toEqual({ container: c.name, memory: true });
+    }
+  }, 600_000);
+
+  it("scales user-service up under load through the gateway, then back to its minimum once the load stops", async () => {
+    const trigger = users.autoscaling.trigger;
+    if (trigger.type !== 'cpu') throw new Error(`user-service's autoscaling trigger is ${trigger.type}; this test drives a CPU HPA`);
+    const target = trigger.targetUtilizationPercent;
+    const hpa = () => getJson<Hpa>(['-n', users.name, 'get', 'hpa', users.name, '-o', 'json']);
+    const deployment = () => getJson<Deployment>(['-n', users.name, 'get', 'deployment', users.name, '-o', 'json']);
+    const utilization = (h: Hpa) => h.status.currentMetrics?.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.current.averageUtilization;
+    const started = Date.now();
+    const timeline: string[] = [];
+    const observe = async () => {
+      const [h, d] = await Promise.all([hpa(), deployment()]);
+      const line = `+${Math.round((Date.now() - started) / 1000)} s: cpu ${utilization(h) ?? '-'}% of requests (target ${target}%), desired ${h.status.desiredReplicas}, current ${h.status.currentReplicas}, deployment ${d.status.readyReplicas ?? 0}/${d.status.replicas ?? 0} ready`;
+      if (timeline.at(-1)?.replace(/^\+\d+ s: /, '') !== line.replace(/^\+\d+ s: /, '')) timeline.push(line);
+      return { hpa: h, deployment: d };
+    };
+    const settled = (o: { hpa: Hpa; deployment: Deployment }) =>
+      o.hpa.status.desiredReplicas === sizing.minReplicas && o.hpa.status.currentReplicas === sizing.minReplicas
+      && o.deployment.spec.replicas === sizing.minReplicas && o.deployment.status.replicas === sizing.minReplicas && o.deployment.status.readyReplicas === sizing.minReplicas;
+
+    try {
+      // The chart's HPA as the spec shapes it, reading metrics-server's numbers.
+      const before = await until('user-service\'s HPA reading CPU at its minimum', observe,
+        (o) => utilization(o.hpa) !== undefined && settled(o), (HPA_DOWNSCALE_STABILIZATION_S + 300) * 1000);
+      expect(before.hpa.spec).toMatchObject({
+        minReplicas: sizing.minReplicas, maxReplicas: sizing.maxReplicas,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: target } } }],
+      });
+      expect(before.hpa.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'ScalingActive', status: 'True' })]));
+
+      // Many accounts reading their profile (gateway -> user-service GetUser), each on a kept-alive
+      // connection, eight a second each: under the gateway's limit per account (600 a minute by
+      // default), so its answers are the services' work, not 429s.
+      const workers: { agent: HttpsAgent; client: Api; account: Account }[] = [];
+      // One after the other: each sign-up hashes a password, which a loaded machine does slowly.
+      for (let i = 0; i < 12; i++) {
+        const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1 });
+        workers.push({ agent, client: apiOver(agent), account: await newAccount(api, `load${i}`) });
+      }
+      const answers = new Map<string, number>();
+      timeline.push(`+${Math.round((Date.now() - started) / 1000)} s: load started, ${workers.length} accounts`);
+      let stop = false;
+      const load = Promise.all(workers.map(async ({ client, account }) => {
+        while (!stop) {
+          const paced = sleep(125);
+          const status = await client('GET', '/v1/users/me', { token: account.access }).then((r) => String(r.status), (e: unknown) => (e instanceof Error ? e.message : String(e)));
+          answers.set(status, (answers.get(status) ?? 0) + 1);
+          await paced;
+        }
+      }));
+      let peakUtilization = 0;
+      let peakReady = 0;
+      try {
+        await until('scale-up of user-service under load', async () => {
+          const o = await observe();
+          peakUtilization = Math.max(peakUtilization, utilization(o.hpa) ?? 0);
+          peakReady = Math.max(peakReady, o.deployment.status.readyReplicas ?? 0);
+          return o;
+        }, (o) => (o.hpa.status.desiredReplicas ?? 0) > sizing.minReplicas && (o.deployment.status.readyReplicas ?? 0) > sizing.minReplicas, 900_000);
+      } finally {
+        stop = true;
+        await load;
+        for (const w of workers) w.agent.destroy();
+        timeline.push(`+${Math.round((Date.now() - started) / 1000)} s: load stopped; answers: ${JSON.stringify(Object.fromEntries(answers))}`);
+      }
+      expect(answers.get('200') ?? 0).toBeGreaterThan(0);
+      expect(peakUtilization).toBeGreaterThan(target);
+      expect(peakReady).toBeGreaterThan(sizing.minReplicas);
+      expect(peakReady).toBeLessThanOrEqual(sizing.maxReplicas);
+
+      // Idle again: the HPA goes back to the minimum after the stabilization window, and the
+      // Deployment's extra pods are gone.
+      const after = await until('scale-down of user-service to its minimum', observe, settled, (HPA_DOWNSCALE_STABILIZATION_S + 600) * 1000);
+      expect(utilization(after.hpa)).toBeLessThan(target);
+    } finally {
+      process.stderr.write(`autoscaling of ${users.name}:\n  ${timeline.join('\n  ')}\n`);
+    }
+  }, 2_400_000);
 });
