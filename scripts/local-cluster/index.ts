@@ -102,6 +102,11 @@ export interface LocalCluster {
   pushImages(recipes: readonly ImageRecipe[]): Promise<void>;
   /** Log files of the cluster's processes, by name. */
   readonly logFiles: Readonly<Record<string, string>>;
+  /**
+   * The machine-wide kernel tunables kubelet sets at start, as they were once this cluster held the
+   * machine (the cluster before it had restored them): dispose() writes these back.
+   */
+  readonly hostKernelTunables: Readonly<Record<string, string>>;
   dispose(): Promise<void>;
 }
 
@@ -477,6 +482,7 @@ async function setUp(dir: string, plan: ClusterNetworkPlan, opts: LocalClusterOp
     importImages,
     pushImages,
     logFiles,
+    hostKernelTunables: { ...state.kernelTunables },
     dispose: disposeOnce(dir, () => tearDown(state, processes)),
   };
 }
