@@ -6,7 +6,7 @@ import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import type { PlatformBindings } from '../charts/bindings-chart';
 import { GitopsChart } from '../charts/gitops-chart';
-import { BINDINGS_CONFIGMAP, bindingsVariables } from '../charts/lib/bindings-variables';
+import { bindingsConfigMap, bindingsVariables } from '../charts/lib/bindings-variables';
 import { addPlatformCharts } from '../charts/main';
 import { imageTagFrom, retainAppliedChartsFrom } from '../lib/spec';
 import type { EnvironmentSpec, PlatformSpec } from '../lib/spec';
@@ -111,18 +111,7 @@ export class PlatformStage extends Stage {
       dmzSecurityGroupId: this.network.zones.dmz.securityGroupId,
     };
 
-    const variables = cluster.addManifest('GitopsBindings', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        name: BINDINGS_CONFIGMAP,
-        namespace: spec.clusterAddons.flux.namespace,
-        // kustomize-controller re-applies at once when a watched ConfigMap it substitutes from
-        // changes (a new endpoint after a restore), not at the next drift interval.
-        labels: { 'reconcile.fluxcd.io/watch': 'Enabled' },
-      },
-      data: bindingsVariables(bindings),
-    });
+    const variables = cluster.addManifest('GitopsBindings', bindingsConfigMap(spec.clusterAddons.flux.namespace, bindingsVariables(bindings)));
     variables.node.addDependency(...addOns);
     const gitops = cluster.addCdk8sChart(`Chart-${GITOPS_CHART_ID}`, new GitopsChart(new Cdk8sApp(), GITOPS_CHART_ID, { spec, environment }));
     // The Kustomization fails without the ConfigMap it substitutes from.

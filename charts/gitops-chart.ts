@@ -14,6 +14,8 @@ export interface GitopsSource {
   readonly url: string;
   /** Secret (in the Flux namespace) whose `ca.crt` the registry's certificate chains to. */
   readonly caSecretName?: string;
+  /** The registry speaks plain HTTP (the local cluster's, beside the node); never ECR. */
+  readonly insecure?: boolean;
 }
 
 export interface GitopsChartProps extends PlatformChartProps {
@@ -66,6 +68,7 @@ export class GitopsChart extends PlatformChart {
         // ECR through source-controller's Pod Identity: no registry credentials in the cluster.
         provider: props.source ? OciRepositorySpecProvider.GENERIC : OciRepositorySpecProvider.AWS,
         ...(props.source?.caSecretName ? { certSecretRef: { name: props.source.caSecretName } } : {}),
+        ...(props.source?.insecure ? { insecure: true } : {}),
         interval: fluxDuration(gitops.sourceInterval),
         timeout: '60s',
       },

@@ -49,20 +49,17 @@ export function addPlatformCharts(app: App, spec: PlatformSpec, environment: Cha
   ];
 }
 
+/** One environment's charts into `dir`, one <chart>.k8s.yaml each (dist/<env>/'s layout); the files written. */
+export function renderEnvironmentCharts(spec: PlatformSpec, environment: ChartEnvironment, dir: string, options: PlatformChartsOptions = {}): string[] {
+  const app = new App({ outdir: dir, outputFileExtension: '.k8s.yaml', yamlOutputType: YamlOutputType.FILE_PER_CHART });
+  addPlatformCharts(app, spec, environment, options);
+  app.synth();
+  return app.charts.map((chart) => path.join(dir, `${chart.node.id}.k8s.yaml`));
+}
+
 /** Every chart environment's charts (the AWS environments and the local one) into <outdir>/<env>/; the files written. */
 export function renderCharts(spec: PlatformSpec, outdir: string, options: PlatformChartsOptions = {}): string[] {
-  const written: string[] = [];
-  for (const environment of chartEnvironments(spec)) {
-    const app = new App({
-      outdir: path.join(outdir, environment.name),
-      outputFileExtension: '.k8s.yaml',
-      yamlOutputType: YamlOutputType.FILE_PER_CHART,
-    });
-    addPlatformCharts(app, spec, environment, options);
-    app.synth();
-    written.push(...app.charts.map((chart) => path.join(outdir, environment.name, `${chart.node.id}.k8s.yaml`)));
-  }
-  return written;
+  return chartEnvironments(spec).flatMap((environment) => renderEnvironmentCharts(spec, environment, path.join(outdir, environment.name), options));
 }
 
 // `tsx charts/main.ts <outdir> [cdk synth arguments]`: the context pairs among the arguments

@@ -24,6 +24,25 @@ export function bindingsVariables(bindings: PlatformBindings): Record<string, st
   }));
 }
 
+/**
+ * The ConfigMap the Kustomization substitutes from, in the Flux namespace: written by the Cluster
+ * stack (bin/platform-stage.ts) and, on the local cluster, by its harness.
+ */
+export function bindingsConfigMap(namespace: string, data: Readonly<Record<string, string>>) {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: BINDINGS_CONFIGMAP,
+      namespace,
+      // kustomize-controller re-applies at once when a watched ConfigMap it substitutes from
+      // changes (a new endpoint after a restore), not at the next drift interval.
+      labels: { 'reconcile.fluxcd.io/watch': 'Enabled' },
+    },
+    data,
+  };
+}
+
 /** The bindings as the rendered manifests carry them: each a `${NAME}` the Kustomization fills in. */
 export const BINDING_PLACEHOLDERS: PlatformBindings = {
   databaseWriterHost: `\${${VARIABLES.databaseWriterHost}}`,

@@ -50,6 +50,8 @@ export interface PushManifestsOptions {
   readonly source?: string;
   /** CA of a registry with a private certificate (the tests' registry). */
   readonly caFile?: string;
+  /** A registry without TLS (the local cluster's, beside the node). */
+  readonly plainHttp?: boolean;
   readonly credentials?: { readonly username: string; readonly password: string };
   readonly oras?: string;
 }
@@ -69,7 +71,7 @@ export async function pushManifests(options: PushManifestsOptions): Promise<Push
     // A registry config of its own: no login is written to ~/.docker.
     const registryConfig = join(work, 'registry.json');
     await writeFile(registryConfig, '{}');
-    const common = ['--registry-config', registryConfig, ...(options.caFile ? ['--ca-file', options.caFile] : [])];
+    const common = ['--registry-config', registryConfig, ...(options.caFile ? ['--ca-file', options.caFile] : []), ...(options.plainHttp ? ['--plain-http'] : [])];
     if (options.credentials) {
       const host = options.repository.split('/')[0]!;
       await run(oras, ['login', ...common, '--username', options.credentials.username, '--password-stdin', host], work, options.credentials.password);

@@ -102,8 +102,15 @@ export interface LocalCluster {
   importImages(recipes: readonly ImageRecipe[]): Promise<void>;
   /** Builds the images and pushes them to the registry beside the node (their names start with it or a mirror). */
   pushImages(recipes: readonly ImageRecipe[]): Promise<void>;
+  /** `<node ip>:<port>`: the registry beside the node as this machine reaches it (plain HTTP); undefined without one. */
+  readonly registryAddress?: string;
   /** Log files of the cluster's processes, by name. */
   readonly logFiles: Readonly<Record<string, string>>;
+  /**
+   * The machine-wide kernel tunables kubelet sets at start, as they were once this cluster held the
+   * machine (the cluster before it had restored them): dispose() writes these back.
+   */
+  readonly hostKernelTunables: Readonly<Record<string, string>>;
   dispose(): Promise<void>;
 }
 
@@ -480,7 +487,9 @@ async function setUp(dir: string, plan: ClusterNetworkPlan, opts: LocalClusterOp
     apply: (objects) => apply(kubectl, objects),
     importImages,
     pushImages,
+    ...(opts.registry ? { registryAddress: `${plan.nodeIp}:${registryPort}` } : {}),
     logFiles,
+    hostKernelTunables: { ...state.kernelTunables },
     dispose: disposeOnce(dir, () => tearDown(state, processes)),
   };
 }

@@ -1,17 +1,19 @@
 // `npm run cluster:up`: the local cluster for exploration, in the foreground until Ctrl-C, which
-// tears it down; `npm run cluster:up -- --platform`: with the whole platform on it (platform.ts). `npm run cluster:down`: removes what a cluster whose process was killed left
-// behind (its namespace, cgroups, processes and folder). Root only (namespaces, mounts, cgroups).
+// tears it down; `npm run cluster:up -- --platform`: with the whole platform on it (platform.ts),
+// its workloads applied by Flux (`--kubectl`: by kubectl). `npm run cluster:down`: removes what a
+// cluster whose process was killed left behind (its namespace, cgroups, processes and folder).
+// Root only (namespaces, mounts, cgroups).
 import { loadPlatformSpec, localEnvironment } from '../../lib/spec';
 import { cleanUpStaleCluster, startLocalCluster } from '.';
 import { clusterNetworkPlan, OUTSIDE } from './plan';
 import { startLocalPlatform } from './platform';
 
-async function up(withPlatform: boolean): Promise<void> {
+async function up(withPlatform: boolean, applyWith: 'flux' | 'kubectl'): Promise<void> {
   const spec = loadPlatformSpec();
   const environment = localEnvironment(spec);
   const started = Date.now();
   console.log(`cluster: starting the local cluster${withPlatform ? ' and the platform on it' : ''} (scripts/local-cluster; binaries from npm run setup)`);
-  const platform = withPlatform ? await startLocalPlatform({ spec, environment, log: (line) => console.log(`platform: ${line}`) }) : undefined;
+  const platform = withPlatform ? await startLocalPlatform({ spec, environment, applyWith, log: (line) => console.log(`platform: ${line}`) }) : undefined;
   const cluster = platform?.cluster ?? await startLocalCluster({ network: clusterNetworkPlan(spec, environment), zone: environment.availabilityZones[0]! });
   if (platform) {
     console.log(`platform: the gateway's Service answers HTTPS on port ${spec.services.find((s) => s.exposes === 'edge')?.port}; the load balancer's address is ${cluster.network.outsideAddresses[OUTSIDE.loadBalancer]}`);
@@ -38,7 +40,7 @@ async function down(): Promise<void> {
 }
 
 const command = process.argv[2];
-(command === 'up' ? up(process.argv.includes('--platform')) : command === 'down' ? down() : Promise.reject(new Error('usage: tsx scripts/local-cluster/main.ts up|down')))
+(command === 'up' ? up(process.argv.includes('--platform'), process.argv.includes('--kubectl') ? 'kubectl' : 'flux') : command === 'down' ? down() : Promise.reject(new Error('usage: tsx scripts/local-cluster/main.ts up|down')))
   .catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);

@@ -2,9 +2,10 @@
 // (outside.ts), Vault configured by vault/bootstrap.sh as an operator runs it on day one, the
 // add-ons the cluster stack installs (cert-manager, metrics-server, the Vault Agent injector), the images of the
 // five services (built from their Dockerfiles) and of the third-party workloads
-// (workload-images.ts), and then the local environment's charts as rendered, with the bindings
-// substituted as Flux's post-build substitution does. Resolves once every Deployment is rolled
-// out.
+// (workload-images.ts), and then the local environment's charts as rendered: by default applied
+// by Flux through the configuration drill, as production applies them (gitops.ts), or by kubectl
+// with the bindings substituted as Flux's post-build substitution does. Resolves once every
+// Deployment is rolled out.
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -22,6 +23,8 @@ import { dockerfileRecipe, nodeBaseRecipe } from './images';
 import type { ImageRecipe } from './images';
 import { findCertManager, startCertManager } from './cert-manager';
 import type { CertManager } from './cert-manager';
+import { applyWithFlux } from './gitops';
+import type { LocalGitops } from './gitops';
 import { startLocalCluster } from './index';
 import type { LocalCluster } from './index';
 import { outsideDnsHosts, startOutsideServers } from './outside';
@@ -97,6 +100,8 @@ export interface LocalPlatform {
   readonly environment: ChartEnvironment;
   /** stdout of vault/bootstrap.sh. */
   readonly bootstrapOutput: string;
+  /** Flux and the configuration drill's result, when Flux applied the charts (applyWith: 'flux'). */
+  readonly gitops?: LocalGitops;
   dispose(): Promise<void>;
 }
 
@@ -107,6 +112,12 @@ export interface LocalPlatformOptions {
   readonly waitMs?: number;
   /** Progress lines (each step as it starts). */
   readonly log?: (line: string) => void;
+  /**
+   * Who applies the charts: `flux`, as in production (gitops.ts: the artifact in the registry
+   * beside the node, the configuration drill with health checks), or `kubectl`, directly.
+   * @default 'flux'
+   */
+  readonly applyWith?: 'flux' | 'kubectl';
 }
 
 export async function bootstrapVault(platform: { cluster: LocalCluster; outside: OutsideServers; dir: string; spec: PlatformSpec }): Promise<string> {
@@ -235,7 +246,9 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   });
   let outside: OutsideServers | undefined;
   let certManager: CertManager | undefined;
+  let gitops: LocalGitops | undefined;
   const dispose = async () => {
+    await gitops?.dispose();
     await certManager?.dispose();
     await cluster.dispose();
     await outside?.dispose();
@@ -284,12 +297,19 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     log('add-ons: the Vault Agent injector');
     await installVaultInjector(cluster, spec);
 
-    log('charts: applying with the bindings substituted');
     const variables = bindingsVariables(localBindings(environment, outside, plan.outsideAddresses[OUTSIDE.dataTier]!));
     const text = substituteBindings(rendered.map((o) => stringify(o)).join('---\n'), variables);
     await writeFile(join(cluster.dir, 'applied.yaml'), text);
-    await cluster.apply(text);
     const applied = parseAllDocuments(text).map((d) => d.toJSON() as K8sObject);
+    if ((opts.applyWith ?? 'flux') === 'flux') {
+      log('charts: applied by Flux from the registry beside the node (the configuration drill)');
+      gitops = await applyWithFlux({ cluster, spec, environment, bindings: variables, log }).catch(async (error: unknown) => {
+        throw new HarnessError(`${error instanceof Error ? error.message : String(error)}\n${await diagnose(cluster)}`);
+      });
+    } else {
+      log('charts: applying with the bindings substituted');
+      await cluster.apply(text);
+    }
 
     log('charts: waiting for every Deployment');
     for (const d of applied.filter((o) => o.kind === 'Deployment')) {
@@ -300,7 +320,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     }
     log('add-ons: waiting for the metrics API');
     await waitForMetricsApi(cluster, spec);
-    return { cluster, outside, objects: applied, spec, environment, bootstrapOutput, dispose };
+    return { cluster, outside, objects: applied, spec, environment, bootstrapOutput, gitops, dispose };
   } catch (error) {
     await dispose();
     throw error;

@@ -175,9 +175,13 @@ afterAll(async () => {
   await cluster?.dispose();
 }, 120000);
 
-/** kubelet sets these machine-wide at start; the cluster writes them back at the end. */
-const kernelTunables = () => ['vm/overcommit_memory', 'kernel/panic', 'kernel/panic_on_oops'].map((k) => `${k}=${readFileSync(`/proc/sys/${k}`, 'utf8').trim()}`);
-const KERNEL_TUNABLES_BEFORE = kernelTunables();
+/**
+ * kubelet sets these machine-wide at start; the cluster writes them back at the end. The values
+ * before are the cluster's own reading once it held the machine: read when this file loads, they
+ * would be another suite's cluster's (kubelet's) when that one runs meanwhile.
+ */
+const TUNABLES = ['vm/overcommit_memory', 'kernel/panic', 'kernel/panic_on_oops'];
+const kernelTunables = () => TUNABLES.map((k) => `${k}=${readFileSync(`/proc/sys/${k}`, 'utf8').trim()}`);
 
 /** What a cluster leaves on the host while it runs: none of it may remain after dispose(). */
 async function hostTraces(): Promise<string[]> {
@@ -312,8 +316,10 @@ console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), cwd: 
   // Last: it ends the cluster the tests above use.
   test('dispose() leaves nothing behind: no namespace, address, route, cgroup, state file or folder', async () => {
     expect((await hostTraces()).length).toBeGreaterThan(0);
+    const before = TUNABLES.map((k) => `${k}=${cluster!.hostKernelTunables[k]}`);
+    expect(before.filter((entry) => entry.endsWith('=undefined'))).toEqual([]);
     await cluster!.dispose();
     expect(await hostTraces()).toEqual([]);
-    expect(kernelTunables()).toEqual(KERNEL_TUNABLES_BEFORE);
+    expect(kernelTunables()).toEqual(before);
   });
 });

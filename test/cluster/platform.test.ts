@@ -1,18 +1,22 @@
 // The platform run for real on the local cluster (scripts/local-cluster/platform.ts): the local
-// environment's charts as rendered, with the bindings substituted as Flux does, start the five
-// services and PgBouncer; every workload goes Ready with the charts' security settings and its
-// Vault agent; a client at the load balancer's address signs up, logs in, orders and pays through
-// the gateway's Service, and the payment's event reaches order-service over Kafka; a gateway pod
-// evicted mid-traffic (the PodDisruptionBudget's way) costs no request; PgBouncer's exporter serves
-// the series the alerting rules read; metrics-server serves node and pod metrics, and under load
-// through the gateway user-service's HPA scales its Deployment up, then back to its minimum.
+// environment's charts as rendered, applied by Flux as in production (the configuration drill,
+// health checks on: scripts/local-cluster/gitops.ts), start the five services and PgBouncer; every
+// workload goes Ready with the charts' security settings and its Vault agent; a client at the load
+// balancer's address signs up, logs in, orders and pays through the gateway's Service, and the
+// payment's event reaches order-service over Kafka; a gateway pod evicted mid-traffic (the
+// PodDisruptionBudget's way) costs no request; PgBouncer's exporter serves the series the alerting
+// rules read. The drill restored every object within the configuration RTO, and a Deployment
+// deleted by hand comes back Ready through Flux. metrics-server serves node and pod metrics, and
+// under load through the gateway user-service's HPA scales its Deployment up, then back to its
+// minimum.
 //
 // Real: Kubernetes (kubelet, containerd, runc, kube-proxy, CoreDNS, kube-router enforcing the
 // NetworkPolicies), the services' images built from their Dockerfiles, PostgreSQL, Redis, Kafka
 // and Vault of the harness, Vault configured by vault/bootstrap.sh, cert-manager's controller
-// (v1.19.1's packages), the Vault Agent injector (vault-k8s) and the Vault agent, metrics-server
-// (the release its chart runs, scripts/setup/metrics-server.sh) and the HPA controller of
-// kube-controller-manager.
+// (v1.19.1's packages), the Vault Agent injector (vault-k8s) and the Vault agent, Flux's
+// source-controller and kustomize-controller (gitops.fluxControllers) pulling the artifact from
+// the registry beside the node, metrics-server (the release its chart runs,
+// scripts/setup/metrics-server.sh) and the HPA controller of kube-controller-manager.
 // Stand-ins, and why (scripts/local-cluster/images.ts, workload-images.ts):
 // - the images' bases and third-party images, rebuilt from what this machine has: registries
 //   other than the package mirrors cannot be reached. See BASE_STAND_INS and WORKLOAD_STAND_INS.
@@ -27,8 +31,9 @@
 import { randomUUID } from 'node:crypto';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
-import { loadPlatformSpec, localEnvironment, serviceSizing } from '../../lib/spec';
-import { edgeService } from '../../lib/spec/topology';
+import { revisionTag } from '../../charts/gitops-chart';
+import { durationSeconds, loadPlatformSpec, localEnvironment, serviceSizing } from '../../lib/spec';
+import { configRepositoryName, edgeService, GITOPS_OBJECT_NAME } from '../../lib/spec/topology';
 import { HPA_DOWNSCALE_STABILIZATION_S } from '../../scripts/local-cluster';
 import { NODE_NAME } from '../../scripts/local-cluster/components';
 import { metricsServerNames } from '../../scripts/local-cluster/metrics-server';
@@ -37,6 +42,9 @@ import type { K8sObject, LocalPlatform } from '../../scripts/local-cluster/platf
 import { OUTSIDE } from '../../scripts/local-cluster/plan';
 import { apiClient, newAccount, orderBody } from '../services/integration/client';
 import type { Account, Api } from '../services/integration/client';
+import { readyCondition } from '../harness';
+import type { FluxObject, KubeEvent } from '../harness';
+import { inventoryKeys, objectKey } from '../gitops/cluster';
 
 const spec = loadPlatformSpec();
 const environment = localEnvironment(spec);
@@ -44,6 +52,10 @@ const edge = edgeService(spec);
 const REQUEST_TIMEOUT_MS = 30000;
 /** How long the NetworkPolicy test may hold the machine's one cluster (test/cluster/local-cluster.test.ts). */
 const CLUSTER_WAIT_MS = 10 * 60_000;
+/** disasterRecovery.configuration.rto: the drill's budget, within which it waits before it gives up. */
+const RTO_SECONDS = durationSeconds(spec.disasterRecovery.configuration!.rto);
+/** A Kustomization's apply and health wait (gitops.applyTimeout), with a minute for the request to be picked up. */
+const APPLY_MS = durationSeconds(spec.gitops.applyTimeout) * 1000 + 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let platform: LocalPlatform;
@@ -96,6 +108,28 @@ async function pods(namespace?: string): Promise<Pod[]> {
 
 const deployments = () => platform.objects.filter((o): o is K8sObject => o.kind === 'Deployment');
 
+interface DeploymentStatus {
+  metadata: { uid: string; labels?: Record<string, string> };
+  spec: { replicas: number };
+  status?: { replicas?: number; readyReplicas?: number; updatedReplicas?: number; availableReplicas?: number; conditions?: { type: string; status: string }[] };
+}
+
+async function deploymentStatus(d: K8sObject): Promise<DeploymentStatus> {
+  return JSON.parse(await platform.cluster.kubectl(['-n', d.metadata.namespace!, 'get', 'deployment', d.metadata.name, '-o', 'json'])) as DeploymentStatus;
+}
+
+/** Rolled out as kstatus (Flux's health check) and `kubectl rollout status` read it: every replica updated, ready and available. */
+function rolledOut(d: DeploymentStatus): boolean {
+  const s = d.status ?? {};
+  return s.updatedReplicas === d.spec.replicas && s.readyReplicas === d.spec.replicas && s.availableReplicas === d.spec.replicas
+    && (s.conditions ?? []).some((c) => c.type === 'Available' && c.status === 'True');
+}
+
+const fluxNamespace = spec.clusterAddons.flux.namespace;
+async function kustomization(): Promise<FluxObject> {
+  return JSON.parse(await platform.cluster.kubectl(['-n', fluxNamespace, 'get', 'kustomization.kustomize.toolkit.fluxcd.io', GITOPS_OBJECT_NAME, '-o', 'json'])) as FluxObject;
+}
+
 beforeAll(async () => {
   platform = await startLocalPlatform({ spec, environment, waitMs: CLUSTER_WAIT_MS, log: (line) => process.stderr.write(`local platform: ${line}\n`) });
   const service = JSON.parse(await platform.cluster.kubectl(['-n', edge.name, 'get', 'service', edge.name, '-o', 'json'])) as { spec: { clusterIP: string } };
@@ -106,7 +140,7 @@ beforeAll(async () => {
   const base = `https://${service.spec.clusterIP}:${edge.port}`;
   api = apiClient(base, fetchFrom(from, ca, servername));
   apiOver = (agent) => apiClient(base, fetchFrom(from, ca, servername, agent));
-}, CLUSTER_WAIT_MS + 1_200_000);
+}, CLUSTER_WAIT_MS + 1_200_000 + RTO_SECONDS * 1000);
 
 afterAll(async () => {
   await platform?.dispose();
@@ -213,6 +247,69 @@ describe('the platform on a real local cluster', () => {
     expect(served).toBeGreaterThan(10);
     expect(failures).toEqual([]);
   }, 600_000);
+});
+
+describe('Flux applied the workloads: the configuration drill with health checks on the real cluster', () => {
+  it('restored the revision from the registry beside the node within the configuration RTO, every step done', () => {
+    const gitops = platform.gitops;
+    if (!gitops) throw new Error('the platform was started without Flux (applyWith: kubectl)');
+    const { restore } = gitops;
+    process.stderr.write(`configuration drill: ${restore.totalSeconds} s of ${restore.budgetSeconds} s; ${restore.steps.map((s) => `${s.step} ${s.seconds} s`).join(', ')}\n`);
+    expect(restore).toMatchObject({
+      mode: 'executed', environment: environment.name, healthChecked: true, budgetSeconds: RTO_SECONDS, withinBudget: true,
+      source: `oci://${platform.cluster.registryAddress}/${configRepositoryName(spec)}`,
+      appliedRevision: `${revisionTag(environment.gitops.revision)}@${gitops.artifact.digest}`,
+    });
+    expect(restore.steps.map((s) => s.step)).toEqual(['reconciler', 'source', 'apply', 'verify']);
+    for (const step of restore.steps) {
+      expect({ step: step.step, done: typeof step.seconds === 'number' && step.seconds >= 0 && step.detail !== null }).toEqual({ step: step.step, done: true });
+    }
+    expect(restore.steps.find((s) => s.step === 'apply')?.detail).toMatch(/, healthy$/);
+    expect(restore.totalSeconds).toBeLessThanOrEqual(RTO_SECONDS);
+    expect(restore.objectsApplied).toBe(platform.objects.length);
+  });
+
+  it("holds in the Kustomization's inventory exactly the rendered objects, every Deployment rolled out under Flux", async () => {
+    const k = await kustomization();
+    expect(readyCondition(k)).toMatchObject({ status: 'True' });
+    expect(k.spec.wait).toBe(true);
+    const rendered = platform.objects.map(objectKey).sort();
+    expect(new Set(rendered).size).toBe(rendered.length);
+    expect(inventoryKeys(k)).toEqual(rendered);
+    for (const d of deployments()) {
+      const live = await deploymentStatus(d);
+      expect({ deployment: d.metadata.name, rolledOut: rolledOut(live), appliedBy: live.metadata.labels?.['kustomize.toolkit.fluxcd.io/name'] })
+        .toEqual({ deployment: d.metadata.name, rolledOut: true, appliedBy: GITOPS_OBJECT_NAME });
+    }
+  });
+
+  it('brings back a Deployment deleted by hand, Ready, on the next reconciliation', async () => {
+    const target = deployments().find((d) => d.metadata.namespace !== 'pgbouncer' && d.metadata.name !== edge.name)!;
+    const where = ['-n', target.metadata.namespace!];
+    const uid = (await deploymentStatus(target)).metadata.uid;
+    await platform.cluster.kubectl([...where, 'delete', 'deployment', target.metadata.name, '--wait=true', '--timeout=120s'], undefined, 130_000);
+
+    // What `flux reconcile` does, instead of waiting out the drift interval (docs/gitops.md "Drift").
+    const requestedAt = new Date().toISOString();
+    await platform.cluster.kubectl(['-n', fluxNamespace, 'annotate', 'kustomization.kustomize.toolkit.fluxcd.io', GITOPS_OBJECT_NAME,
+      `reconcile.fluxcd.io/requestedAt=${requestedAt}`, '--overwrite']);
+    const deadline = Date.now() + APPLY_MS;
+    let k = await kustomization();
+    while (k.status?.lastHandledReconcileAt !== requestedAt) {
+      if (Date.now() > deadline) throw new Error(`the reconcile requested at ${requestedAt} not handled within ${APPLY_MS} ms: ${JSON.stringify(k.status?.conditions)}\n${platform.gitops?.controllers.logTails()}`);
+      await sleep(2000);
+      k = await kustomization();
+    }
+    // wait: true: Ready only once the recreated Deployment is healthy, so it is rolled out now.
+    expect(readyCondition(k)).toMatchObject({ status: 'True' });
+    const back = await deploymentStatus(target);
+    expect(back.metadata.uid).not.toBe(uid);
+    expect(rolledOut(back)).toBe(true);
+
+    const events = JSON.parse(await platform.cluster.kubectl(['-n', fluxNamespace, 'get', 'events', '-o', 'json',
+      `--field-selector=involvedObject.kind=Kustomization,involvedObject.name=${GITOPS_OBJECT_NAME}`])) as { items: KubeEvent[] };
+    expect(events.items.map((e) => e.message).join('\n')).toContain(`Deployment/${target.metadata.namespace}/${target.metadata.name} created`);
+  }, APPLY_MS + 180_000);
 });
 
 interface Condition { type: string; status: string; reason?: string; message?: string }

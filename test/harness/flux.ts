@@ -3,15 +3,15 @@
 // cluster's test CA) standing in for ECR, source-controller (OCIRepository: pulls the artifact,
 // serves it from its storage over HTTP) and kustomize-controller (Kustomization: builds and applies
 // it with server-side apply). The controllers run outside the cluster with the admin kubeconfig, as
-// processes of their own (process.ts), in one temp dir with their logs.
+// processes of their own (scripts/gitops/flux-controllers.ts), in one temp dir with their logs.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pushManifests } from '../../scripts/gitops/artifact';
 import type { PushedArtifact } from '../../scripts/gitops/artifact';
+import { findFluxBinaries, startFluxControllers } from '../../scripts/gitops/flux-controllers';
 import {
-  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, disposeOnce, freePort, randomSecret, setUpInTempDir, sleep, startOnFreePorts,
-  tailFile, waitReady,
+  HarnessError, ManagedProcess, REPO_ROOT, disposeOnce, freePort, randomSecret, setUpInTempDir, sleep, startOnFreePorts, waitReady,
 } from '../../scripts/local-stack/process';
 import { requestJson } from '../../scripts/local-stack/https';
 import type { KubeApiServer } from './kube-apiserver';
@@ -20,7 +20,6 @@ import type { KubeApiServer } from './kube-apiserver';
 // Kustomization of the whole platform applies in a few seconds.
 const READY_TIMEOUT_MS = 120000;
 const DEFAULT_WAIT_MS = 180000;
-const BINARIES = ['source-controller', 'kustomize-controller', 'registry', 'oras'] as const;
 
 /** The Flux objects the harness reconciles and waits for, by kind. */
 const FLUX_RESOURCES = {
@@ -31,15 +30,6 @@ export type FluxKind = keyof typeof FLUX_RESOURCES;
 
 /** The annotation `flux reconcile` sets: a controller handles it at once and echoes it in status. */
 export const RECONCILE_REQUEST_ANNOTATION = 'reconcile.fluxcd.io/requestedAt';
-
-export function findFluxBinaries(root = cacheDir('flux', 'bin')): string {
-  for (const name of BINARIES) {
-    if (!existsSync(join(root, name))) {
-      throw new HarnessError(`missing: ${name} (no ${join(root, name)}); build it with \`npm run setup\` (scripts/setup/flux.sh)`);
-    }
-  }
-  return root;
-}
 
 export interface FluxOptions {
   readonly kube: KubeApiServer;
@@ -180,40 +170,13 @@ async function setUp(dir: string, binDir: string, opts: FluxOptions, started: Ma
   });
 
   // --- controllers ------------------------------------------------------------------------------
-  const env = { ...process.env, KUBECONFIG: kube.kubeconfig, RUNTIME_NAMESPACE: namespace };
-  const controller = async (name: 'source-controller' | 'kustomize-controller', extraArgs: (port: () => Promise<number>) => Promise<string[]>) => {
-    const proc = new ManagedProcess({ name, command: join(binDir, name), args: [], cwd: dir, env, logFile: join(dir, `${name}.log`), orphanDir: dir });
-    let healthPort = 0;
-    await startOnFreePorts(proc, async () => {
-      healthPort = await freePort();
-      proc.opts.args = [
-        `--health-addr=127.0.0.1:${healthPort}`, `--metrics-addr=127.0.0.1:${await freePort()}`,
-        '--log-encoding=json', ...(await extraArgs(freePort)),
-      ];
-    }, async () => {
-      proc.start();
-      started.push(proc);
-      // controller-runtime's readiness: the manager runs (informers started, webhooks none).
-      await waitReady(proc, async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`, { signal: AbortSignal.timeout(5000) })).ok, {
-        timeoutMs: READY_TIMEOUT_MS, intervalMs: 200, what: `http://127.0.0.1:${healthPort}/readyz`,
-      });
-    });
-    return proc;
-  };
-  const storage = join(dir, 'storage');
-  await mkdir(storage);
-  const sourceController = await controller('source-controller', async (port) => {
-    // The artifact server: kustomize-controller downloads from the advertised address.
-    const storagePort = await port();
-    return [`--storage-path=${storage}`, `--storage-addr=127.0.0.1:${storagePort}`, `--storage-adv-addr=127.0.0.1:${storagePort}`];
+  const controllers = await startFluxControllers({
+    kubeconfig: kube.kubeconfig, namespace, dir, orphanDir: dir, binDir, onStarted: (proc) => started.push(proc),
   });
-  const kustomizeController = await controller('kustomize-controller', async () => []);
+  const { sourceController, kustomizeController } = controllers;
 
-  const logFiles = { registry: registryLog, sourceController: sourceController.opts.logFile, kustomizeController: kustomizeController.opts.logFile };
-  const logTails = (lines = 25) => [
-    `--- source-controller (${logFiles.sourceController}):\n${tailFile(logFiles.sourceController, lines)}`,
-    `--- kustomize-controller (${logFiles.kustomizeController}):\n${tailFile(logFiles.kustomizeController, lines)}`,
-  ].join('\n');
+  const logFiles = { registry: registryLog, ...controllers.logFiles };
+  const { logTails } = controllers;
   const path = (kind: FluxKind, name?: string) => {
     const collection = `/${FLUX_RESOURCES[kind].replace('{ns}', namespace)}`;
     return name === undefined ? collection : `${collection}/${name}`;
@@ -230,11 +193,7 @@ async function setUp(dir: string, binDir: string, opts: FluxOptions, started: Ma
     let last: FluxObject | undefined;
     let lastError: unknown;
     for (;;) {
-      for (const proc of [sourceController, kustomizeController]) {
-        if (!proc.running) {
-          throw new HarnessError(`${proc.opts.name} exited (code ${proc.exitInfo?.code ?? 'none'}) while waiting for ${kind}/${name}${what ? ` (${what})` : ''}:\n${logTails()}`);
-        }
-      }
+      controllers.assertRunning(`${kind}/${name}${what ? ` (${what})` : ''}`);
       try {
         last = await get(kind, name);
         if (predicate(last)) return last;

@@ -4,6 +4,7 @@ export * from '../../scripts/local-stack';
 export { startVault, VAULT_VERSION, type VaultServer, type VaultServerOptions } from '../../scripts/local-stack/vault';
 export { startKubeApiServer, KUBERNETES_VERSION, SERVICE_ACCOUNT_ISSUER, type KubeApiServer, type KubeApiServerOptions } from './kube-apiserver';
 export {
-  startFlux, findFluxBinaries, readyCondition, describeStatus, RECONCILE_REQUEST_ANNOTATION,
+  startFlux, readyCondition, describeStatus, RECONCILE_REQUEST_ANNOTATION,
   type Flux, type FluxOptions, type FluxKind, type FluxObject, type KubeEvent,
 } from './flux';
+export { findFluxBinaries } from '../../scripts/gitops/flux-controllers';

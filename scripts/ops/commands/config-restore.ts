@@ -7,7 +7,7 @@
  */
 import { App } from 'cdk8s';
 import { durationSeconds } from '../../../lib/spec';
-import type { EnvironmentSpec, PlatformSpec } from '../../../lib/spec';
+import type { ChartEnvironment, PlatformSpec } from '../../../lib/spec';
 import { configRepositoryUrl, GITOPS_OBJECT_NAME } from '../../../lib/spec/topology';
 import { GitopsChart, revisionTag } from '../../../charts/gitops-chart';
 import type { GitopsSource } from '../../../charts/gitops-chart';
@@ -55,9 +55,12 @@ export interface ConfigRestoreResult {
   readonly withinBudget: boolean | null;
 }
 
-interface RestoreOptions {
-  readonly environment: EnvironmentSpec;
+export interface RestoreOptions {
+  /** An AWS environment of the spec, or the local one (scripts/local-cluster/gitops.ts). */
+  readonly environment: ChartEnvironment;
+  /** @default the environment's ECR repository */
   readonly source?: GitopsSource;
+  /** False only for an API server without nodes (--skip-health). */
   readonly waitForHealth: boolean;
 }
 
@@ -137,6 +140,84 @@ async function verifyInventory(kube: Kube, kustomization: KubeObject): Promise<n
   return entries.length;
 }
 
+/** What the plan and the run share: the tag, the result's head, the steps and the objects applied. */
+function restoreBase(spec: PlatformSpec, options: RestoreOptions) {
+  const { environment } = options;
+  const objects = gitopsObjects(spec, options);
+  const tag = revisionTag(environment.gitops.revision);
+  const source = options.source?.url ?? `oci://${configRepositoryUrl(spec, environment)}`;
+  const budgetSeconds = durationSeconds(spec.disasterRecovery.configuration!.rto);
+  return {
+    tag,
+    objects,
+    base: {
+      environment: environment.name, revision: tag, source, budgetSeconds, healthChecked: options.waitForHealth,
+      objects: objects.map(describe),
+    },
+    planned: plannedSteps(spec, options, source, tag),
+  };
+}
+
+/** The drill's dry run: the steps and the objects it would apply, nothing touched. */
+export function planRestore(spec: PlatformSpec, options: RestoreOptions): ConfigRestoreResult {
+  const { base, planned } = restoreBase(spec, options);
+  return { ...base, mode: 'plan', steps: planned, appliedRevision: null, objectsApplied: null, totalSeconds: null, withinBudget: null };
+}
+
+/**
+ * The drill itself (`config-restore <env> --execute`): points Flux at the environment's revision
+ * and times each step until every object is applied (and healthy), within the RTO or failing.
+ */
+export async function executeRestore(kube: Kube, spec: PlatformSpec, options: RestoreOptions, log: (line: string) => void): Promise<ConfigRestoreResult> {
+  const { tag, objects, base, planned } = restoreBase(spec, options);
+  const { budgetSeconds } = base;
+  const namespace = spec.clusterAddons.flux.namespace;
+  const started = Date.now();
+  const deadline = started + budgetSeconds * 1000;
+  const steps: RestoreStep[] = [];
+  const timed = async <T>(index: number, body: () => Promise<{ value: T; detail: string }>): Promise<T> => {
+    const stepStarted = Date.now();
+    log(`${planned[index]!.step}: ${planned[index]!.action}`);
+    const { value, detail } = await body();
+    const seconds = Math.round((Date.now() - stepStarted) / 100) / 10;
+    steps.push({ ...planned[index]!, seconds, detail });
+    log(`${planned[index]!.step}: done in ${seconds} s (${detail})`);
+    return value;
+  };
+
+  await timed(0, async () => ({ value: undefined, detail: await checkReconciler(kube, spec) }));
+  const artifactRevision = await timed(1, async () => {
+    await kube.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+    const repository = await waitUntil(`OCIRepository ${namespace}/${GITOPS_OBJECT_NAME}`, deadline,
+      () => kube.get('ocirepository.source.toolkit.fluxcd.io', GITOPS_OBJECT_NAME, namespace),
+      (r) => condition(r, 'Ready')?.status === 'True' && String(r?.status?.artifact?.revision ?? '').startsWith(`${tag}@`)
+        && r?.status?.observedGeneration === r?.metadata?.generation,
+      conditionText);
+    const revision = String(repository?.status?.artifact?.revision);
+    return { value: revision, detail: `artifact ${revision}` };
+  });
+  const kustomization = await timed(2, async () => {
+    // A Kustomization that existed before (a re-run) reconciles now instead of at its interval.
+    await kube.kubectl(['annotate', '-n', namespace, 'kustomization.kustomize.toolkit.fluxcd.io', GITOPS_OBJECT_NAME,
+      `reconcile.fluxcd.io/requestedAt=${new Date().toISOString()}`, '--overwrite']);
+    const applied = await waitUntil(`Kustomization ${namespace}/${GITOPS_OBJECT_NAME}`, deadline,
+      () => kube.get('kustomization.kustomize.toolkit.fluxcd.io', GITOPS_OBJECT_NAME, namespace),
+      (k) => condition(k, 'Ready')?.status === 'True' && k?.status?.lastAppliedRevision === artifactRevision,
+      conditionText);
+    return { value: applied!, detail: `applied ${applied?.status?.lastAppliedRevision}${options.waitForHealth ? ', healthy' : ''}` };
+  });
+  const objectsApplied = await timed(3, async () => {
+    const count = await verifyInventory(kube, kustomization);
+    return { value: count, detail: `${count} objects present` };
+  });
+  const totalSeconds = Math.round((Date.now() - started) / 100) / 10;
+  return {
+    ...base, mode: 'executed', steps, appliedRevision: artifactRevision, objectsApplied, totalSeconds,
+    withinBudget: totalSeconds <= budgetSeconds,
+  };
+}
+
 export const configRestoreCommand: OpsCommand<ConfigRestoreResult> = {
   name: 'config-restore',
   summary: 'configuration DR drill: bring a cluster to the recorded revision and time it against the RTO (dry run unless --execute)',
@@ -147,66 +228,8 @@ export const configRestoreCommand: OpsCommand<ConfigRestoreResult> = {
   },
   async run(args, { spec, log }) {
     const options = restoreOptions(spec, args);
-    const { environment } = options;
-    const objects = gitopsObjects(spec, options);
-    const tag = revisionTag(environment.gitops.revision);
-    const source = options.source?.url ?? `oci://${configRepositoryUrl(spec, environment)}`;
-    const budgetSeconds = durationSeconds(spec.disasterRecovery.configuration!.rto);
-    const base = {
-      environment: environment.name, revision: tag, source, budgetSeconds, healthChecked: options.waitForHealth,
-      objects: objects.map(describe),
-    };
-    const planned = plannedSteps(spec, options, source, tag);
-    if (args.values[EXECUTE_FLAG] !== true) {
-      return { ...base, mode: 'plan', steps: planned, appliedRevision: null, objectsApplied: null, totalSeconds: null, withinBudget: null };
-    }
-
-    const kube = kubeFromArgs(args);
-    const namespace = spec.clusterAddons.flux.namespace;
-    const started = Date.now();
-    const deadline = started + budgetSeconds * 1000;
-    const steps: RestoreStep[] = [];
-    const timed = async <T>(index: number, body: () => Promise<{ value: T; detail: string }>): Promise<T> => {
-      const stepStarted = Date.now();
-      log(`${planned[index]!.step}: ${planned[index]!.action}`);
-      const { value, detail } = await body();
-      const seconds = Math.round((Date.now() - stepStarted) / 100) / 10;
-      steps.push({ ...planned[index]!, seconds, detail });
-      log(`${planned[index]!.step}: done in ${seconds} s (${detail})`);
-      return value;
-    };
-
-    await timed(0, async () => ({ value: undefined, detail: await checkReconciler(kube, spec) }));
-    const artifactRevision = await timed(1, async () => {
-      await kube.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-f', '-'],
-        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
-      const repository = await waitUntil(`OCIRepository ${namespace}/${GITOPS_OBJECT_NAME}`, deadline,
-        () => kube.get('ocirepository.source.toolkit.fluxcd.io', GITOPS_OBJECT_NAME, namespace),
-        (r) => condition(r, 'Ready')?.status === 'True' && String(r?.status?.artifact?.revision ?? '').startsWith(`${tag}@`)
-          && r?.status?.observedGeneration === r?.metadata?.generation,
-        conditionText);
-      const revision = String(repository?.status?.artifact?.revision);
-      return { value: revision, detail: `artifact ${revision}` };
-    });
-    const kustomization = await timed(2, async () => {
-      // A Kustomization that existed before (a re-run) reconciles now instead of at its interval.
-      await kube.kubectl(['annotate', '-n', namespace, 'kustomization.kustomize.toolkit.fluxcd.io', GITOPS_OBJECT_NAME,
-        `reconcile.fluxcd.io/requestedAt=${new Date().toISOString()}`, '--overwrite']);
-      const applied = await waitUntil(`Kustomization ${namespace}/${GITOPS_OBJECT_NAME}`, deadline,
-        () => kube.get('kustomization.kustomize.toolkit.fluxcd.io', GITOPS_OBJECT_NAME, namespace),
-        (k) => condition(k, 'Ready')?.status === 'True' && k?.status?.lastAppliedRevision === artifactRevision,
-        conditionText);
-      return { value: applied!, detail: `applied ${applied?.status?.lastAppliedRevision}${options.waitForHealth ? ', healthy' : ''}` };
-    });
-    const objectsApplied = await timed(3, async () => {
-      const count = await verifyInventory(kube, kustomization);
-      return { value: count, detail: `${count} objects present` };
-    });
-    const totalSeconds = Math.round((Date.now() - started) / 100) / 10;
-    return {
-      ...base, mode: 'executed', steps, appliedRevision: artifactRevision, objectsApplied, totalSeconds,
-      withinBudget: totalSeconds <= budgetSeconds,
-    };
+    if (args.values[EXECUTE_FLAG] !== true) return planRestore(spec, options);
+    return executeRestore(kubeFromArgs(args), spec, options, log);
   },
   offline(args, context) {
     const { spec } = context;
