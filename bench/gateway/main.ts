@@ -16,36 +16,18 @@
  *   npm run bench:gateway [-- --connections 50 --duration 10 --warmup 3 --runner bundle --profile <dir>]
  */
 import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildService } from '../../scripts/build-services';
 import { freePort } from '../../scripts/local-stack';
 import { prepareStack } from '../../test/services/integration/stack';
-import type { PreparedStack, Workload } from '../../test/services/integration/stack';
-
-const ROOT = join(__dirname, '..', '..');
+import type { PreparedStack } from '../../test/services/integration/stack';
+import { buildFor, cpuMeter, parseRunner, spawnService, waitReady } from '../lib/services';
 
 interface Result { readonly rps: number; readonly p50Ms: number; readonly p99Ms: number; readonly errors: string; readonly requests: number }
-
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc; 0 elsewhere). */
-function cpuMs(pid: number | undefined): number {
-  try {
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return 0;
-  }
-}
-// sysconf(_SC_CLK_TCK): 100 on every Linux Node runs on.
-const CLOCK_TICKS = 100;
 
 function need(binary: string, pkg: string): void {
   if (spawnSync('sh', ['-c', `command -v ${binary}`]).status !== 0) {
@@ -80,20 +62,6 @@ function wrk(url: string, connections: number, seconds: number, headers: Record<
       resolve({ rps: Number(rps), p50Ms: toMs(p50), p99Ms: toMs(p99), errors: [non2xx ? `${non2xx} non-2xx` : '', socketErrors ?? ''].filter(Boolean).join('; '), requests });
     });
   });
-}
-
-async function waitReady(url: string, what: string, child?: ChildProcess): Promise<void> {
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    if (child && child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} not ready at ${url} within 60 s`);
 }
 
 /**
@@ -146,31 +114,6 @@ function fixedRate(url: string, connections: number, seconds: number, rate: numb
   });
 }
 
-type Runner = 'bundle' | 'tsx';
-
-interface SpawnOptions {
-  readonly runner: Runner;
-  /** Directory for a CPU profile of this process (written when it exits). */
-  readonly profileDir?: string;
-}
-
-function spawnService(stack: PreparedStack, name: Workload, env: Record<string, string>, opts: SpawnOptions): ChildProcess {
-  const profile = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
-  // As the image runs it (services/*/Dockerfile: NODE_OPTIONS=--enable-source-maps, node main.js).
-  const args = opts.runner === 'bundle'
-    ? [...profile, '--enable-source-maps', join(ROOT, 'build', 'services', name, 'main.js')]
-    : [...profile, '--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  stack.onDispose(() => new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  }));
-  return child;
-}
-
 async function startNginx(stack: PreparedStack, body: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-nginx-'));
   const [proxyPort, upstreamPort] = await Promise.all([freePort(), freePort()]);
@@ -217,8 +160,7 @@ async function main(): Promise<void> {
       runner: { type: 'string', default: 'bundle' }, profile: { type: 'string' },
     },
   });
-  const runner = values.runner as Runner;
-  if (runner !== 'bundle' && runner !== 'tsx') throw new Error(`--runner must be bundle or tsx, got ${JSON.stringify(values.runner)}`);
+  const runner = parseRunner(values.runner);
   const profileDir = values.profile ? resolve(values.profile) : undefined;
   const connections = Number(values.connections);
   const duration = Number(values.duration);
@@ -228,10 +170,7 @@ async function main(): Promise<void> {
   }
   need('nginx', 'nginx');
   need('wrk', 'wrk');
-  if (runner === 'bundle') {
-    process.stderr.write('bench:gateway: building the service bundles (npm run build:services)...\n');
-    for (const name of ['user-service', 'auth-service', 'api-gateway'] as const) await buildService(name);
-  }
+  await buildFor(runner, ['user-service', 'auth-service', 'api-gateway'], 'bench:gateway');
 
   process.stderr.write('bench:gateway: starting PostgreSQL, Redis, user-service, auth-service, api-gateway...\n');
   const stack = await prepareStack({
@@ -272,11 +211,9 @@ async function main(): Promise<void> {
     await wrk(nginxUrl, connections, warmup, {});
     const a = await wrk(nginxUrl, connections, duration, {});
     await wrk(userUrl, connections, warmup, auth0);
-    const services = { 'api-gateway': gateway, 'user-service': users, 'auth-service': auth };
-    const cpuBefore = Object.values(services).map((p) => cpuMs(p.pid));
+    const cpu = cpuMeter({ 'api-gateway': gateway, 'user-service': users, 'auth-service': auth });
     const b = await wrk(userUrl, connections, duration, auth0);
-    // CPU per request is what the load on a shared machine does not change much.
-    const cpuPerRequest = Object.keys(services).map((name, i) => `${name} ${((cpuMs(Object.values(services)[i]!.pid) - cpuBefore[i]!) / Math.max(1, b.requests)).toFixed(3)}`);
+    const cpuPerRequest = cpu.perUnit(b.requests);
     const halfRate = Math.max(1, Math.round(b.rps / 2));
     const c = await fixedRate(userUrl, connections, duration, halfRate, auth0);
 
@@ -288,7 +225,7 @@ async function main(): Promise<void> {
       row('(b) api-gateway GET /v1/users/{id} (full path)', b),
       row(`(c) (b) at half its rate, ${halfRate} req/s offered`, c),
       '',
-      `(b) CPU per request, ms: ${cpuPerRequest.join(', ')}`,
+      `(b) CPU per request, ms: ${cpuPerRequest}`,
       `ratio b/a: throughput ${(b.rps / a.rps).toFixed(3)}, p50 ${(b.p50Ms / a.p50Ms).toFixed(1)}x, p99 ${(b.p99Ms / a.p99Ms).toFixed(1)}x`,
       `machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}; every process on one host; services run as ${runner === 'bundle' ? 'esbuild bundles' : 'TypeScript via tsx'}`,
       '',

@@ -7,15 +7,15 @@
  * p99 measured by consuming the topic (consume time - event occurredAt) and p99 read from
  * order-service's outbox_publish_lag_seconds histogram (row creation to broker ack; bucket bound).
  *
- * The services run as child processes (node + tsx on their main.ts, configured by environment
- * like a Deployment), each with its own event loop as in production.
+ * The services run as child processes on what production runs, the esbuild bundles (bench/lib/services.ts;
+ * `--runner tsx` runs the sources); the benchmark prints the CPU time each spent per order, and
+ * `--profile <dir>` writes CPU profiles of api-gateway and order-service there.
  *
- *   npm run bench:orders [-- --connections 20 --duration 60 --warmup 5 --users 20]
+ *   npm run bench:orders [-- --connections 20 --duration 60 --warmup 5 --users 20 --runner bundle --profile <dir>]
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { ORDER_EVENTS_TOPIC } from '../../services/events';
@@ -24,37 +24,10 @@ import type { KafkaMessage } from '../../services/shared/src/kafka';
 import { apiClient, newAccount, orderBody } from '../../test/services/integration/client';
 import { freePort } from '../../scripts/local-stack';
 import { prepareStack } from '../../test/services/integration/stack';
-import type { AnyWorkload, PreparedStack } from '../../test/services/integration/stack';
+import { buildFor, cpuMeter, parseRunner, spawnService, waitReady } from '../lib/services';
 
-const ROOT = join(__dirname, '..', '..');
 // After the load stops, how long the lag consumer may take to see the last events.
 const DRAIN_TIMEOUT_MS = 120_000;
-
-async function waitReady(url: string, what: string, child: ChildProcess): Promise<void> {
-  const until = Date.now() + 90_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} not ready at ${url} within 90 s`);
-}
-
-function spawnService(stack: PreparedStack, name: AnyWorkload, env: Readonly<Record<string, string>>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], {
-    cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  stack.onDispose(() => new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  }));
-  return child;
-}
 
 /** Cumulative bucket counts of a Prometheus histogram (summed over labels), by upper bound. */
 async function histogram(port: number, name: string): Promise<Map<number, number>> {
@@ -96,13 +69,17 @@ async function main(): Promise<void> {
     options: {
       connections: { type: 'string', default: '20' }, duration: { type: 'string', default: '60' },
       warmup: { type: 'string', default: '5' }, users: { type: 'string', default: '20' },
+      runner: { type: 'string', default: 'bundle' }, profile: { type: 'string' },
     },
   });
+  const runner = parseRunner(values.runner);
+  const profileDir = values.profile ? resolve(values.profile) : undefined;
   const opts = { connections: Number(values.connections), duration: Number(values.duration), warmup: Number(values.warmup), users: Number(values.users) };
   for (const [k, v] of Object.entries(opts)) {
     if (!Number.isInteger(v) || v < (k === 'warmup' ? 0 : 1)) throw new Error(`--${k} must be a ${k === 'warmup' ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(values[k as keyof typeof values])}`);
   }
 
+  await buildFor(runner, ['user-service', 'auth-service', 'order-service', 'api-gateway'], 'bench:orders');
   process.stderr.write('bench:orders: starting PostgreSQL, Redis, Kafka, user-, auth-, order-service and api-gateway...\n');
   const stack = await prepareStack({
     logLevel: 'warn', orders: true, kafka: true,
@@ -113,11 +90,13 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   try {
     const [httpPort, healthPort] = await Promise.all([freePort(), freePort()]);
+    const started: Record<string, ChildProcess> = {};
     for (const name of ['user-service', 'auth-service', 'order-service'] as const) {
       const env = stack.env[name]!;
-      await waitReady(`http://127.0.0.1:${env.HEALTH_PORT}/readyz`, name, spawnService(stack, name, env));
+      started[name] = spawnService(stack, name, env, { runner, ...(profileDir && name === 'order-service' ? { profileDir } : {}) });
+      await waitReady(`http://127.0.0.1:${env.HEALTH_PORT}/readyz`, name, started[name]);
     }
-    const gateway = spawnService(stack, 'api-gateway', { ...stack.env['api-gateway'], HTTP_PORT: String(httpPort), HEALTH_PORT: String(healthPort) });
+    const gateway = spawnService(stack, 'api-gateway', { ...stack.env['api-gateway'], HTTP_PORT: String(httpPort), HEALTH_PORT: String(healthPort) }, { runner, ...(profileDir ? { profileDir } : {}) });
     await waitReady(`http://127.0.0.1:${healthPort}/readyz`, 'api-gateway', gateway);
     const base = `http://127.0.0.1:${httpPort}`;
     const api = apiClient(base);
@@ -163,7 +142,9 @@ async function main(): Promise<void> {
     const lagBefore = await histogram(orderHealthPort, 'outbox_publish_lag_seconds');
     const seenBefore = seen.size;
     measuring = true;
+    const cpu = cpuMeter({ 'api-gateway': gateway, 'order-service': started['order-service']!, 'user-service': started['user-service']!, 'auth-service': started['auth-service']! });
     const result = await run(opts.duration);
+    const cpuPerOrder = cpu.perUnit(result['2xx']);
     const created = result['2xx'];
     await drained(() => seen.size - seenBefore >= created);
     measuring = false;
@@ -180,7 +161,8 @@ async function main(): Promise<void> {
       `errors               ${errors}  (non-2xx ${result.non2xx}, connection errors ${result.errors}, timeouts ${result.timeouts})`,
       `outbox->Kafka lag    p50 ${quantile(sorted, 0.5).toFixed(0)} ms, p99 ${quantile(sorted, 0.99).toFixed(0)} ms  (${sorted.length} events consumed for ${created} orders; consume time - occurredAt)`,
       `                     p99 <= ${(bucketQuantile(lagBefore, lagAfter, 0.99) * 1000).toFixed(0)} ms  (order-service outbox_publish_lag_seconds, row creation -> broker ack, bucket bound)`,
-      `machine: ${cpus().length} CPUs, Node ${process.version}; every process on one host`,
+      `CPU per order, ms   ${cpuPerOrder}  (during the measured run; the relay's publishing included)`,
+      `machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}; every process on one host; services run as ${runner === 'bundle' ? 'esbuild bundles' : 'TypeScript via tsx'}`,
       '',
     ].join('\n'));
     if (errors > 0) process.exitCode = 1;

@@ -185,12 +185,17 @@ export class OrderStore {
          FROM unnest($2::text[], $3::int[], $4::numeric[]) WITH ORDINALITY AS t(product_id, quantity, unit_price)`,
         [order.id, items.map((i) => i.productId), items.map((i) => i.quantity), items.map((i) => formatAmount(i.unitPriceMinor, currency))],
       );
-      const [row] = await this.withItems(client, [order]);
+      // The items as written (formatAmount is the canonical form the table's numerics read back as).
+      const row: OrderRow = {
+        id: order.id, userId: order.user_id, total: canonical(order.total, currency), currency, status: order.status,
+        createdAt: order.created_at, updatedAt: order.updated_at,
+        items: items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPrice: formatAmount(i.unitPriceMinor, currency) })),
+      };
       await enqueue(client, newEvent('order.created', order.id, {
         userId, status: 'pending', total: money(order),
-        items: row!.items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPrice: { amount: i.unitPrice, currency } })),
+        items: row.items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPrice: { amount: i.unitPrice, currency } })),
       }, order.created_at));
-      return row!;
+      return row;
     });
   }
 

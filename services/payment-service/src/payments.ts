@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { PAYMENT_EVENTS_TOPIC, assertValidEvent, formatAmount, newEvent, parseAmount } from '../../events';
 import type { EventEnvelope, PaymentEventType } from '../../events';
-import { ServiceError, Status, isUniqueViolation } from '../../shared/src';
+import { ServiceError, Status, isUniqueViolation, outboxTransactionEnded } from '../../shared/src';
 import type { Logger } from '../../shared/src';
 import { ProviderUnavailableError } from './provider';
 import type { PaymentProvider, ProviderOutcome } from './provider';
@@ -243,13 +243,24 @@ export class Payments {
     await client.query('BEGIN');
     let done = false;
     const commit = async () => {
-      await client.query('COMMIT');
+      await this.end(client, 'COMMIT');
       done = true;
     };
     try {
       return await fn(commit);
     } finally {
-      if (!done) await client.query('ROLLBACK').catch(() => undefined);
+      if (!done) await this.end(client, 'ROLLBACK').catch(() => undefined);
+    }
+  }
+
+  /** Ends the transaction; a commit of events wakes the outbox relay. */
+  private async end(client: PoolClient, how: 'COMMIT' | 'ROLLBACK'): Promise<void> {
+    try {
+      await client.query(how);
+      outboxTransactionEnded(this.deps.pool, client, how === 'COMMIT');
+    } catch (err) {
+      outboxTransactionEnded(this.deps.pool, client, false);
+      throw err;
     }
   }
 
@@ -335,13 +346,13 @@ export class Payments {
       try {
         const { rows } = await client.query<DbRow>(`SELECT ${COLUMNS} FROM payments WHERE id = $1 FOR UPDATE`, [id]);
         if (!rows[0]) {
-          await client.query('COMMIT');
+          await this.end(client, 'COMMIT');
           committed = true;
           return undefined;
         }
         const payment = toRow(rows[0]);
         if (payment.status !== 'captured') {
-          await client.query('COMMIT');
+          await this.end(client, 'COMMIT');
           committed = true;
           if (payment.status === 'refunded') return payment;
           throw new ServiceError(Status.FAILED_PRECONDITION, `id: payment ${id} is ${payment.status}; only captured payments can be refunded`);
@@ -361,12 +372,12 @@ export class Payments {
         );
         const refunded = toRow(updated.rows[0]!);
         await this.emit(client, refunded);
-        await client.query('COMMIT');
+        await this.end(client, 'COMMIT');
         committed = true;
         this.deps.logger.info({ paymentId: id, orderId: refunded.orderId }, 'payment refunded');
         return refunded;
       } finally {
-        if (!committed) await client.query('ROLLBACK').catch(() => undefined);
+        if (!committed) await this.end(client, 'ROLLBACK').catch(() => undefined);
       }
     } catch (err) {
       broken = err;

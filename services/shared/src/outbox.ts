@@ -50,9 +50,6 @@ DROP TABLE processed_events;
 DROP TABLE outbox;
 `;
 
-/** NOTIFY channel the relay LISTENs on; enqueue notifies it (delivered at commit). */
-export const OUTBOX_CHANNEL = 'outbox';
-
 /** Anything that runs a query: a pool client inside the caller's transaction. */
 export type Queryable = Pick<PoolClient, 'query'>;
 
@@ -60,6 +57,36 @@ function topicForType(type: string): string {
   const entry = EVENT_SCHEMAS.find((s) => s.types.includes(type));
   if (!entry) throw new Error(`no topic publishes event type ${JSON.stringify(type)}`);
   return entry.topic;
+}
+
+/**
+ * The relays are woken in process, by the transaction that wrote the rows, once it has
+ * committed: the writer and its relay share a pool, and every replica runs both. Not by
+ * LISTEN/NOTIFY: PgBouncer's transaction pooling, which the services connect through, does not
+ * deliver notifications (the relay would wait for its poll), and NOTIFY serialises the commits
+ * of every notifying transaction on one lock. A row whose writer died before the wake is picked
+ * up by the next poll.
+ */
+const wroteEvents = new WeakSet<object>();
+const commitListeners = new WeakMap<Pool, Set<() => void>>();
+
+/** Calls `listener` after each commit on `pool` of a transaction that enqueued events; returns the unsubscribe. */
+export function onOutboxCommit(pool: Pool, listener: () => void): () => void {
+  let listeners = commitListeners.get(pool);
+  if (!listeners) commitListeners.set(pool, (listeners = new Set()));
+  listeners.add(listener);
+  return () => {
+    listeners.delete(listener);
+  };
+}
+
+/**
+ * Call when the transaction on `client` has ended (`committed`: whether by COMMIT): wakes the
+ * pool's relays if it enqueued events. withTransaction does this itself.
+ */
+export function outboxTransactionEnded(pool: Pool, client: object, committed: boolean): void {
+  if (!wroteEvents.delete(client) || !committed) return;
+  for (const listener of commitListeners.get(pool) ?? []) listener();
 }
 
 /**
@@ -71,11 +98,10 @@ export async function enqueue(client: Queryable, event: EventEnvelope): Promise<
   const topic = topicForType(event.type);
   assertValidEvent(topic, event);
   await client.query(
-    `WITH row AS (
-       INSERT INTO outbox (event_id, topic, message_key, event_type, event) VALUES ($1, $2, $3, $4, $5) RETURNING id
-     ) SELECT pg_notify($6, '') FROM row`,
-    [event.eventId, topic, event.orderId, event.type, JSON.stringify(event), OUTBOX_CHANNEL],
+    'INSERT INTO outbox (event_id, topic, message_key, event_type, event) VALUES ($1, $2, $3, $4, $5)',
+    [event.eventId, topic, event.orderId, event.type, JSON.stringify(event)],
   );
+  wroteEvents.add(client);
 }
 
 /**
@@ -88,7 +114,10 @@ export async function processOnce<T>(client: Queryable, eventId: string, effect:
   return { processed: true, result: await effect(client) };
 }
 
-/** BEGIN; fn(client); COMMIT — ROLLBACK on error. The client goes back to the pool either way. */
+/**
+ * BEGIN; fn(client); COMMIT — ROLLBACK on error. The client goes back to the pool either way;
+ * the pool's relays are woken when the committed transaction enqueued events.
+ */
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
@@ -96,8 +125,10 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
+    outboxTransactionEnded(pool, client, true);
     return result;
   } catch (err) {
+    outboxTransactionEnded(pool, client, false);
     try {
       await client.query('ROLLBACK');
     } catch {
@@ -118,7 +149,10 @@ export interface OutboxRelayOptions {
   readonly registry: Registry;
   /** Rows per Kafka request (default 200). */
   readonly batchSize?: number;
-  /** Poll even without a NOTIFY (default 1000 ms): NOTIFY does not pass PgBouncer's transaction mode. */
+  /**
+   * Poll interval (default 1000 ms): the relay is woken at once by the commits of its pool's
+   * writers; the poll finds rows whose writer died between its commit and the wake.
+   */
   readonly pollIntervalMs?: number;
   /** Backoff while Kafka or PostgreSQL fails: from min, doubling, up to max (default 200 ms .. 5 s). */
   readonly minBackoffMs?: number;
@@ -168,7 +202,7 @@ export class OutboxRelay {
   private readonly sendTimeoutMs: number;
   private readonly retentionMs: number;
   private producer: KafkaProducer | undefined;
-  private listener: PoolClient | undefined;
+  private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
@@ -224,6 +258,7 @@ export class OutboxRelay {
   /** Starts the relay loop (idempotent). */
   start(): void {
     if (this.running || this.stopped) return;
+    this.unsubscribe = onOutboxCommit(this.options.pool, () => this.notify());
     this.running = this.loop();
   }
 
@@ -242,8 +277,8 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
+    this.unsubscribe?.();
     await this.running;
-    await this.closeListener();
     await this.closeProducer();
   }
 
@@ -325,7 +360,6 @@ export class OutboxRelay {
     let failing = false;
     while (!this.stopped) {
       try {
-        await this.ensureListener();
         this.woken = false;
         let published: number;
         let total = 0;
@@ -367,43 +401,6 @@ export class OutboxRelay {
         done();
       };
     });
-  }
-
-  /** LISTEN on a dedicated connection; a lost connection is replaced on the next pass. */
-  private async ensureListener(): Promise<void> {
-    if (this.listener) return;
-    const client = await this.options.pool.connect();
-    const drop = () => {
-      if (this.listener !== client) return;
-      this.listener = undefined;
-      client.removeAllListeners('notification');
-      client.release(true);
-    };
-    client.on('error', (err) => {
-      this.options.logger.warn({ err }, 'outbox LISTEN connection failed');
-      drop();
-    });
-    client.on('notification', () => this.notify());
-    try {
-      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
-    } catch (err) {
-      client.release(true);
-      throw err;
-    }
-    this.listener = client;
-  }
-
-  private async closeListener(): Promise<void> {
-    const client = this.listener;
-    if (!client) return;
-    this.listener = undefined;
-    client.removeAllListeners('notification');
-    try {
-      await client.query(`UNLISTEN ${OUTBOX_CHANNEL}`);
-      client.release();
-    } catch {
-      client.release(true);
-    }
   }
 
   private async closeProducer(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The transactional outbox against real PostgreSQL and Kafka (SASL_SSL, SCRAM-SHA-512) from the
  * harness: enqueue in the caller's transaction, the relay's per-key order (also with two relays
- * racing), schema validation, processOnce de-duplication, and the one-source migration.
+ * racing), its wake by its writers' commits, schema validation, processOnce de-duplication, and
+ * the one-source migration.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -173,6 +174,47 @@ describe('OutboxRelay', () => {
       await Promise.all(relays.map((r) => r.stop()));
     }
     expect(await unsent()).toBe(0);
+  });
+});
+
+describe('the relay is woken by its writers\' commits', () => {
+  test('a commit on its pool wakes it at once; a rollback, or a write through another pool (another replica), waits for its poll', async () => {
+    // A poll far beyond the test's budget: whatever is published in time was woken by a commit.
+    const r = new OutboxRelay({
+      pool, registry: new Registry(), logger: silent, pollIntervalMs: 600_000,
+      createProducer: () => createKafkaProducer(kafkaConfig(kafka), { clientId: 'outbox-wake-test' }),
+    });
+    const other = new Pool({ connectionString: db.url, max: 2 });
+    other.on('error', () => undefined);
+    const isSent = async (eventId: string) => (await pool.query('SELECT 1 FROM outbox WHERE event_id = $1 AND sent_at IS NOT NULL', [eventId])).rowCount === 1;
+    r.start();
+    try {
+      // Its first pass is done (it reached PostgreSQL and Kafka); now it sleeps until woken.
+      for (let i = 0; i < 600 && !r.isHealthy; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(r.isHealthy).toBe(true);
+
+      const elsewhere = created(randomUUID(), 1);
+      await withTransaction(other, (client) => enqueue(client, elsewhere));
+      const rolledBack = created(randomUUID(), 2);
+      await expect(withTransaction(pool, async (client) => {
+        await enqueue(client, rolledBack);
+        throw new Error('abandoned');
+      })).rejects.toThrow('abandoned');
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(await isSent(elsewhere.eventId)).toBe(false);
+
+      const here = created(randomUUID(), 3);
+      await withTransaction(pool, (client) => enqueue(client, here));
+      const wanted = new Set([here.eventId, elsewhere.eventId]);
+      const seen = await readTopic(kafka, ORDER_EVENTS_TOPIC, (m) => m.filter((x) => wanted.has((x.value as { eventId: string }).eventId)).length >= 2);
+      const ids = seen.map((x) => (x.value as { eventId: string }).eventId);
+      expect(ids).toEqual(expect.arrayContaining([here.eventId, elsewhere.eventId]));
+      expect(ids).not.toContain(rolledBack.eventId);
+      expect([await isSent(here.eventId), await isSent(elsewhere.eventId)]).toEqual([true, true]);
+    } finally {
+      await r.stop();
+      await other.end();
+    }
   });
 });
 
