@@ -125,6 +125,22 @@ function rolledOut(d: DeploymentStatus): boolean {
     && (s.conditions ?? []).some((c) => c.type === 'Available' && c.status === 'True');
 }
 
+/**
+ * The Deployment's status once rolled out, or the last one seen after `timeoutMs`. Waited for as
+ * `kubectl rollout status` does, not read once: the charts leave the replica count to the
+ * autoscalers, and an HPA that scales (the sign-ups above load auth-service) after Flux's health
+ * check adds a pod that is not Ready yet.
+ */
+async function rolledOutWithin(d: K8sObject, timeoutMs = 180_000): Promise<DeploymentStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let live = await deploymentStatus(d);
+  while (!rolledOut(live) && Date.now() < deadline) {
+    await sleep(2000);
+    live = await deploymentStatus(d);
+  }
+  return live;
+}
+
 const fluxNamespace = spec.clusterAddons.flux.namespace;
 async function kustomization(): Promise<FluxObject> {
   return JSON.parse(await platform.cluster.kubectl(['-n', fluxNamespace, 'get', 'kustomization.kustomize.toolkit.fluxcd.io', GITOPS_OBJECT_NAME, '-o', 'json'])) as FluxObject;
@@ -277,11 +293,11 @@ describe('Flux applied the workloads: the configuration drill with health checks
     expect(new Set(rendered).size).toBe(rendered.length);
     expect(inventoryKeys(k)).toEqual(rendered);
     for (const d of deployments()) {
-      const live = await deploymentStatus(d);
+      const live = await rolledOutWithin(d);
       expect({ deployment: d.metadata.name, rolledOut: rolledOut(live), appliedBy: live.metadata.labels?.['kustomize.toolkit.fluxcd.io/name'] })
         .toEqual({ deployment: d.metadata.name, rolledOut: true, appliedBy: GITOPS_OBJECT_NAME });
     }
-  });
+  }, 600_000);
 
   it('brings back a Deployment deleted by hand, Ready, on the next reconciliation', async () => {
     const target = deployments().find((d) => d.metadata.namespace !== 'pgbouncer' && d.metadata.name !== edge.name)!;
@@ -300,16 +316,23 @@ describe('Flux applied the workloads: the configuration drill with health checks
       await sleep(2000);
       k = await kustomization();
     }
-    // wait: true: Ready only once the recreated Deployment is healthy, so it is rolled out now.
+    // wait: true: Ready only once the recreated Deployment was healthy (its HPA may scale it since).
     expect(readyCondition(k)).toMatchObject({ status: 'True' });
-    const back = await deploymentStatus(target);
+    const back = await rolledOutWithin(target);
     expect(back.metadata.uid).not.toBe(uid);
     expect(rolledOut(back)).toBe(true);
+    // Back in service: every pod of the service was replaced at once, and its callers find the new
+    // ones when they next resolve the headless Service (grpc-js waits up to 30 s between lookups).
+    let signup = 0;
+    for (const until = Date.now() + 120_000; signup !== 201 && Date.now() < until; await sleep(2000)) {
+      signup = (await api('POST', '/v1/auth/signup', { body: { email: `back-${randomUUID()}@example.com`, password: 'correct horse battery staple', name: 'Back' } })).status;
+    }
+    expect(signup).toBe(201);
 
     const events = JSON.parse(await platform.cluster.kubectl(['-n', fluxNamespace, 'get', 'events', '-o', 'json',
       `--field-selector=involvedObject.kind=Kustomization,involvedObject.name=${GITOPS_OBJECT_NAME}`])) as { items: KubeEvent[] };
     expect(events.items.map((e) => e.message).join('\n')).toContain(`Deployment/${target.metadata.namespace}/${target.metadata.name} created`);
-  }, APPLY_MS + 180_000);
+  }, APPLY_MS + 500_000);
 });
 
 interface Condition { type: string; status: string; reason?: string; message?: string }
