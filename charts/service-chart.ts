@@ -1,6 +1,6 @@
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { Construct } from 'constructs';
-import { durationSeconds, serviceSizing } from '../lib/spec';
+import { durationSeconds, serviceShutdownGraceMs, serviceSizing } from '../lib/spec';
 import type { ChartEnvironment, PlatformSpec, ServiceSizing, ServiceSpec, VaultSecretKind } from '../lib/spec';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, CertificateSpecPrivateKeyRotationPolicy, CertificateSpecUsages } from './imports/cert-manager.io';
 import { ScaledObject } from './imports/keda.sh';
@@ -254,8 +254,10 @@ function serviceEnv(spec: PlatformSpec, environment: ChartEnvironment, service: 
     { name: 'LOG_LEVEL', value: 'info' },
     service.exposes === 'edge' ? { name: 'HTTP_PORT', value: String(service.port) } : { name: 'GRPC_PORT', value: String(service.port) },
     { name: 'HEALTH_PORT', value: String(service.healthPort) },
-    // Drain within the pod's grace period, with 10 s to spare for the exit.
-    { name: 'SHUTDOWN_GRACE_MS', value: String(Math.max(1, spec.workloads.terminationGracePeriodSeconds - 10) * 1000) },
+    // Keep serving while the endpoint's removal reaches every kube-proxy, then drain within what
+    // is left of the pod's grace period, with time to spare for the exit.
+    { name: 'ENDPOINT_DRAIN_MS', value: String(spec.workloads.endpointDrainSeconds * 1000) },
+    { name: 'SHUTDOWN_GRACE_MS', value: String(serviceShutdownGraceMs(spec)) },
     { name: 'TLS_CERT_FILE', value: `${TLS_MOUNT}/tls.crt` },
     { name: 'TLS_KEY_FILE', value: `${TLS_MOUNT}/tls.key` },
     { name: 'TLS_CA_FILE', value: `${TLS_MOUNT}/ca.crt` },

@@ -11,7 +11,7 @@ import type { PlatformSpec } from './schema';
 
 export * from './schema';
 export * from './parse';
-export { PGBOUNCER_POOLS, pgbouncerClientConnectionsPerPod, pgbouncerServerConnectionsPerPod, serviceDatabaseCount } from './checks';
+export { PGBOUNCER_POOLS, pgbouncerClientConnectionsPerPod, pgbouncerServerConnectionsPerPod, serviceDatabaseCount, serviceShutdownGraceMs } from './checks';
 export * from './names';
 export * from './context';
 export * from './environments';

@@ -398,7 +398,11 @@ export const platformSpecData: PlatformSpecInput = {
     defaultImageTag: 'unreleased',
     // choice: Stripe (services/README.md `STRIPE_*`); test and live mode share the API, the key differs.
     paymentProvider: { apiBase: 'https://api.stripe.com' },
-    terminationGracePeriodSeconds: 30, // choice: the services drain for 20 s (services/README.md) plus headroom
+    // choice: 5 s of endpoint drain, then 15 s for the services' own drain, then 10 s to exit.
+    terminationGracePeriodSeconds: 30,
+    // choice: kube-proxy applies an EndpointSlice change within a second or two on a quiet node,
+    // and the load balancer controller deregisters the pod from the ALB in the same window.
+    endpointDrainSeconds: 5,
     pgbouncer: {
       // choice: two poolers per pool in two zones; the spec's 1000 client connections are shared by
       // all four pods (max_client_conn = 1000 / (2 pools x 2 replicas) = 250 each).

@@ -39,6 +39,17 @@ describe.each(ENVIRONMENT_NAMES)('%s service charts', (envName) => {
       expect(pod.automountServiceAccountToken).toBe(false);
     });
 
+    it('keeps serving through the endpoint drain, then drains and exits within the grace period', () => {
+      expect(pod.terminationGracePeriodSeconds).toBe(spec.workloads.terminationGracePeriodSeconds);
+      const endpointDrainMs = Number(env.ENDPOINT_DRAIN_MS);
+      const shutdownGraceMs = Number(env.SHUTDOWN_GRACE_MS);
+      expect(endpointDrainMs).toBe(spec.workloads.endpointDrainSeconds * 1000);
+      expect(endpointDrainMs).toBeGreaterThan(0);
+      expect(shutdownGraceMs).toBeGreaterThanOrEqual(1000);
+      // Ten seconds of the grace period are left for the exit after both drains.
+      expect(endpointDrainMs + shutdownGraceMs + 10_000).toBe(pod.terminationGracePeriodSeconds * 1000);
+    });
+
     it('sets the requests and limits of the spec', () => {
       expect(container.resources).toEqual(serviceByName(spec, name).resources);
     });

@@ -113,6 +113,10 @@ describe('validation names the field and the value', () => {
       'drRegion.name = "us-east-1": must differ from the region of environment production'],
     ['DR AZ outside the DR region', (d) => { d.drRegion.availabilityZones[0] = 'us-east-1a'; },
       'drRegion.availabilityZones.0 = "us-east-1a": is not in region us-west-2'],
+    ['endpoint drain that leaves the services no drain time', (d) => { d.workloads.endpointDrainSeconds = 20; },
+      'workloads.endpointDrainSeconds = 20: leaves the services no drain time: terminationGracePeriodSeconds (30) must be >= endpointDrainSeconds + 10 s for the exit + 1 s'],
+    ['negative endpoint drain', (d) => { d.workloads.endpointDrainSeconds = -1; },
+      'workloads.endpointDrainSeconds = -1: must be >= 0'],
     ['unknown field', (d) => { (d.environments.production.cluster as Record<string, unknown>).nodes = 10; },
       'environments.production.cluster'],
   ])('rejects a %s', (_, edit, expected) => {

@@ -16,7 +16,7 @@ import { checkVault } from './vault';
 import { checkPorts, checkServiceRoles, checkServices, checkWorkloads } from './workloads';
 
 export type { Report } from './report';
-export { PGBOUNCER_POOLS, pgbouncerClientConnectionsPerPod, pgbouncerServerConnectionsPerPod, serviceDatabaseCount } from './workloads';
+export { PGBOUNCER_POOLS, pgbouncerClientConnectionsPerPod, pgbouncerServerConnectionsPerPod, serviceDatabaseCount, serviceShutdownGraceMs } from './workloads';
 
 export function checkPlatformSpec(spec: PlatformSpec, issue: Report) {
   checkObservability(spec, issue);

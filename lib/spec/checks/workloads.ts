@@ -40,8 +40,24 @@ export function pgbouncerServerConnectionsPerPod(spec: Pick<PlatformSpec, 'servi
   return serviceDatabaseCount(spec) * spec.workloads.pgbouncer.maxDbConnections;
 }
 
+/** Seconds of a pod's grace period left for the process to exit after its drain. */
+export const EXIT_HEADROOM_SECONDS = 10;
+
+/**
+ * The services' own drain (SHUTDOWN_GRACE_MS), in ms: the grace period less the endpoint drain
+ * before it and the exit headroom after it.
+ */
+export function serviceShutdownGraceMs(spec: Pick<PlatformSpec, 'workloads'>): number {
+  const { terminationGracePeriodSeconds, endpointDrainSeconds } = spec.workloads;
+  return (terminationGracePeriodSeconds - endpointDrainSeconds - EXIT_HEADROOM_SECONDS) * 1000;
+}
+
 export function checkWorkloads(spec: PlatformSpec, issue: Report) {
   const { workloads: w } = spec;
+  if (serviceShutdownGraceMs(spec) < 1000) {
+    issue(['workloads', 'endpointDrainSeconds'], w.endpointDrainSeconds,
+      `leaves the services no drain time: terminationGracePeriodSeconds (${w.terminationGracePeriodSeconds}) must be >= endpointDrainSeconds + ${EXIT_HEADROOM_SECONDS} s for the exit + 1 s`);
+  }
   const names = spec.services.map((s) => s.name);
   const databaseOwners = new Map<string, string>();
   spec.services.forEach((s, i) => {

@@ -161,8 +161,17 @@ export const workloads = z.strictObject({
     /** `STRIPE_API_BASE`; the NetworkPolicy opens the internet on its port only (443 unless given). */
     apiBase: httpsOrigin,
   }),
-  /** Seconds between SIGTERM and SIGKILL; must exceed the services' drain time (SHUTDOWN_GRACE_MS). */
+  /**
+   * Seconds between SIGTERM and SIGKILL: the endpoint drain, then the services' own drain
+   * (SHUTDOWN_GRACE_MS, what is left less 10 s for the exit).
+   */
   terminationGracePeriodSeconds: z.number().int().min(1).max(600),
+  /**
+   * Seconds a service keeps serving after SIGTERM before it drains (ENDPOINT_DRAIN_MS): the
+   * Endpoints controller and every node's kube-proxy (and the ALB's target group) stop sending
+   * it new connections only some time after the pod is marked terminating.
+   */
+  endpointDrainSeconds: z.number().int().min(0, 'must be >= 0').max(120, 'must be <= 120'),
   pgbouncer: z.strictObject({
     /** At least two, so a node drain or AZ loss leaves a pooler (PodDisruptionBudget minAvailable 1). */
     replicas: z.number().int().min(MIN_POOLER_REPLICAS, `must be >= ${MIN_POOLER_REPLICAS} (one pooler must survive a disruption)`),

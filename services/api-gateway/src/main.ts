@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(gatewayEnvSchema());
   const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
   const handle = await startGateway(config, { logger });
-  runUntilSignal(handle, logger, { graceMs: config.SHUTDOWN_GRACE_MS });
+  runUntilSignal(handle, logger, { graceMs: config.SHUTDOWN_GRACE_MS, endpointDrainMs: config.ENDPOINT_DRAIN_MS });
 }
 
 main().catch((err: unknown) => {

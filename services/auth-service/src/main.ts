@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
   const handle = await startAuthService(config, { logger });
   logger.info({ grpcPort: handle.grpcPort, healthPort: handle.healthPort }, 'auth-service started');
-  runUntilSignal(handle, logger, { graceMs: config.SHUTDOWN_GRACE_MS });
+  runUntilSignal(handle, logger, { graceMs: config.SHUTDOWN_GRACE_MS, endpointDrainMs: config.ENDPOINT_DRAIN_MS });
 }
 
 main().catch((err: unknown) => {

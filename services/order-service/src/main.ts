@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
   try {
     const handle = await startOrderService(config, { logger });
-    runUntilSignal(handle, logger, { graceMs: config.SHUTDOWN_GRACE_MS });
+    runUntilSignal(handle, logger, { graceMs: config.SHUTDOWN_GRACE_MS, endpointDrainMs: config.ENDPOINT_DRAIN_MS });
   } catch (err) {
     logger.fatal({ err }, 'order-service failed to start');
     logger.flush();

@@ -38,6 +38,9 @@ export const portVar = (fallback?: number) => {
 export const positiveIntVar = (fallback: number) =>
   z.preprocess(unsetIfEmpty, z.coerce.number({ error: 'must be a number' }).int('must be an integer').positive('must be > 0').optional().default(fallback));
 
+export const nonNegativeIntVar = (fallback: number) =>
+  z.preprocess(unsetIfEmpty, z.coerce.number({ error: 'must be a number' }).int('must be an integer').nonnegative('must be >= 0').optional().default(fallback));
+
 export const stringVar = () => z.preprocess(unsetIfEmpty, required().min(1));
 
 export const hostVar = () =>
@@ -75,12 +78,14 @@ export const grpcTargetVar = () =>
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** Every process: logging, health port (default the spec's healthPort), drain time. */
+/** Every process: logging, health port (default the spec's healthPort), endpoint drain and drain time. */
 export function commonEnv(service: string) {
   const svc = serviceSpec(service);
   return {
     LOG_LEVEL: z.preprocess(unsetIfEmpty, z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional().default('info')),
     HEALTH_PORT: portVar(svc.healthPort),
+    // 0 outside a cluster: nothing routes by endpoints there.
+    ENDPOINT_DRAIN_MS: nonNegativeIntVar(0),
     SHUTDOWN_GRACE_MS: positiveIntVar(20000),
   };
 }

@@ -51,6 +51,10 @@ export function clientChannelOptions(extra: grpc.ChannelOptions = {}): grpc.Chan
     // A callee back after a crash or a rollout is reached within seconds (grpc-js would back
     // off up to two minutes between attempts).
     'grpc.max_reconnect_backoff_ms': 10_000,
+    // When every address of a headless Service is gone at once (a Deployment replaced), the
+    // channel learns the new pods' only by resolving again, which grpc-js allows once in 30 s
+    // by default; 5 s is CoreDNS's TTL for those records.
+    'grpc.dns_min_time_between_resolutions_ms': 5_000,
     ...extra,
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Process lifecycle: on SIGTERM/SIGINT stop gracefully (not ready, drain, close pools) and
- * exit 0; a second signal, or a stop that outlives the grace period, exits 1 at once.
+ * Process lifecycle: on SIGTERM/SIGINT keep serving for the endpoint drain, then stop gracefully
+ * (not ready, drain, close pools) and exit 0; a second signal, or a stop that outlives the grace
+ * period, exits 1 at once.
  */
 import type { Logger } from 'pino';
 
@@ -11,6 +12,12 @@ export interface Stoppable {
 export interface RunOptions {
   /** SHUTDOWN_GRACE_MS; the process gives stop() this long plus a small margin. */
   readonly graceMs: number;
+  /**
+   * ENDPOINT_DRAIN_MS: how long the process keeps serving, unchanged, after the signal. A pod
+   * marked terminating still receives new connections until every kube-proxy has seen it leave
+   * the Service's endpoints; stopping at once refuses them.
+   */
+  readonly endpointDrainMs?: number;
   readonly signals?: readonly NodeJS.Signals[];
   /** Injected by tests; process.exit otherwise. */
   readonly exit?: (code: number) => void;
@@ -27,9 +34,11 @@ export function runUntilSignal(handle: Stoppable, logger: Logger, options: RunOp
     resolveStopped = resolve;
   });
   let finished = false;
+  let drainTimer: NodeJS.Timeout | undefined;
   const finish = (code: number) => {
     if (finished) return;
     finished = true;
+    if (drainTimer) clearTimeout(drainTimer);
     for (const s of signals) process.off(s, onSignal);
     logger.flush?.();
     resolveStopped(code);
@@ -42,7 +51,17 @@ export function runUntilSignal(handle: Stoppable, logger: Logger, options: RunOp
       return;
     }
     stopping = true;
-    logger.info({ signal, graceMs: options.graceMs }, 'shutting down');
+    const endpointDrainMs = options.endpointDrainMs ?? 0;
+    logger.info({ signal, endpointDrainMs, graceMs: options.graceMs }, 'shutting down');
+    if (endpointDrainMs > 0) {
+      // Not unref'd: the process must live through the drain even with its servers idle.
+      drainTimer = setTimeout(stop, endpointDrainMs);
+    } else {
+      stop();
+    }
+  };
+  const stop = () => {
+    drainTimer = undefined;
     const timer = setTimeout(() => {
       logger.error({ graceMs: options.graceMs }, 'shutdown exceeded the grace period');
       finish(1);

@@ -63,7 +63,7 @@ beforeAll(async () => {
   const ordersDb = await pg.createDatabase('orders');
   const orderCert = await issueServiceCertificate(ca, 'order-service');
   orderService = await startOrderService({
-    LOG_LEVEL: 'silent', HEALTH_PORT: 0, SHUTDOWN_GRACE_MS: 5000, GRPC_PORT: 0, GRPC_ALLOWED_PEERS: ['api-gateway', 'payment-service'],
+    LOG_LEVEL: 'silent', HEALTH_PORT: 0, ENDPOINT_DRAIN_MS: 0, SHUTDOWN_GRACE_MS: 5000, GRPC_PORT: 0, GRPC_ALLOWED_PEERS: ['api-gateway', 'payment-service'],
     TLS_CERT_FILE: orderCert.certFile, TLS_KEY_FILE: orderCert.keyFile, TLS_CA_FILE: ca.caFile,
     DATABASE_HOST: 'localhost', DATABASE_PORT: pg.port, DATABASE_NAME: ordersDb.database, DATABASE_USER: ordersDb.user,
     DATABASE_PASSWORD_FILE: ordersDb.passwordFile, DATABASE_CA_FILE: pg.caFile, ...kafkaConfig(),
@@ -337,7 +337,7 @@ describe('payment.v1.PaymentService over gRPC', () => {
   let serverCert: IssuedCertificate;
 
   const serviceConfig = (orderServiceAddr: string): PaymentServiceConfig => ({
-    LOG_LEVEL: 'silent', HEALTH_PORT: 0, SHUTDOWN_GRACE_MS: 5000, GRPC_PORT: 0, GRPC_ALLOWED_PEERS: ['api-gateway'],
+    LOG_LEVEL: 'silent', HEALTH_PORT: 0, ENDPOINT_DRAIN_MS: 0, SHUTDOWN_GRACE_MS: 5000, GRPC_PORT: 0, GRPC_ALLOWED_PEERS: ['api-gateway'],
     TLS_CERT_FILE: serverCert.certFile, TLS_KEY_FILE: serverCert.keyFile, TLS_CA_FILE: ca.caFile,
     DATABASE_HOST: 'localhost', DATABASE_PORT: pg.port, DATABASE_NAME: db.database, DATABASE_USER: db.user,
     DATABASE_PASSWORD_FILE: db.passwordFile, DATABASE_CA_FILE: pg.caFile, ...kafkaConfig(),

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
     expect(config.REDIS_TLS).toBe(true);
     expect(config.LOG_LEVEL).toBe('info');
     expect(config.SHUTDOWN_GRACE_MS).toBe(20000);
+    expect(config.ENDPOINT_DRAIN_MS).toBe(0);
     expect(config.GRPC_ALLOWED_PEERS).toEqual(['api-gateway']);
   });
 
@@ -58,6 +59,8 @@ describe('loadConfig', () => {
     ['GRPC_PORT', '70000', /GRPC_PORT must be a port 1\.\.65535 \(got "70000"\)/],
     ['HEALTH_PORT', '80.5', /HEALTH_PORT must be an integer port number/],
     ['SHUTDOWN_GRACE_MS', '-1', /SHUTDOWN_GRACE_MS must be > 0/],
+    ['ENDPOINT_DRAIN_MS', '-5', /ENDPOINT_DRAIN_MS must be >= 0/],
+    ['ENDPOINT_DRAIN_MS', '2.5', /ENDPOINT_DRAIN_MS must be an integer/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
     ['REDIS_TLS', 'yes', /REDIS_TLS must be "true" or "false"/],
     ['GRPC_ALLOWED_PEERS', 'Api Gateway', /GRPC_ALLOWED_PEERS must list service names/],

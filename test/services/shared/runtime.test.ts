@@ -77,6 +77,46 @@ describe('runUntilSignal', () => {
     release();
   });
 
+  test('with an endpoint drain it keeps serving for that long, then stops', async () => {
+    jest.useFakeTimers();
+    try {
+      const { logger, lines } = capture();
+      const exits: number[] = [];
+      let stops = 0;
+      const { stopped } = runUntilSignal({ stop: async () => void stops++ }, logger, { graceMs: 1000, endpointDrainMs: 5000, signals: [signal], exit: (c) => exits.push(c) });
+      process.emit(signal, signal);
+      expect(lines.find((l) => l.msg === 'shutting down')).toMatchObject({ endpointDrainMs: 5000, graceMs: 1000 });
+      jest.advanceTimersByTime(4999);
+      expect(stops).toBe(0);
+      expect(exits).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(stops).toBe(1);
+      expect(await stopped).toBe(0);
+      expect(exits).toEqual([0]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  test('a second signal during the endpoint drain exits 1 at once without stopping', async () => {
+    jest.useFakeTimers();
+    try {
+      const { logger } = capture();
+      const exits: number[] = [];
+      let stops = 0;
+      const { stopped } = runUntilSignal({ stop: async () => void stops++ }, logger, { graceMs: 1000, endpointDrainMs: 5000, signals: [signal], exit: (c) => exits.push(c) });
+      process.emit(signal, signal);
+      process.emit(signal, signal);
+      expect(await stopped).toBe(1);
+      jest.advanceTimersByTime(10_000);
+      expect(stops).toBe(0);
+      expect(exits).toEqual([1]);
+      expect(process.listenerCount(signal)).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   test('a failing stop exits 1', async () => {
     const { logger } = capture();
     const exits: number[] = [];

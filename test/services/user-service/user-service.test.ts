@@ -54,7 +54,7 @@ function environment(ports: { grpc: number; health: number }): Record<string, st
 
 function config(): UserServiceConfig {
   return {
-    LOG_LEVEL: 'silent', HEALTH_PORT: 0, SHUTDOWN_GRACE_MS: 5000, GRPC_PORT: 0, GRPC_ALLOWED_PEERS: ['api-gateway', 'auth-service'],
+    LOG_LEVEL: 'silent', HEALTH_PORT: 0, ENDPOINT_DRAIN_MS: 0, SHUTDOWN_GRACE_MS: 5000, GRPC_PORT: 0, GRPC_ALLOWED_PEERS: ['api-gateway', 'auth-service'],
     TLS_CERT_FILE: serverCert.certFile, TLS_KEY_FILE: serverCert.keyFile, TLS_CA_FILE: ca.caFile,
     DATABASE_HOST: 'localhost', DATABASE_PORT: pg.port, DATABASE_NAME: db.database, DATABASE_USER: db.user,
     DATABASE_PASSWORD_FILE: db.passwordFile, DATABASE_CA_FILE: pg.caFile, DATABASE_READ_HOST: undefined, DATABASE_READ_PORT: undefined,
