@@ -11,7 +11,7 @@ import {
   GrpcServer,
   Metrics,
   runMigrations,
-  startHealthServer, Cleanups, startupGate, migrationsBeside,
+  startHealthServer, Cleanups, gracefulStop, serveGrpc, startupGate, migrationsBeside,
 } from '../../shared/src';
 import type { HealthServer, Logger, Postgres } from '../../shared/src';
 import { Accounts } from './accounts';
@@ -112,8 +112,7 @@ export async function startAuthService(config: AuthConfig, deps: AuthServiceDeps
 
     const server = new GrpcServer({ tls, allowedPeers: config.GRPC_ALLOWED_PEERS, logger, metrics });
     server.addService(AuthServiceService, authHandlers({ accounts, authorizer, keys, clock, jwksMaxAgeSeconds: config.JWKS_MAX_AGE_SECONDS }));
-    cleanups.push(() => server.forceShutdown());
-    const grpcPort = await server.listen(config.GRPC_PORT, deps.host);
+    const grpcPort = await serveGrpc(server, { port: config.GRPC_PORT, host: deps.host, health, cleanups });
 
     // Redis is not a readiness dependency: every path falls back to PostgreSQL without it.
     health.addReadinessCheck('postgres', () => postgres.ping());
@@ -144,7 +143,6 @@ export async function startAuthService(config: AuthConfig, deps: AuthServiceDeps
     });
     markStarted();
 
-    let stopping: Promise<void> | undefined;
     return {
       grpcPort,
       healthPort: health.port,
@@ -152,15 +150,7 @@ export async function startAuthService(config: AuthConfig, deps: AuthServiceDeps
       postgres,
       redis,
       authorizer,
-      stop() {
-        stopping ??= (async () => {
-          // Leave the Service first, then let calls in flight finish, then close dependencies.
-          health.setDraining();
-          await server.drain(config.SHUTDOWN_GRACE_MS);
-          await cleanups.run();
-        })();
-        return stopping;
-      },
+      stop: gracefulStop({ health, server, graceMs: config.SHUTDOWN_GRACE_MS, cleanups }),
     };
   } catch (err) {
     await cleanups.run();

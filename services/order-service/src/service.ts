@@ -13,7 +13,7 @@ import { MoneyError, ORDER_EVENTS_TOPIC, PAYMENT_EVENTS_TOPIC, checkCurrency, fo
 import type { EventEnvelope, Money } from '../../events';
 import {
   EventConsumer, GrpcServer, Metrics, OutboxRelay, ServiceError, Status, commonEnv, createKafkaProducer, createLogger,
-  createPostgres, databaseEnv, grpcServerEnv, invalidArgument, kafkaEnv, loadConfig, runMigrations, startHealthServer, Cleanups, startupGate, migrationsBeside,
+  createPostgres, databaseEnv, grpcServerEnv, invalidArgument, kafkaEnv, loadConfig, runMigrations, startHealthServer, Cleanups, gracefulStop, serveGrpc, startupGate, migrationsBeside,
 } from '../../shared/src';
 import type { CallContext, ConsumeOutcome, KafkaMessage, Logger, ServiceHandlers } from '../../shared/src';
 import {
@@ -230,28 +230,15 @@ export async function startOrderService(config: OrderServiceConfig, options: Ord
       metrics,
     });
     grpcServer.addService(OrderServiceService, handlers);
-    cleanups.push(() => grpcServer.forceShutdown());
-    const grpcPort = await grpcServer.listen(config.GRPC_PORT, options.host);
-    health.addReadinessCheck('grpc', async () => {
-      if (grpcServer.isDraining) throw new Error('draining');
-    });
+    const grpcPort = await serveGrpc(grpcServer, { port: config.GRPC_PORT, host: options.host, health, cleanups });
     markStarted();
     logger.info({ grpcPort, healthPort: health.port, topic: ORDER_EVENTS_TOPIC }, 'order-service started');
 
-    let stopping: Promise<void> | undefined;
     return {
       grpcPort,
       healthPort: health.port,
       metrics,
-      stop() {
-        stopping ??= (async () => {
-          health.setDraining();
-          await grpcServer.drain(config.SHUTDOWN_GRACE_MS);
-          // Reverse order: consumer, relay (its last pass finishes), then the pool and health port.
-          await cleanups.run();
-        })();
-        return stopping;
-      },
+      stop: gracefulStop({ health, server: grpcServer, graceMs: config.SHUTDOWN_GRACE_MS, cleanups }),
     };
   } catch (err) {
     await cleanups.run();

@@ -12,7 +12,7 @@ import { MoneyError, checkCurrency, formatAmount, parseAmount } from '../../even
 import {
   GrpcServer, Metrics, OutboxRelay, ServiceError, Status, commonEnv, createClient, createClientCredentials, createKafkaProducer,
   createLogger, createPostgres, databaseEnv, enqueue, fileVar, grpcServerEnv, grpcTargetVar, hasStatus, invalidArgument, kafkaEnv,
-  loadConfig, positiveIntVar, runMigrations, startHealthServer, unary, Cleanups, startupGate, migrationsBeside,
+  loadConfig, positiveIntVar, runMigrations, startHealthServer, unary, Cleanups, gracefulStop, serveGrpc, startupGate, migrationsBeside,
 } from '../../shared/src';
 import type { CallContext, Logger, ServiceHandlers } from '../../shared/src';
 import type { EventEnvelope, PaymentEventType } from '../../events';
@@ -256,27 +256,15 @@ export async function startPaymentService(config: PaymentServiceConfig, options:
 
     const grpcServer = new GrpcServer({ tls, allowedPeers: config.GRPC_ALLOWED_PEERS, logger, metrics });
     grpcServer.addService(PaymentServiceService, handlers);
-    cleanups.push(() => grpcServer.forceShutdown());
-    const grpcPort = await grpcServer.listen(config.GRPC_PORT, options.host);
-    health.addReadinessCheck('grpc', async () => {
-      if (grpcServer.isDraining) throw new Error('draining');
-    });
+    const grpcPort = await serveGrpc(grpcServer, { port: config.GRPC_PORT, host: options.host, health, cleanups });
     markStarted();
     logger.info({ grpcPort, healthPort: health.port, stripeApiBase: config.STRIPE_API_BASE }, 'payment-service started');
 
-    let stopping: Promise<void> | undefined;
     return {
       grpcPort,
       healthPort: health.port,
       metrics,
-      stop() {
-        stopping ??= (async () => {
-          health.setDraining();
-          await grpcServer.drain(config.SHUTDOWN_GRACE_MS);
-          await cleanups.run();
-        })();
-        return stopping;
-      },
+      stop: gracefulStop({ health, server: grpcServer, graceMs: config.SHUTDOWN_GRACE_MS, cleanups }),
     };
   } catch (err) {
     await cleanups.run();

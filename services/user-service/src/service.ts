@@ -7,7 +7,7 @@ import { UserServiceService } from '../../proto/gen/user/v1/user';
 import type { User } from '../../proto/gen/user/v1/user';
 import {
   GrpcServer, Metrics, ServiceError, Status, commonEnv, createLogger, createPostgres, createRedis, databaseEnv,
-  databaseReadEnv, grpcServerEnv, invalidArgument, loadConfig, pingRedis, redisEnv, runMigrations, startHealthServer, Cleanups, startupGate, migrationsBeside,
+  databaseReadEnv, grpcServerEnv, invalidArgument, loadConfig, pingRedis, redisEnv, runMigrations, startHealthServer, Cleanups, gracefulStop, serveGrpc, startupGate, migrationsBeside,
 } from '../../shared/src';
 import type { Logger, ServiceHandlers } from '../../shared/src';
 import { UserCache } from './cache';
@@ -141,27 +141,15 @@ export async function startUserService(config: UserServiceConfig, options: UserS
       metrics,
     });
     grpcServer.addService(UserServiceService, handlers);
-    cleanups.push(() => grpcServer.forceShutdown());
-    const grpcPort = await grpcServer.listen(config.GRPC_PORT, options.host);
-    health.addReadinessCheck('grpc', async () => {
-      if (grpcServer.isDraining) throw new Error('draining');
-    });
+    const grpcPort = await serveGrpc(grpcServer, { port: config.GRPC_PORT, host: options.host, health, cleanups });
     markStarted();
     logger.info({ grpcPort, healthPort: health.port, readReplica: postgres.hasReadReplica }, 'user-service started');
 
-    let stopping: Promise<void> | undefined;
     return {
       grpcPort,
       healthPort: health.port,
       metrics,
-      stop() {
-        stopping ??= (async () => {
-          health.setDraining();
-          await grpcServer.drain(config.SHUTDOWN_GRACE_MS);
-          await cleanups.run();
-        })();
-        return stopping;
-      },
+      stop: gracefulStop({ health, server: grpcServer, graceMs: config.SHUTDOWN_GRACE_MS, cleanups }),
     };
   } catch (err) {
     await cleanups.run();

@@ -151,4 +151,21 @@ describe('start-up helpers', () => {
     markStarted();
     await expect(checks.get('started')!()).resolves.toBeUndefined();
   });
+
+  test('gracefulStop leaves the Service, drains within the grace, then cleans up, once', async () => {
+    const { Cleanups, gracefulStop } = await import('../../../services/shared/src/startup');
+    const order: string[] = [];
+    const cleanups = new Cleanups({ warn: () => undefined } as unknown as PinoLogger);
+    cleanups.push(() => { order.push('pool closed'); });
+    const stop = gracefulStop({
+      health: { setDraining: () => { order.push('not ready'); } },
+      server: { drain: async (graceMs) => { order.push(`drained within ${graceMs} ms`); } },
+      graceMs: 15_000,
+      cleanups,
+    });
+    const first = stop();
+    expect(stop()).toBe(first);
+    await first;
+    expect(order).toEqual(['not ready', 'drained within 15000 ms', 'pool closed']);
+  });
 });
