@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cacheDir, HarnessError } from '../local-stack/process';
+import { cacheDir, HarnessError, installed } from '../local-stack/process';
 
 const execFileAsync = promisify(execFile);
 
@@ -20,9 +20,7 @@ const LAYER_NAME = 'manifests.tar.gz';
 
 /** oras as scripts/setup/flux.sh builds it. */
 export function orasBinary(root = cacheDir('flux', 'bin')): string {
-  const oras = join(root, 'oras');
-  if (!existsSync(oras)) throw new HarnessError(`missing: oras (no ${oras}); build it with \`npm run setup\` (scripts/setup/flux.sh)`);
-  return oras;
+  return installed(join(root, 'oras'), { script: 'flux.sh', what: 'oras' });
 }
 
 /** Writes `dir`'s *.yaml files as a reproducible tar.gz; refuses an empty or missing folder. */

@@ -9,7 +9,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HarnessError, ManagedProcess, REPO_ROOT, cacheDir, freePort, startOnFreePorts, tailFile, waitReady } from '../local-stack/process';
+import { HarnessError, ManagedProcess, REPO_ROOT, cacheDir, freePort, installed, startOnFreePorts, tailFile, waitReady } from '../local-stack/process';
 
 // A Go controller starts in about a second on a loaded 2-core machine.
 const READY_TIMEOUT_MS = 120000;
@@ -19,11 +19,7 @@ const FLUX_CRD_GROUPS = ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.i
 
 /** The folder of the Flux binaries; throws naming the first missing one and how to build it. */
 export function findFluxBinaries(root = cacheDir('flux', 'bin')): string {
-  for (const name of BINARIES) {
-    if (!existsSync(join(root, name))) {
-      throw new HarnessError(`missing: ${name} (no ${join(root, name)}); build it with \`npm run setup\` (scripts/setup/flux.sh)`);
-    }
-  }
+  for (const name of BINARIES) installed(join(root, name), { script: 'flux.sh', what: name });
   return root;
 }
 

@@ -14,7 +14,7 @@ import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestCa } from '../local-stack/ca';
 import {
-  HarnessError, ManagedProcess, cacheDir, disposeOnce, setUpInTempDir, sleep, tailFile, waitReady,
+  HarnessError, ManagedProcess, cacheDir, disposeOnce, installed, setUpInTempDir, sleep, tailFile, waitReady,
 } from '../local-stack/process';
 import type { TestCa } from '../local-stack/types';
 import { createCgroupRoot, isCgroupV1, removeCgroupRoot } from './cgroups';
@@ -119,7 +119,7 @@ function findBinaries(): { kubeBin: string; clusterBin: string } {
   const clusterBin = cacheDir('cluster', 'bin');
   for (const [dir, names, script] of [[kubeBin, KUBE_BINARIES, 'kube.sh'], [clusterBin, CLUSTER_BINARIES, 'cluster.sh']] as const) {
     for (const name of names) {
-      if (!existsSync(join(dir, name))) throw new HarnessError(`missing: ${join(dir, name)}; build it with \`npm run setup\` (scripts/setup/${script})`);
+      installed(join(dir, name), { script });
     }
   }
   for (const tool of ['containerd', 'runc', 'ctr', 'umoci', 'skopeo', 'iptables', 'ipset', 'nsenter', 'unshare']) {
@@ -132,9 +132,7 @@ function findBinaries(): { kubeBin: string; clusterBin: string } {
 
 /** The registry binary scripts/setup/flux.sh builds (the Flux tests' OCI registry). */
 function findRegistryBinary(): string {
-  const binary = cacheDir('flux', 'bin', 'registry');
-  if (!existsSync(binary)) throw new HarnessError(`missing: ${binary}; build it with \`npm run setup\` (scripts/setup/flux.sh)`);
-  return binary;
+  return installed(cacheDir('flux', 'bin', 'registry'), { script: 'flux.sh' });
 }
 
 /** The port of `localhost:<port>`; the node's registry must be on localhost, where containerd may use plain HTTP. */

@@ -14,29 +14,20 @@
 // No deviation from the chart is needed: kubelet's serving certificate is signed by the cluster CA
 // for the node's InternalIP (index.ts), the CA metrics-server trusts by default (its in-cluster
 // configuration's), so it scrapes kubelet verified, without `--kubelet-insecure-tls`.
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HelmChartSpec, PlatformSpec } from '../../lib/spec';
-import { HarnessError, REPO_ROOT, cacheDir } from '../local-stack/process';
+import { HarnessError, cacheDir, installed, setupScriptVersion } from '../local-stack/process';
 import type { KubeObject } from './vault-injector';
 
 /** The chart release whose templates the objects below follow. */
 export const METRICS_SERVER_CHART_VERSION = '3.13.0';
 
 /** The metrics-server release scripts/setup/metrics-server.sh builds: read from the script, the one place it is written. */
-export const METRICS_SERVER_VERSION: string = (() => {
-  const match = /^METRICS_SERVER=(v\S+)$/m.exec(readFileSync(join(REPO_ROOT, 'scripts', 'setup', 'metrics-server.sh'), 'utf8'));
-  if (!match) throw new HarnessError('scripts/setup/metrics-server.sh: no METRICS_SERVER=v<version> line');
-  return match[1]!;
-})();
+export const METRICS_SERVER_VERSION = setupScriptVersion('metrics-server.sh', 'METRICS_SERVER');
 
 /** The static metrics-server binary (the image's /metrics-server). */
 export function findMetricsServerBinary(root = cacheDir('metrics-server', 'bin')): string {
-  const binary = join(root, 'metrics-server');
-  if (!existsSync(binary)) {
-    throw new HarnessError(`missing: metrics-server ${METRICS_SERVER_VERSION} (no ${binary}); build it with \`npm run setup\` (scripts/setup/metrics-server.sh)`);
-  }
-  return binary;
+  return installed(join(root, 'metrics-server'), { script: 'metrics-server.sh', what: `metrics-server ${METRICS_SERVER_VERSION}` });
 }
 
 /** Chart 3.13.0's Chart.yaml and values.yaml, as far as the objects below use them. */

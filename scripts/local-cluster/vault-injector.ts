@@ -9,30 +9,21 @@
 //
 // The injector runs vault-k8s as scripts/setup/vault-injector.sh builds it (VAULT_K8S_VERSION), the
 // newest release the Go module proxy serves: older than chart 0.31.0's default image.
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { vaultInjectorValues } from '../../lib/constructs/cluster/addons/vault-agent-injector';
 import type { VaultInjectorValues } from '../../lib/constructs/cluster/addons/vault-agent-injector';
 import type { HelmChartSpec, PlatformSpec } from '../../lib/spec';
-import { HarnessError, REPO_ROOT, cacheDir } from '../local-stack/process';
+import { HarnessError, cacheDir, installed, setupScriptVersion } from '../local-stack/process';
 
 /** The chart release whose templates the objects below follow. */
 export const VAULT_HELM_CHART_VERSION = '0.31.0';
 
 /** The vault-k8s release scripts/setup/vault-injector.sh builds: read from the script, the one place it is written. */
-export const VAULT_K8S_VERSION: string = (() => {
-  const match = /^VAULT_K8S=(v\S+)$/m.exec(readFileSync(join(REPO_ROOT, 'scripts', 'setup', 'vault-injector.sh'), 'utf8'));
-  if (!match) throw new HarnessError('scripts/setup/vault-injector.sh: no VAULT_K8S=v<version> line');
-  return match[1]!;
-})();
+export const VAULT_K8S_VERSION = setupScriptVersion('vault-injector.sh', 'VAULT_K8S');
 
 /** The static vault-k8s binary (the injector image's /bin/vault-k8s). */
 export function findVaultInjectorBinary(root = cacheDir('vault-injector', 'bin')): string {
-  const binary = join(root, 'vault-k8s');
-  if (!existsSync(binary)) {
-    throw new HarnessError(`missing: vault-k8s ${VAULT_K8S_VERSION} (no ${binary}); build it with \`npm run setup\` (scripts/setup/vault-injector.sh)`);
-  }
-  return binary;
+  return installed(join(root, 'vault-k8s'), { script: 'vault-injector.sh', what: `vault-k8s ${VAULT_K8S_VERSION}` });
 }
 
 /**

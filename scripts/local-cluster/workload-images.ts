@@ -10,12 +10,12 @@
 // - The injector (hashicorp/vault-k8s): the vault-k8s binary scripts/setup/vault-injector.sh builds.
 // - metrics-server (registry.k8s.io/metrics-server/metrics-server): the release the chart runs, as
 //   scripts/setup/metrics-server.sh builds it, with distroless/static's accounts.
-import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { PlatformSpec } from '../../lib/spec';
-import { HarnessError, REPO_ROOT, cacheDir } from '../local-stack/process';
+import { HarnessError, REPO_ROOT, cacheDir, installed } from '../local-stack/process';
 import { BASE_STAND_INS, installFile, sharedLibraries } from './images';
 import type { ImageRecipe } from './images';
 import { CHART_DEFAULTS as METRICS_SERVER_CHART, METRICS_SERVER_VERSION, findMetricsServerBinary } from './metrics-server';
@@ -50,13 +50,10 @@ function installAccounts(rootfs: string, home: string): void {
   chmodSync(join(rootfs, 'tmp'), 0o1777);
 }
 
-function requireFile(path: string, how: string): void {
-  if (!existsSync(path)) throw new HarnessError(`missing: ${path}; ${how}`);
-}
 
 export function pgbouncerRecipe(spec: PlatformSpec): ImageRecipe {
-  requireFile(PGBOUNCER, 'install it with `npm run setup` (scripts/setup/servers.sh)');
-  requireFile(BUSYBOX, 'install it with `npm run setup` (scripts/setup/cluster.sh)');
+  installed(PGBOUNCER, { script: 'servers.sh', verb: 'install' });
+  installed(BUSYBOX, { script: 'cluster.sh', verb: 'install' });
   return {
     name: spec.workloads.pgbouncer.image,
     populate(rootfs) {
@@ -92,8 +89,8 @@ export const vaultImage = (spec: PlatformSpec) => `docker.io/hashicorp/vault:${s
 
 export function vaultRecipe(spec: PlatformSpec): ImageRecipe {
   const vault = cacheDir('vault', 'bin', 'vault');
-  requireFile(vault, 'install it with `npm run setup` (scripts/setup/vault.sh)');
-  requireFile(BUSYBOX, 'install it with `npm run setup` (scripts/setup/cluster.sh)');
+  installed(vault, { script: 'vault.sh' });
+  installed(BUSYBOX, { script: 'cluster.sh', verb: 'install' });
   return {
     name: vaultImage(spec),
     populate(rootfs) {

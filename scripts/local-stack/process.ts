@@ -376,3 +376,31 @@ export async function createClientUser(secretsDir: string, username: string): Pr
 export function cacheDir(...parts: string[]): string {
   return join(REPO_ROOT, '.cache', ...parts);
 }
+
+/**
+ * The release a setup script builds, from its `<variable>=v<version>` line: read from the
+ * script, the one place it is written.
+ */
+export function setupScriptVersion(script: string, variable: string): string {
+  const match = new RegExp(`^${variable}=(v\\S+)$`, 'm').exec(readFileSync(join(REPO_ROOT, 'scripts', 'setup', script), 'utf8'));
+  if (!match) throw new HarnessError(`scripts/setup/${script}: no ${variable}=v<version> line`);
+  return match[1]!;
+}
+
+export interface InstalledBy {
+  /** The script of scripts/setup/ that puts it there. */
+  readonly script: string;
+  /** What it is, when the path alone does not say (`metrics-server v0.8.0`). */
+  readonly what?: string;
+  /** Built from source (the default) or installed as it is. */
+  readonly verb?: 'build' | 'install';
+}
+
+/** `path`, which a setup script installs; when it is missing, one line naming it and `npm run setup`. */
+export function installed(path: string, by: InstalledBy): string {
+  if (!existsSync(path)) {
+    const what = by.what ? `${by.what} (no ${path})` : path;
+    throw new HarnessError(`missing: ${what}; ${by.verb ?? 'build'} it with \`npm run setup\` (scripts/setup/${by.script})`);
+  }
+  return path;
+}

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, disposeOnce, setUpInTempDir, tailFile, waitReady,
+  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, disposeOnce, installed, setUpInTempDir, tailFile, waitReady,
 } from './process';
 
 const READY_TIMEOUT_MS = 30000;
@@ -43,17 +43,12 @@ export const STRIPE_MOCK_VERSION: string = (() => {
 })();
 
 export function findStripeMock(root = cacheDir('go', 'bin')): string {
-  const binary = join(root, 'stripe-mock');
-  if (!existsSync(binary)) {
-    throw new HarnessError(`missing: stripe-mock ${STRIPE_MOCK_VERSION} (no ${binary}); install it with \`npm run setup\` (scripts/setup/go-tools.sh)`);
-  }
-  return binary;
+  return installed(join(root, 'stripe-mock'), { script: 'go-tools.sh', what: `stripe-mock ${STRIPE_MOCK_VERSION}`, verb: 'install' });
 }
 
 /** The fixtures bundled with the installed version (copied out of Go's module cache by go-tools.sh). */
 function bundledFixtures(): { resources: Record<string, Record<string, unknown>> } {
-  const file = cacheDir('go', 'stripe-mock', 'fixtures3.json');
-  if (!existsSync(file)) throw new HarnessError(`missing: stripe-mock's fixtures (no ${file}); install it with \`npm run setup\` (scripts/setup/go-tools.sh)`);
+  const file = installed(cacheDir('go', 'stripe-mock', 'fixtures3.json'), { script: 'go-tools.sh', what: "stripe-mock's fixtures", verb: 'install' });
   return JSON.parse(readFileSync(file, 'utf8')) as { resources: Record<string, Record<string, unknown>> };
 }
 

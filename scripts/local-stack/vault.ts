@@ -2,32 +2,24 @@
 // with a certificate from the test CA, file storage in its temp dir, initialised with one unseal
 // key share and unsealed, so a test gets a root token and a CLI environment as an operator does
 // after `vault operator init` (docs/vault.md "Bootstrap").
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { createTestCa, issueServiceCertificate } from './ca';
 import { requestJson } from './https';
 import type { JsonResponse } from './https';
 import {
-  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, disposeOnce, freePort, setUpInTempDir, startOnFreePorts, waitReady,
+  HarnessError, ManagedProcess, cacheDir, disposeOnce, freePort, installed, setUpInTempDir, setupScriptVersion, startOnFreePorts, waitReady,
 } from './process';
 import type { ServerOptions, TestCa } from './types';
 
 const READY_TIMEOUT_MS = 60000;
 
 /** The version scripts/setup/vault.sh builds: read from the script, the one place it is written. */
-export const VAULT_VERSION: string = (() => {
-  const match = /^VAULT=(v\S+)$/m.exec(readFileSync(join(REPO_ROOT, 'scripts', 'setup', 'vault.sh'), 'utf8'));
-  if (!match) throw new HarnessError('scripts/setup/vault.sh: no VAULT=v<version> line');
-  return match[1]!;
-})();
+export const VAULT_VERSION = setupScriptVersion('vault.sh', 'VAULT');
 
 export function findVault(root = cacheDir('vault', 'bin')): string {
-  const binary = join(root, 'vault');
-  if (!existsSync(binary)) {
-    throw new HarnessError(`missing: Vault ${VAULT_VERSION} (no ${binary}); build it with \`npm run setup\` (scripts/setup/vault.sh)`);
-  }
-  return binary;
+  return installed(join(root, 'vault'), { script: 'vault.sh', what: `Vault ${VAULT_VERSION}` });
 }
 
 export interface VaultServerOptions extends ServerOptions {
