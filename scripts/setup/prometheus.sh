@@ -4,8 +4,8 @@
 # .cache/prometheus/bin for the local cluster's Prometheus server (scripts/local-cluster/prometheus.ts),
 # which KEDA asks for payment-service's latency. Debian's prometheus (scripts/setup/servers.sh,
 # for promtool) cannot stand in: it is built without Kubernetes service discovery, which the
-# chart's `kubernetes-pods` job needs. Prometheus publishes its Go module as
-# github.com/prometheus/prometheus v0.<minor*100+...>: v0.307.3 is v3.7.3. As the release's
+# chart's `kubernetes-pods` job needs. Prometheus publishes its Go module,
+# github.com/prometheus/prometheus, at v0.3MM.P for v3.M.P: v0.307.3 is v3.7.3. As the release's
 # .promu.yml builds it: static (CGO_ENABLED=0), -trimpath, the `netgo` tag and the version ldflags
 # on prometheus/common's version package (version, the tag's commit, branch, build user and
 # date), so `prometheus --version` says 3.7.3 at that commit; the `builtinassets` tag is left out,
