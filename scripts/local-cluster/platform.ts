@@ -1,11 +1,12 @@
 // The whole platform on the local cluster: the cluster (index.ts), the servers outside it
 // (outside.ts), Vault configured by vault/bootstrap.sh as an operator runs it on day one, the
-// add-ons the cluster stack installs (cert-manager, metrics-server, the Vault Agent injector), the images of the
-// five services (built from their Dockerfiles) and of the third-party workloads
-// (workload-images.ts), and then the local environment's charts as rendered: by default applied
-// by Flux through the configuration drill, as production applies them (gitops.ts), or by kubectl
-// with the bindings substituted as Flux's post-build substitution does. Resolves once every
-// Deployment is rolled out.
+// add-ons the cluster stack installs (cert-manager, metrics-server, KEDA, the Vault Agent injector,
+// and a stand-in of the Prometheus server KEDA asks: prometheus.ts), the images of the five
+// services (built from their Dockerfiles) and of the third-party workloads (workload-images.ts),
+// and then the local environment's charts as rendered: by default applied by Flux through the
+// configuration drill, as production applies them (gitops.ts), or by kubectl with the bindings
+// substituted as Flux's post-build substitution does. Resolves once every Deployment is rolled out
+// and the metrics and external metrics APIs are Available.
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -30,10 +31,13 @@ import type { LocalCluster } from './index';
 import { outsideDnsHosts, startOutsideServers } from './outside';
 import type { OutsideServers } from './outside';
 import { OUTSIDE, clusterNetworkPlan } from './plan';
+import { findKeda, kedaNames, kedaObjects } from './keda';
 import { metricsServerNames, metricsServerObjects } from './metrics-server';
+import { prometheusNames, prometheusObjects } from './prometheus';
 import { vaultInjectorNames, vaultInjectorObjects } from './vault-injector';
 import {
-  metricsServerImage, metricsServerRecipe, pgbouncerExporterRecipe, pgbouncerRecipe, vaultImage, vaultInjectorImage, vaultInjectorRecipe, vaultRecipe,
+  kedaImages, kedaRecipes, metricsServerImage, metricsServerRecipe, pgbouncerExporterRecipe, pgbouncerRecipe, prometheusRecipe, vaultImage, vaultInjectorImage,
+  vaultInjectorRecipe, vaultRecipe,
 } from './workload-images';
 
 const execFileAsync = promisify(execFile);
@@ -52,13 +56,14 @@ export interface K8sObject {
 }
 
 /** The public registries whose images the charts and add-ons name: the cluster's registry mirrors them. */
-export const MIRRORED_REGISTRIES = ['docker.io', 'quay.io', 'registry.k8s.io'] as const;
+export const MIRRORED_REGISTRIES = ['docker.io', 'quay.io', 'registry.k8s.io', 'ghcr.io'] as const;
 /**
- * The CRDs of charts/crds the rendered charts use besides cert-manager's (KEDA's, the AWS load
+ * The CRDs of charts/crds the rendered charts use besides cert-manager's and KEDA's (the AWS load
  * balancer and VPC resource controllers'): inert here, as no controller acts on them.
- * cert-manager's come from its release (findCertManager), with its CertificateRequest.
+ * cert-manager's and KEDA's come from their releases (findCertManager, findKeda): cert-manager's
+ * with its CertificateRequest, KEDA's all six, whose kinds its operator watches.
  */
-const CRD_GROUPS = ['keda.sh', 'elbv2.k8s.aws', 'vpcresources.k8s.aws'];
+const CRD_GROUPS = ['elbv2.k8s.aws', 'vpcresources.k8s.aws'];
 /** A rollout on a loaded 2-core machine: image pulls, the agents' init, migrations. */
 const ROLLOUT_TIMEOUT_S = Number(process.env.LOCAL_PLATFORM_ROLLOUT_TIMEOUT_S ?? 600);
 
@@ -88,7 +93,7 @@ export function localBindings(environment: ChartEnvironment, outside: Pick<Outsi
 export function crdFiles(): string[] {
   const dir = join(REPO_ROOT, 'charts', 'crds');
   const inert = readdirSync(dir).filter((f) => f.endsWith('.yaml') && CRD_GROUPS.some((g) => f.startsWith(`${g}_`))).map((f) => join(dir, f));
-  return [...findCertManager().crdFiles, ...inert];
+  return [...findCertManager().crdFiles, ...findKeda().crdFiles, ...inert];
 }
 
 export interface LocalPlatform {
@@ -198,6 +203,26 @@ async function waitForMetricsApi(cluster: LocalCluster, spec: PlatformSpec): Pro
     });
 }
 
+/**
+ * KEDA serving the external metrics API: Prometheus and both of KEDA's Deployments rolled out, and
+ * the APIService Available once the operator has written its CA into it and the metrics API
+ * server (which waits for the operator's certificate Secret) answers.
+ */
+async function waitForKeda(cluster: LocalCluster, spec: PlatformSpec): Promise<void> {
+  const keda = kedaNames(spec.clusterAddons.keda);
+  const prometheus = prometheusNames(spec.clusterAddons.prometheus);
+  const rollout = (namespace: string, name: string) =>
+    cluster.kubectl(['-n', namespace, 'rollout', 'status', `deployment/${name}`, `--timeout=${ROLLOUT_TIMEOUT_S}s`], undefined, (ROLLOUT_TIMEOUT_S + 30) * 1000);
+  await rollout(prometheus.namespace, prometheus.server)
+    .then(() => rollout(keda.namespace, keda.operator))
+    .then(() => rollout(keda.namespace, keda.metricsApiServer))
+    .then(() => cluster.kubectl(['wait', '--for=condition=Available', `apiservice/${keda.apiService}`, `--timeout=${ROLLOUT_TIMEOUT_S}s`], undefined, (ROLLOUT_TIMEOUT_S + 30) * 1000))
+    .catch(async (error: unknown) => {
+      const apiService = await cluster.kubectl(['get', 'apiservice', keda.apiService, '-o', 'yaml']).catch((e: unknown) => String(e));
+      throw new HarnessError(`${error instanceof Error ? error.message : String(error)}\n${apiService}\n${await diagnose(cluster)}`);
+    });
+}
+
 /** What a failed rollout needs looked at: every pod, and the last lines of each container that is not ready. */
 async function diagnose(cluster: LocalCluster): Promise<string> {
   const lines: string[] = [];
@@ -277,7 +302,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     log('vault: bootstrap.sh');
     const bootstrapOutput = await bootstrapVault({ cluster, outside, dir: cluster.dir, spec });
 
-    log('images: services, PgBouncer, exporter, Vault agent, injector, metrics-server');
+    log('images: services, PgBouncer, exporter, Vault agent, injector, metrics-server, KEDA, Prometheus');
     const context = join(cluster.dir, 'image-context');
     await mkdir(context, { recursive: true });
     await cluster.pushImages([
@@ -288,11 +313,19 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       vaultRecipe(spec),
       vaultInjectorRecipe(),
       metricsServerRecipe(),
+      ...kedaRecipes(),
+      prometheusRecipe(),
     ]);
 
     // Waited for at the end: its first scrapes overlap the workloads' start.
     log('add-ons: metrics-server');
     await cluster.apply(metricsServerObjects(spec, { image: metricsServerImage() }));
+    // Before the charts: KEDA acts on payment-service's ScaledObject as Flux applies it, asking
+    // Prometheus, and Flux's health check waits for it to be Ready.
+    log('add-ons: KEDA and the Prometheus server it asks');
+    await cluster.apply(prometheusObjects(spec));
+    const images = kedaImages();
+    await cluster.apply(kedaObjects(spec, { operatorImage: images.operator, metricsApiServerImage: images.metricsApiServer }));
 
     log('add-ons: the Vault Agent injector');
     await installVaultInjector(cluster, spec);
@@ -320,6 +353,8 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     }
     log('add-ons: waiting for the metrics API');
     await waitForMetricsApi(cluster, spec);
+    log('add-ons: waiting for KEDA\'s external metrics API');
+    await waitForKeda(cluster, spec);
     return { cluster, outside, objects: applied, spec, environment, bootstrapOutput, gitops, dispose };
   } catch (error) {
     await dispose();

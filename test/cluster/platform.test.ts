@@ -8,7 +8,9 @@
 // rules read. The drill restored every object within the configuration RTO, and a Deployment
 // deleted by hand comes back Ready through Flux. metrics-server serves node and pod metrics, and
 // under load through the gateway user-service's HPA scales its Deployment up, then back to its
-// minimum.
+// minimum. KEDA makes payment-service's ScaledObject Ready with an HPA on its latency and CPU, and
+// serves through the external metrics API the latency Prometheus scrapes from its pods, above
+// zero (the ScaledObject Active) once payments flow.
 //
 // Real: Kubernetes (kubelet, containerd, runc, kube-proxy, CoreDNS, kube-router enforcing the
 // NetworkPolicies), the services' images built from their Dockerfiles, PostgreSQL, Redis, Kafka
@@ -16,7 +18,10 @@
 // (v1.19.1's packages), the Vault Agent injector (vault-k8s) and the Vault agent, Flux's
 // source-controller and kustomize-controller (gitops.fluxControllers) pulling the artifact from
 // the registry beside the node, metrics-server (the release its chart runs,
-// scripts/setup/metrics-server.sh) and the HPA controller of kube-controller-manager.
+// scripts/setup/metrics-server.sh), KEDA's operator and metrics API server (the release its chart
+// runs, scripts/setup/keda.sh), the Prometheus server it asks (the release its chart runs,
+// scripts/setup/prometheus.sh, scraping the services' pods with the chart's kubernetes-pods job
+// alone: scripts/local-cluster/prometheus.ts) and the HPA controller of kube-controller-manager.
 // Stand-ins, and why (scripts/local-cluster/images.ts, workload-images.ts):
 // - the images' bases and third-party images, rebuilt from what this machine has: registries
 //   other than the package mirrors cannot be reached. See BASE_STAND_INS and WORKLOAD_STAND_INS.
@@ -36,7 +41,9 @@ import { durationSeconds, loadPlatformSpec, localEnvironment, serviceSizing } fr
 import { configRepositoryName, edgeService, GITOPS_OBJECT_NAME } from '../../lib/spec/topology';
 import { HPA_DOWNSCALE_STABILIZATION_S } from '../../scripts/local-cluster';
 import { NODE_NAME } from '../../scripts/local-cluster/components';
+import { KEDA_COMMIT, KEDA_VERSION, kedaNames } from '../../scripts/local-cluster/keda';
 import { metricsServerNames } from '../../scripts/local-cluster/metrics-server';
+import { prometheusNames } from '../../scripts/local-cluster/prometheus';
 import { startLocalPlatform } from '../../scripts/local-cluster/platform';
 import type { K8sObject, LocalPlatform } from '../../scripts/local-cluster/platform';
 import { OUTSIDE } from '../../scripts/local-cluster/plan';
@@ -484,4 +491,124 @@ describe('metrics-server and the autoscalers on the local cluster', () => {
       process.stderr.write(`autoscaling of ${users.name}:\n  ${timeline.join('\n  ')}\n`);
     }
   }, 2_400_000);
+});
+
+interface ScaledObject {
+  status?: { conditions?: Condition[]; hpaName?: string; externalMetricNames?: string[] };
+}
+interface ExternalMetricValueList { items: { metricName: string; metricLabels?: Record<string, string>; value: string }[] }
+
+/** A decimal quantity as the external metrics API writes it (`0`, `12m`, `1500u`, `2`), as a number. */
+function decimal(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(n|u|m|k)?$/.exec(quantity);
+  if (!match) throw new Error(`not a decimal quantity: ${quantity}`);
+  return Number(match[1]) * { n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, '': 1 }[match[2] ?? '']!;
+}
+
+// Last: the payments below may make KEDA's HPA scale payment-service up, and its extra pods would
+// take the node's room from the user-service scale-up above.
+describe('KEDA and the latency autoscaler on the local cluster', () => {
+  const keda = kedaNames(spec.clusterAddons.keda);
+  const prometheus = prometheusNames(spec.clusterAddons.prometheus);
+  const payments = spec.services.find((s) => s.autoscaling.trigger.type === 'latency')!;
+  const sizing = serviceSizing(spec, environment, payments.name);
+  const getJson = async <T>(args: readonly string[]) => JSON.parse(await platform.cluster.kubectl(args)) as T;
+  const scaledObject = () => getJson<ScaledObject>(['-n', payments.name, 'get', 'scaledobject.keda.sh', payments.name, '-o', 'json']);
+  const condition = (so: ScaledObject, type: string) => so.status?.conditions?.find((c) => c.type === type);
+  const selector = `scaledobject.keda.sh/name=${payments.name}`;
+  const externalMetric = (metric: string) => getJson<ExternalMetricValueList>(['get', '--raw',
+    `/apis/external.metrics.k8s.io/v1beta1/namespaces/${payments.name}/${metric}?labelSelector=${encodeURIComponent(selector)}`]);
+
+  it('runs the release its chart names: the operator and the metrics API server log KEDA 2.20.2 at the tag\'s commit', async () => {
+    for (const deployment of [keda.operator, keda.metricsApiServer]) {
+      const logs = await platform.cluster.kubectl(['-n', keda.namespace, 'logs', `deployment/${deployment}`, '--tail=-1']);
+      expect({ deployment, version: logs.includes(`KEDA Version: ${KEDA_VERSION.replace(/^v/, '')}`), commit: logs.includes(`Git Commit: ${KEDA_COMMIT}`) })
+        .toEqual({ deployment, version: true, commit: true });
+    }
+  });
+
+  it("marks payment-service's ScaledObject Ready, makes its HPA with the latency and CPU metrics, and serves the latency through the external metrics API", async () => {
+    const trigger = payments.autoscaling.trigger;
+    if (trigger.type !== 'latency') throw new Error(`${payments.name}'s trigger is ${trigger.type}`);
+    // Ready: KEDA built both scalers and its HPA, and asked Prometheus without an error.
+    const so = await until(`${payments.name}'s ScaledObject Ready`, scaledObject, (o) => condition(o, 'Ready')?.status === 'True', 300_000);
+    expect(condition(so, 'Ready')).toMatchObject({ reason: 'ScaledObjectReady' });
+    // Active as KEDA sets it: the latency above its activation threshold (0) in the last two minutes.
+    expect(['True', 'False']).toContain(condition(so, 'Active')?.status);
+    expect(condition(so, 'Fallback')).toMatchObject({ status: 'False' });
+    expect(so.status?.hpaName).toBe(payments.name);
+    const [metric] = so.status?.externalMetricNames ?? [];
+    expect(so.status?.externalMetricNames).toEqual([metric]);
+
+    const hpa = await until(`the HPA KEDA made for ${payments.name} reading both metrics`,
+      () => getJson<Hpa & { metadata: { ownerReferences?: { kind: string; name: string }[] }; spec: { metrics: unknown[]; behavior?: unknown } }>(['-n', payments.name, 'get', 'hpa', payments.name, '-o', 'json']),
+      (h) => (h.status.conditions ?? []).some((c) => c.type === 'ScalingActive' && c.status === 'True') && (h.status.currentMetrics ?? []).length === 2, 300_000);
+    expect(hpa.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'ScaledObject', name: payments.name })]);
+    expect(hpa.spec).toMatchObject({ minReplicas: sizing.minReplicas, maxReplicas: sizing.maxReplicas, behavior: { scaleDown: { stabilizationWindowSeconds: 300, selectPolicy: 'Max' } } });
+    // The latency threshold in seconds (thresholdMs / 1000), which KEDA writes as a milli-quantity.
+    expect(hpa.spec.metrics).toHaveLength(2);
+    expect(hpa.spec.metrics).toEqual(expect.arrayContaining([
+      { type: 'External', external: { metric: { name: metric, selector: { matchLabels: { 'scaledobject.keda.sh/name': payments.name } } }, target: { type: 'Value', value: `${trigger.thresholdMs}m` } } },
+      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: trigger.cpuTargetUtilizationPercent } } },
+    ]));
+
+    // What the HPA controller reads: the aggregated API, through KEDA's metrics API server and operator, from Prometheus.
+    const values = await externalMetric(metric!);
+    expect(values.items).toEqual([expect.objectContaining({ metricName: metric })]);
+    expect(decimal(values.items[0]!.value)).toBeGreaterThanOrEqual(0);
+  }, 700_000);
+
+  it("reads payment-service's own latency, scraped by Prometheus, once payments flow: the external metric above zero and the ScaledObject Active", async () => {
+    // Prometheus scrapes every payment-service pod through the NetworkPolicy's Prometheus peer.
+    const ready = (await pods(payments.name)).filter((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    const query = async (promql: string) => getJson<{ status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } }>(['get', '--raw',
+      `/api/v1/namespaces/${prometheus.namespace}/services/${prometheus.server}:80/proxy/api/v1/query?query=${encodeURIComponent(promql)}`]);
+    const up = await until(`Prometheus scraping every Ready ${payments.name} pod`, () => query(`up{namespace="${payments.name}"}`),
+      (r) => ready.every((p) => r.data.result.some((s) => s.metric.pod === p.metadata.name && s.value[1] === '1')), 300_000);
+    expect(up.status).toBe('success');
+
+    const [metric] = (await scaledObject()).status?.externalMetricNames ?? [];
+    const account = await newAccount(api, 'latency');
+    let stop = false;
+    // The payments' answers (an order refused counts as its own status), and any transport error.
+    const answers = new Map<string, number>();
+    const count = (answer: string) => answers.set(answer, (answers.get(answer) ?? 0) + 1);
+    const load = (async () => {
+      while (!stop) {
+        const paced = sleep(1000);
+        try {
+          const order = await api('POST', '/v1/orders', { token: account.access, body: orderBody('5.00', 1) });
+          if (order.status === 201) {
+            const paid = await api('POST', '/v1/payments', {
+              token: account.access, headers: { 'idempotency-key': randomUUID() },
+              body: { orderId: order.body.id, amount: '5.00', currency: 'USD', paymentMethod: 'pm_card_visa' },
+            });
+            count(String(paid.status));
+          } else {
+            count(`order ${order.status}`);
+          }
+        } catch (error) {
+          count(error instanceof Error ? error.message : String(error));
+        }
+        await paced;
+      }
+    })();
+    let latency = 0;
+    try {
+      // Two scrapes a minute apart (the chart's interval) span the payments before the rate has a value.
+      const active = await until(`${payments.name}'s latency through the external metrics API and the ScaledObject Active`, async () => {
+        latency = decimal((await externalMetric(metric!)).items[0]!.value);
+        return { latency, active: condition(await scaledObject(), 'Active') };
+      }, (o) => o.latency > 0 && o.active?.status === 'True', 420_000);
+      expect(active.active).toMatchObject({ status: 'True', reason: 'ScalerActive' });
+    } finally {
+      stop = true;
+      await load;
+      process.stderr.write(`${payments.name} latency (p95, s) through the external metrics API: ${latency}; payments answered ${JSON.stringify(Object.fromEntries(answers))}\n`);
+    }
+    expect(answers.get('201') ?? 0).toBeGreaterThan(0);
+    // The same p95 as Prometheus computes it, in seconds: a plausible request time.
+    expect(latency).toBeGreaterThan(0);
+    expect(latency).toBeLessThan(60);
+  }, 900_000);
 });
