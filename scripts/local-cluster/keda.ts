@@ -30,6 +30,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HelmChartSpec, PlatformSpec } from '../../lib/spec';
 import { HarnessError, REPO_ROOT, cacheDir, setupScriptVersion } from '../local-stack/process';
+import { pinnedAddonChart } from './addon-chart';
 import type { KubeObject } from './vault-injector';
 
 /** The chart release whose templates the objects below follow. */
@@ -149,13 +150,7 @@ export function kedaNames(chart: HelmChartSpec): KedaNames {
 
 /** The chart whose objects these are; another version may render others, so it is refused. */
 function kedaChart(spec: PlatformSpec): HelmChartSpec {
-  const chart = spec.clusterAddons.keda;
-  if (chart.chart !== CHART_DEFAULTS.name || chart.version !== KEDA_CHART_VERSION) {
-    throw new HarnessError(
-      `clusterAddons.keda is ${chart.chart} ${chart.version}; scripts/local-cluster/keda.ts renders the objects of keda ${KEDA_CHART_VERSION}: bring them in line with the new chart first`,
-    );
-  }
-  return chart;
+  return pinnedAddonChart(spec, 'keda', { chart: CHART_DEFAULTS.name, version: KEDA_CHART_VERSION, module: 'keda.ts' });
 }
 
 /** The chart's objects with its default values, in apply order; the images are the chart's unless given. */

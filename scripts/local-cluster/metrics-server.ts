@@ -16,7 +16,8 @@
 // configuration's), so it scrapes kubelet verified, without `--kubelet-insecure-tls`.
 import { join } from 'node:path';
 import type { HelmChartSpec, PlatformSpec } from '../../lib/spec';
-import { HarnessError, cacheDir, installed, setupScriptVersion } from '../local-stack/process';
+import { cacheDir, installed, setupScriptVersion } from '../local-stack/process';
+import { pinnedAddonChart } from './addon-chart';
 import type { KubeObject } from './vault-injector';
 
 /** The chart release whose templates the objects below follow. */
@@ -94,13 +95,7 @@ export function metricsServerNames(chart: HelmChartSpec): MetricsServerNames {
 
 /** The chart whose objects these are; another version may render others, so it is refused. */
 function metricsServerChart(spec: PlatformSpec): HelmChartSpec {
-  const chart = spec.clusterAddons.metricsServer;
-  if (chart.chart !== CHART_DEFAULTS.name || chart.version !== METRICS_SERVER_CHART_VERSION) {
-    throw new HarnessError(
-      `clusterAddons.metricsServer is ${chart.chart} ${chart.version}; scripts/local-cluster/metrics-server.ts renders the objects of metrics-server ${METRICS_SERVER_CHART_VERSION}: bring them in line with the new chart first`,
-    );
-  }
-  return chart;
+  return pinnedAddonChart(spec, 'metricsServer', { chart: CHART_DEFAULTS.name, version: METRICS_SERVER_CHART_VERSION, module: 'metrics-server.ts' });
 }
 
 /** The chart's objects with its default values, in apply order; the image is the chart's unless given. */

@@ -23,7 +23,8 @@
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { HelmChartSpec, PlatformSpec } from '../../lib/spec';
-import { HarnessError, cacheDir, installed, setupScriptVersion } from '../local-stack/process';
+import { cacheDir, installed, setupScriptVersion } from '../local-stack/process';
+import { pinnedAddonChart } from './addon-chart';
 import type { KubeObject } from './vault-injector';
 
 /** The chart release whose server objects these are. */
@@ -109,13 +110,7 @@ export function prometheusNames(chart: HelmChartSpec): PrometheusNames {
 }
 
 function prometheusChart(spec: PlatformSpec): HelmChartSpec {
-  const chart = spec.clusterAddons.prometheus;
-  if (chart.chart !== CHART_DEFAULTS.name || chart.version !== PROMETHEUS_CHART_VERSION) {
-    throw new HarnessError(
-      `clusterAddons.prometheus is ${chart.chart} ${chart.version}; scripts/local-cluster/prometheus.ts renders the server of prometheus ${PROMETHEUS_CHART_VERSION}: bring it in line with the new chart first`,
-    );
-  }
-  return chart;
+  return pinnedAddonChart(spec, 'prometheus', { chart: CHART_DEFAULTS.name, version: PROMETHEUS_CHART_VERSION, module: 'prometheus.ts' });
 }
 
 /** The chart's default image: its repository at the appVersion. */

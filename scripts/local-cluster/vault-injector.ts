@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { vaultInjectorValues } from '../../lib/constructs/cluster/addons/vault-agent-injector';
 import type { VaultInjectorValues } from '../../lib/constructs/cluster/addons/vault-agent-injector';
 import type { HelmChartSpec, PlatformSpec } from '../../lib/spec';
-import { HarnessError, cacheDir, installed, setupScriptVersion } from '../local-stack/process';
+import { cacheDir, installed, setupScriptVersion } from '../local-stack/process';
+import { pinnedAddonChart } from './addon-chart';
 
 /** The chart release whose templates the objects below follow. */
 export const VAULT_HELM_CHART_VERSION = '0.31.0';
@@ -107,13 +108,7 @@ export function vaultInjectorNames(chart: HelmChartSpec): VaultInjectorNames {
 
 /** The chart whose objects these are; another version may render others, so it is refused. */
 function injectorChart(spec: PlatformSpec): HelmChartSpec {
-  const chart = spec.clusterAddons.vaultInjector;
-  if (chart.chart !== 'vault' || chart.version !== VAULT_HELM_CHART_VERSION) {
-    throw new HarnessError(
-      `clusterAddons.vaultInjector is ${chart.chart} ${chart.version}; scripts/local-cluster/vault-injector.ts renders the objects of vault ${VAULT_HELM_CHART_VERSION}: bring them in line with the new chart first`,
-    );
-  }
-  return chart;
+  return pinnedAddonChart(spec, 'vaultInjector', { chart: 'vault', version: VAULT_HELM_CHART_VERSION, module: 'vault-injector.ts' });
 }
 
 /**
