@@ -4,6 +4,7 @@
 # requirements file is compared).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/setup/lib/install.sh
 
 venv=.cache/venv
 requirements=scripts/requirements-tools.txt
@@ -15,13 +16,7 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/python"
 fi
 
 if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing python3 and python3-venv with apt-get"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
-  else
-    echo "setup: python3 with venv is missing; run: sudo apt-get install -y python3 python3-venv" >&2
-    exit 1
-  fi
+  apt_install scripts/setup/python-tools.sh python3 python3-venv python3-pip
 fi
 
 echo "setup: installing Python tools into $venv ($(python3 --version))"

@@ -13,17 +13,21 @@ apt_install() {
     exit 1
   fi
   echo "setup: installing $* with apt-get"
-  # policy-rc.d exit 101 = "action forbidden".
-  local policy=/usr/sbin/policy-rc.d own_policy=
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\n# temporary, %s: no daemon starts during apt-get install\nexit 101\n' "$script" > "$policy"
-    chmod 755 "$policy"
-    own_policy=1
-    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-  if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
+  # setup-tools.sh runs the package installs beside the Go builds, and both lanes may get here:
+  # one apt-get at a time (flock waits for the other), the policy file held only inside the lock.
+  mkdir -p .cache
+  (
+    flock 9
+    # policy-rc.d exit 101 = "action forbidden".
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\n# temporary, %s: no daemon starts during apt-get install\nexit 101\n' "$script" > "$policy"
+      chmod 755 "$policy"
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  ) 9>.cache/setup-apt.lock
 }
 
 # use_go_caches: the Go module and build caches, and the build's scratch folder, in .cache/go of
