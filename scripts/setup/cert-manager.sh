@@ -34,7 +34,7 @@ fi
 
 use_go_caches
 # go.mod and go.sum as committed decide every dependency: a build never rewrites them.
-export GOFLAGS=-mod=readonly
+export GOFLAGS="${GOFLAGS/-mod=mod/-mod=readonly}"
 started=$(date +%s)
 echo "setup: building cert-manager's controller $version into $bin (one-time; several minutes on 2 cores)"
 
