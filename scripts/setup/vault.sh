@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# A real Vault server (and CLI) for the tests (scripts/local-stack/vault.ts; docs/vault.md "Tests"):
-# HashiCorp publishes no Debian package and no npm or PyPI package of the server, so it is built
-# from the Go module proxy. github.com/hashicorp/vault's module zip leaves out its nested modules
-# (api, sdk, api/auth/*) and its go.mod replaces them with folders, so a small module of ours
-# requires it, with a main that calls command.Run as Vault's own main.go does, and replaces:
+# A real Vault server (and CLI, and the Vault Agent of the local cluster's injector image) for the
+# tests (scripts/local-stack/vault.ts; docs/vault.md "Tests"): HashiCorp publishes no Debian
+# package and no npm or PyPI package of the server, so it is built from the Go module proxy.
+# github.com/hashicorp/vault's module zip leaves out its nested modules (api, sdk, api/auth/*) and
+# its go.mod replaces them with folders, so a small module of ours requires it, with a main that
+# calls command.Run as Vault's own main.go does, and replaces:
+#   - vault with a copy of its module zip whose two `minimal` add-on files are ours (below);
 #   - api with v1.22.0, the auth helpers with v0.10.0 (their published versions that build);
 #   - sdk with v0.19.0 from its module zip, plus three small compatibility changes made here at
 #     build time (no published sdk is the copy Vault 1.20.4 was built with): GetCloudSQLAuthOptions
-#     gets back its two-argument form (MySQL plugin), KeyType.IsPQC (transit) is added, and
-#     SystemView loses GetRotationInformation, which Vault 1.20.4's core does not implement;
+#     gets back its two-argument form (the MySQL plugin, which Vault's core still compiles in for
+#     its test helpers), KeyType.IsPQC (transit) is added, and SystemView loses
+#     GetRotationInformation, which Vault 1.20.4's core does not implement;
 #   - the two forks Vault's go.mod names (99designs/keyring, ma314smith/signedxml).
+# Built with Vault's own `minimal` build tag (plugins: approle, cert, jwt/oidc, userpass auth; kv,
+# pki, ssh, transit, database secrets; storage: inmem and raft), plus what the project asks of
+# Vault beyond it: kubernetes auth, the PostgreSQL database plugin, and `file` storage. Everything
+# else of the full build's add-ons (the other auth methods, secrets engines, database plugins and
+# storage backends, dynamodb among them) is left out, which takes most of the compile time away.
 # Built with CGO_ENABLED=0 like the release, without the web UI (tag `ui`), stripped (-s -w).
-# Idempotent and stamp-based: a no-op when the stamp matches this script. Cold: ~15-30 minutes of
-# one `go build` on 2 cores (measured figures in docs/vault.md); the Go caches are released once it
-# is built (lib/install.sh).
+# Idempotent and stamp-based: a no-op when the stamp matches this script. Cold: one `go build` of
+# several minutes on 2 cores (measured figures in docs/vault.md); the Go caches are released once
+# it is built (lib/install.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/setup/lib/install.sh
@@ -38,7 +46,7 @@ fi
 
 use_go_caches
 started=$(date +%s)
-echo "setup: building Vault $VAULT from the Go module proxy into $bin (one-time; takes many minutes on 2 cores)"
+echo "setup: building Vault $VAULT (minimal, plus the project's plugins) from the Go module proxy into $bin (one-time; several minutes on 2 cores)"
 
 module="$root/module"
 rm -rf "$module"
@@ -71,6 +79,7 @@ replace (
 	github.com/hashicorp/vault/api/auth/approle => github.com/hashicorp/vault/api/auth/approle $AUTH
 	github.com/hashicorp/vault/api/auth/kubernetes => github.com/hashicorp/vault/api/auth/kubernetes $AUTH
 	github.com/hashicorp/vault/api/auth/userpass => github.com/hashicorp/vault/api/auth/userpass $AUTH
+	github.com/hashicorp/vault => ./vault
 	github.com/hashicorp/vault/sdk => ./sdk
 	github.com/ma314smith/signedxml v1.1.1 => github.com/moov-io/signedxml v1.1.1
 )
@@ -144,8 +153,67 @@ type rotationInformer interface {
 }
 EOF
 
-commit=$(go mod download -json "github.com/hashicorp/vault@$VAULT" | sed -n 's/^[[:space:]]*"Hash": "\(.*\)",\{0,1\}$/\1/p')
-go build -trimpath -ldflags "-s -w -X github.com/hashicorp/vault/version.GitCommit=$commit" -o "$bin.tmp" .
+vault_json=$(go mod download -json "github.com/hashicorp/vault@$VAULT")
+commit=$(sed -n 's/^[[:space:]]*"Hash": "\(.*\)",\{0,1\}$/\1/p' <<<"$vault_json")
+vault_dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$vault_json")
+[ -d "$vault_dir" ] || { echo "setup: could not download github.com/hashicorp/vault@$VAULT" >&2; exit 1; }
+cp -R "$vault_dir" vault
+chmod -R u+w vault
+
+# Vault's `minimal` build tag leaves out the add-on plugins and storage backends (the full build's
+# registry_full.go and commands_full.go) through two no-op functions, registry_min.go's
+# extendAddonPlugins and commands_min.go's extendAddonHandlers. In the copy of the module, those
+# two files get versions adding the add-ons the project uses, registered as the full build
+# registers them: kubernetes auth, the PostgreSQL database plugin, and the `file` storage of
+# scripts/local-stack/vault.ts. The checks stop the build if the no-op functions or the full
+# build's registrations read otherwise.
+registry_min=vault/helper/builtinplugins/registry_min.go
+registry_full=vault/helper/builtinplugins/registry_full.go
+commands_min=vault/command/commands_min.go
+commands_full=vault/command/commands_full.go
+grep -q '^func extendAddonPlugins(_ \*registry) {$' "$registry_min" \
+  && grep -q '^	credKube "github.com/hashicorp/vault-plugin-auth-kubernetes"$' "$registry_full" \
+  && grep -q '^			pluginconsts.AuthTypeKubernetes: {Factory: credKube.Factory},$' "$registry_full" \
+  && grep -q '^	dbPostgres "github.com/hashicorp/vault/plugins/database/postgresql"$' "$registry_full" \
+  && grep -q '^			"postgresql-database-plugin": *{Factory: dbPostgres.New},$' "$registry_full" \
+  && grep -q '^func extendAddonHandlers(\*vaultHandlers) {$' "$commands_min" \
+  && grep -q '^	physFile "github.com/hashicorp/vault/sdk/physical/file"$' "$commands_full" \
+  && grep -q '^		"file": *physFile.NewFileBackend,$' "$commands_full" \
+  || { echo "setup: Vault's registry_min.go/registry_full.go or commands_min.go/commands_full.go are not what the build expects" >&2; exit 1; }
+cat > "$registry_min" <<'EOF'
+//go:build minimal
+
+package builtinplugins
+
+import (
+	credKube "github.com/hashicorp/vault-plugin-auth-kubernetes"
+	"github.com/hashicorp/vault/helper/pluginconsts"
+	dbPostgres "github.com/hashicorp/vault/plugins/database/postgresql"
+)
+
+// extendAddonPlugins: the add-on plugins the project uses (scripts/setup/vault.sh).
+func extendAddonPlugins(reg *registry) {
+	reg.credentialBackends[pluginconsts.AuthTypeKubernetes] = credentialBackend{Factory: credKube.Factory}
+	reg.databasePlugins["postgresql-database-plugin"] = databasePlugin{Factory: dbPostgres.New}
+}
+EOF
+cat > "$commands_min" <<'EOF'
+//go:build minimal
+
+package command
+
+import (
+	_ "github.com/hashicorp/vault/helper/builtinplugins"
+	physFile "github.com/hashicorp/vault/sdk/physical/file"
+)
+
+// extendAddonHandlers: the add-on storage backend the project uses (scripts/setup/vault.sh).
+func extendAddonHandlers(handlers *vaultHandlers) {
+	handlers.physicalBackends["file"] = physFile.NewFileBackend
+}
+EOF
+
+go build -tags minimal -trimpath -ldflags "-s -w -X github.com/hashicorp/vault/version.GitCommit=$commit" -o "$bin.tmp" .
 mv "$bin.tmp" "$bin"
 "$bin" version
 echo "$want" > "$stamp"
