@@ -1,5 +1,6 @@
 // The configuration files of the local cluster's node components, one function each: what they
 // contain is the difference between this node and an EKS node, so each says why it differs.
+import { HarnessError, setupScriptWords } from '../local-stack/process';
 import type { ClusterNetworkPlan } from './network';
 import { offset } from './plan';
 
@@ -168,6 +169,8 @@ export function kubeconfigFor(server: string, caFile: string, user: string, toke
  * CoreDNS as EKS runs it (Deployment `coredns`, Service `kube-dns`, label k8s-app=kube-dns, the
  * label the workloads' DNS policy admits), from the binary scripts/setup/cluster.sh builds. No
  * upstream resolver: the machine reaches no DNS outside; `hosts` names the stand-ins outside the cluster.
+ * That binary holds only the plugins of the script's COREDNS_PLUGINS: a Corefile naming another
+ * fails here, before CoreDNS would refuse it as an unknown directive and never become ready.
  */
 export function coreDnsManifests(plan: ClusterNetworkPlan, image: string, hosts: Readonly<Record<string, string>>): object[] {
   const labels = { 'k8s-app': 'kube-dns' };
@@ -187,6 +190,12 @@ ${hostLines}
     cache 30
 }
 `;
+  const built = setupScriptWords('cluster.sh', 'COREDNS_PLUGINS');
+  // The server block's directives: the first word of each line indented one level.
+  const unbuilt = [...corefile.matchAll(/^ {4}([a-z0-9_]+)/gm)].map((m) => m[1]!).filter((plugin) => !built.includes(plugin));
+  if (unbuilt.length > 0) {
+    throw new HarnessError(`the Corefile uses ${unbuilt.join(', ')}, which scripts/setup/cluster.sh does not build CoreDNS with (COREDNS_PLUGINS)`);
+  }
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'coredns', namespace: 'kube-system' } },
     {

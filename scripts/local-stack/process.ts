@@ -387,6 +387,13 @@ export function setupScriptVersion(script: string, variable: string): string {
   return match[1]!;
 }
 
+/** A setup script's `<variable>="<word> <word>..."` line (what it builds in), read from the script. */
+export function setupScriptWords(script: string, variable: string): string[] {
+  const match = new RegExp(`^${variable}="([^"]*)"$`, 'm').exec(readFileSync(join(REPO_ROOT, 'scripts', 'setup', script), 'utf8'));
+  if (!match) throw new HarnessError(`scripts/setup/${script}: no ${variable}="<word>..." line`);
+  return match[1]!.split(/\s+/).filter(Boolean);
+}
+
 export interface InstalledBy {
   /** The script of scripts/setup/ that puts it there. */
   readonly script: string;

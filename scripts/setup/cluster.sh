@@ -9,7 +9,11 @@
 #   and kube-router as the NetworkPolicy enforcer. The proxy serves upstream kube-router only at
 #   v2.1.0, for which security flaws are reported; k3s's fork of a later release
 #   (k3s-io/kube-router, whose go.mod keeps the upstream module path) is what k3s itself enforces
-#   policies with, so that is built.
+#   policies with, so that is built. CoreDNS is built with only the plugins of COREDNS_PLUGINS,
+#   chosen as upstream documents it (plugin.cfg, then its generator of core/plugin/zplugin.go and
+#   core/dnsserver/zdirectives.go): all of plugin.cfg adds route53, azure, clouddns, etcd, dnstap,
+#   trace, geoip and their SDKs, about a third of CoreDNS's compile time (the kubernetes plugin's
+#   client-go and k8s.io/api are most of the rest).
 # - pause, the pod sandbox's process, compiled static from scripts/local-cluster/pause.c.
 # Idempotent and stamp-based: a no-op when the stamp matches this script, lib/install.sh and pause.c.
 set -euo pipefail
@@ -18,6 +22,11 @@ cd "$(dirname "$0")/../.."
 
 COREDNS=v1.15.0
 KUBE_ROUTER=v2.6.3-k3s1
+# The plugins of the local cluster's Corefile (scripts/local-cluster/components.ts, which checks
+# its Corefile against this line); whoami and log, the Corefile CoreDNS falls back to without
+# -conf; metadata, prometheus and transfer, which the kubernetes plugin imports (so they are in the
+# binary anyway; listed, they are directives too). They run in plugin.cfg's order, which the cut keeps.
+COREDNS_PLUGINS="errors health ready kubernetes hosts cache whoami log metadata prometheus transfer"
 
 # --- Debian packages --------------------------------------------------------------------------
 missing=()
@@ -61,6 +70,20 @@ src="$root/src"
 rm -rf "$src" "$bin.tmp"
 mkdir -p "$src" "$bin" "$bin.tmp"
 
+# CoreDNS: plugin.cfg cut to COREDNS_PLUGINS (each must be there: a renamed plugin fails the
+# build here, not at the cluster's start), then upstream's generator of the import and directive
+# lists (`go generate coredns.go` runs it, and also owners_generate.go, whose output is the chaos
+# plugin's, which is not built).
+prepare_module() {
+  [ "$1" = coredns ] || return 0
+  local p
+  for p in $COREDNS_PLUGINS; do
+    grep -q "^$p:" plugin.cfg || { echo "setup: CoreDNS $COREDNS's plugin.cfg has no plugin $p" >&2; exit 1; }
+  done
+  grep -E "^($(echo $COREDNS_PLUGINS | tr ' ' '|')):" plugin.cfg > plugin.cfg.kept
+  mv plugin.cfg.kept plugin.cfg
+  go run directives_generate.go
+}
 go_module_build "github.com/coredns/coredns@$COREDNS" . coredns "$src" "$bin.tmp"
 go_module_build "github.com/k3s-io/kube-router/v2@$KUBE_ROUTER" ./cmd/kube-router kube-router "$src" "$bin.tmp" \
   "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER"
@@ -73,6 +96,10 @@ rm -rf "$src"
 # Not piped into head: with pipefail, a SIGPIPE of the binary would fail the script before the stamp.
 coredns_version=$("$bin/coredns" -version)
 echo "${coredns_version%%$'\n'*}"
+# Exactly COREDNS_PLUGINS and nothing else (-plugins prints one name a line).
+built=$("$bin/coredns" -plugins | sed '/^$/d' | sort | tr '\n' ' ')
+wanted=$(printf '%s\n' $COREDNS_PLUGINS | sort | tr '\n' ' ')
+[ "$built" = "$wanted" ] || { echo "setup: CoreDNS was built with plugins: $built; wanted: $wanted" >&2; exit 1; }
 router_version=$("$bin/kube-router" --version 2>&1)
 echo "${router_version%%$'\n'*}"
 echo "$want" > "$stamp"

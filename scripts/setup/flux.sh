@@ -6,6 +6,10 @@
 # Each is its upstream module built as published: a copy of the proxy's checksum-verified module
 # dir with its own main. The Flux controllers replace their `api` submodule with a folder the
 # module zip does not hold: the published api module of the same release is used instead.
+# The registry's main blank-imports every storage driver (s3-aws, azure, gcs with their cloud
+# SDKs), the storage middlewares, the auth schemes and the pull-through proxy; the harness's and
+# the local cluster's registry configs use none of them but the filesystem driver, so its main is
+# cut to REGISTRY_IMPORTS before the build.
 # Idempotent and stamp-based: a no-op when the stamp matches this script.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,6 +23,9 @@ FLUX_CONTROLLERS=$(sed -n "s/^ *fluxControllers: '\(v[0-9.]*\)',.*/\1/p" lib/spe
 ARTIFACT_PKG=v0.18.0
 DISTRIBUTION=v3.1.2
 ORAS=v1.3.6
+# What cmd/registry/main.go keeps of its blank imports of the module's own packages: the driver of
+# the configs test/harness/flux.ts and scripts/local-cluster/index.ts write (storage: filesystem).
+REGISTRY_IMPORTS="registry/storage/driver/filesystem"
 
 root="$PWD/.cache/flux"
 bin="$root/bin"
@@ -51,6 +58,21 @@ prepare_module() {
   fi
   if [ "$1" = source-controller ]; then
     go mod edit -replace "github.com/fluxcd/pkg/artifact=github.com/fluxcd/pkg/artifact@$ARTIFACT_PKG"
+  fi
+  if [ "$1" = registry ]; then
+    # Each kept import must be there: a moved package fails here, not when a test starts the registry.
+    local main=cmd/registry/main.go module=github.com/distribution/distribution/v3 p line
+    for p in $REGISTRY_IMPORTS; do
+      grep -qxF "	_ \"$module/$p\"" "$main" || { echo "setup: $main of registry $DISTRIBUTION has no import of $p" >&2; exit 1; }
+    done
+    while IFS= read -r line; do
+      if [[ $line == "	_ \"$module/"* ]]; then
+        p=${line#*\"$module/}
+        [[ " $REGISTRY_IMPORTS " == *" ${p%\"} "* ]] || continue
+      fi
+      printf '%s\n' "$line"
+    done < "$main" > "$main.kept"
+    mv "$main.kept" "$main"
   fi
 }
 go_module_build "github.com/fluxcd/source-controller@$FLUX_CONTROLLERS" . source-controller "$src" "$bin.tmp"
