@@ -46,6 +46,17 @@ export const KEDA_COMMIT: string = (() => {
   return match[1]!;
 })();
 
+/**
+ * The trigger types scripts/setup/keda.sh builds KEDA's scalers for (its KEDA_TRIGGERS, the one
+ * place they are written): the platform's ScaledObjects' types. The build leaves out every other
+ * scaler, so this KEDA refuses a ScaledObject of another type ("no scaler found for type").
+ */
+export const KEDA_TRIGGERS: readonly string[] = (() => {
+  const match = /^KEDA_TRIGGERS="([a-z0-9 -]+)"$/m.exec(readFileSync(join(REPO_ROOT, 'scripts', 'setup', 'keda.sh'), 'utf8'));
+  if (!match) throw new HarnessError('scripts/setup/keda.sh: no KEDA_TRIGGERS="<type> ..." line');
+  return match[1]!.split(' ').filter(Boolean);
+})();
+
 export interface KedaRelease {
   /** The operator (the image's /keda). */
   readonly operator: string;
@@ -53,6 +64,8 @@ export interface KedaRelease {
   readonly adapter: string;
   /** The release's CustomResourceDefinitions (config/crd/bases). */
   readonly crdFiles: readonly string[];
+  /** The trigger types the binaries have a scaler for: those of KEDA_TRIGGERS and any their scalers also serve. */
+  readonly triggers: readonly string[];
 }
 
 /** The binaries and CRDs scripts/setup/keda.sh put in .cache/keda. */
@@ -60,11 +73,12 @@ export function findKeda(root = cacheDir('keda')): KedaRelease {
   const operator = join(root, 'bin', 'keda');
   const adapter = join(root, 'bin', 'keda-adapter');
   const crdsDir = join(root, 'crds');
+  const triggersFile = join(root, 'triggers');
   const crdFiles = existsSync(crdsDir) ? readdirSync(crdsDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(crdsDir, f)) : [];
-  if (!existsSync(operator) || !existsSync(adapter) || crdFiles.length === 0) {
-    throw new HarnessError(`missing: KEDA ${KEDA_VERSION} (no ${operator}, ${adapter} or no CRDs in ${crdsDir}); build it with \`npm run setup\` (scripts/setup/keda.sh)`);
+  if (!existsSync(operator) || !existsSync(adapter) || crdFiles.length === 0 || !existsSync(triggersFile)) {
+    throw new HarnessError(`missing: KEDA ${KEDA_VERSION} (no ${operator}, ${adapter}, ${triggersFile} or no CRDs in ${crdsDir}); build it with \`npm run setup\` (scripts/setup/keda.sh)`);
   }
-  return { operator, adapter, crdFiles };
+  return { operator, adapter, crdFiles, triggers: readFileSync(triggersFile, 'utf8').split('\n').filter(Boolean) };
 }
 
 const probe = (initialDelaySeconds: number, periodSeconds: number) => ({ initialDelaySeconds, periodSeconds, timeoutSeconds: 1, failureThreshold: 3, successThreshold: 1 });

@@ -16,11 +16,11 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { prometheusAddress } from '../../charts/service-chart';
-import { loadPlatformSpec, localEnvironment } from '../../lib/spec';
+import { chartEnvironments, loadPlatformSpec, localEnvironment } from '../../lib/spec';
 import { MONITORING } from '../../lib/spec/topology';
 import { REPO_ROOT } from '../../scripts/local-stack/process';
 import { CLUSTER_DOMAIN } from '../../scripts/local-cluster/components';
-import { CHART_DEFAULTS, KEDA_CHART_VERSION, KEDA_COMMIT, KEDA_VERSION, chartImages, findKeda, kedaNames, kedaObjects } from '../../scripts/local-cluster/keda';
+import { CHART_DEFAULTS, KEDA_CHART_VERSION, KEDA_COMMIT, KEDA_TRIGGERS, KEDA_VERSION, chartImages, findKeda, kedaNames, kedaObjects } from '../../scripts/local-cluster/keda';
 import { MIRRORED_REGISTRIES, renderLocalCharts } from '../../scripts/local-cluster/platform';
 import {
   CHART_DEFAULTS as PROMETHEUS_CHART, KUBERNETES_PODS_JOB, PROMETHEUS_CHART_VERSION, PROMETHEUS_VERSION, chartImage as prometheusChartImage, findPrometheusBinary,
@@ -64,6 +64,22 @@ describe('KEDA of the local cluster', () => {
     // So the local images carry the chart's own image names, from a registry the node mirrors.
     expect(images).toEqual(chartImages());
     for (const image of Object.values(images)) expect(MIRRORED_REGISTRIES.some((r) => image.startsWith(`${r}/`))).toBe(true);
+  });
+
+  test('the build keeps the scalers of the trigger types the platform\'s ScaledObjects use, in every environment, and only those', () => {
+    const used = new Set<string>();
+    for (const environment of chartEnvironments(spec)) {
+      for (const o of renderLocalCharts(spec, environment)) {
+        if (o.kind !== 'ScaledObject' && o.kind !== 'ScaledJob') continue;
+        for (const trigger of (o.spec as { triggers: { type: string }[] }).triggers) used.add(trigger.type);
+      }
+    }
+    expect(used.size).toBeGreaterThan(0);
+    // A type the charts use and the list lacks: this KEDA would refuse the ScaledObject, where
+    // production's runs it; a type the list has and the charts do not use costs build time.
+    expect({ 'KEDA_TRIGGERS in scripts/setup/keda.sh': [...KEDA_TRIGGERS].sort() }).toEqual({ 'KEDA_TRIGGERS in scripts/setup/keda.sh': [...used].sort() });
+    // The binaries in .cache/keda were built with that list (the build writes the switch's cases).
+    expect(findKeda().triggers).toEqual(expect.arrayContaining([...used]));
   });
 
   test('applies the release\'s six CRDs, of which the two charts/crds vendors for the charts\' types are identical copies', () => {
