@@ -29,7 +29,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HelmChartSpec, PlatformSpec } from '../../lib/spec';
-import { HarnessError, REPO_ROOT, cacheDir, setupScriptVersion } from '../local-stack/process';
+import { HarnessError, REPO_ROOT, cacheDir, setupScriptVersion, setupScriptWords } from '../local-stack/process';
 import { pinnedAddonChart } from './addon-chart';
 import type { KubeObject } from './vault-injector';
 
@@ -51,11 +51,7 @@ export const KEDA_COMMIT: string = (() => {
  * place they are written): the platform's ScaledObjects' types. The build leaves out every other
  * scaler, so this KEDA refuses a ScaledObject of another type ("no scaler found for type").
  */
-export const KEDA_TRIGGERS: readonly string[] = (() => {
-  const match = /^KEDA_TRIGGERS="([a-z0-9 -]+)"$/m.exec(readFileSync(join(REPO_ROOT, 'scripts', 'setup', 'keda.sh'), 'utf8'));
-  if (!match) throw new HarnessError('scripts/setup/keda.sh: no KEDA_TRIGGERS="<type> ..." line');
-  return match[1]!.split(' ').filter(Boolean);
-})();
+export const KEDA_TRIGGERS: readonly string[] = setupScriptWords('keda.sh', 'KEDA_TRIGGERS');
 
 export interface KedaRelease {
   /** The operator (the image's /keda). */
