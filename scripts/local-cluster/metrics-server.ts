@@ -10,7 +10,7 @@
 // `app.kubernetes.io/managed-by` label: no Helm release manages these objects.
 //
 // The image is the chart's, registry.k8s.io/metrics-server/metrics-server:v0.8.0, rebuilt here
-// (workload-images.ts) around the same release built by scripts/setup/kube.sh.
+// (workload-images.ts) around the same release built by scripts/setup/metrics-server.sh.
 // No deviation from the chart is needed: kubelet's serving certificate is signed by the cluster CA
 // for the node's InternalIP (index.ts), the CA metrics-server trusts by default (its in-cluster
 // configuration's), so it scrapes kubelet verified, without `--kubelet-insecure-tls`.
@@ -23,12 +23,12 @@ import type { KubeObject } from './vault-injector';
 /** The chart release whose templates the objects below follow. */
 export const METRICS_SERVER_CHART_VERSION = '3.13.0';
 
-/** The metrics-server release scripts/setup/kube.sh builds: read from the script, the one place it is written. */
-export const METRICS_SERVER_VERSION = setupScriptVersion('kube.sh', 'METRICS_SERVER');
+/** The metrics-server release scripts/setup/metrics-server.sh builds: read from the script, the one place it is written. */
+export const METRICS_SERVER_VERSION = setupScriptVersion('metrics-server.sh', 'METRICS_SERVER');
 
 /** The static metrics-server binary (the image's /metrics-server). */
-export function findMetricsServerBinary(root = cacheDir('kube', 'bin')): string {
-  return installed(join(root, 'metrics-server'), { script: 'kube.sh', what: `metrics-server ${METRICS_SERVER_VERSION}` });
+export function findMetricsServerBinary(root = cacheDir('metrics-server', 'bin')): string {
+  return installed(join(root, 'metrics-server'), { script: 'metrics-server.sh', what: `metrics-server ${METRICS_SERVER_VERSION}` });
 }
 
 /** Chart 3.13.0's Chart.yaml and values.yaml, as far as the objects below use them. */

@@ -9,7 +9,7 @@
 //   runs (the spec's version) and busybox for the injector's `/bin/sh -ec` start command.
 // - The injector (hashicorp/vault-k8s): the vault-k8s binary scripts/setup/vault-injector.sh builds.
 // - metrics-server (registry.k8s.io/metrics-server/metrics-server): the release the chart runs, as
-//   scripts/setup/kube.sh builds it, with distroless/static's accounts.
+//   scripts/setup/metrics-server.sh builds it, with distroless/static's accounts.
 // - KEDA (ghcr.io/kedacore/keda, ghcr.io/kedacore/keda-metrics-apiserver): the release the chart
 //   runs, as scripts/setup/keda.sh builds it, with distroless/static:nonroot's accounts.
 // - Prometheus (quay.io/prometheus/prometheus): the release the chart runs, as
@@ -38,7 +38,7 @@ export const WORKLOAD_STAND_INS = {
   exporter: 'the Go module proxy serves no pgbouncer_exporter and quay.io cannot be reached: scripts/local-cluster/pgbouncer-exporter.ts, the same flags and series',
   vault: 'docker.io cannot be reached: the harness\'s vault binary (the spec\'s version) with busybox for the injector\'s shell command',
   injector: 'docker.io cannot be reached: vault-k8s as scripts/setup/vault-injector.sh builds it (the proxy\'s newest, v1.6.2; the chart\'s default is 1.7.0)',
-  metricsServer: `registry.k8s.io cannot be reached: metrics-server ${METRICS_SERVER_VERSION}, the chart's release, as scripts/setup/kube.sh builds it, with distroless/static's accounts`,
+  metricsServer: `registry.k8s.io cannot be reached: metrics-server ${METRICS_SERVER_VERSION}, the chart's release, as scripts/setup/metrics-server.sh builds it, with distroless/static's accounts`,
   keda: `ghcr.io cannot be reached: KEDA ${KEDA_VERSION}, the chart's release, as scripts/setup/keda.sh builds it (operator and metrics API server), with distroless/static's accounts`,
   prometheus: `quay.io cannot be reached: Prometheus ${PROMETHEUS_VERSION}, the chart's release, as scripts/setup/prometheus.sh builds it (without the web UI's assets)`,
 } as const;

@@ -9,21 +9,6 @@
 # Kubernetes pins. The mains are the upstream ones (command constructors and cli.Run). One
 # `go build` for all seven, CGO_ENABLED=0, -trimpath, stripped, with the version stamped as the
 # release does. Idempotent and stamp-based: a no-op when the stamp matches this script.
-#
-# metrics-server, the release the `metrics-server` Helm chart runs (clusterAddons.metricsServer,
-# chart 3.13.0: appVersion 0.8.0, image registry.k8s.io/metrics-server/metrics-server:v0.8.0),
-# for the local cluster's metrics-server Deployment (scripts/local-cluster/metrics-server.ts), is
-# built here too, in the same module: it is an API server made of the same Kubernetes libraries,
-# which this module has just compiled, so it costs its own 29 packages instead of a whole
-# separate build of those libraries (about 570 s on a cold 2-core machine). The difference from
-# the release: it links Kubernetes' libraries at this module's v0.35.4 instead of its go.mod's
-# v0.33.2 (the same API; its code is unchanged); its requirements in turn raise a few of
-# Kubernetes' own dependencies by a minor or patch version (golang.org/x/time v0.9.0 -> v0.11.0,
-# the otlptrace exporters v1.34.0 -> v1.35.0, go-openapi/jsonreference v0.20.2 -> v0.21.0,
-# go-spew and x/exp to later commits). It gets the version ldflags the release's Makefile
-# sets on client-go's version package (tag, commit, build date), so `metrics-server --version`
-# and the API's /version say v0.8.0. The proxy serves no commit for a version, so the tag's
-# commit is written here, as the upstream tag names it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/setup/lib/install.sh
@@ -31,8 +16,6 @@ cd "$(dirname "$0")/../.."
 KUBERNETES=v1.35.4
 STAGING=v0.35.4
 ETCD=v3.6.5
-METRICS_SERVER=v0.8.0
-METRICS_SERVER_COMMIT=d66279c6426c6581d9656fe3d42bc52db7c29597
 staging=(
   api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider cluster-bootstrap
   code-generator component-base component-helpers controller-manager cri-api cri-client csi-translation-lib
@@ -45,7 +28,7 @@ root="$PWD/.cache/kube"
 bin="$root/bin"
 stamp="$bin/.stamp"
 want="$(cat "$0" scripts/setup/lib/install.sh | sha256sum | cut -d' ' -f1)"
-binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl metrics-server)
+binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 present=1
 for b in "${binaries[@]}"; do [ -x "$bin/$b" ] || present=; done
 if [ -n "$present" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
@@ -59,7 +42,7 @@ fi
 
 use_go_caches
 started=$(date +%s)
-echo "setup: building etcd $ETCD, Kubernetes $KUBERNETES (control plane, node components, kubectl) and metrics-server $METRICS_SERVER from the Go module proxy into $bin (one-time; about half an hour on 2 cores)"
+echo "setup: building etcd $ETCD and Kubernetes $KUBERNETES (control plane, node components, kubectl) from the Go module proxy into $bin (one-time; about half an hour on 2 cores)"
 
 module="$root/module"
 rm -rf "$module"
@@ -68,7 +51,7 @@ cd "$module"
 
 {
   printf 'module platform.test/kube\n\ngo 1.25.0\n\ngodebug default=go1.25\n\n'
-  printf 'require (\n\tgo.etcd.io/etcd/server/v3 %s\n\tk8s.io/kubernetes %s\n\tsigs.k8s.io/metrics-server %s\n)\n\nreplace (\n' "$ETCD" "$KUBERNETES" "$METRICS_SERVER"
+  printf 'require (\n\tgo.etcd.io/etcd/server/v3 %s\n\tk8s.io/kubernetes %s\n)\n\nreplace (\n' "$ETCD" "$KUBERNETES"
   for s in "${staging[@]}"; do printf '\tk8s.io/%s => k8s.io/%s %s\n' "$s" "$s" "$STAGING"; done
   printf ')\n'
 } > go.mod
@@ -124,19 +107,12 @@ done
 tmp="$bin.tmp"
 rm -rf "$tmp"
 go build -trimpath -ldflags "$ldflags" -o "$tmp/" ./cmd/...
-version_pkg=k8s.io/client-go/pkg/version
-go build -trimpath -ldflags "-s -w -X $version_pkg.gitVersion=$METRICS_SERVER -X $version_pkg.gitCommit=$METRICS_SERVER_COMMIT -X $version_pkg.buildDate=$(date -u +'%Y-%m-%dT%H:%M:%SZ')" \
-  -o "$tmp/metrics-server" sigs.k8s.io/metrics-server/cmd/metrics-server
 for b in "${binaries[@]}"; do mv "$tmp/$b" "$bin/$b"; done
 rmdir "$tmp"
 "$bin/kube-apiserver" --version
-# Not piped into head: with pipefail, a SIGPIPE of the binary would fail the script before the stamp.
-metrics_server_version=$("$bin/metrics-server" --version)
-echo "metrics-server $metrics_server_version"
-[ "${metrics_server_version%%$'\n'*}" = "$METRICS_SERVER" ] || { echo "setup: metrics-server --version says $metrics_server_version, not $METRICS_SERVER" >&2; exit 1; }
 # Not piped into head: with pipefail, etcd's SIGPIPE would fail the script before the stamp.
 etcd_version=$("$bin/etcd" --version)
 echo "${etcd_version%%$'\n'*}"
 echo "$want" > "$stamp"
 release_go_caches
-echo "setup: Kubernetes and metrics-server built in $(( $(date +%s) - started )) s: $bin"
+echo "setup: Kubernetes built in $(( $(date +%s) - started )) s: $bin"

@@ -1,6 +1,6 @@
 // metrics-server as the local cluster runs it (scripts/local-cluster/metrics-server.ts, the objects
 // of the `metrics-server` chart with the CDK add-on's values, i.e. its defaults): the binary
-// scripts/setup/kube.sh builds is the release the chart's image runs, and the objects
+// scripts/setup/metrics-server.sh builds is the release the chart's image runs, and the objects
 // hang together as the chart wires them. That it serves the metrics API on the cluster and feeds
 // the HPAs is test/cluster/platform.test.ts's.
 //
@@ -25,7 +25,7 @@ interface DeploymentSpec {
 }
 
 describe('metrics-server of the local cluster', () => {
-  test('the binary built by scripts/setup/kube.sh is the release chart 3.13.0 runs', async () => {
+  test('the binary built by scripts/setup/metrics-server.sh is the release chart 3.13.0 runs', async () => {
     expect(spec.clusterAddons.metricsServer.version).toBe(METRICS_SERVER_CHART_VERSION);
     const { stdout } = await promisify(execFile)(findMetricsServerBinary(), ['--version'], { timeout: 60000 });
     expect(stdout.trim()).toBe(METRICS_SERVER_VERSION);

@@ -18,7 +18,7 @@
 // (v1.19.1's packages), the Vault Agent injector (vault-k8s) and the Vault agent, Flux's
 // source-controller and kustomize-controller (gitops.fluxControllers) pulling the artifact from
 // the registry beside the node, metrics-server (the release its chart runs,
-// scripts/setup/kube.sh), KEDA's operator and metrics API server (the release its chart
+// scripts/setup/metrics-server.sh), KEDA's operator and metrics API server (the release its chart
 // runs, scripts/setup/keda.sh), the Prometheus server it asks (the release its chart runs,
 // scripts/setup/prometheus.sh, scraping the services' pods with the chart's kubernetes-pods job
 // alone: scripts/local-cluster/prometheus.ts) and the HPA controller of kube-controller-manager.
