@@ -14,7 +14,7 @@ import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestCa } from '../local-stack/ca';
 import {
-  HarnessError, ManagedProcess, cacheDir, disposeOnce, installed, setUpInTempDir, sleep, tailFile, waitReady,
+  HarnessError, ManagedProcess, cacheDir, disposeOnce, installed, processAlive, setUpInTempDir, sleep, tailFile, waitReady,
 } from '../local-stack/process';
 import type { TestCa } from '../local-stack/types';
 import { createCgroupRoot, isCgroupV1, removeCgroupRoot } from './cgroups';
@@ -153,15 +153,6 @@ function restoreKernelTunables(values: Record<string, string>): void {
     } catch {
       // best effort: a tunable this kernel does not let us write was not written by kubelet either
     }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

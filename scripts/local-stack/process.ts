@@ -411,3 +411,13 @@ export function installed(path: string, by: InstalledBy): string {
   }
   return path;
 }
+
+/** Whether a process of this PID exists (signal 0 tests without signalling). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive as alive } from '../../scripts/local-stack/process';
 
 const REPO = join(__dirname, '..', '..');
 /** How long a step waits for the other lane before failing: a budget for a slow machine. */
@@ -47,14 +48,6 @@ function run(...args: string[]) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 const ran = (name: string) => existsSync(join(dir, `finished.${name}`));
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('the package installs run beside the builds, and every step runs once', () => {
   // servers waits for the build beta and beta for servers: only side by side can both finish.

@@ -3,17 +3,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive as alive } from '../../scripts/local-stack/process';
 
 const REPO = join(__dirname, '..', '..');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor(condition: () => boolean, limitMs: number): Promise<boolean> {
   const deadline = Date.now() + limitMs;
