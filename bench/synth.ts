@@ -1,18 +1,18 @@
 /**
- * Synthesis benchmark: the median wall time of a full `npm run synth` (CDK CLI + tsx, as a
- * developer runs it) against its floor, the same synthesis from pre-compiled JavaScript
- * (bin/, lib/ and charts/ transpiled file by file with esbuild into a copy of the tree, run by
- * plain node, no CLI). Prints both and the ratio. File by file, not one bundle: constructs that
- * read files beside their own module (__dirname, e.g. the Kafka topics handler's bundler) must
- * find them.
+ * Synthesis benchmark: the median wall time of a full `npm run synth` (CDK CLI, the app and the
+ * charts run from build/js by scripts/precompile.mjs, the summary) against its floor: the same
+ * synthesis from the same transpiled JavaScript with the same node flags, the app then the
+ * charts, run by plain node without the CLI and without a check for changed sources. Prints
+ * both and the ratio, and checks that the floor wrote what `npm run synth` wrote: the floor is
+ * the same synthesis, not a cheaper one.
  *
  *   npm run bench:synth [-- --runs 5]
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { transformSync } from 'esbuild';
+import { appContext } from '../scripts/review/synth-trees';
 
 const root = path.join(__dirname, '..');
 const runsArg = process.argv.indexOf('--runs');
@@ -36,42 +36,36 @@ function time(label: string, fn: () => void): number[] {
 }
 
 const env = { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true', CDK_DISABLE_CLI_TELEMETRY: 'true' };
-
-// The floor: compile once (not timed), then run the app and the chart renderer with node.
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-bench-'));
-for (const dir of ['bin', 'lib', 'charts']) {
-  fs.cpSync(path.join(root, dir), path.join(work, dir), { recursive: true });
-  for (const entry of fs.readdirSync(path.join(work, dir), { recursive: true, withFileTypes: true })) {
-    const file = path.join(entry.parentPath, entry.name);
-    if (!entry.isFile() || !file.endsWith('.ts') || file.endsWith('.d.ts')) continue;
-    const { code } = transformSync(fs.readFileSync(file, 'utf8'), { loader: 'ts', format: 'cjs', target: 'node20', sourcefile: file });
-    fs.writeFileSync(file.replace(/\.ts$/, '.js'), code);
-  }
-}
-// The copy resolves packages from the repository's node_modules, and reads the analytics job's
-// sources (the jar's key) and the warehouse migrations from the repository.
-fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'));
-fs.symlinkSync(path.join(root, 'analytics'), path.join(work, 'analytics'));
-const context = JSON.parse(fs.readFileSync(path.join(root, 'cdk.json'), 'utf8')).context;
+const synthOut = path.join(work, 'synth');
+const floorOut = path.join(work, 'floor');
 
 const full = time('npm run synth', () => {
-  execFileSync('npm', ['run', '--silent', 'synth'], { cwd: root, env, stdio: 'ignore' });
+  execFileSync('npm', ['run', '--silent', 'synth'], { cwd: root, env: { ...env, SYNTH_OUTDIR: synthOut }, stdio: 'ignore' });
 });
+
+// The floor: transpiled already by the runs above; the context the CLI hands the app.
+execFileSync(process.execPath, [path.join(root, 'scripts', 'precompile.mjs'), '--compile-only'], { cwd: root, env, stdio: 'inherit' });
+const js = (entry: string) => path.join(root, 'build', 'js', entry);
+const { context } = appContext(root);
 const floor = time('precompiled', () => {
-  const out = path.join(work, 'cdk.out');
-  fs.rmSync(out, { recursive: true, force: true });
-  fs.rmSync(path.join(work, 'dist'), { recursive: true, force: true });
-  // cdk.json's context reaches the app through the same variable the CLI sets.
-  execFileSync(process.execPath, [path.join(work, 'bin', 'platform.js')], {
-    cwd: root, env: { ...env, CDK_OUTDIR: out, CDK_CONTEXT_JSON: JSON.stringify(context) }, stdio: 'ignore',
+  fs.rmSync(floorOut, { recursive: true, force: true });
+  execFileSync(process.execPath, ['--enable-source-maps', js('bin/platform.js')], {
+    cwd: root, env: { ...env, CDK_OUTDIR: path.join(floorOut, 'cdk.out'), CDK_CONTEXT_JSON: JSON.stringify(context) }, stdio: 'ignore',
   });
-  execFileSync(process.execPath, [path.join(work, 'charts', 'main.js'), path.join(work, 'dist')], { cwd: root, env, stdio: 'ignore' });
+  execFileSync(process.execPath, ['--enable-source-maps', js('charts/main.js'), path.join(floorOut, 'dist')], { cwd: root, env, stdio: 'ignore' });
 });
+
+const diff = spawnSync('diff', ['-rq', synthOut, floorOut], { encoding: 'utf8' });
 fs.rmSync(work, { recursive: true, force: true });
+if (diff.status !== 0) {
+  console.error(`the floor did not write what npm run synth wrote:\n${diff.stdout}${diff.stderr}`);
+  process.exit(1);
+}
 
 const fullMedian = median(full);
 const floorMedian = median(floor);
 console.log(`synth benchmark, median of ${runs} runs on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'})`);
-console.log(`  npm run synth (CLI + tsx):        ${fullMedian.toFixed(2)} s`);
+console.log(`  npm run synth (CLI, precompiled): ${fullMedian.toFixed(2)} s`);
 console.log(`  floor (precompiled JS, no CLI):   ${floorMedian.toFixed(2)} s`);
 console.log(`  ratio:                            ${(fullMedian / floorMedian).toFixed(2)}x`);

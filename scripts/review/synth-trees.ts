@@ -68,8 +68,10 @@ export function appContext(root: string): { app: string; context: Record<string,
   };
 }
 
-/** The chart renderer of a tree, if it has one: `tsx charts/main.ts <outdir>`. */
+/** The chart renderer of a tree, if it has one: `charts/main.ts <outdir>`. */
 export const CHARTS_ENTRY = 'charts/main.ts';
+/** A tree's ahead-of-time transpiler, if it has one: it then runs the charts as its app. */
+export const PRECOMPILE_ENTRY = 'scripts/precompile.mjs';
 
 /** Synthesizes one tree: the app into <outdir>/cdk.out, the charts into <outdir>/dist (in parallel). */
 export async function synthTree(root: string, outdir: string, log: Log = () => undefined): Promise<SynthOutput> {
@@ -91,9 +93,13 @@ export async function synthTree(root: string, outdir: string, log: Log = () => u
     // whose findings have since been fixed must still diff.
     CDK_VALIDATION: 'false',
   };
+  const precompiled = fs.existsSync(path.join(root, PRECOMPILE_ENTRY));
+  // Transpiled once before the app and the charts start together, not by both at once.
+  if (precompiled) await run(`node ${PRECOMPILE_ENTRY} --compile-only`, root, env, 'transpiling');
   const jobs = [run(app, root, env, 'CDK app synthesis')];
   const hasCharts = fs.existsSync(path.join(root, CHARTS_ENTRY));
-  if (hasCharts) jobs.push(run(`tsx ${CHARTS_ENTRY} '${dist}'`, root, env, 'chart rendering'));
+  const charts = precompiled ? `node ${PRECOMPILE_ENTRY} ${CHARTS_ENTRY}` : `tsx ${CHARTS_ENTRY}`;
+  if (hasCharts) jobs.push(run(`${charts} '${dist}'`, root, env, 'chart rendering'));
   log(`synthesizing ${root} -> ${outdir}${hasCharts ? '' : ` (no ${CHARTS_ENTRY}: no manifests)`}`);
   await Promise.all(jobs);
   return { cdkOut, dist: hasCharts ? dist : undefined };

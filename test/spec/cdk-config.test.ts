@@ -17,8 +17,8 @@ describe('cdk.json', () => {
     expect(cdkJson.context['@aws-cdk/core:validateAgainstDefaultRules']).toBe(true);
   });
 
-  it('runs the app without a type-check on the hot path, and the CLI without phoning home', () => {
-    expect(cdkJson.app).toBe('npx tsx bin/platform.ts');
+  it('runs the app transpiled ahead of time, without a type-check on the hot path, and the CLI without phoning home', () => {
+    expect(cdkJson.app).toBe('node scripts/precompile.mjs bin/platform.ts');
     expect(cdkJson.context['cli-telemetry']).toBe(false);
     expect(cdkJson.notices).toBe(false);
   });
