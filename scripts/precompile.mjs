@@ -17,13 +17,13 @@
  * Two runs at once in one checkout (the app and the chart renderer start together) are safe:
  * every file is written to a temporary name and renamed into place.
  */
-import { spawn } from 'node:child_process';
 import { Buffer } from 'node:buffer';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { transform, version as esbuildVersion } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Everything an entry may import: the app, its library, the charts and the scripts. */
@@ -99,9 +99,12 @@ export async function compile() {
     loader: 'ts', format: 'cjs', target: `node${process.versions.node.split('.')[0]}`,
     sourcemap: 'inline', sourcesContent: false, tsconfigRaw: { compilerOptions: tsconfig.compilerOptions },
   };
-  // A new esbuild, Node, tsconfig or checkout folder (__dirname) makes every key new.
+  // A new esbuild, Node, tsconfig or checkout folder (__dirname) makes every key new. esbuild
+  // itself is loaded only when something is to be transpiled.
+  const esbuildVersion = createRequire(import.meta.url)('esbuild/package.json').version;
   const options = `${esbuildVersion} ${root} ${JSON.stringify(base)}`;
   const sources = sourceFiles();
+  /** @type {{ text: string, options: import('esbuild').TransformOptions, out: string }[]} */
   const work = [];
   for (const file of sources) {
     const source = path.join(root, file);
@@ -114,14 +117,22 @@ export async function compile() {
     const text = fs.readFileSync(source, 'utf8');
     const banner = `// precompiled ${createHash('sha256').update(options).update(text).digest('hex')}`;
     if (head(out).includes(banner)) continue;
-    work.push(transform(text, {
-      ...base,
-      banner,
-      sourcefile: source,
-      define: { __dirname: JSON.stringify(path.dirname(source)), __filename: JSON.stringify(source) },
-    }).then(({ code }) => writeAtomically(out, (tmp) => fs.writeFileSync(tmp, code))));
+    work.push({
+      text, out, options: {
+        ...base,
+        banner,
+        sourcefile: source,
+        define: { __dirname: JSON.stringify(path.dirname(source)), __filename: JSON.stringify(source) },
+      },
+    });
   }
-  await Promise.all(work);
+  if (work.length > 0) {
+    const { transform } = await import('esbuild');
+    await Promise.all(work.map(async ({ text, out, options: transformOptions }) => {
+      const { code } = await transform(text, transformOptions);
+      writeAtomically(out, (tmp) => fs.writeFileSync(tmp, code));
+    }));
+  }
   const current = new Set(sources);
   for (const file of lastSources()) {
     if (!current.has(file)) fs.rmSync(outputOf(file), { force: true });
@@ -133,8 +144,12 @@ export async function compile() {
   return work.length;
 }
 
-/** Runs the entry's JavaScript in a child node, passing signals on and its exit status back. */
-/** @param {string} entry @param {string[]} args */
+/**
+ * Runs the entry's JavaScript in a child node (so that no frame of this runner shows in the
+ * stack traces CDK records in the assembly's metadata), passing signals on and its exit status
+ * back.
+ * @param {string} entry @param {string[]} args
+ */
 function run(entry, args) {
   const file = path.relative(root, path.resolve(entry));
   if (!file.endsWith('.ts') || !fs.existsSync(path.join(root, file))) {

@@ -26,12 +26,11 @@ kept() {
   exit 1
 }
 
-# The app (cdk.json's command), the charts and the summary run as JavaScript transpiled once
-# into build/js/ (scripts/precompile.mjs), not under a TypeScript loader: transpiled up front
-# here so the two that start together find it done.
-node scripts/precompile.mjs --compile-only || kept
-# The charts render beside the CDK app (they share nothing but the spec they read): on two
-# cores the wall time is the longer of the two, not their sum.
+# The app (cdk.json's command), the charts and the summary run from JavaScript transpiled into
+# build/js/ by scripts/precompile.mjs, not under a TypeScript loader. The charts render beside
+# the CDK app (they share nothing but the spec they read): on two cores the wall time is the
+# longer of the two, not their sum. The charts' runner transpiles what changed while the CLI
+# starts (a second); the app's runner then finds it done.
 node scripts/precompile.mjs charts/main.ts "$stage/dist" "$@" &
 charts=$!
 cdk_ok=true

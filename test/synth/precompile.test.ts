@@ -42,16 +42,17 @@ beforeEach(() => {
     "if (name === 'fail') fail();",
     'console.log(greeting(name));',
     "console.log(fs.existsSync(`${__dirname}/main.ts`) ? 'beside its source' : `not beside its source: ${__dirname}`);",
+    "console.log(require.main === module ? 'the main module' : 'not the main module');",
     'process.exitCode = Number(code ?? 0);',
     '',
   ].join('\n'));
 });
 afterEach(() => fs.rmSync(repo, { recursive: true, force: true }));
 
-test('runs an entry from its JavaScript: arguments, imports (JSON too), its source folder, its exit status', () => {
+test('runs an entry from its JavaScript as the main module: arguments, imports (JSON too), its source folder, its exit status', () => {
   const result = run('bin/main.ts', 'world', '3');
   expect(result.stderr).toBe('');
-  expect(result.stdout).toBe('hello, world\nbeside its source\n');
+  expect(result.stdout).toBe('hello, world\nbeside its source\nthe main module\n');
   expect(result.status).toBe(3);
   expect(fs.existsSync(output('bin/main.js'))).toBe(true);
 });
@@ -91,7 +92,8 @@ test('two runs at once on nothing transpiled yet both succeed', async () => {
     child.on('close', (code) => resolve({ code, stdout }));
   });
   const results = await Promise.all([once(), once()]);
-  expect(results).toEqual([{ code: 0, stdout: 'hello, twice\nbeside its source\n' }, { code: 0, stdout: 'hello, twice\nbeside its source\n' }]);
+  const expected = { code: 0, stdout: 'hello, twice\nbeside its source\nthe main module\n' };
+  expect(results).toEqual([expected, expected]);
   expect(fs.readdirSync(path.join(repo, 'build', 'js', 'lib')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 });
 
