@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Everything an entry may import: the app, its library, the charts and the scripts. */
 const SOURCE_DIRS = ['bin', 'lib', 'charts', 'scripts'];
-export const OUT_DIR = path.join(root, 'build', 'js');
+const OUT_DIR = path.join(root, 'build', 'js');
 const STATE_FILE = path.join(OUT_DIR, '.sources.json');
 
 /** @returns {string[]} paths relative to the root */
@@ -53,6 +53,7 @@ function outputOf(file) {
 function writeAtomically(file, write) {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
+  fs.rmSync(tmp, { force: true }); // left by a run that was killed
   write(tmp);
   fs.renameSync(tmp, file);
 }
@@ -92,7 +93,7 @@ function lastSources() {
 }
 
 /** Transpiles what changed since the last run; returns how many files were written. */
-export async function compile() {
+async function compile() {
   const tsconfig = JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.json'), 'utf8'));
   /** @type {import('esbuild').TransformOptions} */
   const base = {

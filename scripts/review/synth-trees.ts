@@ -70,7 +70,7 @@ export function appContext(root: string): { app: string; context: Record<string,
 
 /** The chart renderer of a tree, if it has one: `charts/main.ts <outdir>`. */
 export const CHARTS_ENTRY = 'charts/main.ts';
-/** A tree's ahead-of-time transpiler, if it has one: it then runs the charts as its app. */
+/** A tree's runner of transpiled TypeScript, if it has one (cdk.json's app uses it): the charts then run through it too. */
 export const PRECOMPILE_ENTRY = 'scripts/precompile.mjs';
 
 /** Synthesizes one tree: the app into <outdir>/cdk.out, the charts into <outdir>/dist (in parallel). */
