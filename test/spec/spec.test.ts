@@ -221,7 +221,10 @@ describe('a target that names nothing fails the load, one line each (no silent w
 describe('the CDK app', () => {
   it('fails with one clear message naming the field when a context override is bad', () => {
     const root = path.join(__dirname, '..', '..');
-    const result = spawnSync(process.execPath, [path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bin/platform.ts'], {
+    // cdk.json's app command, as the CLI runs it: the runner adds nothing to the app's one line.
+    const [command, ...args] = (JSON.parse(fs.readFileSync(path.join(root, 'cdk.json'), 'utf8')) as { app: string }).app.split(' ');
+    expect(command).toBe('node');
+    const result = spawnSync(process.execPath, args, {
       cwd: root,
       encoding: 'utf8',
       env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ 'staging:account': 'not-an-account' }), CDK_OUTDIR: fs.mkdtempSync(path.join(os.tmpdir(), 'platform-bad-spec-')) },
