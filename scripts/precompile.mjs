@@ -34,7 +34,7 @@ const STATE_FILE = path.join(OUT_DIR, '.sources.json');
 /** @returns {string[]} paths relative to the root */
 function sourceFiles() {
   const files = [];
-  for (const dir of SOURCE_DIRS) {
+  for (const dir of SOURCE_DIRS.filter((d) => fs.existsSync(path.join(root, d)))) {
     for (const entry of fs.readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })) {
       if (!entry.isFile()) continue;
       const file = path.relative(root, path.join(entry.parentPath, entry.name));
@@ -92,7 +92,7 @@ function lastSources() {
   }
 }
 
-/** Transpiles what changed since the last run; returns how many files were written. */
+/** Transpiles what changed since the last run. */
 async function compile() {
   const tsconfig = JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.json'), 'utf8'));
   /** @type {import('esbuild').TransformOptions} */
@@ -142,7 +142,6 @@ async function compile() {
   // The outputs are CommonJS whatever a package.json above them says.
   const pkg = path.join(OUT_DIR, 'package.json');
   if (!fs.existsSync(pkg)) writeAtomically(pkg, (tmp) => fs.writeFileSync(tmp, '{ "type": "commonjs" }\n'));
-  return work.length;
 }
 
 /**

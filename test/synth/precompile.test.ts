@@ -30,7 +30,6 @@ beforeEach(() => {
   fs.copyFileSync(path.join(root, 'scripts', 'precompile.mjs'), path.join(repo, 'scripts', 'precompile.mjs'));
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(repo, 'node_modules'), 'dir');
   fs.copyFileSync(path.join(root, 'tsconfig.json'), path.join(repo, 'tsconfig.json'));
-  fs.mkdirSync(path.join(repo, 'charts'));
   write('lib/greeting.ts', "import settings from './settings.json';\nexport const greeting = (name: string): string => `${settings.word}, ${name}`;\n");
   write('lib/settings.json', '{ "word": "hello" }\n');
   write('lib/fail.ts', "export function fail(): never {\n  const why: string = 'on purpose';\n  throw new Error(why);\n}\n");
