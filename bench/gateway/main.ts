@@ -5,7 +5,7 @@
  * Redis rate limit, Authorize (decision cache), gRPC over mTLS to user-service, Redis cache hit.
  * Load: wrk, fixed connections and duration, after a warm-up. Prints requests/s, p50, p99 and
  * the ratio b/a; then (c) the latency of (b) at half the rate (b) saturated at, offered at a
- * fixed rate, the latency a service sees below saturation (open-loop load from this process, see fixedRate).
+ * fixed rate, the latency a service sees below saturation (open-loop load by vegeta, see fixedRate).
  *
  * The services run as child processes on what production runs: the esbuild bundles of
  * `npm run build:services` (built first), `node --enable-source-maps build/services/<svc>/main.js`
@@ -13,11 +13,13 @@
  * `--runner tsx` runs the TypeScript sources instead; `--profile <dir>` writes a V8 CPU profile
  * of api-gateway and user-service there (node --cpu-prof; summarise with bench/gateway/profile-summary.ts).
  *
- *   npm run bench:gateway [-- --connections 50 --duration 10 --warmup 3 --runner bundle --profile <dir>]
+ * `--node-flags='<flags>'` adds node options to the three services (a heap setting under trial).
+ *
+ *   npm run bench:gateway [-- --connections 50 --duration 10 --warmup 3 --runner bundle --profile <dir> --node-flags='<flags>']
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { Agent, request as httpRequest } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -64,53 +66,53 @@ function wrk(url: string, connections: number, seconds: number, headers: Record<
   });
 }
 
+/** vegeta, as scripts/setup/go-tools.sh installs it. */
+const VEGETA = join(__dirname, '..', '..', '.cache', 'go', 'bin', 'vegeta');
+
+/** What `vegeta report -type=json` prints (latencies in nanoseconds). */
+interface VegetaReport {
+  readonly latencies: { readonly '50th': number; readonly '99th': number };
+  readonly requests: number;
+  readonly rate: number;
+  readonly status_codes: Record<string, number>;
+  readonly errors: readonly string[] | null;
+}
+
 /**
- * p50/p99 at a fixed offered rate, open loop: request i is due at start + i/rate whatever the
- * answers to earlier ones, over at most `connections` kept-alive connections, and its latency
- * counts from when it was due (as wrk2 does), so a stall is not hidden by sending less during it.
- * (autocannon's `overallRate` is a per-second budget sent back to back: saturated bursts.)
+ * p50/p99 at a fixed offered rate, open loop, measured by vegeta: request i is sent at start +
+ * i/rate whatever the answers to earlier ones (vegeta starts another worker rather than wait for
+ * one), over at most `connections` kept-alive connections, and a request that waits for a
+ * connection counts the wait in its latency, so a stall is not hidden by sending less during it
+ * (as wrk2 measures). A compiled client: a Node one beside the services shares their cores and
+ * adds its own garbage collection and timer delays to every latency it records.
  */
 function fixedRate(url: string, connections: number, seconds: number, rate: number, headers: Record<string, string>): Promise<Result> {
-  const agent = new Agent({ keepAlive: true, maxSockets: connections });
-  const total = Math.round(rate * seconds);
-  const intervalMs = 1000 / rate;
-  const latencies: number[] = [];
-  let sent = 0;
-  let done = 0;
-  let errors = 0;
-  let non2xx = 0;
-  return new Promise((resolveAll) => {
-    const started = performance.now();
-    const finish = (due: number, ok: boolean, status?: number) => {
-      latencies.push(performance.now() - due);
-      if (!ok) errors += 1;
-      else if (status === undefined || status < 200 || status > 299) non2xx += 1;
-      if (++done === total) {
-        agent.destroy();
-        latencies.sort((x, y) => x - y);
-        const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]!;
-        const elapsed = (performance.now() - started) / 1000;
-        resolveAll({
-          rps: total / elapsed, p50Ms: at(0.5), p99Ms: at(0.99), requests: total,
-          errors: [non2xx ? `${non2xx} non-2xx` : '', errors ? `${errors} errors` : ''].filter(Boolean).join('; '),
-        });
-      }
+  const attackArgs = ['attack', `-rate=${rate}/1s`, `-duration=${seconds}s`, `-max-connections=${connections}`, '-keepalive',
+    ...Object.entries(headers).map(([k, v]) => `-header=${k}: ${v}`)];
+  const exited = (child: ChildProcess) => new Promise<number | null>((done, fail) => {
+    child.once('error', fail);
+    child.once('close', (code) => done(code));
+  });
+  const attack = spawn(VEGETA, attackArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const report = spawn(VEGETA, ['report', '-type=json'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  attack.stdout.pipe(report.stdin);
+  attack.stdin.end(`GET ${url}\n`);
+  let out = '';
+  report.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  return Promise.all([exited(attack), exited(report)]).then(([attackCode, reportCode]) => {
+    if (attackCode !== 0 || reportCode !== 0) throw new Error(`vegeta exited ${attackCode} (attack) / ${reportCode} (report):\n${out}`);
+    let r: VegetaReport;
+    try {
+      r = JSON.parse(out) as VegetaReport;
+    } catch {
+      throw new Error(`cannot parse vegeta report:\n${out}`);
+    }
+    const non2xx = Object.entries(r.status_codes).filter(([code]) => !code.startsWith('2') && code !== '0').reduce((n, [, count]) => n + count, 0);
+    const errors = new Set(r.errors ?? []);
+    return {
+      rps: r.rate, p50Ms: r.latencies['50th'] / 1e6, p99Ms: r.latencies['99th'] / 1e6, requests: r.requests,
+      errors: [non2xx ? `${non2xx} non-2xx` : '', errors.size ? `errors: ${[...errors].slice(0, 3).join('; ')}` : ''].filter(Boolean).join('; '),
     };
-    const tick = () => {
-      const due = Math.min(total, Math.floor((performance.now() - started) / intervalMs) + 1);
-      for (; sent < due; sent++) {
-        const dueAt = started + sent * intervalMs;
-        const req = httpRequest(url, { agent, headers }, (res) => {
-          res.resume();
-          res.once('end', () => finish(dueAt, true, res.statusCode));
-          res.once('error', () => finish(dueAt, false));
-        });
-        req.once('error', () => finish(dueAt, false));
-        req.end();
-      }
-      if (sent < total) setTimeout(tick, 1);
-    };
-    tick();
   });
 }
 
@@ -157,11 +159,14 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       connections: { type: 'string', default: '50' }, duration: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' },
-      runner: { type: 'string', default: 'bundle' }, profile: { type: 'string' },
+      runner: { type: 'string', default: 'bundle' }, profile: { type: 'string' }, 'node-flags': { type: 'string', default: '' },
     },
   });
   const runner = parseRunner(values.runner);
   const profileDir = values.profile ? resolve(values.profile) : undefined;
+  const nodeFlags = values['node-flags'].split(/\s+/).filter(Boolean);
+  const badFlag = nodeFlags.find((f) => !f.startsWith('--'));
+  if (badFlag) throw new Error(`--node-flags takes node options (each starting with --), got ${JSON.stringify(badFlag)}`);
   const connections = Number(values.connections);
   const duration = Number(values.duration);
   const warmup = Number(values.warmup);
@@ -170,6 +175,7 @@ async function main(): Promise<void> {
   }
   need('nginx', 'nginx');
   need('wrk', 'wrk');
+  if (!existsSync(VEGETA)) throw new Error(`${VEGETA} not found; install it: bash scripts/setup/go-tools.sh (or npm run setup)`);
   await buildFor(runner, ['user-service', 'auth-service', 'api-gateway'], 'bench:gateway');
 
   process.stderr.write('bench:gateway: starting PostgreSQL, Redis, user-service, auth-service, api-gateway...\n');
@@ -182,11 +188,11 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   try {
     const [httpPort, healthPort] = await Promise.all([freePort(), freePort()]);
-    const users = spawnService(stack, 'user-service', stack.env['user-service'], { runner, ...(profileDir ? { profileDir } : {}) });
+    const users = spawnService(stack, 'user-service', stack.env['user-service'], { runner, nodeFlags, ...(profileDir ? { profileDir } : {}) });
     await waitReady(`http://127.0.0.1:${stack.env['user-service'].HEALTH_PORT}/readyz`, 'user-service', users);
-    const auth = spawnService(stack, 'auth-service', stack.env['auth-service'], { runner });
+    const auth = spawnService(stack, 'auth-service', stack.env['auth-service'], { runner, nodeFlags });
     await waitReady(`http://127.0.0.1:${stack.env['auth-service'].HEALTH_PORT}/readyz`, 'auth-service', auth);
-    const gateway = spawnService(stack, 'api-gateway', { ...stack.env['api-gateway'], HTTP_PORT: String(httpPort), HEALTH_PORT: String(healthPort) }, { runner, ...(profileDir ? { profileDir } : {}) });
+    const gateway = spawnService(stack, 'api-gateway', { ...stack.env['api-gateway'], HTTP_PORT: String(httpPort), HEALTH_PORT: String(healthPort) }, { runner, nodeFlags, ...(profileDir ? { profileDir } : {}) });
     await waitReady(`http://127.0.0.1:${healthPort}/readyz`, 'api-gateway', gateway);
     const base = `http://127.0.0.1:${httpPort}`;
 
@@ -227,7 +233,7 @@ async function main(): Promise<void> {
       '',
       `(b) CPU per request, ms: ${cpuPerRequest}`,
       `ratio b/a: throughput ${(b.rps / a.rps).toFixed(3)}, p50 ${(b.p50Ms / a.p50Ms).toFixed(1)}x, p99 ${(b.p99Ms / a.p99Ms).toFixed(1)}x`,
-      `machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}; every process on one host; services run as ${runner === 'bundle' ? 'esbuild bundles' : 'TypeScript via tsx'}`,
+      `machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}; every process on one host; services run as ${runner === 'bundle' ? 'esbuild bundles' : 'TypeScript via tsx'}${nodeFlags.length ? ` with ${nodeFlags.join(' ')}` : ''}`,
       '',
     ].join('\n'));
   } finally {

@@ -31,15 +31,18 @@ export interface SpawnOptions {
   readonly runner: Runner;
   /** Directory for a CPU profile of this process (node --cpu-prof, written when it exits). */
   readonly profileDir?: string;
+  /** Extra node flags (a V8 heap setting under trial, say), before the entry point. */
+  readonly nodeFlags?: readonly string[];
 }
 
 /** Starts a service; the stack stops it (SIGTERM) when disposed. */
 export function spawnService(stack: PreparedStack, name: AnyWorkload, env: Readonly<Record<string, string>>, opts: SpawnOptions): ChildProcess {
   const profile = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
   // As the image runs it (services/*/Dockerfile: NODE_OPTIONS=--enable-source-maps, node main.js).
+  const flags = [...profile, ...(opts.nodeFlags ?? [])];
   const args = opts.runner === 'bundle'
-    ? [...profile, '--enable-source-maps', join(ROOT, 'build', 'services', name, 'main.js')]
-    : [...profile, '--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')];
+    ? [...flags, '--enable-source-maps', join(ROOT, 'build', 'services', name, 'main.js')]
+    : [...flags, '--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')];
   const child = spawn(process.execPath, args, {
     cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -6,7 +6,8 @@
 # kube-score, which the issue allows, takes its place. stripe-mock is Stripe's own API mock
 # server: payment-service's Stripe adapter is tested against it (scripts/local-stack/stripe-mock.ts),
 # which also reads the fixtures bundled with it: copied to .cache/go/stripe-mock before the Go
-# caches are released (lib/install.sh).
+# caches are released (lib/install.sh). vegeta is bench:gateway's open-loop load generator (a fixed
+# rate: each request sent on schedule whatever the answers to earlier ones).
 # Idempotent and stamp-based: well under a second when the pinned versions are present.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,16 +19,21 @@ tools=(
   "github.com/zegl/kube-score/cmd/kube-score@v1.20.0"
   "github.com/stripe/stripe-mock@v0.203.0"
 )
+# Built with the compiler's inlining, which the tools above go without to build faster: the CPU a
+# load generator spends per request is taken from the services it measures.
+bench_tools=(
+  "github.com/tsenart/vegeta/v12@v12.13.0"
+)
 
 root="$PWD/.cache/go"
 bin="$root/bin"
 stamp="$bin/.tools"
 fixtures="$root/stripe-mock/fixtures3.json"
-want="$(printf '%s\n' "${tools[@]}")
+want="$(printf '%s\n' "${tools[@]}" "${bench_tools[@]}")
 $(cat "$0" scripts/setup/lib/install.sh | sha256sum | cut -d' ' -f1)"
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
-  && [ -x "$bin/kubeconform" ] && [ -x "$bin/kube-score" ] && [ -x "$bin/stripe-mock" ] && [ -f "$fixtures" ]; then
+  && [ -x "$bin/kubeconform" ] && [ -x "$bin/kube-score" ] && [ -x "$bin/stripe-mock" ] && [ -x "$bin/vegeta" ] && [ -f "$fixtures" ]; then
   exit 0
 fi
 
@@ -47,9 +53,13 @@ for tool in "${tools[@]}"; do
   echo "setup: go install $tool"
   GOBIN="$bin" go install "$tool"
 done
+for tool in "${bench_tools[@]}"; do
+  echo "setup: go install $tool"
+  GOBIN="$bin" GOFLAGS=-mod=mod go install "$tool"
+done
 stripe_mock="${tools[2]}"
 cp "$GOMODCACHE/${stripe_mock%%@*}@${stripe_mock##*@}/embedded/openapi/fixtures3.json" "$fixtures"
 chmod 644 "$fixtures"
 printf '%s' "$want" > "$stamp"
 release_go_caches
-echo "setup: kubeconform, kube-score and stripe-mock installed in $bin"
+echo "setup: kubeconform, kube-score, stripe-mock and vegeta installed in $bin"
