@@ -83,8 +83,8 @@ interface VegetaReport {
  * i/rate whatever the answers to earlier ones (vegeta starts another worker rather than wait for
  * one), over at most `connections` kept-alive connections, and a request that waits for a
  * connection counts the wait in its latency, so a stall is not hidden by sending less during it
- * (as wrk2 measures). A compiled client: a Node one beside the services shares their cores and
- * adds its own garbage collection and timer delays to every latency it records.
+ * (as wrk2 measures). A compiled client, so that the latencies it records hold no pauses of a
+ * Node client's own garbage collection or timers.
  */
 function fixedRate(url: string, connections: number, seconds: number, rate: number, headers: Record<string, string>): Promise<Result> {
   const attackArgs = ['attack', `-rate=${rate}/1s`, `-duration=${seconds}s`, `-max-connections=${connections}`, '-keepalive',
