@@ -6,8 +6,11 @@
 import { App } from 'aws-cdk-lib';
 import { applyCompliancePacks } from '../lib/compliance';
 import { ENVIRONMENT_NAMES, loadPlatformSpec, PlatformSpecError } from '../lib/spec';
+import { receiveCliEnvironment } from './cli-environment';
 import { PlatformStage } from './platform-stage';
 
+// Started ahead of the CDK CLI by `npm run synth`: the CLI's environment arrives now (no-op otherwise).
+receiveCliEnvironment();
 const app = new App();
 let spec;
 try {

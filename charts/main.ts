@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { App, YamlOutputType } from 'cdk8s';
 import type { Chart } from 'cdk8s';
-import { chartEnvironments, contextFromArgs, IMAGE_TAG_CONTEXT, imageTagFrom, loadPlatformSpec, PlatformSpecError } from '../lib/spec';
+import { chartEnvironments, ContextArgumentError, contextFromArgs, IMAGE_TAG_CONTEXT, imageTagFrom, loadPlatformSpec, PlatformSpecError } from '../lib/spec';
 import type { ChartEnvironment, PlatformSpec } from '../lib/spec';
 import { BindingsChart } from './bindings-chart';
 import type { PlatformBindings } from './bindings-chart';
@@ -73,7 +73,7 @@ if (require.main === module) {
     const files = renderCharts(spec, outdir, { imageTag: imageTagFrom(reader, process.env) });
     console.log(`charts: ${files.length} manifests written to ${outdir}/`);
   } catch (error) {
-    if (!(error instanceof PlatformSpecError)) throw error;
+    if (!(error instanceof PlatformSpecError || error instanceof ContextArgumentError)) throw error;
     console.error(error.message);
     process.exit(1);
   }

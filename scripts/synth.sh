@@ -15,8 +15,10 @@ export CDK_DISABLE_VERSION_CHECK=true # the CLI would otherwise ask the npm regi
 out=${SYNTH_OUTDIR:-.}
 mkdir -p "$out"
 stage=$(mktemp -d "$out/.synth.XXXXXX")
-charts=
-trap '[ -z "$charts" ] || kill "$charts" 2>/dev/null || true; rm -rf "$stage"' EXIT
+# The FIFO through which the app receives the CLI's environment (below), outside the output folder.
+handoff=$(mktemp -d "${TMPDIR:-/tmp}/platform-synth.XXXXXX")
+charts= app=
+trap 'for job in $charts $app; do kill "$job" 2>/dev/null || true; done; rm -rf "$stage" "$handoff"' EXIT
 kept() {
   local what=()
   [ -d "$out/cdk.out" ] && what+=("$out/cdk.out")
@@ -29,12 +31,36 @@ kept() {
 # The app (cdk.json's command), the charts and the summary run from JavaScript transpiled into
 # build/js/ by scripts/precompile.mjs, not under a TypeScript loader. The charts render beside
 # the CDK app (they share nothing but the spec they read): on two cores the wall time is the
-# longer of the two, not their sum. The charts' runner transpiles what changed while the CLI
-# starts (a second); the app's runner then finds it done.
+# longer of the two, not their sum. Both runners transpile what changed since the last run (half
+# a second for every source; each file is written atomically, so running both at once is safe).
 node scripts/precompile.mjs charts/main.ts "$stage/dist" "$@" &
 charts=$!
+
+# The app starts now too, not once the CLI has started (a second and more): it loads its modules
+# meanwhile, then waits for the environment the CLI runs its app with (bin/cli-environment.ts).
+# The CLI's app command here is scripts/app-relay.mjs, which hands that environment over and
+# returns the app's status, recorded below when the app exits. The CLI still decides the context
+# and the output folder, and reads the assembly afterwards as it would after its own app.
+mkfifo "$handoff/environment"
+(
+  runner=
+  trap '[ -z "$runner" ] || { kill "$runner" 2>/dev/null; wait "$runner"; }; exit 143' TERM
+  PLATFORM_APP_HANDOFF=$handoff node scripts/precompile.mjs bin/platform.ts &
+  runner=$!
+  status=0
+  wait "$runner" || status=$?
+  echo "$status" >"$handoff/status.tmp"
+  mv "$handoff/status.tmp" "$handoff/status"
+) &
+app=$!
+
 cdk_ok=true
-node_modules/.bin/cdk synth --quiet --output "$stage/cdk.out" "$@" || cdk_ok=false
+PLATFORM_APP_HANDOFF=$handoff node_modules/.bin/cdk synth --quiet --output "$stage/cdk.out" \
+  --app 'node scripts/app-relay.mjs' "$@" || cdk_ok=false
+# A CLI that failed before it ran the relay leaves the app waiting for an environment.
+[ -e "$handoff/status" ] || kill "$app" 2>/dev/null || true
+wait "$app" || true
+app=
 charts_ok=true
 wait "$charts" || charts_ok=false
 charts=

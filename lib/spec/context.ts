@@ -77,6 +77,14 @@ export function imageTagFrom(context: ContextReader | undefined, env: Readonly<R
   return env[IMAGE_TAG_ENV] || undefined;
 }
 
+/** A malformed `-c` argument: a usage error to print as it is, not a crash. */
+export class ContextArgumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContextArgumentError';
+  }
+}
+
 /**
  * `-c key=value` / `--context key=value` / `--context=key=value` pairs of a CDK command line, for
  * tools that render from the same arguments as `cdk synth` (the chart renderer).
@@ -86,11 +94,13 @@ export function contextFromArgs(args: readonly string[]): Map<string, string> {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     let pair: string | undefined;
-    if (arg === '-c' || arg === '--context') pair = args[++i];
-    else if (arg.startsWith('--context=')) pair = arg.slice('--context='.length);
+    if (arg === '-c' || arg === '--context') {
+      pair = args[++i];
+      if (pair === undefined) throw new ContextArgumentError(`${arg}: expected key=value after it`);
+    } else if (arg.startsWith('--context=')) pair = arg.slice('--context='.length);
     if (pair === undefined) continue;
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new Error(`${arg} ${pair}: expected key=value`);
+    if (eq <= 0) throw new ContextArgumentError(`${arg} ${pair}: expected key=value`);
     context.set(pair.slice(0, eq), pair.slice(eq + 1));
   }
   return context;

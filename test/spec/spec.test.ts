@@ -209,6 +209,7 @@ describe('a target that names nothing fails the load, one line each (no silent w
     expect([...contextFromArgs(['synth', '-c', 'a:b=1', '--context', 'c:d=x=y', '--context=e:f=', 'production/*'])])
       .toEqual([['a:b', '1'], ['c:d', 'x=y'], ['e:f', '']]);
     expect(() => contextFromArgs(['-c', 'novalue'])).toThrow('-c novalue: expected key=value');
+    expect(() => contextFromArgs(['synth', '--context'])).toThrow('--context: expected key=value after it');
   });
 
   it('takes the image tag from context before the environment variable', () => {
