@@ -8,7 +8,7 @@
  *
  * An app that exits before it reads the FIFO (a module that fails to load) makes this exit with
  * its status; a relay that never runs (the CLI failed first) leaves the app waiting, and synth.sh
- * stops it.
+ * stops it; a synth.sh that stopped (its folder gone) makes this exit 1 rather than wait forever.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,14 +21,22 @@ if (!handoff) {
 }
 const fifo = path.join(handoff, 'environment');
 
+/** synth.sh removes the folder when it exits: no status will come, so the relay must not wait. */
+function abandoned() {
+  if (fs.existsSync(handoff)) return;
+  console.error(`app-relay: ${handoff} is gone: the npm run synth that made it has stopped`);
+  process.exit(1);
+}
+
 /** @returns {number | undefined} the app's exit status once synth.sh has recorded it */
 function appStatus() {
   let text;
   try {
     text = fs.readFileSync(path.join(handoff, 'status'), 'utf8');
   } catch (error) {
-    if (/** @type {NodeJS.ErrnoException} */ (error).code === 'ENOENT') return undefined;
-    throw error;
+    if (/** @type {NodeJS.ErrnoException} */ (error).code !== 'ENOENT') throw error;
+    abandoned();
+    return undefined;
   }
   const status = Number(text.trim());
   return Number.isInteger(status) ? status : 1;
@@ -42,7 +50,9 @@ for (;;) {
     probe = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
     break;
   } catch (error) {
-    if (/** @type {NodeJS.ErrnoException} */ (error).code !== 'ENXIO') throw error;
+    const { code } = /** @type {NodeJS.ErrnoException} */ (error);
+    if (code === 'ENOENT') abandoned();
+    if (code !== 'ENXIO') throw error;
   }
   const status = appStatus();
   if (status !== undefined) {

@@ -15,7 +15,11 @@ import { receiveCliEnvironment } from '../../bin/cli-environment';
 const root = path.join(__dirname, '..', '..');
 const relayScript = path.join(root, 'scripts', 'app-relay.mjs');
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+const relays: ChildProcess[] = [];
+afterAll(() => {
+  relays.forEach((child) => child.kill()); // a relay left waiting by a failed test
+  dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true }));
+});
 
 function handoffDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-handoff-'));
@@ -28,6 +32,7 @@ function handoffDir(): string {
 
 function relay(env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, [relayScript], { env: { PATH: process.env.PATH, ...env } });
+  relays.push(child);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -35,6 +40,18 @@ function relay(env: NodeJS.ProcessEnv) {
 }
 
 const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
+/** The command lines of the processes that synth.sh started with its handoff folder under `tmp`. */
+function processesOf(tmp: string): string[] {
+  return fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).flatMap((pid) => {
+    try {
+      if (!fs.readFileSync(`/proc/${pid}/environ`, 'latin1').includes(`PLATFORM_APP_HANDOFF=${tmp}`)) return [];
+      return [fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ').trim()];
+    } catch {
+      return []; // exited meanwhile, or not ours to read
+    }
+  });
+}
 
 test('the app takes the environment the CLI ran the relay with, however large; the relay then returns the app\'s status', async () => {
   const dir = handoffDir();
@@ -72,6 +89,17 @@ test('the relay waits for an app still loading its modules, and a status of 0 pa
   expect(env.CDK_OUTDIR).toBe('/late/cdk.out');
   fs.writeFileSync(path.join(dir, 'status'), '0\n');
   expect(await cli.exit).toBe(0);
+});
+
+test('a relay whose handoff folder is gone (synth.sh stopped) exits instead of waiting for a status that cannot come', async () => {
+  const dir = handoffDir();
+  const cli = relay({ PLATFORM_APP_HANDOFF: dir });
+  receiveCliEnvironment({ PLATFORM_APP_HANDOFF: dir });
+  await sleep(300);
+  expect(running(cli.child)).toBe(true);
+  fs.rmSync(dir, { recursive: true, force: true }); // synth.sh's exit trap
+  expect(await cli.exit).toBe(1);
+  expect(cli.stderr()).toContain(`${dir} is gone: the npm run synth that made it has stopped`);
 });
 
 test('anything but a JSON object of strings in the FIFO is a clear error', () => {
@@ -112,14 +140,30 @@ test('a CLI that fails before it runs the app fails the synth without leaving th
   expect(failed.stderr).toContain('synth failed: nothing was written');
   expect(failed.status).toBe(1);
   // The app started early waited for an environment that never came: synth.sh stopped it.
-  const lingering = fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').includes(`PLATFORM_APP_HANDOFF=${tmp}`);
-    } catch {
-      return false; // exited meanwhile, or not ours to read
-    }
-  });
-  expect(lingering).toEqual([]);
+  expect(processesOf(tmp)).toEqual([]);
   expect(fs.readdirSync(tmp).filter((name) => name.startsWith('platform-synth.'))).toEqual([]);
   expect(fs.readdirSync(out)).toEqual([]);
+});
+
+test('a synth.sh stopped by SIGTERM while the CLI runs the relay leaves no process waiting', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-handoff-term-'));
+  dirs.push(tmp);
+  const synth = spawn('bash', [path.join(root, 'scripts', 'synth.sh')], {
+    cwd: root, stdio: 'ignore',
+    env: { ...process.env, SYNTH_OUTDIR: path.join(tmp, 'out'), TMPDIR: tmp, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+  });
+  const exited = new Promise((resolve) => synth.on('exit', resolve));
+  // Budgets for a loaded machine: the CLI takes seconds to start its app command.
+  for (let waited = 0; !processesOf(tmp).some((cmd) => cmd.includes('app-relay.mjs')); waited += 100) {
+    if (waited > 120_000 || !running(synth)) throw new Error(`the relay never started: ${processesOf(tmp).join('; ')}`);
+    await sleep(100);
+  }
+  synth.kill('SIGTERM');
+  await exited;
+  // bash leaves the CLI in the foreground to finish; the relay, its folder gone, ends it.
+  for (let waited = 0; processesOf(tmp).length > 0; waited += 100) {
+    if (waited > 60_000) throw new Error(`still running: ${processesOf(tmp).join('; ')}`);
+    await sleep(100);
+  }
+  expect(fs.readdirSync(tmp).filter((name) => name.startsWith('platform-synth.'))).toEqual([]);
 });
