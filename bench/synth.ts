@@ -3,8 +3,8 @@
  * charts run from build/js by scripts/precompile.mjs, the summary) against its floor: the same
  * synthesis from the same transpiled JavaScript with the same node flags, the app then the
  * charts, run by plain node without the CLI and without a check for changed sources, each run
- * of one followed by a run of the other. Prints both and the ratio, and checks that the floor wrote what `npm run synth` wrote: the floor is
- * the same synthesis, not a cheaper one.
+ * of one followed by a run of the other. Prints both and the ratio, and checks that the floor
+ * wrote what `npm run synth` wrote: the floor is the same synthesis, not a cheaper one.
  *
  *   npm run bench:synth [-- --runs 5]
  */
