@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const APP_HANDOFF_ENV = 'PLATFORM_APP_HANDOFF';
+const APP_HANDOFF_ENV = 'PLATFORM_APP_HANDOFF';
 
 export function receiveCliEnvironment(env: NodeJS.ProcessEnv = process.env): void {
   const handoff = env[APP_HANDOFF_ENV];

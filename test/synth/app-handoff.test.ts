@@ -41,6 +41,22 @@ function relay(env: NodeJS.ProcessEnv) {
 
 const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
 
+/** Polls `done` every 100 ms; throws `failure()` once `budgetMs` (for a loaded machine) is spent. */
+async function waitUntil(done: () => boolean, budgetMs: number, failure: () => string): Promise<void> {
+  for (let waited = 0; !done(); waited += 100) {
+    if (waited > budgetMs) throw new Error(failure());
+    await sleep(100);
+  }
+}
+
+/** A folder for one run of synth.sh: its output and, through TMPDIR, its handoff folder. */
+function synthRun(prefix: string): { tmp: string; out: string; env: NodeJS.ProcessEnv } {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  dirs.push(tmp);
+  const out = path.join(tmp, 'out');
+  return { tmp, out, env: { ...process.env, SYNTH_OUTDIR: out, TMPDIR: tmp, CDK_DISABLE_CLI_TELEMETRY: 'true' } };
+}
+
 /** The command lines of the processes that synth.sh started with its handoff folder under `tmp`. */
 function processesOf(tmp: string): string[] {
   return fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).flatMap((pid) => {
@@ -127,13 +143,10 @@ test('without PLATFORM_APP_HANDOFF the app runs as cdk runs it, and the relay re
 });
 
 test('a CLI that fails before it runs the app fails the synth without leaving the early app behind', () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-handoff-synth-'));
-  dirs.push(tmp);
-  const out = path.join(tmp, 'out');
+  const { tmp, out, env } = synthRun('platform-handoff-synth-');
   // An option without its value: the CLI stops at its command line, before it runs any app.
   const failed = spawnSync('bash', [path.join(root, 'scripts', 'synth.sh'), '--role-arn'], {
-    cwd: root, encoding: 'utf8', timeout: 180_000, // a budget: a synth.sh that waited on the app would never return
-    env: { ...process.env, SYNTH_OUTDIR: out, TMPDIR: tmp, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+    cwd: root, encoding: 'utf8', env, timeout: 180_000, // a budget: a synth.sh that waited on the app would never return
   });
   expect(failed.signal).toBeNull();
   expect(failed.stderr).toContain('Not enough arguments following: role-arn');
@@ -146,24 +159,16 @@ test('a CLI that fails before it runs the app fails the synth without leaving th
 });
 
 test('a synth.sh stopped by SIGTERM while the CLI runs the relay leaves no process waiting', async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-handoff-term-'));
-  dirs.push(tmp);
-  const synth = spawn('bash', [path.join(root, 'scripts', 'synth.sh')], {
-    cwd: root, stdio: 'ignore',
-    env: { ...process.env, SYNTH_OUTDIR: path.join(tmp, 'out'), TMPDIR: tmp, CDK_DISABLE_CLI_TELEMETRY: 'true' },
-  });
+  const { tmp, env } = synthRun('platform-handoff-term-');
+  const synth = spawn('bash', [path.join(root, 'scripts', 'synth.sh')], { cwd: root, stdio: 'ignore', env });
   const exited = new Promise((resolve) => synth.on('exit', resolve));
   // Budgets for a loaded machine: the CLI takes seconds to start its app command.
-  for (let waited = 0; !processesOf(tmp).some((cmd) => cmd.includes('app-relay.mjs')); waited += 100) {
-    if (waited > 120_000 || !running(synth)) throw new Error(`the relay never started: ${processesOf(tmp).join('; ')}`);
-    await sleep(100);
-  }
+  await waitUntil(() => !running(synth) || processesOf(tmp).some((cmd) => cmd.includes('app-relay.mjs')), 120_000,
+    () => `the relay never started: ${processesOf(tmp).join('; ')}`);
+  expect(running(synth)).toBe(true);
   synth.kill('SIGTERM');
   await exited;
   // bash leaves the CLI in the foreground to finish; the relay, its folder gone, ends it.
-  for (let waited = 0; processesOf(tmp).length > 0; waited += 100) {
-    if (waited > 60_000) throw new Error(`still running: ${processesOf(tmp).join('; ')}`);
-    await sleep(100);
-  }
+  await waitUntil(() => processesOf(tmp).length === 0, 60_000, () => `still running: ${processesOf(tmp).join('; ')}`);
   expect(fs.readdirSync(tmp).filter((name) => name.startsWith('platform-synth.'))).toEqual([]);
 });
