@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'yaml';
 import { Testing } from 'cdk8s';
+import { chartTestApp } from '../helpers/chart-app';
 import { addPlatformCharts, renderCharts } from '../../charts/main';
 import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
 import type { EnvironmentName, PlatformSpec } from '../../lib/spec';
@@ -91,7 +92,7 @@ describe('an environment\'s own sizes (environments.<env>.workloads)', () => {
     pgbouncer: { replicas: 2, resources, exporterResources: resources },
   };
   const changed = loadPlatformSpec({ data });
-  const render = (env: EnvironmentName) => Object.values(addPlatformCharts(Testing.app(), changed, changed.environments[env]))
+  const render = (env: EnvironmentName) => Object.values(addPlatformCharts(chartTestApp(), changed, changed.environments[env]))
     .flatMap((chart) => Testing.synth(chart));
 
   it('reach that environment\'s autoscalers, containers and poolers, and no other environment\'s', () => {

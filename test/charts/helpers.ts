@@ -1,4 +1,5 @@
 import { App, Testing } from 'cdk8s';
+import { chartTestApp } from '../helpers/chart-app';
 import { addPlatformCharts } from '../../charts/main';
 import { bindingsVariables, substituteBindings } from '../../charts/lib/bindings-variables';
 import { EXAMPLE_BINDINGS } from '../../charts/schemas/example-bindings';
@@ -19,7 +20,7 @@ export function chartEnvironment(name: string): ChartEnvironment {
 
 /** Every chart of an environment's artifact (dist/<env>/, bindings as `${NAME}` variables), synthesized to plain objects. */
 export function renderEnvironment(name: string, imageTag?: string): Record<string, any[]> {
-  const app = Testing.app();
+  const app = chartTestApp();
   const charts = addPlatformCharts(app, spec, chartEnvironment(name), { imageTag });
   return Object.fromEntries(charts.map((chart) => [chart.node.id, Testing.synth(chart)]));
 }

@@ -1,11 +1,12 @@
 import { Testing } from 'cdk8s';
+import { chartTestApp } from '../helpers/chart-app';
 import { NamespacesChart } from '../../charts/namespaces-chart';
 import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
 
 const spec = loadPlatformSpec();
 
 describe.each(ENVIRONMENT_NAMES)('%s namespaces chart', (name) => {
-  const manifests = Testing.synth(new NamespacesChart(Testing.app(), 'namespaces', { spec, environment: spec.environments[name] }));
+  const manifests = Testing.synth(new NamespacesChart(chartTestApp(), 'namespaces', { spec, environment: spec.environments[name] }));
   const ofKind = (kind: string) => manifests.filter((m) => m.kind === kind);
 
   it('gives every service of the spec, and PgBouncer, a namespace labelled with its security zone', () => {

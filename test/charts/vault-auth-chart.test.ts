@@ -1,4 +1,5 @@
 import { Testing } from 'cdk8s';
+import { chartTestApp } from '../helpers/chart-app';
 import { VaultAuthChart } from '../../charts/vault-auth-chart';
 import { TOKEN_REVIEWER } from '../../lib/spec/topology';
 import { ENVIRONMENT_NAMES, loadPlatformSpec } from '../../lib/spec';
@@ -8,7 +9,7 @@ import { renderEnvironment } from './helpers';
 const spec = loadPlatformSpec();
 
 describe.each(ENVIRONMENT_NAMES)("%s: Vault's token reviewer", (name) => {
-  const manifests = Testing.synth(new VaultAuthChart(Testing.app(), 'vault-auth', { spec, environment: spec.environments[name] }));
+  const manifests = Testing.synth(new VaultAuthChart(chartTestApp(), 'vault-auth', { spec, environment: spec.environments[name] }));
   const namespace = spec.clusterAddons.vaultInjector.namespace;
 
   it('is one ServiceAccount in the injector namespace, with no token mounted anywhere', () => {

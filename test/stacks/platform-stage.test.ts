@@ -1,6 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Testing } from 'cdk8s';
+import { chartTestApp } from '../helpers/chart-app';
 import { zoneSubnetCidrs } from '../../lib/spec/topology';
 import { addPlatformCharts } from '../../charts/main';
 import { BINDING_PLACEHOLDERS, BINDING_VARIABLES, BINDINGS_CONFIGMAP } from '../../charts/lib/bindings-variables';
@@ -123,7 +124,7 @@ describe('an environment stage', () => {
     // Their manifests as CDK applied them (a changed manifest would be an update: a kubectl apply):
     // the charts of dist/ at the context's image tag, the bindings with the stacks' values.
     const byChart = Object.fromEntries(retained.map(([id, r]) => [id.replace(/^EksClusterChart/, '').replace(/[0-9A-F]{8}$/, ''), r]));
-    const rendered = addPlatformCharts(Testing.app(), spec, environment, { imageTag: 'deadbeef', bindings: BINDING_PLACEHOLDERS });
+    const rendered = addPlatformCharts(chartTestApp(), spec, environment, { imageTag: 'deadbeef', bindings: BINDING_PLACEHOLDERS });
     for (const chart of rendered.filter((c) => c.node.id !== 'bindings')) {
       const applied = JSON.parse(byChart[chart.node.id.replace(/-/g, '')].Properties.Manifest as string) as any[];
       const withoutPruneLabel = applied.map((o) => {
@@ -153,7 +154,7 @@ describe('an environment stage', () => {
   it('gives the SecurityGroupPolicies effect: pod ENIs in the VPC CNI, probes through them, the VPC resource controller', () => {
     // Without these the API server accepts a SecurityGroupPolicy and nothing acts on it: the
     // DMZ pods would run with the node's groups.
-    expect(addPlatformCharts(Testing.app(), spec, environment).find((c) => c.node.id === 'bindings')!.toJson().map((o: any) => o.kind)).toContain('SecurityGroupPolicy');
+    expect(addPlatformCharts(chartTestApp(), spec, environment).find((c) => c.node.id === 'bindings')!.toJson().map((o: any) => o.kind)).toContain('SecurityGroupPolicy');
     const cni = Object.values(cluster.findResources('AWS::EKS::Addon')).find((r) => r.Properties.AddonName === 'vpc-cni')!;
     expect(JSON.parse(cni.Properties.ConfigurationValues)).toMatchObject({
       env: { ENABLE_POD_ENI: 'true' }, init: { env: { DISABLE_TCP_EARLY_DEMUX: 'true' } },
