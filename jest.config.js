@@ -10,5 +10,6 @@ module.exports = {
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   // Synthesis of a whole environment takes seconds; tests synthesize once per file.
   testTimeout: 300000,
+  testSequencer: '<rootDir>/test/sequencer.js',
   maxWorkers: 2,
 };

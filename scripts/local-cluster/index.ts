@@ -76,11 +76,6 @@ export interface LocalClusterOptions {
    * Their repository paths share the one registry, so two mirrors must not name the same path.
    */
   readonly mirrors?: readonly string[];
-  /**
-   * One cluster runs on a machine at a time (fixed addresses and namespace): how long to wait for
-   * another process's cluster to end before giving up (default 0: fail at once).
-   */
-  readonly waitMs?: number;
 }
 
 export interface LocalCluster {
@@ -205,11 +200,11 @@ function readState(): ClusterState | undefined {
 
 /**
  * Claims the machine for one cluster by creating the state file (exclusively, so two starting
- * clusters cannot both win). A cluster whose owner died is removed first; one whose owner lives
- * is waited for, up to `waitMs`.
+ * clusters cannot both win): one cluster runs on a machine at a time (fixed addresses and
+ * namespace). A cluster whose owner died, or this process's own, is removed first; one whose owner
+ * lives fails the start.
  */
-async function claimMachine(state: ClusterState, waitMs: number): Promise<void> {
-  const deadline = Date.now() + waitMs;
+async function claimMachine(state: ClusterState): Promise<void> {
   for (;;) {
     try {
       writeFileSync(STATE_FILE, JSON.stringify(state), { flag: 'wx' });
@@ -222,10 +217,7 @@ async function claimMachine(state: ClusterState, waitMs: number): Promise<void> 
       await tearDown(other, []);
       continue;
     }
-    if (Date.now() >= deadline) {
-      throw new HarnessError(`a local cluster runs already (${other ? `pid ${other.pid}, ${other.dir}` : STATE_FILE}); stop it first (Ctrl-C, or npm run cluster:down)`);
-    }
-    await sleep(1000);
+    throw new HarnessError(`a local cluster runs already (${other ? `pid ${other.pid}, ${other.dir}` : STATE_FILE}); stop it first (Ctrl-C, or npm run cluster:down)`);
   }
 }
 
@@ -235,7 +227,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   return setUpInTempDir('cluster', async (dir) => {
     const processes: ManagedProcess[] = [];
     const state: ClusterState = { pid: process.pid, dir, namespace: plan.namespace, cgroupRoot: plan.namespace, kernelTunables: readKernelTunables(), createdPaths: [] };
-    await claimMachine(state, opts.waitMs ?? 0);
+    await claimMachine(state);
     // Read after the claim: the cluster before this one restored them.
     state.kernelTunables = readKernelTunables();
     writeFileSync(STATE_FILE, JSON.stringify(state));

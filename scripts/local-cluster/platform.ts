@@ -113,8 +113,6 @@ export interface LocalPlatform {
 export interface LocalPlatformOptions {
   readonly spec: PlatformSpec;
   readonly environment: ChartEnvironment;
-  /** How long to wait for another process's cluster to end (LocalClusterOptions.waitMs). */
-  readonly waitMs?: number;
   /** Progress lines (each step as it starts). */
   readonly log?: (line: string) => void;
   /**
@@ -267,7 +265,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   log('cluster: starting');
   const cluster = await startLocalCluster({
     network: plan, zone: environment.availabilityZones[0]!, registry: environment.imageRegistry, mirrors: MIRRORED_REGISTRIES,
-    dnsHosts: outsideDnsHosts(spec, environment, plan), waitMs: opts.waitMs,
+    dnsHosts: outsideDnsHosts(spec, environment, plan),
   });
   let outside: OutsideServers | undefined;
   let certManager: CertManager | undefined;

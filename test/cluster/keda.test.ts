@@ -6,7 +6,7 @@
 // ones the charts are typed against, and the objects hang together as the charts wire them, down
 // to the address payment-service's ScaledObject asks for its latency. That KEDA acts on the
 // ScaledObject on the cluster, serves the external metrics API and feeds the HPA it makes, from
-// what Prometheus scrapes, is test/cluster/platform.test.ts's.
+// what Prometheus scrapes, is test/cluster/platform.suite.ts's.
 //
 // Real: KEDA's binaries (their build settings as `go version -m` reads them, the commit they
 // carry) and Prometheus's (its --version). No stand-ins: no cluster is started here.
@@ -58,7 +58,7 @@ describe('KEDA of the local cluster', () => {
       expect(stdout).toMatch(/^\s+build\s+CGO_ENABLED=0$/m);
       expect(stdout).toMatch(/^\s+build\s+-trimpath=true$/m);
       // The tag's commit, in no source, is there only if the version ldflags took (the binaries
-      // log it, with the version, at start: test/cluster/platform.test.ts reads it there).
+      // log it, with the version, at start: test/cluster/platform.suite.ts reads it there).
       expect(readFileSync(binary).includes(KEDA_COMMIT)).toBe(true);
     }
     // So the local images carry the chart's own image names, from a registry the node mirrors.

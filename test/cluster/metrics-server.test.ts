@@ -2,7 +2,7 @@
 // of the `metrics-server` chart with the CDK add-on's values, i.e. its defaults): the binary
 // scripts/setup/metrics-server.sh builds is the release the chart's image runs, and the objects
 // hang together as the chart wires them. That it serves the metrics API on the cluster and feeds
-// the HPAs is test/cluster/platform.test.ts's.
+// the HPAs is test/cluster/platform.suite.ts's.
 //
 // Real: the metrics-server binary. No stand-ins: no cluster is started here.
 import { execFile } from 'node:child_process';

@@ -1,6 +1,6 @@
 // The PgBouncer exporter stand-in: the two flags the chart passes, as prometheus-community's
 // exporter reads them, and what one scrape serves from the admin console's answers (given here as
-// PgBouncer 1.18 words them; test/cluster/platform.test.ts scrapes it against a real PgBouncer).
+// PgBouncer 1.18 words them; test/cluster/platform.suite.ts scrapes it against a real PgBouncer).
 import { exporterRegistry, parseFlags } from '../../scripts/local-cluster/pgbouncer-exporter';
 import { renderLocalCharts } from '../../scripts/local-cluster/platform';
 import { loadPlatformSpec, localEnvironment } from '../../lib/spec';
