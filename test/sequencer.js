@@ -9,11 +9,8 @@ const FIRST = ['test/cluster/local-cluster.test.ts'];
 class PlatformSequencer extends Sequencer {
   sort(tests) {
     const sorted = super.sort(tests);
-    const rank = (test) => {
-      const i = FIRST.findIndex((suffix) => test.path.endsWith(suffix));
-      return i < 0 ? FIRST.length : i;
-    };
-    return sorted.map((test, i) => ({ test, i })).sort((a, b) => rank(a.test) - rank(b.test) || a.i - b.i).map(({ test }) => test);
+    const first = FIRST.flatMap((suffix) => sorted.filter((test) => test.path.endsWith(suffix)));
+    return [...first, ...sorted.filter((test) => !first.includes(test))];
   }
 }
 
