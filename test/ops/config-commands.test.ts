@@ -19,7 +19,10 @@ import { configRepositoryName, GITOPS_OBJECT_NAME } from '../../lib/spec/topolog
 import { revisionTag } from '../../charts/gitops-chart';
 import { BINDINGS_CONFIGMAP } from '../../charts/lib/bindings-variables';
 import { runOps } from '../../scripts/ops/main';
+import { verifyInventory } from '../../scripts/ops/commands/config-restore';
 import type { ConfigRestoreResult } from '../../scripts/ops/commands/config-restore';
+import { kubeFromArgs } from '../../scripts/ops/kube';
+import type { KubeObject } from '../../scripts/ops/kube';
 import type { ConfigPublishResult } from '../../scripts/ops/commands/config-publish';
 import { startFlux, startKubeApiServer } from '../harness';
 import type { Flux, KubeApiServer } from '../harness';
@@ -158,4 +161,30 @@ describe('config-restore (the configuration DR drill)', () => {
     expect(text.stdout).toMatch(new RegExp(`^RESTORED: staging at ${tag}@sha256:[0-9a-f]{64}, \\d+ objects, [\\d.]+ s of ${RTO_SECONDS} s`, 'm'));
     for (const step of ['reconciler', 'source', 'apply', 'verify']) expect(text.stdout).toMatch(new RegExp(`^  ${step}\\s+[\\d.]+ s `, 'm'));
   }, 600000);
+
+  it('verifies the inventory against the cluster: every object found, each missing one named', async () => {
+    const cluster = kubeFromArgs({ positionals: [], values: { kubeconfig: kube.kubeconfig } }, { ...process.env, KUBECTL: join(kube.binDir, 'kubectl') });
+    const applied = await cluster.get('kustomization.kustomize.toolkit.fluxcd.io', GITOPS_OBJECT_NAME, spec.clusterAddons.flux.namespace);
+    const entries = applied?.status?.inventory?.entries ?? [];
+    expect(entries.length).toBeGreaterThan(10);
+    await expect(verifyInventory(cluster, applied!)).resolves.toBe(entries.length);
+
+    // One namespace's sole object (kubectl prints it alone, not in a List), and objects that do
+    // not exist: in a namespace with others present, in a namespace that does not exist, and
+    // cluster-scoped.
+    const fluxNamespace = spec.clusterAddons.flux.namespace;
+    const first = entries.find(({ id }) => !id.startsWith('_') && !id.startsWith(`${fluxNamespace}_`))!;
+    const [namespace] = first.id.split('_');
+    const sole = { id: `${fluxNamespace}_${BINDINGS_CONFIGMAP}__ConfigMap`, v: 'v1' };
+    const absent = [
+      { id: `${namespace}_no-such-map__ConfigMap`, v: 'v1' },
+      { id: 'no-such-namespace_no-such-deployment_apps_Deployment', v: 'v1' },
+      { id: '_no-such-role_rbac.authorization.k8s.io_ClusterRole', v: 'v1' },
+    ];
+    const withSole = { ...applied!, status: { inventory: { entries: [...entries, sole] } } } as KubeObject;
+    await expect(verifyInventory(cluster, withSole)).resolves.toBe(entries.length + 1);
+    const withAbsent = { ...applied!, status: { inventory: { entries: [first, ...absent, sole] } } } as KubeObject;
+    await expect(verifyInventory(cluster, withAbsent)).rejects.toThrow(
+      `applied but missing from the cluster: ConfigMap ${namespace}/no-such-map, Deployment no-such-namespace/no-such-deployment, ClusterRole no-such-role`);
+  });
 });
