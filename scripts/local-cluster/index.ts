@@ -36,7 +36,7 @@ const SERVICE_ACCOUNT_ISSUER = `https://kubernetes.default.svc.${CLUSTER_DOMAIN}
 const PAUSE_IMAGE = 'localhost/local-cluster/pause:1';
 const COREDNS_IMAGE = 'localhost/local-cluster/coredns:1';
 /** kube-controller-manager's downscale stabilization window for HPAs without behavior (EKS: the default, 300 s). */
-export const HPA_DOWNSCALE_STABILIZATION_S = 60;
+export const HPA_DOWNSCALE_STABILIZATION_S = 20;
 
 /**
  * Kernel settings kubelet writes at start (its "kernel defaults"). They are the machine's, not
@@ -364,10 +364,11 @@ async function setUp(dir: string, plan: ClusterNetworkPlan, opts: LocalClusterOp
     `--cluster-signing-cert-file=${ca.caFile}`, `--cluster-signing-key-file=${join(dir, 'ca', 'ca.key')}`,
     '--allocate-node-cidrs=true', `--cluster-cidr=${podCidrBase}/${podCidrMask}`, `--node-cidr-mask-size=${podCidrMask}`,
     `--service-cluster-ip-range=${plan.serviceCidr}`, '--leader-elect=false', '--bind-address=127.0.0.1',
-    // HPA reads metrics-server every 15 s (the default). Scale-down follows the highest
-    // recommendation of the last minute, not of the default five: the charts' HPAs set no
-    // behavior, and a test watching one go back to its minimum should not wait five minutes.
-    '--horizontal-pod-autoscaler-sync-period=15s', `--horizontal-pod-autoscaler-downscale-stabilization=${HPA_DOWNSCALE_STABILIZATION_S}s`,
+    // HPA reads metrics-server every 5 s (the default is 15 s; metrics-server's own resolution
+    // is 15 s). Scale-down follows the highest recommendation of the last 20 s, not of the
+    // default five minutes: the charts' HPAs set no behavior, and a test watching one go back to
+    // its minimum should not wait for a production-sized window.
+    '--horizontal-pod-autoscaler-sync-period=5s', `--horizontal-pod-autoscaler-downscale-stabilization=${HPA_DOWNSCALE_STABILIZATION_S}s`,
   ]);
   start('kube-scheduler', join(kubeBin, 'kube-scheduler'), [
     `--kubeconfig=${kubeconfigs.scheduler}`, `--authentication-kubeconfig=${kubeconfigs.scheduler}`, `--authorization-kubeconfig=${kubeconfigs.scheduler}`,
