@@ -15,7 +15,7 @@ import { createTestCa, issueServiceCertificate } from '../../scripts/local-stack
 import { requestJson } from '../../scripts/local-stack/https';
 import type { JsonResponse } from '../../scripts/local-stack/https';
 import {
-  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, disposeOnce, freePort, setUpInTempDir, waitReady,
+  HarnessError, ManagedProcess, REPO_ROOT, cacheDir, disposeOnce, freePort, setUpInTempDir, startOnFreePorts, waitReady,
 } from '../../scripts/local-stack/process';
 import type { ServerOptions, TestCa } from '../../scripts/local-stack/types';
 
@@ -108,43 +108,48 @@ async function setUp(dir: string, binDir: string, opts: KubeApiServerOptions, st
   await writeFile(tokens, `${adminToken},harness-admin,harness-admin,"system:masters"\n`, { mode: 0o600 });
 
   // --- etcd ------------------------------------------------------------------------------------
-  const etcdPort = await freePort();
-  const peerPort = await freePort();
+  // Ports free a moment ago may be taken by the time a server binds them: startOnFreePorts
+  // picks new ones and starts again when the log says so.
+  let etcdPort = 0;
+  const etcdArgs: string[] = [];
   const etcdLog = join(dir, 'etcd.log');
-  const etcd = new ManagedProcess({
-    name: 'etcd',
-    command: join(binDir, 'etcd'),
-    args: [
+  const etcd = new ManagedProcess({ name: 'etcd', command: join(binDir, 'etcd'), args: etcdArgs, cwd: dir, logFile: etcdLog, orphanDir: dir });
+  started.push(etcd);
+  await startOnFreePorts(etcd, async () => {
+    etcdPort = await freePort();
+    let peerPort: number;
+    do peerPort = await freePort(); while (peerPort === etcdPort);
+    etcdArgs.splice(0, etcdArgs.length,
       '--name=harness', `--data-dir=${join(dir, 'etcd')}`,
       `--listen-client-urls=https://127.0.0.1:${etcdPort}`, `--advertise-client-urls=https://127.0.0.1:${etcdPort}`,
       `--listen-peer-urls=http://127.0.0.1:${peerPort}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
       `--initial-cluster=harness=http://127.0.0.1:${peerPort}`,
       `--cert-file=${etcdCert.certFile}`, `--key-file=${etcdCert.keyFile}`, `--trusted-ca-file=${ca.caFile}`, '--client-cert-auth',
       // Durability is not under test; speed is.
-      '--unsafe-no-fsync', '--log-level=warn',
-    ],
-    cwd: dir,
-    logFile: etcdLog,
-    orphanDir: dir,
+      '--unsafe-no-fsync', '--log-level=warn');
+  }, async () => {
+    etcd.start();
+    await waitReady(etcd, async () => {
+      const res = await requestJson(`https://127.0.0.1:${etcdPort}/health`, {
+        ca: caPem, cert: readFileSync(etcdCert.certFile), key: readFileSync(etcdCert.keyFile),
+      });
+      return res.status === 200 && res.body?.health === 'true';
+    }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, what: `etcd /health on 127.0.0.1:${etcdPort}` });
   });
-  etcd.start();
-  started.push(etcd);
-  await waitReady(etcd, async () => {
-    const res = await requestJson(`https://127.0.0.1:${etcdPort}/health`, {
-      ca: caPem, cert: readFileSync(etcdCert.certFile), key: readFileSync(etcdCert.keyFile),
-    });
-    return res.status === 200 && res.body?.health === 'true';
-  }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, what: `etcd /health on 127.0.0.1:${etcdPort}` });
 
   // --- kube-apiserver --------------------------------------------------------------------------
-  const port = await freePort();
-  const url = `https://127.0.0.1:${port}`;
+  let url = '';
+  const apiArgs: string[] = [];
   const apiLog = join(dir, 'kube-apiserver.log');
   await mkdir(join(dir, 'apiserver-certs'));
-  const apiserver = new ManagedProcess({
-    name: 'kube-apiserver',
-    command: join(binDir, 'kube-apiserver'),
-    args: [
+  const apiserver = new ManagedProcess({ name: 'kube-apiserver', command: join(binDir, 'kube-apiserver'), args: apiArgs, cwd: dir, logFile: apiLog, orphanDir: dir });
+  started.push(apiserver);
+  const call = <T = any>(method: string, path: string, body?: unknown, token = adminToken, contentType?: string) =>
+    requestJson<T>(`${url}${path}`, { method, body, ca: caPem, headers: { authorization: `Bearer ${token}` }, contentType });
+  await startOnFreePorts(apiserver, async () => {
+    const port = await freePort();
+    url = `https://127.0.0.1:${port}`;
+    apiArgs.splice(0, apiArgs.length,
       `--etcd-servers=https://127.0.0.1:${etcdPort}`,
       `--etcd-cafile=${ca.caFile}`, `--etcd-certfile=${apiCert.certFile}`, `--etcd-keyfile=${apiCert.keyFile}`,
       '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${port}`,
@@ -157,20 +162,14 @@ async function setUp(dir: string, binDir: string, opts: KubeApiServerOptions, st
       '--service-cluster-ip-range=10.96.0.0/16',
       // No Endpoints for the `kubernetes` Service: 127.0.0.1 is not a valid endpoint, and nothing dials it.
       '--endpoint-reconciler-type=none',
-      '--enable-priority-and-fairness=false', '--profiling=false',
-    ],
-    cwd: dir,
-    logFile: apiLog,
-    orphanDir: dir,
-  });
-  apiserver.start();
-  started.push(apiserver);
-  const call = <T = any>(method: string, path: string, body?: unknown, token = adminToken, contentType?: string) =>
-    requestJson<T>(`${url}${path}`, { method, body, ca: caPem, headers: { authorization: `Bearer ${token}` }, contentType });
-  // /readyz covers etcd, the RBAC bootstrap roles (system:auth-delegator among them) and the
-  // system namespaces.
-  await waitReady(apiserver, async () => (await call('GET', '/readyz')).status === 200, {
-    timeoutMs: READY_TIMEOUT_MS, intervalMs: 200, what: `${url}/readyz`,
+      '--enable-priority-and-fairness=false', '--profiling=false');
+  }, async () => {
+    apiserver.start();
+    // /readyz covers etcd, the RBAC bootstrap roles (system:auth-delegator among them) and the
+    // system namespaces.
+    await waitReady(apiserver, async () => (await call('GET', '/readyz')).status === 200, {
+      timeoutMs: READY_TIMEOUT_MS, intervalMs: 200, what: `${url}/readyz`,
+    });
   });
 
   const kubeconfig = join(dir, 'admin.kubeconfig');
