@@ -79,6 +79,19 @@ function onExit(): void {
   }
 }
 
+/**
+ * Under jest every test file loads its own copy of this module while one worker process runs many
+ * files, and a worker ended by jest may run no exit handler at all: the test environment
+ * (test/environment.js) calls this when each file ends, after its afterAll hooks.
+ */
+const FILE_END_HOOK = Symbol.for('platform.local-stack.cleanUp');
+(globalThis as Record<symbol, unknown>)[FILE_END_HOOK] = (): void => {
+  onExit();
+  live.clear();
+  tempDirs.clear();
+  syncExitHandler();
+};
+
 function syncExitHandler(): void {
   const needed = live.size > 0 || tempDirs.size > 0;
   if (needed && !exitHandlerInstalled) {

@@ -225,11 +225,13 @@ describe('the CDK app', () => {
     // cdk.json's app command, as the CLI runs it: the runner adds nothing to the app's one line.
     const [command, ...args] = (JSON.parse(fs.readFileSync(path.join(root, 'cdk.json'), 'utf8')) as { app: string }).app.split(' ');
     expect(command).toBe('node');
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-bad-spec-'));
     const result = spawnSync(process.execPath, args, {
       cwd: root,
       encoding: 'utf8',
-      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ 'staging:account': 'not-an-account' }), CDK_OUTDIR: fs.mkdtempSync(path.join(os.tmpdir(), 'platform-bad-spec-')) },
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ 'staging:account': 'not-an-account' }), CDK_OUTDIR: outdir },
     });
+    fs.rmSync(outdir, { recursive: true, force: true });
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe(
       'Invalid platform spec:\n  - environments.staging.account = "not-an-account": must be a 12-digit AWS account id',

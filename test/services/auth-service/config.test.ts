@@ -1,4 +1,4 @@
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAuthConfig } from '../../../services/auth-service/src/config';
@@ -6,6 +6,7 @@ import { loadAuthConfig } from '../../../services/auth-service/src/config';
 const dir = mkdtempSync(join(tmpdir(), 'auth-config-'));
 const file = join(dir, 'f');
 writeFileSync(file, 'x');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const env = {
   TLS_CERT_FILE: file, TLS_KEY_FILE: file, TLS_CA_FILE: file,

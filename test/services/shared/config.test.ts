@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import { loadPlatformSpec } from '../../../lib/spec';
 const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
 const file = join(dir, 'secret');
 writeFileSync(file, 'x');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const schema = z.object({ ...commonEnv('user-service'), ...grpcServerEnv('user-service', ['api-gateway']), ...databaseEnv, ...redisEnv });
 const good = {

@@ -1,5 +1,5 @@
 /** PostgreSQL pool, Redis client and migrations against the harness's real servers over TLS. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -59,6 +59,7 @@ describe('PostgreSQL pool', () => {
       await expect(postgres.ping()).resolves.toBeUndefined();
     } finally {
       await postgres.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -118,6 +119,7 @@ describe('migrations', () => {
       await expect(runMigrations({ pool: postgres.pool, dir, migrationsTable: 'bad-name', logger })).rejects.toThrow(/migrationsTable must be/);
     } finally {
       await postgres.close();
+      rmSync(dir, { recursive: true, force: true });
     }
     // The role owns only its database: verify through a plain client that the table exists there.
     const client = new Client({ connectionString: db.url });

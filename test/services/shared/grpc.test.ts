@@ -3,7 +3,7 @@
  * rotation without restart, the health service, drain, and the health port's metrics.
  */
 import { X509Certificate } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
@@ -279,6 +279,7 @@ describe('certificate rotation and drain', () => {
       expect(served).toBe(secondSerial);
     } finally {
       server.forceShutdown();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -5,7 +5,7 @@
  * the one-source migration.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -42,7 +42,11 @@ beforeAll(async () => {
   pool.on('error', () => undefined);
   const dir = mkdtempSync(join(tmpdir(), 'outbox-migrations-'));
   writeFileSync(join(dir, '001_outbox.sql'), OUTBOX_MIGRATION_SQL);
-  await runMigrations({ pool, dir, migrationsTable: 'pgmigrations_outbox_test', logger: silent });
+  try {
+    await runMigrations({ pool, dir, migrationsTable: 'pgmigrations_outbox_test', logger: silent });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 afterAll(async () => {
