@@ -70,7 +70,8 @@ export async function createTestCa(opts: CreateTestCaOptions = {}): Promise<Test
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'platform-test-ca-')));
   await mkdir(dir, { recursive: true });
-  // A temp dir of our own goes when the process exits, if dispose() was not called.
+  // A temp dir of our own goes when the process exits (under jest, when the test file ends), if
+  // dispose() was not called.
   if (ownDir) registerTempDir(dir);
   const caName = `CN=${opts.commonName ?? 'platform test CA'}`;
   const caKeys = await crypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);

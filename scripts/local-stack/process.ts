@@ -62,8 +62,9 @@ export function lookupUser(name: string): { uid: number; gid: number } | undefin
   }
 }
 
-// Every live server process, killed when this process exits. A process killed outright
-// (SIGKILL of a jest worker) runs no handler: the watchdog below covers that case.
+// Every live server process, killed when this process exits (under jest, when the test file
+// ends: the hook below). A process killed outright (SIGKILL of a jest worker) runs no handler:
+// the watchdog below covers that case.
 const live = new Set<ManagedProcess>();
 const tempDirs = new Set<string>();
 let exitHandlerInstalled = false;
@@ -103,7 +104,10 @@ function syncExitHandler(): void {
   }
 }
 
-/** Deletes the folder when this process exits, unless unregistered first (dispose does it). */
+/**
+ * Deletes the folder when this process exits (under jest, when the test file ends), unless
+ * unregistered first (dispose does it).
+ */
 export function registerTempDir(dir: string): void {
   tempDirs.add(dir);
   syncExitHandler();
