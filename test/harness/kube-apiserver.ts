@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestCa, issueServiceCertificate } from '../../scripts/local-stack/ca';
@@ -116,6 +116,8 @@ async function setUp(dir: string, binDir: string, opts: KubeApiServerOptions, st
   const etcd = new ManagedProcess({ name: 'etcd', command: join(binDir, 'etcd'), args: etcdArgs, cwd: dir, logFile: etcdLog, orphanDir: dir });
   started.push(etcd);
   await startOnFreePorts(etcd, async () => {
+    // A try that failed may have begun a data dir with the old ports as its member's.
+    await rm(join(dir, 'etcd'), { recursive: true, force: true });
     etcdPort = await freePort();
     let peerPort: number;
     do peerPort = await freePort(); while (peerPort === etcdPort);
