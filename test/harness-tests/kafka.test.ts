@@ -1,7 +1,14 @@
 import { Admin, Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startKafka, type KafkaServer } from '../harness';
-import { KAFKA_VERSION, clusterId, findKafkaLibs } from '../../scripts/local-stack/kafka';
+import { KAFKA_VERSION, classArchive, clusterId, findJava, findKafkaLibs } from '../../scripts/local-stack/kafka';
+
+const execFileAsync = promisify(execFile);
 
 let kafka: KafkaServer;
 
@@ -107,6 +114,12 @@ describe('startKafka', () => {
     }
   });
 
+  test('the restarted broker maps the class-data archive a graceful stop leaves (written by it if it was the first)', () => {
+    const args = readFileSync(`/proc/${kafka.pid}/cmdline`, 'utf8').split('\0');
+    expect(args).toContainEqual(expect.stringMatching(/^-XX:SharedArchiveFile=.*\/class-archives\/[0-9a-f]{16}\.jsa$/));
+    expect(args.some((a) => a.startsWith('-XX:ArchiveClassesAtExit'))).toBe(false);
+  });
+
   test('createTopics validates its input naming the field, and skips existing topics', async () => {
     await expect(kafka.createTopics([{ name: 'bad topic', partitions: 1 }])).rejects.toThrow(/topics\[0\]\.name/);
     await expect(kafka.createTopics([{ name: 'ok', partitions: 0 }])).rejects.toThrow(/topics\[0\]\.partitions/);
@@ -130,5 +143,55 @@ describe('startKafka', () => {
     expect(id).toBe(Buffer.alloc(16, 0x01).toString('base64url'));
     expect(draws).toHaveLength(0);
     for (let i = 0; i < 2000; i++) expect(clusterId()).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+  });
+});
+
+describe('classArchive (the broker JVM\'s class-data archive)', () => {
+  const java = findJava();
+  const libs = findKafkaLibs();
+  // Not the harness's flags: an archive of its own, in a folder of this test.
+  const flags = ['-XX:+UseSerialGC', '-Xmx256m'];
+  let root: string;
+  const archive = (extra: string[] = []) => classArchive(java, libs, [...flags, ...extra], root);
+  /** A JVM that loads broker classes and exits by itself. */
+  const kafkaVersion = async (jvmArgs: readonly string[]) => (await execFileAsync(java, [...jvmArgs, ...flags, '-cp', `${libs}/*`, 'kafka.Kafka', '--version'])).stdout;
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'platform-test-class-archive-'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  test('is written by the first JVM that exits by itself, checked, then mapped by the next', async () => {
+    const first = archive();
+    expect(first.writing).toBe(true);
+    expect(first.jvmArgs).toEqual([expect.stringMatching(/^-XX:ArchiveClassesAtExit=/)]);
+    expect(await kafkaVersion(first.jvmArgs)).toContain(KAFKA_VERSION);
+    await first.finish({ code: 0, signal: null });
+    const [file, ...others] = readdirSync(root);
+    expect([file, others]).toEqual([expect.stringMatching(/^[0-9a-f]{16}\.jsa$/), []]);
+    expect(first.writing).toBe(false);
+    expect(first.jvmArgs).toEqual([`-XX:SharedArchiveFile=${join(root, file!)}`]);
+
+    const next = archive();
+    expect([next.writing, next.jvmArgs]).toEqual([false, first.jvmArgs]);
+    // -Xshare:on: the JVM refuses to start rather than run without the archive.
+    expect(await kafkaVersion([...next.jvmArgs, '-Xshare:on'])).toContain(KAFKA_VERSION);
+    // Other flags, another archive.
+    expect(archive(['-Xms64m']).writing).toBe(true);
+  });
+
+  test('is discarded when the JVM was killed or the file does not map, and the next broker writes one', async () => {
+    const killed = archive();
+    await kafkaVersion(killed.jvmArgs);
+    await killed.finish({ code: null, signal: 'SIGKILL' });
+    expect(readdirSync(root)).toEqual([]);
+    expect(killed.jvmArgs).toEqual([]);
+
+    const damaged = archive();
+    const partial = damaged.jvmArgs[0]!.split('=')[1]!;
+    writeFileSync(partial, randomBytes(100_000));
+    await damaged.finish({ code: 0, signal: null });
+    expect(readdirSync(root)).toEqual([]);
+    expect(archive().writing).toBe(true);
   });
 });
