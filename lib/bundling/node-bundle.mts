@@ -6,7 +6,7 @@
 // An .mts file so that plain Node runs it for bundle.mjs (type stripping; ES module whatever the
 // package.json says) as well as tsx for the scripts.
 import * as path from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { BuildOptions, Plugin } from 'esbuild';
@@ -68,7 +68,7 @@ export function patchDependency(patch: DependencyPatch): Plugin {
  * a handler's own loaders, banner or plugins.
  */
 export async function bundleLambdaHandler(handlerDir: string, outdir: string, extra: BuildOptions = {}): Promise<void> {
-  await build({
+  const result = await build({
     ...NODE_BUNDLE_OPTIONS,
     entryPoints: [path.join(handlerDir, 'handler.ts')],
     outfile: path.join(outdir, 'index.mjs'),
@@ -77,8 +77,22 @@ export async function bundleLambdaHandler(handlerDir: string, outdir: string, ex
     external: ['@aws-sdk/*'],
     minify: true,
     sourcemap: false,
+    metafile: true,
     ...extra,
   });
+  await writeBundleInputs(result.metafile);
+}
+
+/**
+ * Every file a build read (esbuild's metafile inputs, relative to the repository), written to
+ * the file BUNDLE_INPUTS_FILE names when set: what the synth's bundle cache checks before it
+ * reuses a bundle (lib/custom-resources/bundle-cache.ts).
+ */
+async function writeBundleInputs(metafile: { inputs: Record<string, unknown> } | undefined): Promise<void> {
+  const file = process.env.BUNDLE_INPUTS_FILE;
+  if (!file) return;
+  if (!metafile) throw new Error('esbuild returned no metafile: the bundle cache cannot know what the build read');
+  await writeFile(file, JSON.stringify(Object.keys(metafile.inputs).sort()));
 }
 
 /** The output directory a handler's bundle.mjs is given (argv[2]); exits with its usage without one. */

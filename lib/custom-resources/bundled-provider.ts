@@ -1,5 +1,3 @@
-import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import { AssetHashType, CustomResource, DockerImage } from 'aws-cdk-lib';
 import type { Duration } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -8,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { RetainedLogGroup } from '../constructs/shared/retained-log-group';
+import { bundleWithCache } from './bundle-cache';
 
 export interface BundledProviderProps {
   /** The handler's function name; the provider's is `<functionName>-provider`. Each logs to `/aws/lambda/<its name>`. */
@@ -35,9 +34,8 @@ export interface BundledProvider {
   readonly resource: CustomResource;
 }
 
-/** Where bundle.mjs writes the handler; a local esbuild, no Docker (DESIGN.md §3). */
+/** Where bundle.mjs writes the handler (or the bundle cache its last bundle); a local esbuild, no Docker (DESIGN.md §3). */
 function bundledHandlerCode(bundleDir: string): lambda.Code {
-  const script = path.join(bundleDir, 'bundle.mjs');
   return lambda.Code.fromAsset(bundleDir, {
     // The bundle pulls in node_modules: hash what is shipped, not this folder.
     assetHashType: AssetHashType.OUTPUT,
@@ -46,8 +44,7 @@ function bundledHandlerCode(bundleDir: string): lambda.Code {
       image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22-alpine'),
       local: {
         tryBundle(outputDir: string) {
-          const run = spawnSync(process.execPath, [script, outputDir], { stdio: ['ignore', 'inherit', 'inherit'] });
-          if (run.status !== 0) throw new Error(`bundling ${script} failed (exit ${run.status ?? run.signal})`);
+          bundleWithCache(bundleDir, outputDir);
           return true;
         },
       },
